@@ -1,0 +1,31 @@
+"""The embedding API: ``await loadgen.run(profile, users=50)``.
+
+A convenience over ``Engine`` (as ``httpx.request`` wraps ``Client``): no printing, no signal
+handlers, no event-loop policy changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loadgen.engine import Engine
+from loadgen.profile import Profile, load_profile
+from loadgen.result import Result
+
+__all__ = ["run"]
+
+
+async def run(profile: Profile | str | Path, *, users: int | None = None,
+              duration: float | None = None, seed: int | None = None,
+              out: str | Path | None = None, truth: str | Path | None = None) -> Result:
+    """Run a profile (a ``Profile`` or a path) to the end and return its result.
+
+    ``users`` scales the load plan's peak, ``duration`` its length (seconds); ``out`` is a
+    directory for the result files (none are written without it); ``truth`` asks the built-in
+    target for its per-request truth log.
+    """
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile)
+    async with Engine(profile, users=users, duration=duration, seed=seed, out=out,
+                      truth=truth) as engine:
+        return await engine.run()

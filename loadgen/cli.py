@@ -1,0 +1,201 @@
+"""Command line: ``loadgen run|validate|serve`` and ``python -m loadgen PROFILE``.
+
+The only module that prints, installs signal handlers and picks uvloop. Every failure maps to
+one ``ExitCode`` (SPEC §3); a user's mistake is one clear message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import enum
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from loadgen import units
+from loadgen._version import __version__
+from loadgen.errors import Problem, ProfileError, StartError
+from loadgen.profile import Profile, load_profile
+from loadgen.result import Result
+
+__all__ = ["ExitCode", "main"]
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    THRESHOLD_FAILED = 1
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+_COMMANDS = ("run", "validate", "serve")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loadgen",
+        description="Load-test chatbot and LLM APIs: streamed TTFT, inter-token latency, "
+                    "end-to-end latency and tokens/s, measured from each request's intended start.",
+        epilog="`python -m loadgen PROFILE.yaml` is `loadgen run PROFILE.yaml`. "
+               "`loadgen serve --help` shows the built-in target's options.")
+    parser.add_argument("--version", action="version", version=f"loadgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a profile")
+    run.add_argument("profile", help="the profile YAML file")
+    run.add_argument("--users", type=_positive_int, help="scale the load plan to this many users at peak")
+    run.add_argument("--duration", type=_duration, help="scale the load plan to this total length (30s, 5m)")
+    run.add_argument("--rate", help="arrival rate for open-model profiles (20/s)")
+    run.add_argument("--seed", type=int, help="seed for reproducible choices")
+    run.add_argument("--out", help="directory for the result files (default: report.dir/NAME-TIME)")
+    run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a profile value, e.g. --set target.timeout=30s (repeatable)")
+    run.add_argument("--truth", help="with the built-in target: write its per-request truth log here")
+    run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
+
+    validate = sub.add_parser("validate", help="check a profile without running it")
+    validate.add_argument("profile")
+    validate.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE")
+
+    sub.add_parser("serve", help="run the built-in chatbot target (see `loadgen serve --help`)",
+                   add_help=False)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number > 0")
+    return value
+
+
+def _duration(text: str) -> float:
+    try:
+        return units.parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] == "serve":
+        from loadgen.target.cli import serve_main
+        return serve_main(args_list[1:])
+    if args_list and args_list[0] not in _COMMANDS and not args_list[0].startswith("-"):
+        args_list.insert(0, "run")   # python -m loadgen PROFILE.yaml
+    parser = _parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:   # argparse printed the problem; SPEC §3 says 2
+        return ExitCode.USAGE if exc.code else ExitCode.OK
+    if args.command is None:
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        return _run(args)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
+    except StartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from loadgen.shapes import plan
+    profile = load_profile(args.profile, sets=args.sets)
+    print(f"{args.profile}: ok — profile {profile.name!r}, target {profile.target.base_url}")
+    for cls in profile.users:
+        tasks = ", ".join(f"{t.name} ×{t.weight:g}" for t in cls.tasks)
+        print(f"  users {cls.name} (weight {cls.weight:g}, think {cls.think_time.kind}): {tasks}")
+    print("  load plan (closed model):")
+    for step in plan(profile.load):
+        print(f"    {units.format_duration(step.at):>6} → {units.format_duration(step.until):<6} "
+              f"users {step.start:g} → {step.end:g}")
+    return ExitCode.OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.rate is not None:
+        raise ProfileError([Problem("--rate", None, "", "this version runs the closed model only",
+                                    "use --users, or wait for the open model (load.model: open)")])
+    profile = load_profile(args.profile, sets=args.sets)
+    out = Path(args.out) if args.out else _default_out(profile)
+    quiet = args.quiet or args.json
+    live = not quiet and sys.stderr.isatty() and not os.environ.get("CI") \
+        and not os.environ.get("NO_COLOR")
+    if not quiet:
+        print(f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr)
+    result = _run_loop(lambda: _run_async(profile, args, out, live))
+    data = result.data
+    if args.json:
+        overall = data["scopes"]["overall"]
+        brief = {k: v for k, v in overall.items() if k != "metrics"}
+        brief["metrics"] = {k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
+                            for k, v in overall["metrics"].items()}
+        print(json.dumps({"result": str(result.path), "run": data["run"], "overall": brief}, indent=1))
+    elif not args.quiet:
+        from loadgen.console import summary
+        print(summary(data))
+        print(f"\nresult: {result.path}")
+    return result.exit_code
+
+
+def _default_out(profile: Profile) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(profile.report.dir) / f"{profile.name}-{stamp}"
+
+
+async def _run_async(profile: Profile, args: argparse.Namespace, out: Path, live: bool) -> Result:
+    from loadgen.console import live_line
+    from loadgen.engine import Engine
+
+    async with Engine(profile, users=args.users, duration=args.duration, seed=args.seed,
+                      out=out, truth=args.truth) as engine:
+        loop = asyncio.get_running_loop()
+        for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, engine.stop, f"interrupted by {label}")
+        watcher = asyncio.create_task(_live(engine, live_line)) if live else None
+        try:
+            return await engine.run()
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                sys.stderr.write("\r\033[K")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+
+async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> None:
+    start = time.monotonic()
+    last = 0.0
+    async for record in engine.snapshots():
+        now = time.monotonic()
+        if now - last >= 2.0:
+            last = now
+            sys.stderr.write("\r\033[K" + render(record, now - start))
+            sys.stderr.flush()
+
+
+def _run_loop(factory: Callable[[], Coroutine[Any, Any, Result]]) -> Result:
+    """Run on uvloop when it is installed (the CLI's choice; the library never picks a loop)."""
+    try:
+        import uvloop
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(factory())

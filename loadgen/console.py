@@ -1,0 +1,105 @@
+"""Text for people: the end-of-run summary table and the live status line.
+
+Renders from the result data (or an interval record), never from a live engine; the CLI
+decides where and whether to print.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loadgen.units import format_duration
+
+__all__ = ["live_line", "summary"]
+
+_COLUMNS = ("name", "reqs", "errors", "rps", "ttft p50", "p95", "p99", "itl p50", "p99",
+            "e2e p95", "tok/s")
+
+
+def _ms(value: Any) -> str:
+    if value is None:
+        return "-"
+    v = float(value)
+    if v >= 10_000:
+        return f"{v / 1000:.1f}s"
+    return f"{v:.1f}" if v < 100 else f"{v:.0f}"
+
+
+def _row(name: str, scope: dict[str, Any]) -> list[str]:
+    m = scope["metrics"]
+    has = {k: m[k]["count"] > 0 for k in ("ttft", "itl", "e2e")}
+    return [
+        name,
+        str(scope["requests"]),
+        f"{scope['errors']}" + (f" ({scope['error_rate']:.1%})" if scope["errors"] else ""),
+        f"{scope['rps']:.1f}",
+        _ms(m["ttft"]["p50"]) if has["ttft"] else "-",
+        _ms(m["ttft"]["p95"]) if has["ttft"] else "-",
+        _ms(m["ttft"]["p99"]) if has["ttft"] else "-",
+        _ms(m["itl"]["p50"]) if has["itl"] else "-",
+        _ms(m["itl"]["p99"]) if has["itl"] else "-",
+        _ms(m["e2e"]["p95"]) if has["e2e"] else "-",
+        f"{scope['output_tps']:.0f}" if scope["output_tokens"] else "-",
+    ]
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def summary(data: dict[str, Any]) -> str:
+    """The end-of-run table (latencies in ms) and the facts a reader needs to trust it."""
+    run = data["run"]
+    scopes = data["scopes"]
+    lines = [
+        f"loadgen {data['loadgen_version']} — {data['profile']['name']} against "
+        f"{data['target']['base_url']}"
+        + (" (built-in target)" if data["target"]["builtin"] else ""),
+        f"duration {format_duration(run['duration'])}, stopped: {run['stop_reason']}, "
+        f"seed {data['seed']}",
+        "",
+    ]
+    rows = [list(_COLUMNS)]
+    for name, scope in scopes["by_name"].items():
+        rows.append(_row(name, scope))
+    rows.append(_row("total", scopes["overall"]))
+    lines += _table(rows)
+    overall = scopes["overall"]
+    lines.append("")
+    lines.append("latencies in ms from each request's intended start; itl = gap between content events")
+    if overall["errors_by_kind"]:
+        kinds = ", ".join(f"{k} {v}" for k, v in overall["errors_by_kind"].items())
+        lines.append(f"errors by kind: {kinds}")
+        for row in data.get("errors", [])[:5]:
+            lines.append(f"  {row['count']:>6} × {row['kind']} on {row['name']}: {row['example']}")
+    if overall["interrupted"]:
+        lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
+    sources = overall.get("token_source") or {}
+    if sources:
+        lines.append("output tokens from: " + ", ".join(f"{k} ({v} requests)" for k, v in sources.items()))
+    diff = overall.get("usage_vs_events", {})
+    if diff.get("usage_tokens") and diff.get("difference"):
+        lines.append(f"server usage counted {diff['usage_tokens']} tokens in "
+                     f"{diff['content_events']} content events (difference {diff['difference']:+d})")
+    lag = data.get("schedule_lag", {})
+    if lag.get("count"):
+        lines.append(f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
+                     f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms")
+    for err in run.get("internal_errors", []):
+        lines.append(f"loadgen internal error in a VU (please report): {err}")
+    return "\n".join(lines)
+
+
+def live_line(record: dict[str, Any], elapsed: float) -> str:
+    """One status line from the latest interval."""
+    ttft = record.get("ttft", {})
+    p95 = f"{_ms(ttft['p95'])} ms" if ttft.get("count") else "-"
+    return (f"{format_duration(elapsed):>7}  users {record['users']:>5}  rps {record['rps']:>8.1f}  "
+            f"errors {record['errors']:>4}  ttft p95 {p95}")

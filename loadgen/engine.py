@@ -1,0 +1,276 @@
+"""The engine: follow a profile's load plan with coroutine VUs and record every request.
+
+``Engine`` is an async context manager (it owns the built-in target, the clients and the
+result writer); ``run()`` returns a ``Result``. Embedders may iterate ``snapshots()`` for
+live interval records and call ``stop()`` from any other task. The engine never prints,
+never installs signal handlers and never touches the event-loop policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import random
+import secrets
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, replace
+from pathlib import Path
+from time import monotonic
+from types import TracebackType
+from typing import Any
+
+from loadgen._version import __version__
+from loadgen.errors import StartError
+from loadgen.profile.model import Profile
+from loadgen.profile.overrides import scale_load
+from loadgen.result import SCHEMA, Result
+from loadgen.shapes import ClassAssigner, level_at, plan
+from loadgen.stats import Recorder
+from loadgen.transport import ClientFactory
+from loadgen.vu import VU, VUContext
+from loadgen.writer import ResultWriter
+
+__all__ = ["Engine"]
+
+_TICK = 0.1          # controller and loop-lag sampling period (s)
+_INTERVAL = 1.0      # statistics interval (s)
+
+
+class Engine:
+    """Runs one profile once. Use as ``async with Engine(profile) as e: result = await e.run()``."""
+
+    def __init__(self, profile: Profile, *, users: int | None = None, duration: float | None = None,
+                 seed: int | None = None, out: str | Path | None = None,
+                 truth: str | Path | None = None) -> None:
+        load = profile.load
+        if users is not None or duration is not None:
+            load = scale_load(load, users=users, duration=duration)
+        self.profile = replace(profile, load=load, seed=seed if seed is not None else profile.seed)
+        self.seed = self.profile.seed if self.profile.seed is not None else secrets.randbits(32)
+        self.out_dir = Path(out) if out is not None else None
+        self.truth = truth
+        self.base_url = profile.target.base_url
+        self._target: Any = None
+        self._stop = asyncio.Event()
+        self._stop_reason = ""
+        self._interrupted = False
+        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
+        self._vus: dict[asyncio.Task[None], VU] = {}
+        self._errors_in_vus: list[str] = []
+        self.writer: ResultWriter | None = None
+        self.recorder: Recorder | None = None
+
+    async def __aenter__(self) -> Engine:
+        if self.profile.target.is_builtin:
+            from loadgen.target import BuiltinTarget, TargetConfig
+            try:
+                config = TargetConfig.from_mapping(self.profile.target.builtin)
+            except ValueError as exc:
+                raise StartError(f"target.builtin: {exc}", "see docs/target.md for its keys") from None
+            self._target = BuiltinTarget(config, truth=self.truth)
+            try:
+                await self._target.__aenter__()
+            except Exception as exc:
+                raise StartError(f"the built-in target failed to start: {exc}",
+                                 "run `loadgen serve --port 0` to see why") from exc
+            self.base_url = self._target.url
+        else:
+            await _preflight(self.base_url, self.profile.target.connect_timeout)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._target is not None:
+            await self._target.__aexit__(None, None, None)
+            self._target = None
+
+    def stop(self, reason: str = "stopped", *, interrupted: bool = True) -> None:
+        """Stop the run from outside (Ctrl-C, an abort rule, an embedder); results are kept."""
+        if not self._stop.is_set():
+            self._stop_reason = reason
+            self._interrupted = interrupted
+            self._stop.set()
+
+    async def snapshots(self) -> AsyncIterator[dict[str, Any]]:
+        """Live interval records, one a second, until the run ends."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._subscribers.append(queue)
+        try:
+            while (item := await queue.get()) is not None:
+                yield item
+        finally:
+            self._subscribers.remove(queue)
+
+    @property
+    def active_users(self) -> int:
+        return sum(1 for vu in self._vus.values() if not vu.stopping)
+
+    async def run(self) -> Result:
+        profile = self.profile
+        factory = ClientFactory(self.base_url, timeout=profile.target.timeout,
+                                connect_timeout=profile.target.connect_timeout,
+                                verify=profile.target.verify, headers=profile.target.headers)
+        start = monotonic()
+        started_wall = time.time()
+        self.recorder = recorder = Recorder(start)
+        self.writer = writer = ResultWriter(self.out_dir) if self.out_dir is not None else None
+        header = self._header(started_wall)
+        if writer is not None:
+            writer.start(header)
+        ctx = VUContext(pools=profile.data, record=recorder.add, new_client=factory.client,
+                        timeout=profile.target.timeout, run_tag=f"{self.seed:x}")
+        rng = random.Random(self.seed)
+        assigner = ClassAssigner([u.weight for u in profile.users])
+        intervals: list[dict[str, Any]] = []
+        duration = profile.load.duration
+        next_interval = start + _INTERVAL
+        vu_ids = 0
+        try:
+            while not self._stop.is_set():
+                now = monotonic()
+                elapsed = now - start
+                if elapsed >= duration:
+                    self._stop_reason = "completed"
+                    break
+                want = round(level_at(profile.load, elapsed))
+                running = [t for t, vu in self._vus.items() if not vu.stopping]
+                for _ in range(want - len(running)):
+                    vu_ids += 1
+                    cls = profile.users[assigner.next()]
+                    vu = VU(vu_ids, cls, ctx, random.Random(rng.getrandbits(64)))
+                    task = asyncio.create_task(vu.run(), name=f"vu-{vu_ids}")
+                    task.add_done_callback(self._vu_done)
+                    self._vus[task] = vu
+                for t in running[want:] if want < len(running) else ():
+                    self._vus[t].stop()   # ramp down: the newest VUs leave first
+                while now >= next_interval:
+                    intervals.append(self._close_interval(next_interval))
+                    next_interval += _INTERVAL
+                tick_due = min(now + _TICK, next_interval, start + duration)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), max(0.0, tick_due - monotonic()))
+                recorder.add_loop_lag(max(0.0, monotonic() - tick_due))
+            await self._drain(profile.load.graceful_stop)
+        finally:
+            end = monotonic()
+            if end - (next_interval - _INTERVAL) > 0.05 or not intervals:
+                intervals.append(self._close_interval(end))
+            for q in self._subscribers:
+                q.put_nowait(None)
+            data = self._result_data(header, intervals, start, end, started_wall)
+            result = Result(data, writer.result_path if writer else None)
+            if writer is not None:
+                writer.finish(result)
+        return result
+
+    def _vu_done(self, task: asyncio.Task[None]) -> None:
+        self._vus.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            # A bug in loadgen, not the target: keep the run going, but never hide it.
+            exc = task.exception()
+            self._errors_in_vus.append(f"{type(exc).__name__}: {exc}")
+
+    async def _drain(self, grace: float) -> None:
+        """Let in-flight requests finish for ``grace`` seconds, then cancel (→ interrupted)."""
+        for vu in self._vus.values():
+            vu.stop()
+        tasks = list(self._vus)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for t in pending:
+            t.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5.0)
+
+    def _close_interval(self, at: float) -> dict[str, Any]:
+        assert self.recorder is not None
+        record = self.recorder.close_interval(at, self.active_users)
+        if self.writer is not None:
+            self.writer.interval(record)
+        for q in self._subscribers:
+            q.put_nowait(record)
+        return record
+
+    def _header(self, started_wall: float) -> dict[str, Any]:
+        p = self.profile
+        return {
+            "schema": SCHEMA,
+            "loadgen_version": __version__,
+            "profile": {"name": p.name, "path": str(p.path) if p.path else None,
+                        "raw": _redact(p.raw, p.secrets)},
+            "target": {"base_url": self.base_url, "builtin": p.target.is_builtin},
+            "seed": self.seed,
+            "started": started_wall,
+            "plan": [asdict(step) for step in plan(p.load)],
+            "environment": {
+                "python": sys.version.split()[0],
+                "platform": platform.platform(),
+                "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
+                "cpu_count": os.cpu_count(),
+            },
+        }
+
+    def _result_data(self, header: dict[str, Any], intervals: list[dict[str, Any]], start: float,
+                     end: float, started_wall: float) -> dict[str, Any]:
+        rec = self.recorder
+        assert rec is not None
+        duration = end - start
+        scopes = {
+            "overall": rec.overall.to_dict(duration),
+            "by_name": {k: v.to_dict(duration) for k, v in sorted(rec.by_name.items())},
+            "by_class": {k: v.to_dict(duration) for k, v in sorted(rec.by_class.items())},
+            "by_category": {k: v.to_dict(duration) for k, v in sorted(rec.by_category.items())},
+        }
+        return {
+            **header,
+            "run": {"duration": duration, "ended": started_wall + duration,
+                    "stop_reason": self._stop_reason or "completed",
+                    "interrupted": self._interrupted, "complete": True,
+                    "internal_errors": list(self._errors_in_vus)},
+            "scopes": scopes,
+            "schedule_lag": rec.schedule_lag.summary() | {"hdr": rec.schedule_lag.encode()},
+            "loop_lag": rec.loop_lag.summary() | {"hdr": rec.loop_lag.encode()},
+            "errors": rec.errors_table(),
+            "intervals": intervals,
+            "thresholds": [],
+        }
+
+
+def _redact(value: Any, secrets_: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: ("***" if _secret_key(str(k)) and v else _redact(v, secrets_))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secrets_) for v in value]
+    if isinstance(value, str):
+        for s in secrets_:
+            if s:
+                value = value.replace(s, "***")
+    return value
+
+
+def _secret_key(key: str) -> bool:
+    k = key.lower()
+    return any(w in k for w in ("password", "secret", "token", "api_key", "apikey", "authorization"))
+
+
+async def _preflight(base_url: str, timeout: float) -> None:
+    """Refuse to start against a target that does not accept connections (exit 2)."""
+    from urllib.parse import urlsplit
+    parts = urlsplit(base_url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise StartError(f"cannot reach {parts.scheme}://{host}:{port}: {reason}",
+                         "check target.base_url (or CHATBOT_URL) and that the server is up") from None
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()

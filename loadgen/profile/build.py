@@ -1,0 +1,368 @@
+"""Validate expanded profile data and build the typed ``Profile``.
+
+Every problem is collected (not just the first) with its file, line, field and a fix, as k6's
+``Validate() []error`` does; the caller raises one ``ProfileError`` holding them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from loadgen import units
+from loadgen.errors import Problem
+from loadgen.profile.model import (
+    ChatTask, DataPools, HttpTask, Load, Profile, ReportSpec, Stage, TargetSpec, Task, ThinkTime,
+    UserClass,
+)
+from loadgen.profile.source import Lines, Path_
+
+__all__ = ["Builder"]
+
+T = TypeVar("T")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_FORMATS = ("json", "html", "csv", "junit", "hlog")
+
+
+class Builder:
+    """Walks the data once; ``problems`` holds what is wrong when it returns None."""
+
+    def __init__(self, lines: Lines, base_dir: Path) -> None:
+        self.lines = lines
+        self.base_dir = base_dir
+        self.problems: list[Problem] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def bad(self, path: Path_, what: str, fix: str = "") -> None:
+        self.problems.append(self.lines.problem(path, what, fix))
+
+    def mapping(self, value: Any, path: Path_, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.bad(path, f"expected a mapping (key: value), got {_kind(value)}",
+                     f"write it as keys: {', '.join(allowed)}")
+            return {}
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+                self.bad((*path, str(key)), "unknown key", hint)
+        return {str(k): v for k, v in value.items() if k in allowed}
+
+    def typed(self, value: Any, path: Path_, kind: type[T], default: T, fix: str = "") -> T:
+        if value is None:
+            return default
+        if kind in (int, float) and isinstance(value, str):
+            # "${USERS:-10}" must be quoted inside a flow mapping; accept its number.
+            try:
+                value = kind(value.strip())
+            except ValueError:
+                pass
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)  # type: ignore[return-value]
+        if not ok:
+            self.bad(path, f"expected {kind.__name__}, got {_kind(value)} {value!r}", fix)
+            return default
+        return value
+
+    def unit(self, value: Any, path: Path_, parse: Callable[[Any], T], default: T) -> T:
+        if value is None:
+            return default
+        try:
+            return parse(value)
+        except ValueError as exc:
+            what, _, fix = str(exc).partition("; ")
+            self.bad(path, what, fix)
+            return default
+
+    def positive(self, value: Any, path: Path_, default: float, what: str = "weight") -> float:
+        number = self.typed(value, path, float, default, f"use a number > 0 for {what}")
+        if number <= 0:
+            self.bad(path, f"{what} must be > 0, got {number:g}", f"use a number > 0 for {what}")
+            return default
+        return number
+
+    # -- sections --------------------------------------------------------------------------
+    def profile(self, data: Any, path: Path | None, default_name: str) -> Profile | None:
+        top = self.mapping(data, (), ("name", "description", "target", "data", "users", "load",
+                                      "seed", "report"))
+        name = self.typed(top.get("name"), ("name",), str, default_name)
+        target = self.target(top.get("target"), ("target",))
+        pools = self.data(top.get("data"), ("data",))
+        if "users" not in top:
+            self.bad((), "missing 'users'", "add users: a list of user classes with tasks")
+        users = self.user_classes(top.get("users"), ("users",), pools)
+        if "load" not in top:
+            self.bad((), "missing 'load'", "add load: {stages: [{duration: 30s, users: 5}]}")
+        load = self.load(top.get("load"), ("load",))
+        seed = self.typed(top.get("seed"), ("seed",), int, None)  # type: ignore[arg-type]
+        report = self.report_spec(top.get("report"), ("report",))
+        if self.problems or target is None:
+            return None
+        return Profile(name=name, target=target, users=users, load=load, data=pools, seed=seed,
+                       report=report, path=path, raw=dict(top))
+
+    def target(self, value: Any, path: Path_) -> TargetSpec | None:
+        if value is None:
+            self.bad(path, "missing 'target'", "add target: {base_url: builtin} or your server's URL")
+            return None
+        t = self.mapping(value, path, ("base_url", "timeout", "connect_timeout", "verify",
+                                       "headers", "tokenizer", "builtin"))
+        base_url = self.typed(t.get("base_url"), (*path, "base_url"), str, "")
+        if not base_url:
+            self.bad((*path, "base_url"), "missing base_url",
+                     "write base_url: builtin, or http(s)://host:port of your chatbot")
+        elif base_url != "builtin" and not base_url.startswith(("http://", "https://")):
+            self.bad((*path, "base_url"), f"{base_url!r} is not an http(s) URL",
+                     "write http://host:port or https://host, or builtin")
+        verify = t.get("verify", True)
+        if not isinstance(verify, bool | str):
+            self.bad((*path, "verify"), "expected true, false or a CA bundle path")
+            verify = True
+        if isinstance(verify, str) and not (self.base_dir / verify).is_file():
+            self.bad((*path, "verify"), f"CA bundle {verify!r} not found",
+                     "give a PEM file path relative to the profile")
+        headers = self.str_map(t.get("headers"), (*path, "headers"))
+        builtin = t.get("builtin") or {}
+        if not isinstance(builtin, Mapping):
+            self.bad((*path, "builtin"), "expected a mapping of built-in target settings",
+                     "see docs/target.md for its keys")
+            builtin = {}
+        return TargetSpec(
+            base_url=base_url.rstrip("/"),
+            timeout=self.unit(t.get("timeout"), (*path, "timeout"), units.parse_duration, 60.0),
+            connect_timeout=self.unit(t.get("connect_timeout"), (*path, "connect_timeout"),
+                                      units.parse_duration, 10.0),
+            verify=verify if isinstance(verify, bool) else str(self.base_dir / verify),
+            headers=headers,
+            tokenizer=self.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),  # type: ignore[arg-type]
+            builtin=dict(builtin),
+        )
+
+    def str_map(self, value: Any, path: Path_) -> dict[str, str]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.bad(path, f"expected a mapping of names to strings, got {_kind(value)}")
+            return {}
+        return {str(k): str(v) for k, v in value.items()}
+
+    def data(self, value: Any, path: Path_) -> DataPools:
+        d = self.mapping(value, path, ("questions",))
+        ref = d.get("questions")
+        if ref is None:
+            from loadgen.profile.pools import default_pools
+            return default_pools()
+        if not isinstance(ref, str):
+            self.bad((*path, "questions"), "expected a file path", "write questions: data/questions.yaml")
+            return DataPools()
+        from loadgen.profile.pools import load_pools
+        pools, problems = load_pools(self.base_dir / ref)
+        for p in problems:
+            self.problems.append(p if p.line else self.lines.problem((*path, "questions"), p.what, p.fix))
+        return pools
+
+    def user_classes(self, value: Any, path: Path_, pools: DataPools) -> tuple[UserClass, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not value:
+            self.bad(path, "expected a non-empty list of user classes",
+                     "write users: [{name: regular, tasks: [...]}]")
+            return ()
+        out = []
+        names: set[str] = set()
+        for i, item in enumerate(value):
+            p = (*path, i)
+            u = self.mapping(item, p, ("name", "weight", "think_time", "tasks", "on_start", "on_stop"))
+            name = self.typed(u.get("name"), (*p, "name"), str, f"user{i + 1}")
+            if name in names:
+                self.bad((*p, "name"), f"user class {name!r} defined twice", "give each a unique name")
+            names.add(name)
+            tasks = self.tasks(u.get("tasks"), (*p, "tasks"), pools)
+            if not tasks and "tasks" not in u:
+                self.bad(p, "a user class needs tasks", "add tasks: [{chat: {category: simple}}]")
+            out.append(UserClass(
+                name=name,
+                weight=self.positive(u.get("weight", 1), (*p, "weight"), 1.0),
+                think_time=self.think_time(u.get("think_time"), (*p, "think_time")),
+                tasks=tasks,
+                on_start=self.tasks(u.get("on_start"), (*p, "on_start"), pools),
+                on_stop=self.tasks(u.get("on_stop"), (*p, "on_stop"), pools),
+            ))
+        return tuple(out)
+
+    def think_time(self, value: Any, path: Path_) -> ThinkTime:
+        if value is None:
+            return ThinkTime()
+        if not isinstance(value, Mapping):
+            d = self.unit(value, path, units.parse_duration, 0.0)
+            return ThinkTime(kind="constant", low=d, high=d, mean=d)
+        t = self.mapping(value, path, ("constant", "uniform", "exponential"))
+        if len(t) != 1:
+            self.bad(path, "give exactly one of constant, uniform, exponential",
+                     "write {uniform: [2s, 8s]}, {constant: 1s} or {exponential: 3s}")
+            return ThinkTime()
+        kind, arg = next(iter(t.items()))
+        p = (*path, kind)
+        if kind == "uniform":
+            if not isinstance(arg, list) or len(arg) != 2:
+                self.bad(p, "expected [low, high]", "write uniform: [2s, 8s]")
+                return ThinkTime()
+            low = self.unit(arg[0], (*p, 0), units.parse_duration, 0.0)
+            high = self.unit(arg[1], (*p, 1), units.parse_duration, 0.0)
+            if high < low:
+                self.bad(p, "high is below low", "write [low, high]")
+            return ThinkTime(kind="uniform", low=low, high=high, mean=(low + high) / 2)
+        d = self.unit(arg, p, units.parse_duration, 0.0)
+        return ThinkTime(kind=kind, low=d, high=d, mean=d)  # type: ignore[arg-type]
+
+    def tasks(self, value: Any, path: Path_, pools: DataPools) -> tuple[Task, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.bad(path, f"expected a list of tasks, got {_kind(value)}",
+                     "write - {weight: 1, chat: {category: simple}}")
+            return ()
+        return tuple(t for i, item in enumerate(value)
+                     if (t := self.task(item, (*path, i), pools)) is not None)
+
+    def task(self, value: Any, path: Path_, pools: DataPools) -> Task | None:
+        t = self.mapping(value, path, ("name", "weight", "chat", "http"))
+        kinds = [k for k in ("chat", "http") if k in t]
+        if len(kinds) != 1:
+            self.bad(path, "a task needs exactly one of: chat, http",
+                     "write {chat: {category: simple}} or {http: {path: /health}}")
+            return None
+        weight = self.positive(t.get("weight", 1), (*path, "weight"), 1.0)
+        if kinds[0] == "chat":
+            chat = self.chat(t["chat"], (*path, "chat"), pools)
+            default = ("chat.multi_turn" if chat.conversation
+                       else f"chat.{chat.category}" if chat.category else "chat")
+            name = self.typed(t.get("name"), (*path, "name"), str, default)
+            return Task(name=name, weight=weight, chat=chat)
+        http = self.http(t["http"], (*path, "http"))
+        name = self.typed(t.get("name"), (*path, "name"), str, f"{http.method} {http.path}")
+        return Task(name=name, weight=weight, http=http)
+
+    def chat(self, value: Any, path: Path_, pools: DataPools) -> ChatTask:
+        c = self.mapping(value, path, (
+            "api", "path", "model", "stream", "max_tokens", "category", "prompt", "conversation",
+            "include_usage", "headers", "content_event", "content_field", "done_event",
+            "usage_field", "body"))
+        api = self.typed(c.get("api"), (*path, "api"), str, "openai")
+        if api not in ("openai", "sse", "text", "json"):
+            self.bad((*path, "api"), f"unknown api {api!r}", "use openai, sse, text or json")
+            api = "openai"
+        category = self.typed(c.get("category"), (*path, "category"), str, None)  # type: ignore[arg-type]
+        if category is not None and category not in pools.questions:
+            have = ", ".join(sorted(pools.questions)) or "none"
+            self.bad((*path, "category"), f"no question pool {category!r} in {pools.source}",
+                     f"use one of: {have}")
+        conversation = self.typed(c.get("conversation"), (*path, "conversation"), bool, False)
+        if conversation and not pools.conversations:
+            self.bad((*path, "conversation"), f"{pools.source} has no conversations",
+                     "add conversations: [[turn, turn, ...]] to the data file")
+        max_tokens = self.typed(c.get("max_tokens"), (*path, "max_tokens"), int, None)  # type: ignore[arg-type]
+        if max_tokens is not None and max_tokens <= 0:
+            self.bad((*path, "max_tokens"), "must be > 0")
+        default_path = "/v1/chat/completions" if api == "openai" else "/api/chat"
+        body = c.get("body")
+        if body is not None and not isinstance(body, Mapping):
+            self.bad((*path, "body"), "expected a JSON object template", 'write body: {message: "{{ prompt }}"}')
+            body = None
+        return ChatTask(
+            api=api,  # type: ignore[arg-type]
+            path=self.typed(c.get("path"), (*path, "path"), str, default_path),
+            model=self.typed(c.get("model"), (*path, "model"), str, "builtin"),
+            stream=self.typed(c.get("stream"), (*path, "stream"), bool, True),
+            max_tokens=max_tokens,
+            category=category,
+            prompt=self.typed(c.get("prompt"), (*path, "prompt"), str, None),  # type: ignore[arg-type]
+            conversation=conversation,
+            include_usage=self.typed(c.get("include_usage"), (*path, "include_usage"), bool, True),
+            headers=self.str_map(c.get("headers"), (*path, "headers")),
+            content_event=self.typed(c.get("content_event"), (*path, "content_event"), str, None),  # type: ignore[arg-type]
+            content_field=self.typed(c.get("content_field"), (*path, "content_field"), str, "content"),
+            done_event=self.typed(c.get("done_event"), (*path, "done_event"), str, "done"),
+            usage_field=self.typed(c.get("usage_field"), (*path, "usage_field"), str,
+                                   "usage.completion_tokens"),
+            body=dict(body) if body else None,
+        )
+
+    def http(self, value: Any, path: Path_) -> HttpTask:
+        h = self.mapping(value, path, ("method", "path", "headers", "json", "body"))
+        method = self.typed(h.get("method"), (*path, "method"), str, "GET").upper()
+        if method not in _HTTP_METHODS:
+            self.bad((*path, "method"), f"unknown method {method!r}", f"use one of {', '.join(_HTTP_METHODS)}")
+        p = self.typed(h.get("path"), (*path, "path"), str, "/")
+        if not p.startswith("/"):
+            self.bad((*path, "path"), f"{p!r} does not start with /", f"write /{p}")
+        return HttpTask(method=method, path=p, headers=self.str_map(h.get("headers"), (*path, "headers")),
+                        json=h.get("json"), body=self.typed(h.get("body"), (*path, "body"), str, None))  # type: ignore[arg-type]
+
+    def load(self, value: Any, path: Path_) -> Load:
+        ld = self.mapping(value, path, ("model", "stages", "users", "duration", "ramp_up",
+                                        "graceful_stop"))
+        model = self.typed(ld.get("model"), (*path, "model"), str, "closed")
+        if model != "closed":
+            self.bad((*path, "model"), f"unknown load model {model!r}", "use closed")
+        graceful = self.unit(ld.get("graceful_stop"), (*path, "graceful_stop"), units.parse_duration, 10.0)
+        stages: list[Stage] = []
+        if "stages" in ld:
+            if "users" in ld or "duration" in ld:
+                self.bad(path, "give either stages or users + duration, not both",
+                         "drop users/duration or stages")
+            raw = ld["stages"]
+            if not isinstance(raw, list) or not raw:
+                self.bad((*path, "stages"), "expected a non-empty list",
+                         "write stages: [{duration: 30s, users: 10}]")
+                raw = []
+            for i, item in enumerate(raw):
+                p = (*path, "stages", i)
+                s = self.mapping(item, p, ("duration", "users"))
+                if "duration" not in s or "users" not in s:
+                    self.bad(p, "a stage needs duration and users", "write {duration: 30s, users: 10}")
+                    continue
+                users = self.typed(s["users"], (*p, "users"), int, 0, "write a whole number of users")
+                if users < 0:
+                    self.bad((*p, "users"), "users must be ≥ 0")
+                stages.append(Stage(duration=self.unit(s["duration"], (*p, "duration"),
+                                                       units.parse_duration, 0.0), target=users))
+        else:
+            if "users" not in ld or "duration" not in ld:
+                self.bad(path, "missing stages (or users + duration)",
+                         "write stages: [{duration: 30s, users: 10}] or users: 10, duration: 1m")
+                return Load(graceful_stop=graceful)
+            users = self.typed(ld["users"], (*path, "users"), int, 1, "write a whole number of users")
+            if users <= 0:
+                self.bad((*path, "users"), "users must be > 0")
+            duration = self.unit(ld["duration"], (*path, "duration"), units.parse_duration, 0.0)
+            ramp = self.unit(ld.get("ramp_up"), (*path, "ramp_up"), units.parse_duration, 0.0)
+            if ramp > duration:
+                self.bad((*path, "ramp_up"), "ramp_up is longer than duration", "shorten it")
+            if ramp > 0:
+                stages.append(Stage(duration=ramp, target=users))
+            stages.append(Stage(duration=duration - ramp, target=users))
+            if ramp == 0:
+                return Load(stages=tuple(stages), start=users, graceful_stop=graceful)
+        if stages and sum(s.duration for s in stages) <= 0:
+            self.bad((*path, "stages"), "the stages add up to no time", "give a duration > 0")
+        return Load(stages=tuple(stages), graceful_stop=graceful)
+
+    def report_spec(self, value: Any, path: Path_) -> ReportSpec:
+        r = self.mapping(value, path, ("dir", "formats"))
+        formats = r.get("formats", ["json"])
+        if not isinstance(formats, list) or any(f not in _FORMATS for f in formats):
+            self.bad((*path, "formats"), f"expected a list of {', '.join(_FORMATS)}")
+            formats = ["json"]
+        return ReportSpec(dir=self.typed(r.get("dir"), (*path, "dir"), str, "reports"),
+                          formats=tuple(dict.fromkeys(["json", *formats])))
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", int: "a number",
+            float: "a number", bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)

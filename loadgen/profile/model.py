@@ -1,0 +1,146 @@
+"""The typed profile: frozen, keyword-only dataclasses with units already normalised.
+
+Durations are float seconds, rates float per second, fractions 0–1. Built only by
+``loadgen.profile.build`` (which validates); the engine reads, never mutates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "ChatTask", "DataPools", "HttpTask", "Load", "Profile", "ReportSpec", "Stage", "Step",
+    "TargetSpec", "Task", "ThinkTime", "UserClass",
+]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThinkTime:
+    """Pause between a VU's tasks: constant, uniform [low, high] or exponential with a mean."""
+
+    kind: Literal["constant", "uniform", "exponential"] = "constant"
+    low: float = 0.0
+    high: float = 0.0
+    mean: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChatTask:
+    """One chat request (or a multi-turn conversation) streamed from the target."""
+
+    api: Literal["openai", "sse", "text", "json"] = "openai"
+    path: str = "/v1/chat/completions"
+    model: str = "builtin"
+    stream: bool = True
+    max_tokens: int | None = None
+    category: str | None = None          # a question pool of the data file
+    prompt: str | None = None            # a fixed prompt instead of a pool
+    conversation: bool = False           # run a multi-turn conversation of the data file
+    include_usage: bool = True
+    headers: dict[str, str] = field(default_factory=dict)
+    # generic SSE / JSON streams (api: sse | json): where content and usage are
+    content_event: str | None = None     # SSE event name that carries content; None = any
+    content_field: str = "content"       # dotted JSON path in the event data
+    done_event: str | None = "done"
+    usage_field: str | None = "usage.completion_tokens"
+    body: dict[str, Any] | None = None   # request JSON template for sse/json/text ({{ prompt }})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HttpTask:
+    """A plain HTTP request measured for ttfb and e2e."""
+
+    method: str = "GET"
+    path: str = "/"
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    body: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Task:
+    """A weighted task of a user class; ``name`` keys the statistics."""
+
+    name: str
+    weight: float = 1.0
+    chat: ChatTask | None = None
+    http: HttpTask | None = None
+
+
+Step = Task  # a journey / on_start step is a task whose weight is ignored
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserClass:
+    name: str
+    weight: float = 1.0
+    think_time: ThinkTime = field(default_factory=ThinkTime)
+    tasks: tuple[Task, ...] = ()
+    on_start: tuple[Task, ...] = ()
+    on_stop: tuple[Task, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Stage:
+    """Ramp linearly from the previous stage's level to ``target`` over ``duration``."""
+
+    duration: float
+    target: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Load:
+    model: Literal["closed"] = "closed"
+    stages: tuple[Stage, ...] = ()
+    start: float = 0.0                   # level at t = 0 before the first stage ramps
+    graceful_stop: float = 10.0          # in-flight requests may finish this long after the end
+
+    @property
+    def duration(self) -> float:
+        return sum(s.duration for s in self.stages)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TargetSpec:
+    base_url: str                        # "builtin" starts the built-in chatbot target
+    timeout: float = 60.0                # a whole request, first byte to last
+    connect_timeout: float = 10.0
+    verify: bool | str = True            # False, True or a CA bundle path
+    headers: dict[str, str] = field(default_factory=dict)
+    tokenizer: str | None = None         # a tiktoken encoding name, when the server gives no usage
+    builtin: dict[str, Any] = field(default_factory=dict)   # config of the built-in target
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.base_url == "builtin"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DataPools:
+    """Questions by category and multi-turn conversations (lists of user turns)."""
+
+    questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    conversations: tuple[tuple[str, ...], ...] = ()
+    source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReportSpec:
+    dir: str = "reports"
+    formats: tuple[str, ...] = ("json",)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Profile:
+    name: str
+    target: TargetSpec
+    users: tuple[UserClass, ...]
+    load: Load
+    data: DataPools = field(default_factory=DataPools)
+    seed: int | None = None
+    report: ReportSpec = field(default_factory=ReportSpec)
+    path: Path | None = None
+    raw: dict[str, Any] = field(default_factory=dict)     # the expanded YAML, secrets redacted
+    secrets: frozenset[str] = frozenset()

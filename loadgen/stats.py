@@ -1,0 +1,219 @@
+"""Aggregate samples into HDR histograms per scope and per one-second interval.
+
+Sans-I/O: the engine calls ``add(sample)`` as requests finish and ``close_interval(now, users)``
+once a second; everything else reads the returned records. Memory is bounded by the number of
+request names, not requests: no per-request list is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadgen.hist import Histogram, ValueHistogram
+from loadgen.sample import Sample
+
+__all__ = ["LATENCY_METRICS", "Recorder", "Scope"]
+
+LATENCY_METRICS = ("ttfb", "ttft", "itl", "tpot", "e2e")
+_US = 1_000_000
+
+
+@dataclass
+class Scope:
+    """Everything kept for one scope (overall, a request name, a user class, a category)."""
+
+    hists: dict[str, Histogram] = field(
+        default_factory=lambda: {m: Histogram() for m in LATENCY_METRICS})
+    output_tokens_hist: ValueHistogram = field(default_factory=ValueHistogram)
+    output_tps_hist: ValueHistogram = field(default_factory=ValueHistogram)
+    requests: int = 0
+    ok: int = 0
+    interrupted: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    output_tokens: int = 0
+    content_events: int = 0
+    usage_tokens: int = 0           # over requests that had both usage and events
+    usage_events: int = 0
+    token_sources: Counter[str] = field(default_factory=Counter)
+
+    def add(self, s: Sample, gaps_us: list[int]) -> None:
+        if s.interrupted:
+            self.interrupted += 1
+            return
+        self.requests += 1
+        if s.status is not None:
+            self.statuses[s.status] += 1
+        if s.error is not None:
+            self.errors[s.error.value] += 1
+        else:
+            self.ok += 1
+        h = self.hists
+        if s.first_byte is not None:
+            h["ttfb"].record_us(round((s.first_byte - s.t0) * _US))
+        if s.error is not None or s.end is None:
+            return
+        e2e = s.end - s.t0
+        h["e2e"].record_us(round(e2e * _US))
+        tokens, source = s.output_tokens
+        self.token_sources[source] += 1
+        self.output_tokens += tokens
+        self.content_events += s.content_events
+        if s.usage_tokens is not None:
+            self.usage_tokens += s.usage_tokens
+            self.usage_events += s.content_events
+        if s.token_times:
+            ttft = s.token_times[0] - s.t0
+            h["ttft"].record_us(round(ttft * _US))
+            if gaps_us:
+                h["itl"].record_many_us(gaps_us)
+            self.output_tokens_hist.record(tokens)
+            if tokens >= 2 and e2e > ttft:
+                h["tpot"].record_us(round((e2e - ttft) / (tokens - 1) * _US))
+                self.output_tps_hist.record(round(tokens / (e2e - ttft)))
+
+    def merge(self, other: Scope) -> None:
+        for m in LATENCY_METRICS:
+            self.hists[m].merge(other.hists[m])
+        self.output_tokens_hist.merge(other.output_tokens_hist)
+        self.output_tps_hist.merge(other.output_tps_hist)
+        self.requests += other.requests
+        self.ok += other.ok
+        self.interrupted += other.interrupted
+        self.errors.update(other.errors)
+        self.statuses.update(other.statuses)
+        self.output_tokens += other.output_tokens
+        self.content_events += other.content_events
+        self.usage_tokens += other.usage_tokens
+        self.usage_events += other.usage_events
+        self.token_sources.update(other.token_sources)
+
+    def to_dict(self, duration: float, *, with_hdr: bool = True) -> dict[str, Any]:
+        """The scope as the result JSON holds it (SPEC §4)."""
+        errors = sum(self.errors.values())
+        out: dict[str, Any] = {
+            "requests": self.requests,
+            "ok": self.ok,
+            "errors": errors,
+            "errors_by_kind": dict(sorted(self.errors.items())),
+            "error_rate": errors / self.requests if self.requests else 0.0,
+            "interrupted": self.interrupted,
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "rps": self.requests / duration if duration > 0 else 0.0,
+            "output_tokens": self.output_tokens,
+            "content_events": self.content_events,
+            "output_tps": self.output_tokens / duration if duration > 0 else 0.0,
+            "token_source": dict(self.token_sources),
+            "usage_vs_events": {"usage_tokens": self.usage_tokens,
+                                "content_events": self.usage_events,
+                                "difference": self.usage_tokens - self.usage_events},
+            "metrics": {},
+        }
+        for name, hist in (*self.hists.items(), ("output_tokens", self.output_tokens_hist),
+                           ("request_tps", self.output_tps_hist)):
+            summary: dict[str, Any] = dict(hist.summary())
+            if with_hdr:
+                summary["hdr"] = hist.encode()
+            out["metrics"][name] = summary
+        return out
+
+
+class Recorder:
+    """Counts every finished request into its scopes and into the current interval."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.overall = Scope()
+        self.by_name: dict[str, Scope] = {}
+        self.by_class: dict[str, Scope] = {}
+        self.by_category: dict[str, Scope] = {}
+        self.schedule_lag = Histogram()
+        self.loop_lag = Histogram()
+        self.dropped = 0
+        self.error_examples: dict[tuple[str, str, int | None], list[Any]] = {}
+        self._interval = Scope()
+        self._interval_sched = Histogram()
+        self._interval_loop = Histogram()
+        self._interval_start = start
+        self.intervals_closed = 0
+
+    def add(self, s: Sample) -> None:
+        gaps_us: list[int] = []
+        times = s.token_times
+        if len(times) > 1 and s.error is None:
+            prev = times[0]
+            for t in times[1:]:
+                gaps_us.append(round((t - prev) * _US))
+                prev = t
+        lag = round((s.send - s.t0) * _US)
+        self.schedule_lag.record_us(lag)
+        self._interval_sched.record_us(lag)
+        self.overall.add(s, gaps_us)
+        self._interval.add(s, gaps_us)
+        _scope(self.by_name, s.name).add(s, gaps_us)
+        _scope(self.by_class, s.user_class).add(s, gaps_us)
+        if s.category is not None:
+            _scope(self.by_category, s.category).add(s, gaps_us)
+        if s.error is not None:
+            key = (s.error.value, s.name, s.status)
+            entry = self.error_examples.setdefault(key, [0, s.message])
+            entry[0] += 1
+
+    def add_loop_lag(self, seconds: float) -> None:
+        us = round(seconds * _US)
+        self.loop_lag.record_us(us)
+        self._interval_loop.record_us(us)
+
+    def close_interval(self, now: float, users: int) -> dict[str, Any]:
+        """Finish the current interval and return its record (time series + HDR for hlog)."""
+        scope, self._interval = self._interval, Scope()
+        length = now - self._interval_start
+        sched, self._interval_sched = self._interval_sched, Histogram()
+        loop, self._interval_loop = self._interval_loop, Histogram()
+        record = {
+            "t": round(self._interval_start - self.start, 3),
+            "length": round(length, 3),
+            "users": users,
+            "requests": scope.requests,
+            "ok": scope.ok,
+            "errors": sum(scope.errors.values()),
+            "errors_by_kind": dict(scope.errors),
+            "interrupted": scope.interrupted,
+            "rps": scope.requests / length if length > 0 else 0.0,
+            "output_tokens": scope.output_tokens,
+            "output_tps": scope.output_tokens / length if length > 0 else 0.0,
+            "ttft": _brief(scope.hists["ttft"], hdr=True),
+            "e2e": _brief(scope.hists["e2e"], hdr=True),
+            "itl": _brief(scope.hists["itl"]),
+            "ttfb": _brief(scope.hists["ttfb"]),
+            "schedule_lag": _brief(sched),
+            "loop_lag": _brief(loop),
+        }
+        self._interval_start = now
+        self.intervals_closed += 1
+        return record
+
+    def errors_table(self) -> list[dict[str, Any]]:
+        rows = [{"kind": kind, "name": name, "status": status, "count": count, "example": message}
+                for (kind, name, status), (count, message) in self.error_examples.items()]
+        return sorted(rows, key=lambda r: -int(r["count"]))
+
+
+def _scope(table: dict[str, Scope], key: str) -> Scope:
+    scope = table.get(key)
+    if scope is None:
+        scope = table[key] = Scope()
+    return scope
+
+
+def _brief(hist: Histogram, *, hdr: bool = False) -> dict[str, Any]:
+    if not hist.count:
+        return {"count": 0}
+    p = hist.percentiles_ms((50.0, 95.0, 99.0))
+    out: dict[str, Any] = {"count": hist.count, "p50": p[50.0], "p95": p[95.0], "p99": p[99.0],
+                           "max": hist.max_ms, "mean": hist.mean_ms}
+    if hdr:
+        out["hdr"] = hist.encode()
+    return out
