@@ -79,6 +79,9 @@ def summary(data: dict[str, Any]) -> str:
         lines.append(f"errors by kind: {kinds}")
         for row in data.get("errors", [])[:5]:
             lines.append(f"  {row['count']:>6} × {row['kind']} on {row['name']}: {row['example']}")
+    dropped = data.get("load", {}).get("dropped", 0)
+    if dropped:
+        lines.append(f"dropped arrivals (max_in_flight reached, not sent): {dropped}")
     if overall["interrupted"]:
         lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
     sources = overall.get("token_source") or {}

@@ -28,8 +28,11 @@ from loadgen.errors import StartError
 from loadgen.profile.model import Profile
 from loadgen.profile.overrides import scale_load
 from loadgen.result import SCHEMA, Result
-from loadgen.shapes import ClassAssigner, level_at, plan
+from loadgen.sample import Sample
+from loadgen.arrivals import ArrivalSchedule, RateStage
+from loadgen.shapes import ClassAssigner, WeightedChoice, level_at, plan
 from loadgen.stats import Recorder
+from loadgen.tokens import token_counter
 from loadgen.transport import ClientFactory
 from loadgen.vu import VU, VUContext
 from loadgen.writer import ResultWriter
@@ -60,11 +63,16 @@ class Engine:
         self._interrupted = False
         self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
         self._vus: dict[asyncio.Task[None], VU] = {}
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._open_clients: list[Any] = []
+        self._interval_start = 0.0
         self._errors_in_vus: list[str] = []
         self.writer: ResultWriter | None = None
         self.recorder: Recorder | None = None
 
     async def __aenter__(self) -> Engine:
+        tokenizer = self.profile.target.tokenizer
+        self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if self.profile.target.is_builtin:
             from loadgen.target import BuiltinTarget, TargetConfig
             try:
@@ -107,6 +115,9 @@ class Engine:
 
     @property
     def active_users(self) -> int:
+        """Closed model: running VUs; open model: requests in flight."""
+        if self.profile.load.model == "open":
+            return len(self._inflight)
         return sum(1 for vu in self._vus.values() if not vu.stopping)
 
     async def run(self) -> Result:
@@ -119,66 +130,144 @@ class Engine:
         self.recorder = recorder = Recorder(start)
         self.writer = writer = ResultWriter(self.out_dir) if self.out_dir is not None else None
         header = self._header(started_wall)
+        record = recorder.add
         if writer is not None:
-            writer.start(header)
-        ctx = VUContext(pools=profile.data, record=recorder.add, new_client=factory.client,
-                        timeout=profile.target.timeout, run_tag=f"{self.seed:x}")
-        rng = random.Random(self.seed)
-        assigner = ClassAssigner([u.weight for u in profile.users])
-        intervals: list[dict[str, Any]] = []
-        duration = profile.load.duration
-        next_interval = start + _INTERVAL
-        vu_ids = 0
+            writer.start(header, raw=profile.report.raw)
+            if profile.report.raw:
+                def record(sample: Sample) -> None:
+                    recorder.add(sample)
+                    writer.sample(sample)
+        ctx = VUContext(pools=profile.data, record=record, new_client=factory.client,
+                        timeout=profile.target.timeout, run_tag=f"{self.seed:x}",
+                        count_tokens=self._count_tokens)
+        self._intervals: list[dict[str, Any]] = []
+        ticker = asyncio.create_task(self._tick(start), name="loadgen-ticker")
         try:
-            while not self._stop.is_set():
-                now = monotonic()
-                elapsed = now - start
-                if elapsed >= duration:
-                    self._stop_reason = "completed"
-                    break
-                want = round(level_at(profile.load, elapsed))
-                running = [t for t, vu in self._vus.items() if not vu.stopping]
-                for _ in range(want - len(running)):
-                    vu_ids += 1
-                    cls = profile.users[assigner.next()]
-                    vu = VU(vu_ids, cls, ctx, random.Random(rng.getrandbits(64)))
-                    task = asyncio.create_task(vu.run(), name=f"vu-{vu_ids}")
-                    task.add_done_callback(self._vu_done)
-                    self._vus[task] = vu
-                for t in running[want:] if want < len(running) else ():
-                    self._vus[t].stop()   # ramp down: the newest VUs leave first
-                while now >= next_interval:
-                    intervals.append(self._close_interval(next_interval))
-                    next_interval += _INTERVAL
-                tick_due = min(now + _TICK, next_interval, start + duration)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), max(0.0, tick_due - monotonic()))
-                recorder.add_loop_lag(max(0.0, monotonic() - tick_due))
+            if profile.load.model == "open":
+                await self._drive_open(ctx, start)
+            else:
+                await self._drive_closed(ctx, start)
+            if not self._stop_reason:
+                self._stop_reason = "completed"
             await self._drain(profile.load.graceful_stop)
         finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
             end = monotonic()
-            if end - (next_interval - _INTERVAL) > 0.05 or not intervals:
-                intervals.append(self._close_interval(end))
+            if end - self._interval_start > 0.05 or not self._intervals:
+                self._close_interval(end)
             for q in self._subscribers:
                 q.put_nowait(None)
-            data = self._result_data(header, intervals, start, end, started_wall)
+            data = self._result_data(header, self._intervals, start, end, started_wall)
             result = Result(data, writer.result_path if writer else None)
             if writer is not None:
                 writer.finish(result)
         return result
 
+    async def _wait(self, deadline: float) -> bool:
+        """Sleep until ``deadline`` (monotonic) or a stop; True if the run was stopped."""
+        delay = deadline - monotonic()
+        if delay > _TICK:   # long waits wake on stop; short ones skip wait_for's task
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+        elif delay > 0:
+            await asyncio.sleep(delay)
+        return self._stop.is_set()
+
+    async def _tick(self, start: float) -> None:
+        """Close an interval every second and sample event-loop lag every tick, until cancelled."""
+        assert self.recorder is not None
+        self._interval_start = start
+        next_interval = start + _INTERVAL
+        loop = asyncio.get_running_loop()
+        while True:
+            due = min(monotonic() + _TICK, next_interval)
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            now = monotonic()
+            self.recorder.add_loop_lag(max(0.0, now - due))
+            while now >= next_interval:
+                self._close_interval(next_interval)
+                next_interval += _INTERVAL
+
+    async def _drive_closed(self, ctx: VUContext, start: float) -> None:
+        """Keep the number of running VUs on the stage plan until it ends or the run stops."""
+        profile = self.profile
+        rng = random.Random(self.seed)
+        assigner = ClassAssigner([u.weight for u in profile.users])
+        duration = profile.load.duration
+        vu_ids = 0
+        while True:
+            elapsed = monotonic() - start
+            if elapsed >= duration:
+                return
+            want = round(level_at(profile.load, elapsed))
+            running = [t for t, vu in self._vus.items() if not vu.stopping]
+            for _ in range(want - len(running)):
+                vu_ids += 1
+                cls = profile.users[assigner.next()]
+                vu = VU(vu_ids, cls, ctx, random.Random(rng.getrandbits(64)))
+                task = asyncio.create_task(vu.run(), name=f"vu-{vu_ids}")
+                task.add_done_callback(self._vu_done)
+                self._vus[task] = vu
+            for t in running[want:] if want < len(running) else ():
+                self._vus[t].stop()   # ramp down: the newest VUs leave first
+            if await self._wait(min(monotonic() + _TICK, start + duration)):
+                return
+
+    async def _drive_open(self, ctx: VUContext, start: float) -> None:
+        """Start each arrival at its scheduled time; never delay one silently (SPEC §1).
+
+        An arrival that finds ``max_in_flight`` requests running is counted as dropped, or
+        with ``queue: true`` waits for a slot with its latency still measured from ``t0``.
+        """
+        load = self.profile.load
+        rng = random.Random(self.seed)
+        schedule = ArrivalSchedule([RateStage(s.duration, s.target) for s in load.stages],
+                                   start_rate=load.start, process=load.arrival,
+                                   burstiness=load.burstiness, rng=random.Random(rng.getrandbits(64)))
+        assigner = ClassAssigner([u.weight for u in self.profile.users])
+        runners = [VU(i, cls, ctx, random.Random(rng.getrandbits(64)))
+                   for i, cls in enumerate(self.profile.users)]
+        choices = [WeightedChoice([t.weight for t in cls.tasks]) for cls in self.profile.users]
+        slots = asyncio.Semaphore(load.max_in_flight)
+        clients: list[Any] = []
+        self._open_clients = clients
+        while (due := schedule.next_due()) is not None:
+            t0 = start + due
+            if await self._wait(t0):
+                return
+            if len(self._inflight) >= load.max_in_flight and not load.queue:
+                assert self.recorder is not None
+                self.recorder.add_dropped()
+                continue
+            index = assigner.next()
+            runner = runners[index]
+            task_def = runner.user_class.tasks[choices[index].pick(runner.rng)]
+            task = asyncio.create_task(self._arrival(runner, task_def, t0, slots, clients, ctx))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+    async def _arrival(self, runner: VU, task: Any, t0: float, slots: asyncio.Semaphore,
+                       clients: list[Any], ctx: VUContext) -> None:
+        async with slots:
+            client = clients.pop() if clients else ctx.new_client()
+            try:
+                await runner.do_task(client, task, t0)
+            finally:
+                clients.append(client)
+
     def _vu_done(self, task: asyncio.Task[None]) -> None:
         self._vus.pop(task, None)
-        if not task.cancelled() and task.exception() is not None:
-            # A bug in loadgen, not the target: keep the run going, but never hide it.
-            exc = task.exception()
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # A bug in loadgen, not the target: the run goes on, but it is never hidden.
             self._errors_in_vus.append(f"{type(exc).__name__}: {exc}")
 
     async def _drain(self, grace: float) -> None:
         """Let in-flight requests finish for ``grace`` seconds, then cancel (→ interrupted)."""
         for vu in self._vus.values():
             vu.stop()
-        tasks = list(self._vus)
+        tasks = [*self._vus, *self._inflight]
         if not tasks:
             return
         _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -186,10 +275,18 @@ class Engine:
             t.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5.0)
+        for client in self._open_clients:
+            await client.aclose()
+        self._open_clients = []
 
     def _close_interval(self, at: float) -> dict[str, Any]:
         assert self.recorder is not None
+        load = self.profile.load
+        planned = level_at(load, at - self.recorder.start)
         record = self.recorder.close_interval(at, self.active_users)
+        record["planned"] = {load.unit: round(planned, 3)}
+        self._interval_start = at
+        self._intervals.append(record)
         if self.writer is not None:
             self.writer.interval(record)
         for q in self._subscribers:
@@ -236,6 +333,7 @@ class Engine:
             "schedule_lag": rec.schedule_lag.summary() | {"hdr": rec.schedule_lag.encode()},
             "loop_lag": rec.loop_lag.summary() | {"hdr": rec.loop_lag.encode()},
             "errors": rec.errors_table(),
+            "load": {"model": self.profile.load.model, "dropped": rec.dropped},
             "intervals": intervals,
             "thresholds": [],
         }

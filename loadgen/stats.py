@@ -27,7 +27,7 @@ class Scope:
     hists: dict[str, Histogram] = field(
         default_factory=lambda: {m: Histogram() for m in LATENCY_METRICS})
     output_tokens_hist: ValueHistogram = field(default_factory=ValueHistogram)
-    output_tps_hist: ValueHistogram = field(default_factory=ValueHistogram)
+    output_tps_hist: ValueHistogram = field(default_factory=lambda: ValueHistogram(scale=100))
     requests: int = 0
     ok: int = 0
     interrupted: int = 0
@@ -72,7 +72,7 @@ class Scope:
             self.output_tokens_hist.record(tokens)
             if tokens >= 2 and e2e > ttft:
                 h["tpot"].record_us(round((e2e - ttft) / (tokens - 1) * _US))
-                self.output_tps_hist.record(round(tokens / (e2e - ttft)))
+                self.output_tps_hist.record(tokens / (e2e - ttft))
 
     def merge(self, other: Scope) -> None:
         for m in LATENCY_METRICS:
@@ -116,6 +116,8 @@ class Scope:
             summary: dict[str, Any] = dict(hist.summary())
             if with_hdr:
                 summary["hdr"] = hist.encode()
+                if isinstance(hist, ValueHistogram):
+                    summary["scale"] = hist.scale
             out["metrics"][name] = summary
         return out
 
@@ -137,6 +139,7 @@ class Recorder:
         self._interval_sched = Histogram()
         self._interval_loop = Histogram()
         self._interval_start = start
+        self._interval_dropped = 0
         self.intervals_closed = 0
 
     def add(self, s: Sample) -> None:
@@ -161,6 +164,11 @@ class Recorder:
             entry = self.error_examples.setdefault(key, [0, s.message])
             entry[0] += 1
 
+    def add_dropped(self) -> None:
+        """An open-model arrival found max_in_flight requests running and was not sent."""
+        self.dropped += 1
+        self._interval_dropped += 1
+
     def add_loop_lag(self, seconds: float) -> None:
         us = round(seconds * _US)
         self.loop_lag.record_us(us)
@@ -181,6 +189,7 @@ class Recorder:
             "errors": sum(scope.errors.values()),
             "errors_by_kind": dict(scope.errors),
             "interrupted": scope.interrupted,
+            "dropped": self._interval_dropped,
             "rps": scope.requests / length if length > 0 else 0.0,
             "output_tokens": scope.output_tokens,
             "output_tps": scope.output_tokens / length if length > 0 else 0.0,
@@ -192,6 +201,7 @@ class Recorder:
             "loop_lag": _brief(loop),
         }
         self._interval_start = now
+        self._interval_dropped = 0
         self.intervals_closed += 1
         return record
 

@@ -32,6 +32,7 @@ class VUContext:
     new_client: Callable[[], httpx.AsyncClient]
     timeout: float
     run_tag: str
+    count_tokens: Callable[[str], int] | None = None   # a tokenizer, when the profile names one
 
 
 class VU:
@@ -55,14 +56,14 @@ class VU:
         client = self.ctx.new_client()
         try:
             for step in self.user_class.on_start:
-                await self._do(client, step, monotonic())
+                await self.do_task(client, step, monotonic())
             t0 = monotonic()
             while not self.stopping and self._choice is not None:
                 task = self.user_class.tasks[self._choice.pick(self.rng)]
-                t0 = await self._do(client, task, t0)
+                t0 = await self.do_task(client, task, t0)
                 t0 = await self._think(t0)
             for step in self.user_class.on_stop:
-                await self._do(client, step, monotonic())
+                await self.do_task(client, step, monotonic())
         finally:
             await client.aclose()
 
@@ -81,7 +82,7 @@ class VU:
                 self._wake = None
         return t0
 
-    async def _do(self, client: httpx.AsyncClient, task: Task, t0: float) -> float:
+    async def do_task(self, client: httpx.AsyncClient, task: Task, t0: float) -> float:
         """Run one task (a conversation runs all its turns); return when the last one ended."""
         if task.chat is not None and task.chat.conversation:
             turns = self.rng.choice(self.ctx.pools.conversations)
@@ -121,8 +122,11 @@ class VU:
         try:
             if task.chat is not None:
                 body = chat_body(task.chat, messages, {})
+                count = self.ctx.count_tokens
                 answer = await run_chat(client, task.chat, body, sample, timeout=self.ctx.timeout,
-                                        keep_text=keep_text)
+                                        keep_text=keep_text or count is not None)
+                if count is not None and sample.usage_tokens is None and sample.error is None:
+                    sample.tokenizer_tokens = count(answer)
             elif task.http is not None:
                 await run_http(client, task.http, sample, timeout=self.ctx.timeout)
         finally:

@@ -305,61 +305,100 @@ class Builder:
                         json=h.get("json"), body=self.typed(h.get("body"), (*path, "body"), str, None))  # type: ignore[arg-type]
 
     def load(self, value: Any, path: Path_) -> Load:
-        ld = self.mapping(value, path, ("model", "stages", "users", "duration", "ramp_up",
-                                        "graceful_stop"))
+        ld = self.mapping(value, path, ("model", "stages", "users", "rate", "duration", "ramp_up",
+                                        "graceful_stop", "arrival", "burstiness", "max_in_flight",
+                                        "queue"))
         model = self.typed(ld.get("model"), (*path, "model"), str, "closed")
-        if model != "closed":
-            self.bad((*path, "model"), f"unknown load model {model!r}", "use closed")
-        graceful = self.unit(ld.get("graceful_stop"), (*path, "graceful_stop"), units.parse_duration, 10.0)
+        if model not in ("closed", "open"):
+            self.bad((*path, "model"), f"unknown load model {model!r}",
+                     "use closed (a number of users) or open (an arrival rate)")
+            model = "closed"
+        level_key = "users" if model == "closed" else "rate"
+        other_key = "rate" if model == "closed" else "users"
+        if other_key in ld:
+            self.bad((*path, other_key), f"{other_key} does not apply to the {model} model",
+                     f"use {level_key}, or set model: {'open' if model == 'closed' else 'closed'}")
+        extra: dict[str, Any] = {}
+        if model == "open":
+            arrival = self.typed(ld.get("arrival"), (*path, "arrival"), str, "constant")
+            if arrival not in ("constant", "poisson", "gamma"):
+                self.bad((*path, "arrival"), f"unknown arrival process {arrival!r}",
+                         "use constant, poisson or gamma")
+                arrival = "constant"
+            max_in_flight = self.typed(ld.get("max_in_flight"), (*path, "max_in_flight"), int, 1000)
+            if max_in_flight <= 0:
+                self.bad((*path, "max_in_flight"), "must be > 0")
+            extra = {"arrival": arrival, "max_in_flight": max_in_flight,
+                     "burstiness": self.positive(ld.get("burstiness", 1.0), (*path, "burstiness"),
+                                                 1.0, "burstiness"),
+                     "queue": self.typed(ld.get("queue"), (*path, "queue"), bool, False)}
+        else:
+            for key in ("arrival", "burstiness", "max_in_flight", "queue"):
+                if key in ld:
+                    self.bad((*path, key), f"{key} applies to the open model only",
+                             "set model: open, or remove it")
+        graceful = self.unit(ld.get("graceful_stop"), (*path, "graceful_stop"),
+                             units.parse_duration, 10.0)
+
+        def level(raw: Any, p: Path_) -> float:
+            if model == "closed":
+                users = self.typed(raw, p, int, 0, "write a whole number of users")
+                if users < 0:
+                    self.bad(p, "users must be ≥ 0")
+                return float(users)
+            return self.unit(raw, p, units.parse_rate, 0.0)
+
         stages: list[Stage] = []
         if "stages" in ld:
-            if "users" in ld or "duration" in ld:
-                self.bad(path, "give either stages or users + duration, not both",
-                         "drop users/duration or stages")
+            if level_key in ld or "duration" in ld:
+                self.bad(path, f"give either stages or {level_key} + duration, not both",
+                         f"drop {level_key}/duration or stages")
             raw = ld["stages"]
             if not isinstance(raw, list) or not raw:
                 self.bad((*path, "stages"), "expected a non-empty list",
-                         "write stages: [{duration: 30s, users: 10}]")
+                         f"write stages: [{{duration: 30s, {level_key}: 10}}]")
                 raw = []
             for i, item in enumerate(raw):
                 p = (*path, "stages", i)
-                s = self.mapping(item, p, ("duration", "users"))
-                if "duration" not in s or "users" not in s:
-                    self.bad(p, "a stage needs duration and users", "write {duration: 30s, users: 10}")
+                st = self.mapping(item, p, ("duration", level_key))
+                if "duration" not in st or level_key not in st:
+                    self.bad(p, f"a stage needs duration and {level_key}",
+                             f"write {{duration: 30s, {level_key}: 10}}")
                     continue
-                users = self.typed(s["users"], (*p, "users"), int, 0, "write a whole number of users")
-                if users < 0:
-                    self.bad((*p, "users"), "users must be ≥ 0")
-                stages.append(Stage(duration=self.unit(s["duration"], (*p, "duration"),
-                                                       units.parse_duration, 0.0), target=users))
+                stages.append(Stage(duration=self.unit(st["duration"], (*p, "duration"),
+                                                       units.parse_duration, 0.0),
+                                    target=level(st[level_key], (*p, level_key))))
+            start = 0.0
         else:
-            if "users" not in ld or "duration" not in ld:
-                self.bad(path, "missing stages (or users + duration)",
-                         "write stages: [{duration: 30s, users: 10}] or users: 10, duration: 1m")
-                return Load(graceful_stop=graceful)
-            users = self.typed(ld["users"], (*path, "users"), int, 1, "write a whole number of users")
-            if users <= 0:
-                self.bad((*path, "users"), "users must be > 0")
+            if level_key not in ld or "duration" not in ld:
+                self.bad(path, f"missing stages (or {level_key} + duration)",
+                         f"write stages: [{{duration: 30s, {level_key}: 10}}] or "
+                         f"{level_key}: 10, duration: 1m")
+                return Load(model=model, graceful_stop=graceful, **extra)  # type: ignore[arg-type]
+            peak = level(ld[level_key], (*path, level_key))
+            if peak <= 0:
+                self.bad((*path, level_key), f"{level_key} must be > 0")
             duration = self.unit(ld["duration"], (*path, "duration"), units.parse_duration, 0.0)
             ramp = self.unit(ld.get("ramp_up"), (*path, "ramp_up"), units.parse_duration, 0.0)
             if ramp > duration:
                 self.bad((*path, "ramp_up"), "ramp_up is longer than duration", "shorten it")
             if ramp > 0:
-                stages.append(Stage(duration=ramp, target=users))
-            stages.append(Stage(duration=duration - ramp, target=users))
-            if ramp == 0:
-                return Load(stages=tuple(stages), start=users, graceful_stop=graceful)
+                stages.append(Stage(duration=ramp, target=peak))
+            stages.append(Stage(duration=duration - ramp, target=peak))
+            start = 0.0 if ramp > 0 else peak
         if stages and sum(s.duration for s in stages) <= 0:
             self.bad((*path, "stages"), "the stages add up to no time", "give a duration > 0")
-        return Load(stages=tuple(stages), graceful_stop=graceful)
+        return Load(model=model, stages=tuple(stages), start=start,  # type: ignore[arg-type]
+                    graceful_stop=graceful, **extra)
 
     def report_spec(self, value: Any, path: Path_) -> ReportSpec:
-        r = self.mapping(value, path, ("dir", "formats"))
+        r = self.mapping(value, path, ("dir", "formats", "raw"))
         formats = r.get("formats", ["json"])
         if not isinstance(formats, list) or any(f not in _FORMATS for f in formats):
             self.bad((*path, "formats"), f"expected a list of {', '.join(_FORMATS)}")
             formats = ["json"]
         return ReportSpec(dir=self.typed(r.get("dir"), (*path, "dir"), str, "reports"),
+                          raw=self.typed(r.get("raw"), (*path, "raw"), bool, False),
                           formats=tuple(dict.fromkeys(["json", *formats])))
 
 

@@ -84,7 +84,10 @@ class UserClass:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Stage:
-    """Ramp linearly from the previous stage's level to ``target`` over ``duration``."""
+    """Ramp linearly from the previous stage's level to ``target`` over ``duration``.
+
+    The level is users (closed model) or arrivals per second (open model).
+    """
 
     duration: float
     target: float
@@ -92,14 +95,23 @@ class Stage:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Load:
-    model: Literal["closed"] = "closed"
+    model: Literal["closed", "open"] = "closed"
     stages: tuple[Stage, ...] = ()
     start: float = 0.0                   # level at t = 0 before the first stage ramps
     graceful_stop: float = 10.0          # in-flight requests may finish this long after the end
+    # open model only
+    arrival: Literal["constant", "poisson", "gamma"] = "constant"
+    burstiness: float = 1.0              # gamma shape: 1 = Poisson, < 1 burstier
+    max_in_flight: int = 1000            # arrivals beyond it are dropped (or queued)
+    queue: bool = False                  # wait for a free slot instead of dropping
 
     @property
     def duration(self) -> float:
         return sum(s.duration for s in self.stages)
+
+    @property
+    def unit(self) -> str:
+        return "users" if self.model == "closed" else "rate"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,6 +142,7 @@ class DataPools:
 class ReportSpec:
     dir: str = "reports"
     formats: tuple[str, ...] = ("json",)
+    raw: bool = False                    # requests.csv: one row per request
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -1,0 +1,101 @@
+"""Statistics: samples with known times give exactly the metrics SPEC §1 defines."""
+
+import pytest
+
+from loadgen.errors import ErrorKind
+from loadgen.hist import Histogram
+from loadgen.sample import Sample
+from loadgen.stats import Recorder
+
+
+def chat(t0, *, ttft, gaps, usage=None, name="chat.simple", cls="regular", send_lag=0.0,
+         error=None):
+    """A streamed answer starting at t0 whose first token came ttft later, then gaps."""
+    times = [t0 + ttft]
+    for g in gaps:
+        times.append(times[-1] + g)
+    return Sample(name=name, user_class=cls, t0=t0, send=t0 + send_lag, category="simple",
+                  first_byte=t0 + ttft / 2, token_times=times, end=times[-1] + 0.001,
+                  status=200, usage_tokens=usage, error=error)
+
+
+def test_ttft_itl_tpot_e2e_follow_their_definitions():
+    """ttft from t0; one itl sample per gap; tpot = (e2e - ttft) / (tokens - 1)."""
+    rec = Recorder(start=100.0)
+    rec.add(chat(100.0, ttft=0.200, gaps=[0.020] * 9))
+    m = rec.overall.to_dict(duration=1.0)["metrics"]
+    assert m["ttft"]["count"] == 1
+    assert m["ttft"]["p50"] == pytest.approx(200.0, rel=1e-3)
+    assert m["itl"]["count"] == 9
+    assert m["itl"]["p50"] == pytest.approx(20.0, rel=1e-3)
+    e2e = 0.200 + 9 * 0.020 + 0.001
+    assert m["e2e"]["p50"] == pytest.approx(e2e * 1000, rel=1e-3)
+    assert m["tpot"]["p50"] == pytest.approx((e2e - 0.2) / 9 * 1000, rel=1e-3)
+    assert m["ttfb"]["p50"] == pytest.approx(100.0, rel=1e-3)
+
+
+def test_output_tokens_prefer_usage_and_record_the_disagreement():
+    """Server usage wins over event counts; the difference is kept, the source named."""
+    rec = Recorder(start=0.0)
+    rec.add(chat(0.0, ttft=0.1, gaps=[0.01] * 4, usage=7))   # 5 events, usage says 7
+    rec.add(chat(1.0, ttft=0.1, gaps=[0.01] * 4))            # 5 events, no usage
+    d = rec.overall.to_dict(duration=2.0)
+    assert d["output_tokens"] == 12
+    assert d["token_source"] == {"usage": 1, "events": 1}
+    assert d["usage_vs_events"] == {"usage_tokens": 7, "content_events": 5, "difference": 2}
+
+
+def test_errors_are_counted_by_kind_and_keep_no_latency():
+    """A failed request counts in requests and errors, not in the latency histograms."""
+    rec = Recorder(start=0.0)
+    rec.add(chat(0.0, ttft=0.1, gaps=[]))
+    bad = chat(0.0, ttft=0.1, gaps=[], error=ErrorKind.HTTP_5XX)
+    bad.message = "HTTP 500"
+    rec.add(bad)
+    d = rec.overall.to_dict(duration=1.0)
+    assert (d["requests"], d["ok"], d["errors"]) == (2, 1, 1)
+    assert d["errors_by_kind"] == {"http_5xx": 1}
+    assert d["metrics"]["e2e"]["count"] == 1
+    assert rec.errors_table()[0] == {"kind": "http_5xx", "name": "chat.simple", "status": 200,
+                                     "count": 1, "example": "HTTP 500"}
+
+
+def test_interrupted_requests_are_not_errors():
+    """Requests cancelled at the end are counted apart."""
+    rec = Recorder(start=0.0)
+    s = chat(0.0, ttft=0.1, gaps=[])
+    s.interrupted = True
+    rec.add(s)
+    d = rec.overall.to_dict(duration=1.0)
+    assert (d["requests"], d["errors"], d["interrupted"]) == (0, 0, 1)
+
+
+def test_scopes_by_name_class_and_category():
+    """Every sample lands in overall, its name, its class and its category."""
+    rec = Recorder(start=0.0)
+    rec.add(chat(0.0, ttft=0.1, gaps=[], name="a", cls="x"))
+    rec.add(chat(0.0, ttft=0.3, gaps=[], name="b", cls="x"))
+    assert set(rec.by_name) == {"a", "b"}
+    assert rec.by_class["x"].requests == 2
+    assert rec.by_category["simple"].requests == 2
+    assert rec.by_name["b"].to_dict(1.0)["metrics"]["ttft"]["p50"] == pytest.approx(300, rel=1e-3)
+
+
+def test_intervals_hold_what_finished_in_them_and_histograms_decode():
+    """close_interval returns that second's counts and a decodable ttft histogram."""
+    rec = Recorder(start=0.0)
+    rec.add(chat(0.0, ttft=0.25, gaps=[0.01]))
+    first = rec.close_interval(1.0, users=3)
+    second = rec.close_interval(2.0, users=3)
+    assert (first["t"], first["requests"], first["users"]) == (0.0, 1, 3)
+    assert second["requests"] == 0
+    h = Histogram.decode(first["ttft"]["hdr"])
+    assert h.count == 1
+    assert h.percentiles_ms((50.0,))[50.0] == pytest.approx(250, rel=1e-3)
+
+
+def test_schedule_lag_is_send_minus_intended_start():
+    """A request sent 30 ms after its intended start records 30 ms of schedule lag."""
+    rec = Recorder(start=0.0)
+    rec.add(chat(0.0, ttft=0.1, gaps=[], send_lag=0.030))
+    assert rec.schedule_lag.percentiles_ms((50.0,))[50.0] == pytest.approx(30, rel=1e-3)
