@@ -124,7 +124,8 @@ class Engine:
         profile = self.profile
         factory = ClientFactory(self.base_url, timeout=profile.target.timeout,
                                 connect_timeout=profile.target.connect_timeout,
-                                verify=profile.target.verify, headers=profile.target.headers)
+                                verify=profile.target.verify, headers=profile.target.headers,
+                                fast=profile.target.transport == "fast")
         start = monotonic()
         started_wall = time.time()
         self.recorder = recorder = Recorder(start)

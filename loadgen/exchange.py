@@ -17,10 +17,11 @@ import httpx
 
 from loadgen.chat import chat_request
 from loadgen.errors import ErrorKind
+from loadgen.fasthttp import FastClient, FastResponse
 from loadgen.profile.model import ChatTask, HttpTask
 from loadgen.readers import Reader, StreamEnded, make_reader
 from loadgen.sample import Sample
-from loadgen.transport import classify
+from loadgen.transport import VUClient, classify
 
 __all__ = ["chat_body", "run_chat", "run_http"]
 
@@ -48,7 +49,7 @@ def _render(value: Any, variables: Mapping[str, str]) -> Any:
     return value
 
 
-async def run_chat(client: httpx.AsyncClient, task: ChatTask, body: bytes, sample: Sample, *,
+async def run_chat(client: VUClient, task: ChatTask, body: bytes, sample: Sample, *,
                    timeout: float, keep_text: bool = False) -> str:
     """Send a chat request and read its answer into ``sample``; return the answer text if kept."""
     reader = make_reader(task.api, stream=task.stream, content_event=task.content_event,
@@ -57,12 +58,15 @@ async def run_chat(client: httpx.AsyncClient, task: ChatTask, body: bytes, sampl
                          keep_text=keep_text)
     headers = {"content-type": "application/json", "x-request-id": sample.request_id,
                **task.headers}
-    await _exchange(client, "POST", task.path, headers, body, sample, reader, timeout)
+    if client.fast is not None:
+        await _fast_exchange(client.fast, "POST", task.path, headers, body, sample, reader, timeout)
+    else:
+        await _exchange(client.httpx, "POST", task.path, headers, body, sample, reader, timeout)
     sample.usage_tokens = reader.usage_tokens
     return "".join(reader.parts)
 
 
-async def run_http(client: httpx.AsyncClient, task: HttpTask, sample: Sample, *,
+async def run_http(client: VUClient, task: HttpTask, sample: Sample, *,
                    timeout: float) -> None:
     headers = {"x-request-id": sample.request_id, **task.headers}
     content: bytes | None = None
@@ -71,7 +75,38 @@ async def run_http(client: httpx.AsyncClient, task: HttpTask, sample: Sample, *,
         headers.setdefault("content-type", "application/json")
     elif task.body is not None:
         content = task.body.encode()
-    await _exchange(client, task.method, task.path, headers, content, sample, None, timeout)
+    await _exchange(client.httpx, task.method, task.path, headers, content, sample, None, timeout)
+
+
+async def _fast_exchange(client: FastClient, method: str, path: str, headers: dict[str, str],
+                         body: bytes | None, sample: Sample, reader: Reader,
+                         timeout: float) -> None:
+    response: FastResponse | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            response = await client.request(method, path, headers, body, reader.feed)
+        now = monotonic()
+        sample.status = response.status
+        sample.first_byte = response.first_byte
+        kind = ErrorKind.for_status(response.status)
+        if kind is not None:
+            text = response.error_body.decode("utf-8", "replace").strip()
+            sample.error = kind
+            sample.message = f"HTTP {response.status}: {text}" if text else f"HTTP {response.status}"
+        else:
+            reader.close(now)
+        sample.end = now
+    except asyncio.CancelledError:
+        sample.interrupted = True
+        raise
+    except StreamEnded as exc:
+        sample.error, sample.message = ErrorKind.STREAM_BROKEN, str(exc)
+    except Exception as exc:  # every foreign error becomes a kind, never a crash
+        sample.error, sample.message = classify(exc, got_response=sample.first_byte is not None)
+    finally:
+        sample.token_times = reader.token_times
+        if sample.end is None and not sample.interrupted:
+            sample.end = monotonic()
 
 
 async def _exchange(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str],

@@ -12,16 +12,19 @@ import ssl
 import httpx
 
 from loadgen.errors import ErrorKind
+from loadgen.fasthttp import ConnectFailed, FastClient, ProtocolFailed, StreamBroken
 
-__all__ = ["ClientFactory", "classify"]
+__all__ = ["ClientFactory", "VUClient", "classify"]
 
 
 class ClientFactory:
     """Makes per-VU ``httpx.AsyncClient``s that share TLS settings and timeouts."""
 
     def __init__(self, base_url: str, *, timeout: float, connect_timeout: float,
-                 verify: bool | str = True, headers: dict[str, str] | None = None) -> None:
+                 verify: bool | str = True, headers: dict[str, str] | None = None,
+                 fast: bool = True) -> None:
         self.base_url = base_url
+        self.fast = fast
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._headers = headers or {}
         self._ssl: ssl.SSLContext | bool
@@ -38,7 +41,14 @@ class ClientFactory:
         else:
             self._ssl = False  # plain http: skip building an SSL context at all
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> VUClient:
+        return VUClient(self)
+
+    def fast_client(self) -> FastClient:
+        return FastClient(self.base_url, ssl_context=self._ssl or None,
+                          connect_timeout=self._timeout.connect or 10.0, headers=self._headers)
+
+    def httpx_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             base_url=self.base_url,
             timeout=self._timeout,
@@ -49,6 +59,28 @@ class ClientFactory:
         )
 
 
+class VUClient:
+    """A VU's connections: the lean HTTP/1.1 client for chat streams (unless the profile asks
+    for httpx) and, created on first use, an httpx client for everything else."""
+
+    def __init__(self, factory: ClientFactory) -> None:
+        self._factory = factory
+        self.fast: FastClient | None = factory.fast_client() if factory.fast else None
+        self._httpx: httpx.AsyncClient | None = None
+
+    @property
+    def httpx(self) -> httpx.AsyncClient:
+        if self._httpx is None:
+            self._httpx = self._factory.httpx_client()
+        return self._httpx
+
+    async def aclose(self) -> None:
+        if self.fast is not None:
+            await self.fast.aclose()
+        if self._httpx is not None:
+            await self._httpx.aclose()
+
+
 def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]:
     """Map a foreign exception to an error kind and a short message (no secrets, no URLs' queries).
 
@@ -56,6 +88,12 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
     stream; before it, the server could not be reached or hung up on the request.
     """
     name = type(exc).__name__
+    if isinstance(exc, ConnectFailed):
+        return ErrorKind.CONNECT, str(exc)
+    if isinstance(exc, StreamBroken):
+        return ErrorKind.STREAM_BROKEN, str(exc)
+    if isinstance(exc, ProtocolFailed):
+        return ErrorKind.PROTOCOL, str(exc)
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.CONNECT, "connect timeout"
     if isinstance(exc, httpx.TimeoutException | TimeoutError):

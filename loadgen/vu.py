@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from time import monotonic
 
-import httpx
-
 from loadgen.exchange import chat_body, run_chat, run_http
 from loadgen.profile.model import DataPools, Task, UserClass
 from loadgen.sample import Sample
 from loadgen.shapes import WeightedChoice, draw_think
+from loadgen.transport import VUClient
 
 __all__ = ["VU", "VUContext"]
 
@@ -29,7 +28,7 @@ class VUContext:
 
     pools: DataPools
     record: Callable[[Sample], None]
-    new_client: Callable[[], httpx.AsyncClient]
+    new_client: Callable[[], VUClient]
     timeout: float
     run_tag: str
     count_tokens: Callable[[str], int] | None = None   # a tokenizer, when the profile names one
@@ -43,6 +42,7 @@ class VU:
         self.rng = rng
         self.stopping = False
         self._seq = 0
+        self._failed = False
         self._wake: asyncio.Future[None] | None = None
         self._choice = WeightedChoice([t.weight for t in user_class.tasks]) if user_class.tasks else None
 
@@ -71,7 +71,12 @@ class VU:
         """Sleep the think time; return the next intended start (end + think)."""
         delay = draw_think(self.user_class.think_time, self.rng)
         t0 = end + delay
-        if delay > 0 and not self.stopping:
+        if delay <= 0:
+            if self._failed:
+                # A request can fail without ever suspending (a refused or broken connection
+                # found at once): yield so a failing target cannot starve the event loop.
+                await asyncio.sleep(0)
+        elif not self.stopping:
             loop = asyncio.get_running_loop()
             self._wake = wake = loop.create_future()
             handle = loop.call_at(t0, _resolve, wake)
@@ -82,7 +87,7 @@ class VU:
                 self._wake = None
         return t0
 
-    async def do_task(self, client: httpx.AsyncClient, task: Task, t0: float) -> float:
+    async def do_task(self, client: VUClient, task: Task, t0: float) -> float:
         """Run one task (a conversation runs all its turns); return when the last one ended."""
         if task.chat is not None and task.chat.conversation:
             turns = self.rng.choice(self.ctx.pools.conversations)
@@ -112,7 +117,7 @@ class VU:
             return "Hello"
         return self.rng.choice(pools[category])
 
-    async def _request(self, client: httpx.AsyncClient, task: Task, t0: float,
+    async def _request(self, client: VUClient, task: Task, t0: float,
                        messages: list[dict[str, str]], *, keep_text: bool = False) -> tuple[float, str]:
         self._seq += 1
         sample = Sample(name=task.name, user_class=self.user_class.name, t0=t0, send=monotonic(),
@@ -130,6 +135,7 @@ class VU:
             elif task.http is not None:
                 await run_http(client, task.http, sample, timeout=self.ctx.timeout)
         finally:
+            self._failed = sample.error is not None
             self.ctx.record(sample)
         return (sample.end or monotonic()), answer
 

@@ -111,7 +111,12 @@ class Builder:
             self.bad(path, "missing 'target'", "add target: {base_url: builtin} or your server's URL")
             return None
         t = self.mapping(value, path, ("base_url", "timeout", "connect_timeout", "verify",
-                                       "headers", "tokenizer", "builtin"))
+                                       "headers", "tokenizer", "transport", "builtin"))
+        transport = self.typed(t.get("transport"), (*path, "transport"), str, "fast")
+        if transport not in ("fast", "httpx"):
+            self.bad((*path, "transport"), f"unknown transport {transport!r}",
+                     "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)")
+            transport = "fast"
         base_url = self.typed(t.get("base_url"), (*path, "base_url"), str, "")
         if not base_url:
             self.bad((*path, "base_url"), "missing base_url",
@@ -141,6 +146,7 @@ class Builder:
             headers=headers,
             tokenizer=self.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),  # type: ignore[arg-type]
             builtin=dict(builtin),
+            transport=transport,  # type: ignore[arg-type]
         )
 
     def str_map(self, value: Any, path: Path_) -> dict[str, str]:

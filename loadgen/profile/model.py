@@ -122,6 +122,7 @@ class TargetSpec:
     verify: bool | str = True            # False, True or a CA bundle path
     headers: dict[str, str] = field(default_factory=dict)
     tokenizer: str | None = None         # a tiktoken encoding name, when the server gives no usage
+    transport: Literal["fast", "httpx"] = "fast"   # for chat streams; plain tasks use httpx
     builtin: dict[str, Any] = field(default_factory=dict)   # config of the built-in target
 
     @property

@@ -1,0 +1,252 @@
+"""A lean HTTP/1.1 client for the streamed-chat hot path: one keep-alive connection per VU.
+
+httpx stays the library for general HTTP work (plain tasks, proxies, HTTP/2); for streamed
+answers its per-request machinery costs ~0.8 ms of CPU before the first byte leaves and a
+coroutine switch per body chunk, which shows up as latency under load. Here the response is
+parsed by httptools (llhttp, the parser uvicorn uses) inside ``data_received`` and body bytes
+go straight to the stream reader with the time they arrived: the VU awaits one future per
+request. Only what the hot path needs: no redirects, no proxies, no compression, no HEAD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Callable
+from time import monotonic
+from typing import cast
+from urllib.parse import urlsplit
+
+import httptools
+
+__all__ = ["ConnectFailed", "FastClient", "FastResponse", "ProtocolFailed", "StreamBroken"]
+
+Sink = Callable[[bytes, float], None]
+_ERROR_BODY = 300
+
+
+class FastHTTPError(Exception):
+    """Base of the fast client's errors; each maps to one error kind."""
+
+
+class ConnectFailed(FastHTTPError):
+    """No connection, or the server hung up before answering (``connect``)."""
+
+
+class StreamBroken(FastHTTPError):
+    """The connection ended after the response had started (``stream_broken``)."""
+
+
+class ProtocolFailed(FastHTTPError):
+    """The response was not valid HTTP/1.1 (``protocol``)."""
+
+
+class FastResponse:
+    __slots__ = ("error_body", "first_byte", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.first_byte: float | None = None
+        self.error_body = b""
+
+
+class _Connection(asyncio.Protocol):
+    """One connection; handles one request at a time (HTTP/1.1 without pipelining)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self._parser = httptools.HttpResponseParser(self)
+        self._done: asyncio.Future[None] | None = None
+        self._response: FastResponse | None = None
+        self._sink: Sink | None = None
+        self._parts: list[bytes] = []
+        self._headers_done = False
+        self._until_eof = False
+        self._framed = False
+        self._complete = False
+        self.received_any = False
+        self._paused_reading = False
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses: no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self._done is None or self._done.done():
+            return  # bytes outside a request: ignore (the connection will be dropped)
+        self.received_any = True
+        now = monotonic()
+        try:
+            self._parser.feed_data(data)
+            if self._parts:
+                chunk = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+                self._parts.clear()
+                self._deliver(chunk, now)
+        except httptools.HttpParserError as exc:
+            self._fail(ProtocolFailed(f"invalid HTTP response: {exc}"))
+            return
+        except Exception as exc:  # the sink's parse errors: SSE, JSON, size limits
+            self._fail(exc)
+            return
+        if self._complete:
+            self._done.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        done = self._done
+        if done is None or done.done():
+            return
+        if self._headers_done and self._until_eof:
+            self._complete = True     # a body delimited by the end of the connection
+            done.set_result(None)
+        elif self._headers_done:
+            done.set_exception(StreamBroken(
+                "connection closed mid-stream" + (f": {exc}" if exc else "")))
+        else:
+            done.set_exception(ConnectFailed(
+                "server closed the connection before answering" + (f": {exc}" if exc else "")))
+
+    # -- httptools callbacks ---------------------------------------------------------------
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lower = name.lower()
+        if lower in (b"content-length", b"transfer-encoding"):
+            self._framed = True
+
+    def on_headers_complete(self) -> None:
+        assert self._response is not None
+        self._headers_done = True
+        self._response.status = self._parser.get_status_code()
+        self._until_eof = not self._framed
+
+    def on_body(self, body: bytes) -> None:
+        self._parts.append(body)
+
+    def on_message_complete(self) -> None:
+        self._complete = True
+
+    # -- use -------------------------------------------------------------------------------
+    def _deliver(self, chunk: bytes, now: float) -> None:
+        response = self._response
+        assert response is not None
+        if response.first_byte is None:
+            response.first_byte = now
+        if 200 <= response.status < 300:
+            if self._sink is not None:
+                self._sink(chunk, now)
+        elif len(response.error_body) < _ERROR_BODY:
+            response.error_body += chunk[:_ERROR_BODY]
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._done is not None and not self._done.done():
+            self._done.set_exception(exc)
+        self.abort()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def exchange(self, payload: bytes, sink: Sink | None) -> FastResponse:
+        assert self.transport is not None
+        loop = asyncio.get_running_loop()
+        self._done = loop.create_future()
+        self._response = response = FastResponse()
+        self._sink = sink
+        self._headers_done = self._until_eof = self._framed = self._complete = False
+        self.received_any = False
+        self._parser = httptools.HttpResponseParser(self)
+        self.transport.write(payload)
+        try:
+            await self._done
+        except BaseException:
+            self.abort()    # cancelled or failed mid-response: the connection's state is unknown
+            raise
+        finally:
+            self._sink = None
+        if self._until_eof or not self._parser.should_keep_alive():
+            self.abort()
+        return response
+
+
+class FastClient:
+    """A VU's own keep-alive connection to one origin (``http://`` or ``https://``)."""
+
+    def __init__(self, base_url: str, *, ssl_context: ssl.SSLContext | None,
+                 connect_timeout: float, headers: dict[str, str] | None = None) -> None:
+        parts = urlsplit(base_url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.tls = parts.scheme == "https"
+        self.port = parts.port or (443 if self.tls else 80)
+        self.prefix = parts.path.rstrip("/")
+        self._ssl = ssl_context if self.tls else None
+        self._connect_timeout = connect_timeout
+        host_header = self.host if parts.port is None else f"{self.host}:{self.port}"
+        if ":" in self.host and parts.port is None:
+            host_header = f"[{self.host}]"
+        base = {"host": host_header, "user-agent": "loadgen", "accept": "*/*",
+                **{k.lower(): v for k, v in (headers or {}).items()}}
+        self._base_headers = base
+        self._conn: _Connection | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
+                      sink: Sink | None) -> FastResponse:
+        """Send one request and feed its 2xx body to ``sink``; raise a FastHTTPError on failure."""
+        payload = self._payload(method, path, headers, body)
+        conn = self._conn
+        reused = conn is not None and not conn.closed
+        if not reused:
+            conn = await self._connect()
+        assert conn is not None
+        try:
+            return await conn.exchange(payload, sink)
+        except ConnectFailed:
+            if not (reused and not conn.received_any):
+                raise
+        # The server closed an idle keep-alive connection as we reused it: one fresh try.
+        conn = await self._connect()
+        return await conn.exchange(payload, sink)
+
+    def _payload(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> bytes:
+        merged = dict(self._base_headers)
+        for k, v in headers.items():
+            merged[k.lower()] = v
+        if body is not None:
+            merged["content-length"] = str(len(body))
+        lines = [f"{method} {self.prefix}{path} HTTP/1.1"]
+        lines += [f"{k}: {v}" for k, v in merged.items()]
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        return head + body if body else head
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                _, conn = await loop.create_connection(
+                    _Connection, self.host, self.port, ssl=self._ssl,
+                    server_hostname=self.host if self._ssl is not None else None)
+        except TimeoutError:
+            raise ConnectFailed(f"connect timeout after {self._connect_timeout:g}s") from None
+        except socket.gaierror as exc:
+            raise ConnectFailed(f"DNS: cannot resolve {self.host!r}: {exc.strerror}") from None
+        except ssl.SSLError as exc:
+            raise ConnectFailed(f"TLS handshake failed: {exc.reason or exc}") from None
+        except OSError as exc:
+            raise ConnectFailed(f"{exc.strerror or exc} ({self.host}:{self.port})") from None
+        sock = conn.transport.get_extra_info("socket") if conn.transport else None
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except (OSError, AttributeError):
+                pass
+        self._conn = conn
+        return conn
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            if conn.transport is not None and not conn.closed:
+                conn.closed = True
+                conn.transport.close()

@@ -1,0 +1,39 @@
+"""Shared helpers for the engine's tests: profiles as dicts, a run in a fresh event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T], timeout: float = 90.0) -> T:
+    """Run a coroutine in a new event loop with a hard time limit (no test hangs)."""
+
+    async def bounded() -> T:
+        return await asyncio.wait_for(coro, timeout)
+
+    return asyncio.run(bounded())
+
+
+def chat_profile(base_url: str = "builtin", *, users: int = 5, duration: str = "3s",
+                 builtin: dict[str, Any] | None = None, tasks: list[Any] | None = None,
+                 think: Any = None, **top: Any) -> dict[str, Any]:
+    """A small valid profile: one user class chatting through the OpenAI API."""
+    user: dict[str, Any] = {"name": "regular",
+                            "tasks": tasks or [{"chat": {"category": "simple"}}]}
+    if think is not None:
+        user["think_time"] = think
+    profile: dict[str, Any] = {
+        "name": "test",
+        "target": {"base_url": base_url, "timeout": "20s"},
+        "users": [user],
+        "load": {"users": users, "duration": duration, "graceful_stop": "5s"},
+        "seed": 1,
+    }
+    if builtin is not None:
+        profile["target"]["builtin"] = builtin
+    profile.update(top)
+    return profile
