@@ -1,0 +1,5 @@
+import sys
+
+from loadgen.target.cli import main
+
+sys.exit(main())

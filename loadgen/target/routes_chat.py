@@ -1,0 +1,296 @@
+"""Chat routes: OpenAI ``/v1/chat/completions`` and ``/v1/models``, and ``POST /api/chat``.
+
+Each handler validates the request, draws (in this order) fault, length, TTFT, token
+offset and citations from the seeded RNG, answers error-status faults at once, and hands
+everything else to a :class:`Generation`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loadgen.target.app import App
+from loadgen.target.encode import ApiChatFormat, OpenAIFormat
+from loadgen.target.faults import answers_before_body
+from loadgen.target.generation import Format, Generation, Sink
+from loadgen.target.http import HttpConnection, Request
+from loadgen.target.sinks import HttpSink, JsonSink, error_body
+
+__all__ = ["register"]
+
+OPENAI = "/v1/chat/completions"
+API_CHAT = "/api/chat"
+
+
+def _bad(
+    app: App,
+    conn: HttpConnection,
+    req: Request,
+    route: str,
+    status: int,
+    message: str,
+    openai: bool,
+) -> None:
+    code = {
+        400: "invalid_request",
+        401: "not_authenticated",
+        405: "method_not_allowed",
+        422: "invalid_request",
+    }.get(status, "error")
+    app.answer(conn, req, route, status, None, body=error_body(openai, status, code, message))
+
+
+def _max_tokens(payload: dict[str, Any]) -> int | None:
+    value = payload.get("max_completion_tokens", payload.get("max_tokens"))
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("max_tokens must be a positive integer")
+    return value
+
+
+def _prompt_tokens(messages: list[Any]) -> int:
+    total = 0
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            total += len(content.split()) + 3
+        elif isinstance(content, list):
+            total += (
+                sum(len(str(p.get("text", "")).split()) for p in content if isinstance(p, dict)) + 3
+            )
+    return total
+
+
+def _later(app: App, conn: HttpConnection, start: Callable[[], None]) -> None:
+    """Run ``start`` after the slow-body delay, with reading paused meanwhile."""
+    transport = conn.transport
+    transport.pause_reading()
+
+    def resume() -> None:
+        if conn.closed:
+            return
+        if not transport.is_closing() and not conn.write_paused:
+            transport.resume_reading()
+        start()
+
+    app.loop.call_later(app.config.faults.slow_body_delay, resume)
+
+
+def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
+    route = OPENAI
+    if req.method != b"POST":
+        _bad(app, conn, req, route, 405, "use POST", True)
+        return
+    rid = req.header(b"x-request-id")
+    auth = app.config.auth
+    if auth.require_auth_openai:
+        token = req.bearer()
+        if not app.auth.is_api_key(token):
+            try:
+                app.auth.authenticate(token)
+            except Exception as exc:
+                _bad(app, conn, req, route, 401, str(exc), True)
+                return
+    try:
+        fault = app.pick_fault(req.header(b"x-loadgen-fault"))
+        payload = req.json()
+        if not isinstance(payload, dict):
+            raise ValueError("the body must be a JSON object")
+        messages = payload.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("messages must be a non-empty list")
+        max_tokens = _max_tokens(payload)
+    except ValueError as exc:
+        _bad(app, conn, req, route, 400, str(exc), True)
+        return
+    if fault is not None and answers_before_body(fault):
+        app.fault_answer(conn, req, route, fault, True, rid or app.next_id())
+        return
+    n, capped = app.sample_tokens(max_tokens)
+    prompt = _prompt_tokens(messages)
+    ttft = app.sample_ttft(prompt)
+    offset = app.enc.offset(app.rng)
+    stream = payload.get("stream") is True
+    options = payload.get("stream_options")
+    usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
+    include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    app.ids += 1
+    cid = b"chatcmpl-%x" % app.ids
+    created = int(time.time())
+    model = app.config.chat.model
+    finish = b"length" if capped else b"stop"
+    fmt = OpenAIFormat(
+        app.enc,
+        offset,
+        n,
+        cid=cid,
+        created=created,
+        model=model.encode(),
+        finish=finish,
+        usage=json.dumps(usage).encode() if include_usage else None,
+    )
+    extra = b"x-request-id: %b\r\n" % rid.encode() if rid else b""
+    sink: Sink
+    if stream:
+        sink = HttpSink(conn, req, openai=True, extra=extra)
+    else:
+
+        def build() -> bytes:
+            return json.dumps(
+                {
+                    "id": cid.decode(),
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": finish.decode(),
+                            "message": {"role": "assistant", "content": app.enc.text(offset, n)},
+                        }
+                    ],
+                    "usage": usage,
+                }
+            ).encode()
+
+        sink = JsonSink(conn, req, build, openai=True, fault=fault, extra=extra)
+    _start(app, conn, sink, fmt, n, ttft, route, rid, req, fault, prompt)
+
+
+def _start(
+    app: App,
+    conn: HttpConnection,
+    sink: Sink,
+    fmt: Format,
+    n: int,
+    ttft: float,
+    route: str,
+    rid: str | None,
+    req: Request,
+    fault: str | None,
+    prompt: int,
+) -> None:
+    gen = Generation(
+        app,
+        sink,
+        fmt,
+        n=n,
+        ttft=ttft,
+        route=route,
+        rid=rid,
+        req=req,
+        fault=fault,
+        prompt_tokens=prompt,
+    )
+    if fault == "slow_body_read":
+        _later(app, conn, gen.run)
+    else:
+        gen.run()
+
+
+def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
+    route = API_CHAT
+    if req.method != b"POST":
+        _bad(app, conn, req, route, 405, "use POST", False)
+        return
+    user = app.authenticate(conn, req, route)
+    if user is None:
+        return
+    rid = req.header(b"x-request-id")
+    try:
+        fault = app.pick_fault(req.header(b"x-loadgen-fault"))
+        payload = req.json()
+        if not isinstance(payload, dict):
+            raise ValueError("the body must be a JSON object")
+        message = payload.get("message")
+        if not isinstance(message, str) or not message.strip():
+            raise ValueError("message must be a non-empty string")
+        max_tokens = _max_tokens(payload)
+    except ValueError as exc:
+        _bad(app, conn, req, route, 422, str(exc), False)
+        return
+    conv = app.conversations.get_or_create(payload.get("conversation_id"), user.id)
+    if conv is None:
+        app.answer(
+            conn,
+            req,
+            route,
+            403,
+            {"detail": "conversation belongs to another user", "code": "forbidden"},
+        )
+        return
+    if fault is not None and answers_before_body(fault):
+        app.fault_answer(conn, req, route, fault, False, rid or app.next_id())
+        return
+    prepared = prepare_answer(app, conv, message, max_tokens)
+    done = prepared["done"]
+    extra = b"x-request-id: %b\r\n" % rid.encode() if rid else b""
+    sink: Sink
+    if payload.get("stream", True) is not False:
+        sink = HttpSink(conn, req, openai=False, extra=extra)
+    else:
+        body = {**done, "content": app.enc.text(prepared["offset"], prepared["n"])}
+        sink = JsonSink(
+            conn, req, lambda: json.dumps(body).encode(), openai=False, fault=fault, extra=extra
+        )
+    fmt = ApiChatFormat(app.enc, prepared["offset"], prepared["n"], done, done["citations"])
+    _start(
+        app,
+        conn,
+        sink,
+        fmt,
+        prepared["n"],
+        prepared["ttft"],
+        route,
+        rid,
+        req,
+        fault,
+        done["usage"]["prompt_tokens"],
+    )
+
+
+def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) -> dict[str, Any]:
+    """Draw an answer for a chatbot turn (shared by ``/api/chat`` and the WebSocket)."""
+    prompt = conv.context_tokens + len(message.split()) + 3
+    n, _ = app.sample_tokens(max_tokens)
+    ttft = app.sample_ttft(prompt)
+    offset = app.enc.offset(app.rng)
+    citations: list[dict[str, Any]] = []
+    if app.rng.random() < app.config.chat.citation_rate:
+        citations = app.documents.citations(1 + app.rng.randrange(3), app.rng.randrange(1000))
+    app.cache.lookup(message)
+    conv.turns += 1
+    conv.context_tokens = prompt + n
+    app.ids += 1
+    done = {
+        "conversation_id": conv.id,
+        "message_id": f"msg-{app.ids}",
+        "citations": citations,
+        "usage": {"prompt_tokens": prompt, "completion_tokens": n},
+        "created": time.time(),
+    }
+    return {"n": n, "ttft": ttft, "offset": offset, "done": done}
+
+
+def models(app: App, conn: HttpConnection, req: Request) -> None:
+    model = app.config.chat.model
+    app.answer(
+        conn,
+        req,
+        "/v1/models",
+        200,
+        {
+            "object": "list",
+            "data": [{"id": model, "object": "model", "created": 0, "owned_by": "loadgen"}],
+        },
+    )
+
+
+def register(app: App) -> None:
+    app.route(OPENAI, chat_completions)
+    app.route("/v1/models", models)
+    app.route(API_CHAT, api_chat)
