@@ -1,4 +1,5 @@
-"""Shared helpers for the engine's tests: profiles as dicts, a run in a fresh event loop."""
+"""Helpers for the engine's tests (import with `from support import ...`; not a conftest,
+so the name cannot clash with tests/target/conftest.py)."""
 
 from __future__ import annotations
 

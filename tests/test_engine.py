@@ -8,7 +8,7 @@ import statistics
 from pathlib import Path
 
 import pytest
-from conftest import chat_profile, run_async
+from support import chat_profile, run_async
 
 import loadgen
 from loadgen import Engine, profile_from_dict
