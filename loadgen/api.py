@@ -15,9 +15,15 @@ from loadgen.result import Result
 __all__ = ["run"]
 
 
-async def run(profile: Profile | str | Path, *, users: int | None = None,
-              duration: float | None = None, seed: int | None = None,
-              out: str | Path | None = None, truth: str | Path | None = None) -> Result:
+async def run(
+    profile: Profile | str | Path,
+    *,
+    users: int | None = None,
+    duration: float | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    truth: str | Path | None = None,
+) -> Result:
     """Run a profile (a ``Profile`` or a path) to the end and return its result.
 
     ``users`` scales the load plan's peak, ``duration`` its length (seconds); ``out`` is a
@@ -26,6 +32,7 @@ async def run(profile: Profile | str | Path, *, users: int | None = None,
     """
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
-    async with Engine(profile, users=users, duration=duration, seed=seed, out=out,
-                      truth=truth) as engine:
+    async with Engine(
+        profile, users=users, duration=duration, seed=seed, out=out, truth=truth
+    ) as engine:
         return await engine.run()

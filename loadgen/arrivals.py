@@ -40,9 +40,15 @@ def rate_at(stages: Sequence[RateStage], start_rate: float, elapsed: float) -> f
 class ArrivalSchedule:
     """Yields due times (seconds from the start) of successive arrivals, then None at the end."""
 
-    def __init__(self, stages: Sequence[RateStage], *, start_rate: float = 0.0,
-                 process: Process = "constant", burstiness: float = 1.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        stages: Sequence[RateStage],
+        *,
+        start_rate: float = 0.0,
+        process: Process = "constant",
+        burstiness: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
         if process == "gamma" and burstiness <= 0:
             raise ValueError("burstiness must be > 0")
         self._stages = list(stages)
@@ -50,10 +56,10 @@ class ArrivalSchedule:
         self._process = process
         self._k = burstiness
         self._rng = rng or random.Random()
-        self._target = 0.0          # operational time of the next arrival
-        self._stage = 0             # stage index the search resumes from
-        self._stage_t = 0.0         # wall time at which that stage starts
-        self._stage_lambda = 0.0    # Λ at that stage's start
+        self._target = 0.0  # operational time of the next arrival
+        self._stage = 0  # stage index the search resumes from
+        self._stage_t = 0.0  # wall time at which that stage starts
+        self._stage_lambda = 0.0  # Λ at that stage's start
         self._stage_r0 = start_rate
         self.sent = 0
 

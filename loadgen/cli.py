@@ -42,31 +42,47 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="loadgen",
         description="Load-test chatbot and LLM APIs: streamed TTFT, inter-token latency, "
-                    "end-to-end latency and tokens/s, measured from each request's intended start.",
+        "end-to-end latency and tokens/s, measured from each request's intended start.",
         epilog="`python -m loadgen PROFILE.yaml` is `loadgen run PROFILE.yaml`. "
-               "`loadgen serve --help` shows the built-in target's options.")
+        "`loadgen serve --help` shows the built-in target's options.",
+    )
     parser.add_argument("--version", action="version", version=f"loadgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a profile")
     run.add_argument("profile", help="the profile YAML file")
-    run.add_argument("--users", type=_positive_int, help="scale the load plan to this many users at peak")
-    run.add_argument("--duration", type=_duration, help="scale the load plan to this total length (30s, 5m)")
+    run.add_argument(
+        "--users", type=_positive_int, help="scale the load plan to this many users at peak"
+    )
+    run.add_argument(
+        "--duration", type=_duration, help="scale the load plan to this total length (30s, 5m)"
+    )
     run.add_argument("--rate", help="arrival rate for open-model profiles (20/s)")
     run.add_argument("--seed", type=int, help="seed for reproducible choices")
     run.add_argument("--out", help="directory for the result files (default: report.dir/NAME-TIME)")
-    run.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE",
-                     help="override a profile value, e.g. --set target.timeout=30s (repeatable)")
-    run.add_argument("--truth", help="with the built-in target: write its per-request truth log here")
+    run.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a profile value, e.g. --set target.timeout=30s (repeatable)",
+    )
+    run.add_argument(
+        "--truth", help="with the built-in target: write its per-request truth log here"
+    )
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
 
     validate = sub.add_parser("validate", help="check a profile without running it")
     validate.add_argument("profile")
-    validate.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE")
+    validate.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE"
+    )
 
-    sub.add_parser("serve", help="run the built-in chatbot target (see `loadgen serve --help`)",
-                   add_help=False)
+    sub.add_parser(
+        "serve", help="run the built-in chatbot target (see `loadgen serve --help`)", add_help=False
+    )
     return parser
 
 
@@ -88,13 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] == "serve":
         from loadgen.target.cli import serve_main
+
         return serve_main(args_list[1:])
     if args_list and args_list[0] not in _COMMANDS and not args_list[0].startswith("-"):
-        args_list.insert(0, "run")   # python -m loadgen PROFILE.yaml
+        args_list.insert(0, "run")  # python -m loadgen PROFILE.yaml
     parser = _parser()
     try:
         args = parser.parse_args(args_list)
-    except SystemExit as exc:   # argparse printed the problem; SPEC §3 says 2
+    except SystemExit as exc:  # argparse printed the problem; SPEC §3 says 2
         return ExitCode.USAGE if exc.code else ExitCode.OK
     if args.command is None:
         parser.print_help()
@@ -114,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from loadgen.shapes import plan
+
     profile = load_profile(args.profile, sets=args.sets)
     print(f"{args.profile}: ok — profile {profile.name!r}, target {profile.target.base_url}")
     for cls in profile.users:
@@ -121,32 +139,54 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"  users {cls.name} (weight {cls.weight:g}, think {cls.think_time.kind}): {tasks}")
     print("  load plan (closed model):")
     for step in plan(profile.load):
-        print(f"    {units.format_duration(step.at):>6} → {units.format_duration(step.until):<6} "
-              f"users {step.start:g} → {step.end:g}")
+        print(
+            f"    {units.format_duration(step.at):>6} → {units.format_duration(step.until):<6} "
+            f"users {step.start:g} → {step.end:g}"
+        )
     return ExitCode.OK
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.rate is not None:
-        raise ProfileError([Problem("--rate", None, "", "this version runs the closed model only",
-                                    "use --users, or wait for the open model (load.model: open)")])
+        raise ProfileError(
+            [
+                Problem(
+                    "--rate",
+                    None,
+                    "",
+                    "this version runs the closed model only",
+                    "use --users, or wait for the open model (load.model: open)",
+                )
+            ]
+        )
     profile = load_profile(args.profile, sets=args.sets)
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
-    live = not quiet and sys.stderr.isatty() and not os.environ.get("CI") \
+    live = (
+        not quiet
+        and sys.stderr.isatty()
+        and not os.environ.get("CI")
         and not os.environ.get("NO_COLOR")
+    )
     if not quiet:
-        print(f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr)
+        print(
+            f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr
+        )
     result = _run_loop(lambda: _run_async(profile, args, out, live))
     data = result.data
     if args.json:
         overall = data["scopes"]["overall"]
         brief = {k: v for k, v in overall.items() if k != "metrics"}
-        brief["metrics"] = {k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
-                            for k, v in overall["metrics"].items()}
-        print(json.dumps({"result": str(result.path), "run": data["run"], "overall": brief}, indent=1))
+        brief["metrics"] = {
+            k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
+            for k, v in overall["metrics"].items()
+        }
+        print(
+            json.dumps({"result": str(result.path), "run": data["run"], "overall": brief}, indent=1)
+        )
     elif not args.quiet:
         from loadgen.console import summary
+
         print(summary(data))
         print(f"\nresult: {result.path}")
     return result.exit_code
@@ -161,8 +201,9 @@ async def _run_async(profile: Profile, args: argparse.Namespace, out: Path, live
     from loadgen.console import live_line
     from loadgen.engine import Engine
 
-    async with Engine(profile, users=args.users, duration=args.duration, seed=args.seed,
-                      out=out, truth=args.truth) as engine:
+    async with Engine(
+        profile, users=args.users, duration=args.duration, seed=args.seed, out=out, truth=args.truth
+    ) as engine:
         loop = asyncio.get_running_loop()
         for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -194,6 +235,7 @@ def _run_loop(factory: Callable[[], Coroutine[Any, Any, Result]]) -> Result:
     """Run on uvloop when it is installed (the CLI's choice; the library never picks a loop)."""
     try:
         import uvloop
+
         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
     except ImportError:
         loop_factory = None

@@ -12,8 +12,19 @@ from loadgen.units import format_duration
 
 __all__ = ["live_line", "summary"]
 
-_COLUMNS = ("name", "reqs", "errors", "rps", "ttft p50", "p95", "p99", "itl p50", "p99",
-            "e2e p95", "tok/s")
+_COLUMNS = (
+    "name",
+    "reqs",
+    "errors",
+    "rps",
+    "ttft p50",
+    "p95",
+    "p99",
+    "itl p50",
+    "p99",
+    "e2e p95",
+    "tok/s",
+)
 
 
 def _ms(value: Any) -> str:
@@ -47,7 +58,9 @@ def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
         out.append("  ".join(cells).rstrip())
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
@@ -73,7 +86,9 @@ def summary(data: dict[str, Any]) -> str:
     lines += _table(rows)
     overall = scopes["overall"]
     lines.append("")
-    lines.append("latencies in ms from each request's intended start; itl = gap between content events")
+    lines.append(
+        "latencies in ms from each request's intended start; itl = gap between content events"
+    )
     if overall["errors_by_kind"]:
         kinds = ", ".join(f"{k} {v}" for k, v in overall["errors_by_kind"].items())
         lines.append(f"errors by kind: {kinds}")
@@ -86,15 +101,21 @@ def summary(data: dict[str, Any]) -> str:
         lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
     sources = overall.get("token_source") or {}
     if sources:
-        lines.append("output tokens from: " + ", ".join(f"{k} ({v} requests)" for k, v in sources.items()))
+        lines.append(
+            "output tokens from: " + ", ".join(f"{k} ({v} requests)" for k, v in sources.items())
+        )
     diff = overall.get("usage_vs_events", {})
     if diff.get("usage_tokens") and diff.get("difference"):
-        lines.append(f"server usage counted {diff['usage_tokens']} tokens in "
-                     f"{diff['content_events']} content events (difference {diff['difference']:+d})")
+        lines.append(
+            f"server usage counted {diff['usage_tokens']} tokens in "
+            f"{diff['content_events']} content events (difference {diff['difference']:+d})"
+        )
     lag = data.get("schedule_lag", {})
     if lag.get("count"):
-        lines.append(f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
-                     f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms")
+        lines.append(
+            f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
+            f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms"
+        )
     for err in run.get("internal_errors", []):
         lines.append(f"loadgen internal error in a VU (please report): {err}")
     return "\n".join(lines)
@@ -104,5 +125,7 @@ def live_line(record: dict[str, Any], elapsed: float) -> str:
     """One status line from the latest interval."""
     ttft = record.get("ttft", {})
     p95 = f"{_ms(ttft['p95'])} ms" if ttft.get("count") else "-"
-    return (f"{format_duration(elapsed):>7}  users {record['users']:>5}  rps {record['rps']:>8.1f}  "
-            f"errors {record['errors']:>4}  ttft p95 {p95}")
+    return (
+        f"{format_duration(elapsed):>7}  users {record['users']:>5}  rps {record['rps']:>8.1f}  "
+        f"errors {record['errors']:>4}  ttft p95 {p95}"
+    )

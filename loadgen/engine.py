@@ -16,7 +16,7 @@ import random
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from time import monotonic
@@ -24,12 +24,12 @@ from types import TracebackType
 from typing import Any
 
 from loadgen._version import __version__
+from loadgen.arrivals import ArrivalSchedule, RateStage
 from loadgen.errors import StartError
 from loadgen.profile.model import Profile
 from loadgen.profile.overrides import scale_load
 from loadgen.result import SCHEMA, Result
 from loadgen.sample import Sample
-from loadgen.arrivals import ArrivalSchedule, RateStage
 from loadgen.shapes import ClassAssigner, WeightedChoice, level_at, plan
 from loadgen.stats import Recorder
 from loadgen.tokens import token_counter
@@ -39,16 +39,23 @@ from loadgen.writer import ResultWriter
 
 __all__ = ["Engine"]
 
-_TICK = 0.1          # controller and loop-lag sampling period (s)
-_INTERVAL = 1.0      # statistics interval (s)
+_TICK = 0.1  # controller and loop-lag sampling period (s)
+_INTERVAL = 1.0  # statistics interval (s)
 
 
 class Engine:
     """Runs one profile once. Use as ``async with Engine(profile) as e: result = await e.run()``."""
 
-    def __init__(self, profile: Profile, *, users: int | None = None, duration: float | None = None,
-                 seed: int | None = None, out: str | Path | None = None,
-                 truth: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        users: int | None = None,
+        duration: float | None = None,
+        seed: int | None = None,
+        out: str | Path | None = None,
+        truth: str | Path | None = None,
+    ) -> None:
         load = profile.load
         if users is not None or duration is not None:
             load = scale_load(load, users=users, duration=duration)
@@ -75,23 +82,32 @@ class Engine:
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if self.profile.target.is_builtin:
             from loadgen.target import BuiltinTarget, TargetConfig
+
             try:
                 config = TargetConfig.from_mapping(self.profile.target.builtin)
             except ValueError as exc:
-                raise StartError(f"target.builtin: {exc}", "see docs/target.md for its keys") from None
+                raise StartError(
+                    f"target.builtin: {exc}", "see docs/target.md for its keys"
+                ) from None
             self._target = BuiltinTarget(config, truth=self.truth)
             try:
                 await self._target.__aenter__()
             except Exception as exc:
-                raise StartError(f"the built-in target failed to start: {exc}",
-                                 "run `loadgen serve --port 0` to see why") from exc
+                raise StartError(
+                    f"the built-in target failed to start: {exc}",
+                    "run `loadgen serve --port 0` to see why",
+                ) from exc
             self.base_url = self._target.url
         else:
             await _preflight(self.base_url, self.profile.target.connect_timeout)
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._target is not None:
             await self._target.__aexit__(None, None, None)
             self._target = None
@@ -122,25 +138,38 @@ class Engine:
 
     async def run(self) -> Result:
         profile = self.profile
-        factory = ClientFactory(self.base_url, timeout=profile.target.timeout,
-                                connect_timeout=profile.target.connect_timeout,
-                                verify=profile.target.verify, headers=profile.target.headers,
-                                fast=profile.target.transport == "fast")
+        factory = ClientFactory(
+            self.base_url,
+            timeout=profile.target.timeout,
+            connect_timeout=profile.target.connect_timeout,
+            verify=profile.target.verify,
+            headers=profile.target.headers,
+            fast=profile.target.transport == "fast",
+        )
         start = monotonic()
         started_wall = time.time()
         self.recorder = recorder = Recorder(start)
         self.writer = writer = ResultWriter(self.out_dir) if self.out_dir is not None else None
         header = self._header(started_wall)
-        record = recorder.add
+        record: Callable[[Sample], None] = recorder.add
         if writer is not None:
             writer.start(header, raw=profile.report.raw)
             if profile.report.raw:
-                def record(sample: Sample) -> None:
+                raw_writer = writer
+
+                def record_raw(sample: Sample) -> None:
                     recorder.add(sample)
-                    writer.sample(sample)
-        ctx = VUContext(pools=profile.data, record=record, new_client=factory.client,
-                        timeout=profile.target.timeout, run_tag=f"{self.seed:x}",
-                        count_tokens=self._count_tokens)
+                    raw_writer.sample(sample)
+
+                record = record_raw
+        ctx = VUContext(
+            pools=profile.data,
+            record=record,
+            new_client=factory.client,
+            timeout=profile.target.timeout,
+            run_tag=f"{self.seed:x}",
+            count_tokens=self._count_tokens,
+        )
         self._intervals: list[dict[str, Any]] = []
         ticker = asyncio.create_task(self._tick(start), name="loadgen-ticker")
         try:
@@ -169,7 +198,7 @@ class Engine:
     async def _wait(self, deadline: float) -> bool:
         """Sleep until ``deadline`` (monotonic) or a stop; True if the run was stopped."""
         delay = deadline - monotonic()
-        if delay > _TICK:   # long waits wake on stop; short ones skip wait_for's task
+        if delay > _TICK:  # long waits wake on stop; short ones skip wait_for's task
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
         elif delay > 0:
@@ -212,7 +241,7 @@ class Engine:
                 task.add_done_callback(self._vu_done)
                 self._vus[task] = vu
             for t in running[want:] if want < len(running) else ():
-                self._vus[t].stop()   # ramp down: the newest VUs leave first
+                self._vus[t].stop()  # ramp down: the newest VUs leave first
             if await self._wait(min(monotonic() + _TICK, start + duration)):
                 return
 
@@ -224,12 +253,18 @@ class Engine:
         """
         load = self.profile.load
         rng = random.Random(self.seed)
-        schedule = ArrivalSchedule([RateStage(s.duration, s.target) for s in load.stages],
-                                   start_rate=load.start, process=load.arrival,
-                                   burstiness=load.burstiness, rng=random.Random(rng.getrandbits(64)))
+        schedule = ArrivalSchedule(
+            [RateStage(s.duration, s.target) for s in load.stages],
+            start_rate=load.start,
+            process=load.arrival,
+            burstiness=load.burstiness,
+            rng=random.Random(rng.getrandbits(64)),
+        )
         assigner = ClassAssigner([u.weight for u in self.profile.users])
-        runners = [VU(i, cls, ctx, random.Random(rng.getrandbits(64)))
-                   for i, cls in enumerate(self.profile.users)]
+        runners = [
+            VU(i, cls, ctx, random.Random(rng.getrandbits(64)))
+            for i, cls in enumerate(self.profile.users)
+        ]
         choices = [WeightedChoice([t.weight for t in cls.tasks]) for cls in self.profile.users]
         slots = asyncio.Semaphore(load.max_in_flight)
         clients: list[Any] = []
@@ -249,8 +284,15 @@ class Engine:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    async def _arrival(self, runner: VU, task: Any, t0: float, slots: asyncio.Semaphore,
-                       clients: list[Any], ctx: VUContext) -> None:
+    async def _arrival(
+        self,
+        runner: VU,
+        task: Any,
+        t0: float,
+        slots: asyncio.Semaphore,
+        clients: list[Any],
+        ctx: VUContext,
+    ) -> None:
         async with slots:
             client = clients.pop() if clients else ctx.new_client()
             try:
@@ -299,8 +341,11 @@ class Engine:
         return {
             "schema": SCHEMA,
             "loadgen_version": __version__,
-            "profile": {"name": p.name, "path": str(p.path) if p.path else None,
-                        "raw": _redact(p.raw, p.secrets)},
+            "profile": {
+                "name": p.name,
+                "path": str(p.path) if p.path else None,
+                "raw": _redact(p.raw, p.secrets),
+            },
             "target": {"base_url": self.base_url, "builtin": p.target.is_builtin},
             "seed": self.seed,
             "started": started_wall,
@@ -313,8 +358,14 @@ class Engine:
             },
         }
 
-    def _result_data(self, header: dict[str, Any], intervals: list[dict[str, Any]], start: float,
-                     end: float, started_wall: float) -> dict[str, Any]:
+    def _result_data(
+        self,
+        header: dict[str, Any],
+        intervals: list[dict[str, Any]],
+        start: float,
+        end: float,
+        started_wall: float,
+    ) -> dict[str, Any]:
         rec = self.recorder
         assert rec is not None
         duration = end - start
@@ -326,10 +377,14 @@ class Engine:
         }
         return {
             **header,
-            "run": {"duration": duration, "ended": started_wall + duration,
-                    "stop_reason": self._stop_reason or "completed",
-                    "interrupted": self._interrupted, "complete": True,
-                    "internal_errors": list(self._errors_in_vus)},
+            "run": {
+                "duration": duration,
+                "ended": started_wall + duration,
+                "stop_reason": self._stop_reason or "completed",
+                "interrupted": self._interrupted,
+                "complete": True,
+                "internal_errors": list(self._errors_in_vus),
+            },
             "scopes": scopes,
             "schedule_lag": rec.schedule_lag.summary() | {"hdr": rec.schedule_lag.encode()},
             "loop_lag": rec.loop_lag.summary() | {"hdr": rec.loop_lag.encode()},
@@ -342,8 +397,10 @@ class Engine:
 
 def _redact(value: Any, secrets_: frozenset[str]) -> Any:
     if isinstance(value, dict):
-        return {k: ("***" if _secret_key(str(k)) and v else _redact(v, secrets_))
-                for k, v in value.items()}
+        return {
+            k: ("***" if _secret_key(str(k)) and v else _redact(v, secrets_))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_redact(v, secrets_) for v in value]
     if isinstance(value, str):
@@ -355,12 +412,15 @@ def _redact(value: Any, secrets_: frozenset[str]) -> Any:
 
 def _secret_key(key: str) -> bool:
     k = key.lower()
-    return any(w in k for w in ("password", "secret", "token", "api_key", "apikey", "authorization"))
+    return any(
+        w in k for w in ("password", "secret", "token", "api_key", "apikey", "authorization")
+    )
 
 
 async def _preflight(base_url: str, timeout: float) -> None:
     """Refuse to start against a target that does not accept connections (exit 2)."""
     from urllib.parse import urlsplit
+
     parts = urlsplit(base_url)
     host = parts.hostname or "127.0.0.1"
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -368,8 +428,10 @@ async def _preflight(base_url: str, timeout: float) -> None:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise StartError(f"cannot reach {parts.scheme}://{host}:{port}: {reason}",
-                         "check target.base_url (or CHATBOT_URL) and that the server is up") from None
+        raise StartError(
+            f"cannot reach {parts.scheme}://{host}:{port}: {reason}",
+            "check target.base_url (or CHATBOT_URL) and that the server is up",
+        ) from None
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()

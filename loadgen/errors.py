@@ -2,10 +2,10 @@
 
 The tree::
 
-    LoadgenError                 anything loadgen raises on purpose
-    ├── ProfileError             the profile or the command line is wrong (exit 2); holds every Problem
-    ├── StartError               the run could not start: target unreachable, builtin target failed (exit 2)
-    └── DataError                a data file (questions, CSV) is missing or malformed; a ProfileError subtype
+    LoadgenError          anything loadgen raises on purpose
+    ├── ProfileError      the profile or command line is wrong (exit 2); holds every Problem
+    │   └── DataError     a data file (questions, CSV) is missing or malformed
+    └── StartError        the run could not start: target unreachable, target failed (exit 2)
 
 Errors *of the target* never raise out of a virtual user: the transport maps each foreign
 exception once to an ``ErrorKind`` and the statistics count kinds. Messages never contain

@@ -28,11 +28,18 @@ __all__ = ["chat_body", "run_chat", "run_http"]
 _MAX_ERROR_BODY = 300
 
 
-def chat_body(task: ChatTask, messages: list[dict[str, str]], variables: Mapping[str, str]) -> bytes:
+def chat_body(
+    task: ChatTask, messages: list[dict[str, str]], variables: Mapping[str, str]
+) -> bytes:
     """The request body of a chat task: OpenAI's shape, or the task's JSON template."""
     if task.api == "openai":
-        return chat_request(model=task.model, messages=messages, stream=task.stream,
-                            max_tokens=task.max_tokens, include_usage=task.include_usage)
+        return chat_request(
+            model=task.model,
+            messages=messages,
+            stream=task.stream,
+            max_tokens=task.max_tokens,
+            include_usage=task.include_usage,
+        )
     template: Any = task.body or {"message": "{{ prompt }}"}
     return json.dumps(_render(template, {**variables, "prompt": messages[-1]["content"]})).encode()
 
@@ -49,15 +56,30 @@ def _render(value: Any, variables: Mapping[str, str]) -> Any:
     return value
 
 
-async def run_chat(client: VUClient, task: ChatTask, body: bytes, sample: Sample, *,
-                   timeout: float, keep_text: bool = False) -> str:
+async def run_chat(
+    client: VUClient,
+    task: ChatTask,
+    body: bytes,
+    sample: Sample,
+    *,
+    timeout: float,
+    keep_text: bool = False,
+) -> str:
     """Send a chat request and read its answer into ``sample``; return the answer text if kept."""
-    reader = make_reader(task.api, stream=task.stream, content_event=task.content_event,
-                         content_field=task.content_field, done_event=task.done_event,
-                         usage_field=task.usage_field if task.api != "openai" else None,
-                         keep_text=keep_text)
-    headers = {"content-type": "application/json", "x-request-id": sample.request_id,
-               **task.headers}
+    reader = make_reader(
+        task.api,
+        stream=task.stream,
+        content_event=task.content_event,
+        content_field=task.content_field,
+        done_event=task.done_event,
+        usage_field=task.usage_field if task.api != "openai" else None,
+        keep_text=keep_text,
+    )
+    headers = {
+        "content-type": "application/json",
+        "x-request-id": sample.request_id,
+        **task.headers,
+    }
     if client.fast is not None:
         await _fast_exchange(client.fast, "POST", task.path, headers, body, sample, reader, timeout)
     else:
@@ -66,8 +88,7 @@ async def run_chat(client: VUClient, task: ChatTask, body: bytes, sample: Sample
     return "".join(reader.parts)
 
 
-async def run_http(client: VUClient, task: HttpTask, sample: Sample, *,
-                   timeout: float) -> None:
+async def run_http(client: VUClient, task: HttpTask, sample: Sample, *, timeout: float) -> None:
     headers = {"x-request-id": sample.request_id, **task.headers}
     content: bytes | None = None
     if task.json is not None:
@@ -78,9 +99,16 @@ async def run_http(client: VUClient, task: HttpTask, sample: Sample, *,
     await _exchange(client.httpx, task.method, task.path, headers, content, sample, None, timeout)
 
 
-async def _fast_exchange(client: FastClient, method: str, path: str, headers: dict[str, str],
-                         body: bytes | None, sample: Sample, reader: Reader,
-                         timeout: float) -> None:
+async def _fast_exchange(
+    client: FastClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    sample: Sample,
+    reader: Reader,
+    timeout: float,
+) -> None:
     response: FastResponse | None = None
     try:
         async with asyncio.timeout(timeout):
@@ -92,7 +120,9 @@ async def _fast_exchange(client: FastClient, method: str, path: str, headers: di
         if kind is not None:
             text = response.error_body.decode("utf-8", "replace").strip()
             sample.error = kind
-            sample.message = f"HTTP {response.status}: {text}" if text else f"HTTP {response.status}"
+            sample.message = (
+                f"HTTP {response.status}: {text}" if text else f"HTTP {response.status}"
+            )
         else:
             reader.close(now)
         sample.end = now
@@ -109,9 +139,16 @@ async def _fast_exchange(client: FastClient, method: str, path: str, headers: di
             sample.end = monotonic()
 
 
-async def _exchange(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str],
-                    content: bytes | None, sample: Sample, reader: Reader | None,
-                    timeout: float) -> None:
+async def _exchange(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    sample: Sample,
+    reader: Reader | None,
+    timeout: float,
+) -> None:
     got_response = False
     try:
         async with asyncio.timeout(timeout):

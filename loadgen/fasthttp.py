@@ -11,6 +11,7 @@ request. Only what the hot path needs: no redirects, no proxies, no compression,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 from collections.abc import Callable
@@ -100,14 +101,18 @@ class _Connection(asyncio.Protocol):
         if done is None or done.done():
             return
         if self._headers_done and self._until_eof:
-            self._complete = True     # a body delimited by the end of the connection
+            self._complete = True  # a body delimited by the end of the connection
             done.set_result(None)
         elif self._headers_done:
-            done.set_exception(StreamBroken(
-                "connection closed mid-stream" + (f": {exc}" if exc else "")))
+            done.set_exception(
+                StreamBroken("connection closed mid-stream" + (f": {exc}" if exc else ""))
+            )
         else:
-            done.set_exception(ConnectFailed(
-                "server closed the connection before answering" + (f": {exc}" if exc else "")))
+            done.set_exception(
+                ConnectFailed(
+                    "server closed the connection before answering" + (f": {exc}" if exc else "")
+                )
+            )
 
     # -- httptools callbacks ---------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -162,7 +167,7 @@ class _Connection(asyncio.Protocol):
         try:
             await self._done
         except BaseException:
-            self.abort()    # cancelled or failed mid-response: the connection's state is unknown
+            self.abort()  # cancelled or failed mid-response: the connection's state is unknown
             raise
         finally:
             self._sink = None
@@ -174,8 +179,14 @@ class _Connection(asyncio.Protocol):
 class FastClient:
     """A VU's own keep-alive connection to one origin (``http://`` or ``https://``)."""
 
-    def __init__(self, base_url: str, *, ssl_context: ssl.SSLContext | None,
-                 connect_timeout: float, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ssl_context: ssl.SSLContext | None,
+        connect_timeout: float,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
         self.host = parts.hostname or "127.0.0.1"
         self.tls = parts.scheme == "https"
@@ -186,13 +197,18 @@ class FastClient:
         host_header = self.host if parts.port is None else f"{self.host}:{self.port}"
         if ":" in self.host and parts.port is None:
             host_header = f"[{self.host}]"
-        base = {"host": host_header, "user-agent": "loadgen", "accept": "*/*",
-                **{k.lower(): v for k, v in (headers or {}).items()}}
+        base = {
+            "host": host_header,
+            "user-agent": "loadgen",
+            "accept": "*/*",
+            **{k.lower(): v for k, v in (headers or {}).items()},
+        }
         self._base_headers = base
         self._conn: _Connection | None = None
 
-    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None,
-                      sink: Sink | None) -> FastResponse:
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None, sink: Sink | None
+    ) -> FastResponse:
         """Send one request and feed its 2xx body to ``sink``; raise a FastHTTPError on failure."""
         payload = self._payload(method, path, headers, body)
         conn = self._conn
@@ -209,7 +225,9 @@ class FastClient:
         conn = await self._connect()
         return await conn.exchange(payload, sink)
 
-    def _payload(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> bytes:
+    def _payload(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> bytes:
         merged = dict(self._base_headers)
         for k, v in headers.items():
             merged[k.lower()] = v
@@ -225,8 +243,12 @@ class FastClient:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, conn = await loop.create_connection(
-                    _Connection, self.host, self.port, ssl=self._ssl,
-                    server_hostname=self.host if self._ssl is not None else None)
+                    _Connection,
+                    self.host,
+                    self.port,
+                    ssl=self._ssl,
+                    server_hostname=self.host if self._ssl is not None else None,
+                )
         except TimeoutError:
             raise ConnectFailed(f"connect timeout after {self._connect_timeout:g}s") from None
         except socket.gaierror as exc:
@@ -237,10 +259,8 @@ class FastClient:
             raise ConnectFailed(f"{exc.strerror or exc} ({self.host}:{self.port})") from None
         sock = conn.transport.get_extra_info("socket") if conn.transport else None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError, AttributeError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except (OSError, AttributeError):
-                pass
         self._conn = conn
         return conn
 

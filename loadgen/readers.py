@@ -42,7 +42,7 @@ class _Base:
 
 
 class OpenAIReader(_Base):
-    """OpenAI ``chat.completion.chunk`` SSE: content deltas are tokens; usage from the usage chunk."""
+    """OpenAI ``chat.completion.chunk`` SSE: content deltas are tokens; usage from its chunk."""
 
     def __init__(self, *, keep_text: bool = False, max_line: int = 1 << 20) -> None:
         super().__init__(keep_text=keep_text)
@@ -80,8 +80,16 @@ class StreamEnded(ValueError):
 class SSEReader(_Base):
     """Generic SSE: events named ``content_event`` (or any) carry content at ``content_field``."""
 
-    def __init__(self, *, content_event: str | None, content_field: str, done_event: str | None,
-                 usage_field: str | None, keep_text: bool = False, max_line: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        *,
+        content_event: str | None,
+        content_field: str,
+        done_event: str | None,
+        usage_field: str | None,
+        keep_text: bool = False,
+        max_line: int = 1 << 20,
+    ) -> None:
         super().__init__(keep_text=keep_text)
         self._sse = SSEDecoder(max_line=max_line)
         self._content_event = content_event
@@ -128,8 +136,15 @@ class TextReader(_Base):
 class JSONReader(_Base):
     """A non-streamed JSON answer: one content event when the body is complete."""
 
-    def __init__(self, *, openai: bool, content_field: str, usage_field: str | None,
-                 keep_text: bool = False, max_body: int = 64 << 20) -> None:
+    def __init__(
+        self,
+        *,
+        openai: bool,
+        content_field: str,
+        usage_field: str | None,
+        keep_text: bool = False,
+        max_body: int = 64 << 20,
+    ) -> None:
         super().__init__(keep_text=keep_text)
         self._openai = openai
         self._content_field = content_field
@@ -162,15 +177,31 @@ class JSONReader(_Base):
                 self.parts.append(str(content))
 
 
-def make_reader(api: str, *, stream: bool, content_event: str | None = None,
-                content_field: str = "content", done_event: str | None = "done",
-                usage_field: str | None = None, keep_text: bool = False) -> Reader:
+def make_reader(
+    api: str,
+    *,
+    stream: bool,
+    content_event: str | None = None,
+    content_field: str = "content",
+    done_event: str | None = "done",
+    usage_field: str | None = None,
+    keep_text: bool = False,
+) -> Reader:
     if not stream or api == "json":
-        return JSONReader(openai=api == "openai", content_field=content_field,
-                          usage_field=usage_field, keep_text=keep_text)
+        return JSONReader(
+            openai=api == "openai",
+            content_field=content_field,
+            usage_field=usage_field,
+            keep_text=keep_text,
+        )
     if api == "openai":
         return OpenAIReader(keep_text=keep_text)
     if api == "sse":
-        return SSEReader(content_event=content_event, content_field=content_field,
-                         done_event=done_event, usage_field=usage_field, keep_text=keep_text)
+        return SSEReader(
+            content_event=content_event,
+            content_field=content_field,
+            done_event=done_event,
+            usage_field=usage_field,
+            keep_text=keep_text,
+        )
     return TextReader(keep_text=keep_text)

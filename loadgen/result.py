@@ -35,11 +35,17 @@ class MetricSummary:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> MetricSummary:
-        return cls(count=int(d.get("count", 0)), mean=float(d.get("mean", 0.0)),
-                   p50=float(d.get("p50", 0.0)), p90=float(d.get("p90", 0.0)),
-                   p95=float(d.get("p95", 0.0)), p99=float(d.get("p99", 0.0)),
-                   p999=float(d.get("p99.9", 0.0)), max=float(d.get("max", 0.0)),
-                   min=float(d.get("min", 0.0)))
+        return cls(
+            count=int(d.get("count", 0)),
+            mean=float(d.get("mean", 0.0)),
+            p50=float(d.get("p50", 0.0)),
+            p90=float(d.get("p90", 0.0)),
+            p95=float(d.get("p95", 0.0)),
+            p99=float(d.get("p99", 0.0)),
+            p999=float(d.get("p99.9", 0.0)),
+            max=float(d.get("max", 0.0)),
+            min=float(d.get("min", 0.0)),
+        )
 
 
 @dataclass(frozen=True)

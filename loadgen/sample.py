@@ -24,13 +24,13 @@ class Sample:
     send: float
     category: str | None = None
     first_byte: float | None = None
-    token_times: list[float] = field(default_factory=list)   # each content-bearing event
+    token_times: list[float] = field(default_factory=list)  # each content-bearing event
     end: float | None = None
     status: int | None = None
     error: ErrorKind | None = None
     message: str = ""
     interrupted: bool = False
-    usage_tokens: int | None = None      # server-reported completion tokens
+    usage_tokens: int | None = None  # server-reported completion tokens
     tokenizer_tokens: int | None = None
     request_id: str = ""
 

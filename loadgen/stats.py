@@ -25,7 +25,8 @@ class Scope:
     """Everything kept for one scope (overall, a request name, a user class, a category)."""
 
     hists: dict[str, Histogram] = field(
-        default_factory=lambda: {m: Histogram() for m in LATENCY_METRICS})
+        default_factory=lambda: {m: Histogram() for m in LATENCY_METRICS}
+    )
     output_tokens_hist: ValueHistogram = field(default_factory=ValueHistogram)
     output_tps_hist: ValueHistogram = field(default_factory=lambda: ValueHistogram(scale=100))
     requests: int = 0
@@ -35,7 +36,7 @@ class Scope:
     statuses: Counter[int] = field(default_factory=Counter)
     output_tokens: int = 0
     content_events: int = 0
-    usage_tokens: int = 0           # over requests that had both usage and events
+    usage_tokens: int = 0  # over requests that had both usage and events
     usage_events: int = 0
     token_sources: Counter[str] = field(default_factory=Counter)
 
@@ -106,13 +107,18 @@ class Scope:
             "content_events": self.content_events,
             "output_tps": self.output_tokens / duration if duration > 0 else 0.0,
             "token_source": dict(self.token_sources),
-            "usage_vs_events": {"usage_tokens": self.usage_tokens,
-                                "content_events": self.usage_events,
-                                "difference": self.usage_tokens - self.usage_events},
+            "usage_vs_events": {
+                "usage_tokens": self.usage_tokens,
+                "content_events": self.usage_events,
+                "difference": self.usage_tokens - self.usage_events,
+            },
             "metrics": {},
         }
-        for name, hist in (*self.hists.items(), ("output_tokens", self.output_tokens_hist),
-                           ("request_tps", self.output_tps_hist)):
+        for name, hist in (
+            *self.hists.items(),
+            ("output_tokens", self.output_tokens_hist),
+            ("request_tps", self.output_tps_hist),
+        ):
             summary: dict[str, Any] = dict(hist.summary())
             if with_hdr:
                 summary["hdr"] = hist.encode()
@@ -206,8 +212,10 @@ class Recorder:
         return record
 
     def errors_table(self) -> list[dict[str, Any]]:
-        rows = [{"kind": kind, "name": name, "status": status, "count": count, "example": message}
-                for (kind, name, status), (count, message) in self.error_examples.items()]
+        rows = [
+            {"kind": kind, "name": name, "status": status, "count": count, "example": message}
+            for (kind, name, status), (count, message) in self.error_examples.items()
+        ]
         return sorted(rows, key=lambda r: -int(r["count"]))
 
 
@@ -222,8 +230,14 @@ def _brief(hist: Histogram, *, hdr: bool = False) -> dict[str, Any]:
     if not hist.count:
         return {"count": 0}
     p = hist.percentiles_ms((50.0, 95.0, 99.0))
-    out: dict[str, Any] = {"count": hist.count, "p50": p[50.0], "p95": p[95.0], "p99": p[99.0],
-                           "max": hist.max_ms, "mean": hist.mean_ms}
+    out: dict[str, Any] = {
+        "count": hist.count,
+        "p50": p[50.0],
+        "p95": p[95.0],
+        "p99": p[99.0],
+        "max": hist.max_ms,
+        "mean": hist.mean_ms,
+    }
     if hdr:
         out["hdr"] = hist.encode()
     return out

@@ -19,14 +19,18 @@ def token_counter(name: str) -> Callable[[str], int]:
     try:
         import tiktoken
     except ImportError:
-        raise StartError(f"target.tokenizer: {name!r} needs tiktoken",
-                         "pip install 'loadgen[tokenizer]', or drop target.tokenizer") from None
+        raise StartError(
+            f"target.tokenizer: {name!r} needs tiktoken",
+            "pip install 'loadgen[tokenizer]', or drop target.tokenizer",
+        ) from None
     try:
         encoding = tiktoken.get_encoding(name)
     except Exception as exc:  # unknown name, or the BPE file could not be fetched
-        raise StartError(f"target.tokenizer: cannot load {name!r}: {type(exc).__name__}",
-                         "use an encoding such as cl100k_base or o200k_base, and pre-fetch it "
-                         "into TIKTOKEN_CACHE_DIR on machines without internet") from None
+        raise StartError(
+            f"target.tokenizer: cannot load {name!r}: {type(exc).__name__}",
+            "use an encoding such as cl100k_base or o200k_base, and pre-fetch it "
+            "into TIKTOKEN_CACHE_DIR on machines without internet",
+        ) from None
 
     def count(text: str) -> int:
         return len(encoding.encode(text, disallowed_special=()))

@@ -9,6 +9,7 @@ one per client costs ~32 ms of CPU and ~850 KiB.
 from __future__ import annotations
 
 import ssl
+
 import httpx
 
 from loadgen.errors import ErrorKind
@@ -20,9 +21,16 @@ __all__ = ["ClientFactory", "VUClient", "classify"]
 class ClientFactory:
     """Makes per-VU ``httpx.AsyncClient``s that share TLS settings and timeouts."""
 
-    def __init__(self, base_url: str, *, timeout: float, connect_timeout: float,
-                 verify: bool | str = True, headers: dict[str, str] | None = None,
-                 fast: bool = True) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        verify: bool | str = True,
+        headers: dict[str, str] | None = None,
+        fast: bool = True,
+    ) -> None:
         self.base_url = base_url
         self.fast = fast
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
@@ -45,8 +53,13 @@ class ClientFactory:
         return VUClient(self)
 
     def fast_client(self) -> FastClient:
-        return FastClient(self.base_url, ssl_context=self._ssl or None,
-                          connect_timeout=self._timeout.connect or 10.0, headers=self._headers)
+        ctx = self._ssl if isinstance(self._ssl, ssl.SSLContext) else None
+        return FastClient(
+            self.base_url,
+            ssl_context=ctx,
+            connect_timeout=self._timeout.connect or 10.0,
+            headers=self._headers,
+        )
 
     def httpx_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -109,7 +122,9 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
     if isinstance(exc, ssl.SSLError):
         return ErrorKind.CONNECT, f"TLS: {_short(exc)}"
     if isinstance(exc, httpx.TransportError | OSError):
-        return (ErrorKind.STREAM_BROKEN if got_response else ErrorKind.CONNECT), f"{name}: {_short(exc)}"
+        return (
+            ErrorKind.STREAM_BROKEN if got_response else ErrorKind.CONNECT
+        ), f"{name}: {_short(exc)}"
     if isinstance(exc, ValueError | UnicodeDecodeError):  # SSEError, ChunkError, JSON errors
         return ErrorKind.PROTOCOL, _short(exc)
     return ErrorKind.PROTOCOL, f"{name}: {_short(exc)}"
@@ -118,4 +133,3 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:200] if text else ""
-

@@ -31,11 +31,13 @@ class VUContext:
     new_client: Callable[[], VUClient]
     timeout: float
     run_tag: str
-    count_tokens: Callable[[str], int] | None = None   # a tokenizer, when the profile names one
+    count_tokens: Callable[[str], int] | None = None  # a tokenizer, when the profile names one
 
 
 class VU:
-    def __init__(self, vu_id: int, user_class: UserClass, ctx: VUContext, rng: random.Random) -> None:
+    def __init__(
+        self, vu_id: int, user_class: UserClass, ctx: VUContext, rng: random.Random
+    ) -> None:
         self.id = vu_id
         self.user_class = user_class
         self.ctx = ctx
@@ -44,7 +46,9 @@ class VU:
         self._seq = 0
         self._failed = False
         self._wake: asyncio.Future[None] | None = None
-        self._choice = WeightedChoice([t.weight for t in user_class.tasks]) if user_class.tasks else None
+        self._choice = (
+            WeightedChoice([t.weight for t in user_class.tasks]) if user_class.tasks else None
+        )
 
     def stop(self) -> None:
         """Finish the current request (if any), run on_stop, and exit."""
@@ -117,19 +121,37 @@ class VU:
             return "Hello"
         return self.rng.choice(pools[category])
 
-    async def _request(self, client: VUClient, task: Task, t0: float,
-                       messages: list[dict[str, str]], *, keep_text: bool = False) -> tuple[float, str]:
+    async def _request(
+        self,
+        client: VUClient,
+        task: Task,
+        t0: float,
+        messages: list[dict[str, str]],
+        *,
+        keep_text: bool = False,
+    ) -> tuple[float, str]:
         self._seq += 1
-        sample = Sample(name=task.name, user_class=self.user_class.name, t0=t0, send=monotonic(),
-                        category=task.chat.category if task.chat else None,
-                        request_id=f"{self.ctx.run_tag}-{self.id}-{self._seq}")
+        sample = Sample(
+            name=task.name,
+            user_class=self.user_class.name,
+            t0=t0,
+            send=monotonic(),
+            category=task.chat.category if task.chat else None,
+            request_id=f"{self.ctx.run_tag}-{self.id}-{self._seq}",
+        )
         answer = ""
         try:
             if task.chat is not None:
                 body = chat_body(task.chat, messages, {})
                 count = self.ctx.count_tokens
-                answer = await run_chat(client, task.chat, body, sample, timeout=self.ctx.timeout,
-                                        keep_text=keep_text or count is not None)
+                answer = await run_chat(
+                    client,
+                    task.chat,
+                    body,
+                    sample,
+                    timeout=self.ctx.timeout,
+                    keep_text=keep_text or count is not None,
+                )
                 if count is not None and sample.usage_tokens is None and sample.error is None:
                     sample.tokenizer_tokens = count(answer)
             elif task.http is not None:

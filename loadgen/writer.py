@@ -18,9 +18,26 @@ from loadgen.sample import Sample
 
 __all__ = ["RAW_COLUMNS", "ResultWriter"]
 
-RAW_COLUMNS = ("request_id", "name", "user_class", "category", "t0", "send", "first_byte",
-               "first_token", "end", "ttfb_ms", "ttft_ms", "e2e_ms", "output_tokens",
-               "token_source", "content_events", "status", "error", "interrupted")
+RAW_COLUMNS = (
+    "request_id",
+    "name",
+    "user_class",
+    "category",
+    "t0",
+    "send",
+    "first_byte",
+    "first_token",
+    "end",
+    "ttfb_ms",
+    "ttft_ms",
+    "e2e_ms",
+    "output_tokens",
+    "token_source",
+    "content_events",
+    "status",
+    "error",
+    "interrupted",
+)
 
 
 class ResultWriter:
@@ -49,11 +66,28 @@ class ResultWriter:
             return
         first = s.token_times[0] if s.token_times else None
         tokens, source = s.output_tokens
-        self._raw_csv.writerow((
-            s.request_id, s.name, s.user_class, s.category or "", f"{s.t0:.6f}", f"{s.send:.6f}",
-            _t(s.first_byte), _t(first), _t(s.end), _ms(s.first_byte, s.t0), _ms(first, s.t0),
-            _ms(s.end, s.t0), tokens, source, s.content_events, s.status or "",
-            s.error.value if s.error else "", int(s.interrupted)))
+        self._raw_csv.writerow(
+            (
+                s.request_id,
+                s.name,
+                s.user_class,
+                s.category or "",
+                f"{s.t0:.6f}",
+                f"{s.send:.6f}",
+                _t(s.first_byte),
+                _t(first),
+                _t(s.end),
+                _ms(s.first_byte, s.t0),
+                _ms(first, s.t0),
+                _ms(s.end, s.t0),
+                tokens,
+                source,
+                s.content_events,
+                s.status or "",
+                s.error.value if s.error else "",
+                int(s.interrupted),
+            )
+        )
 
     def interval(self, record: dict[str, Any]) -> None:
         self._line({"type": "interval", **record})

@@ -19,12 +19,18 @@ def run_async(coro: Coroutine[Any, Any, T], timeout: float = 90.0) -> T:
     return asyncio.run(bounded())
 
 
-def chat_profile(base_url: str = "builtin", *, users: int = 5, duration: str = "3s",
-                 builtin: dict[str, Any] | None = None, tasks: list[Any] | None = None,
-                 think: Any = None, **top: Any) -> dict[str, Any]:
+def chat_profile(
+    base_url: str = "builtin",
+    *,
+    users: int = 5,
+    duration: str = "3s",
+    builtin: dict[str, Any] | None = None,
+    tasks: list[Any] | None = None,
+    think: Any = None,
+    **top: Any,
+) -> dict[str, Any]:
     """A small valid profile: one user class chatting through the OpenAI API."""
-    user: dict[str, Any] = {"name": "regular",
-                            "tasks": tasks or [{"chat": {"category": "simple"}}]}
+    user: dict[str, Any] = {"name": "regular", "tasks": tasks or [{"chat": {"category": "simple"}}]}
     if think is not None:
         user["think_time"] = think
     profile: dict[str, Any] = {

@@ -13,8 +13,11 @@ from support import chat_profile, run_async
 import loadgen
 from loadgen import Engine, profile_from_dict
 
-EXACT = {"timing": {"ttft": "200ms", "itl": "20ms", "output_tokens": 16},
-         "capacity": {"slots": 0}, "seed": 3}
+EXACT = {
+    "timing": {"ttft": "200ms", "itl": "20ms", "output_tokens": 16},
+    "capacity": {"slots": 0},
+    "seed": 3,
+}
 
 
 def truth_by_id(path: Path) -> dict[str, dict]:
@@ -25,7 +28,7 @@ def test_ttft_and_itl_match_injected_delays_request_by_request(tmp_path):
     """50 VUs against ttft 200 ms / itl 20 ms: p50s within 5 ms and 2 ms, and every request's
     measured first token within a few ms of when the target wrote it (truth log, by id)."""
     data = chat_profile(users=50, duration="6s", builtin=EXACT, report={"raw": True})
-    data["load"]["ramp_up"] = "1s"      # VUs arrive over a second, as in any real test
+    data["load"]["ramp_up"] = "1s"  # VUs arrive over a second, as in any real test
     truth_path = tmp_path / "truth.jsonl"
     result = run_async(loadgen.run(profile_from_dict(data), out=tmp_path / "out", truth=truth_path))
     m = result.metrics
@@ -33,21 +36,21 @@ def test_ttft_and_itl_match_injected_delays_request_by_request(tmp_path):
     assert result.errors == {}
     assert m["ttft"].p50 == pytest.approx(200, abs=5)
     assert m["itl"].p50 == pytest.approx(20, abs=2)
-    assert m["itl"].count == result.requests * 15          # one gap per pair of 16 tokens
+    assert m["itl"].count == result.requests * 15  # one gap per pair of 16 tokens
     truth = truth_by_id(truth_path)
     with (tmp_path / "out" / "requests.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == result.requests
     lags, ttft_errors = [], []
     for row in rows:
-        t = truth[row["request_id"]]                       # every request reached the target
+        t = truth[row["request_id"]]  # every request reached the target
         assert len(t["tokens"]) == int(row["content_events"]) == 16
         lags.append((float(row["first_token"]) - t["first_token"]) * 1000)
         server_ttft = (t["first_token"] - t["arrival"]) * 1000
         ttft_errors.append(float(row["ttft_ms"]) - server_ttft)
-    assert min(lags) >= 0                                  # one clock: never before the write
-    assert statistics.median(lags) < 2                     # first token seen within ~ms
-    assert statistics.median(ttft_errors) < 5              # transit both ways, not more
+    assert min(lags) >= 0  # one clock: never before the write
+    assert statistics.median(lags) < 2  # first token seen within ~ms
+    assert statistics.median(ttft_errors) < 5  # transit both ways, not more
 
 
 def test_sigterm_half_way_leaves_a_valid_result_with_the_intervals_so_far(tmp_path):
@@ -58,11 +61,15 @@ def test_sigterm_half_way_leaves_a_valid_result_with_the_intervals_so_far(tmp_pa
     import time
 
     profile = tmp_path / "p.yaml"
-    profile.write_text(json.dumps(chat_profile(users=5, duration="60s",
-                                               builtin={"timing": {"ttft": "50ms"}})))
+    profile.write_text(
+        json.dumps(chat_profile(users=5, duration="60s", builtin={"timing": {"ttft": "50ms"}}))
+    )
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "loadgen", str(profile), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loadgen", str(profile), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     journal = out / "result.jsonl"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -70,7 +77,7 @@ def test_sigterm_half_way_leaves_a_valid_result_with_the_intervals_so_far(tmp_pa
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=30)
+    _stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr.decode()
     result = loadgen.load_result(out / "result.json")
     assert result.interrupted
@@ -84,10 +91,12 @@ def test_embedding_snapshots_and_stop_from_outside():
     """An embedder iterates live snapshots and stops the engine; the result is typed."""
 
     async def main() -> tuple[list[dict], loadgen.Result]:
-        profile = profile_from_dict(chat_profile(users=3, duration="30s",
-                                                 builtin={"timing": {"ttft": "20ms"}}))
+        profile = profile_from_dict(
+            chat_profile(users=3, duration="30s", builtin={"timing": {"ttft": "20ms"}})
+        )
         seen: list[dict] = []
         async with Engine(profile) as engine:
+
             async def watch() -> None:
                 async for snap in engine.snapshots():
                     seen.append(snap)
@@ -95,6 +104,7 @@ def test_embedding_snapshots_and_stop_from_outside():
                         engine.stop("enough", interrupted=False)
 
             import asyncio
+
             watcher = asyncio.create_task(watch())
             result = await engine.run()
             await watcher
@@ -112,22 +122,34 @@ def test_embedding_snapshots_and_stop_from_outside():
 def test_stages_ramp_users_up_and_down():
     """Active users follow the stage plan: 0 → 10 over 2 s, hold, then down to 0."""
     data = chat_profile(builtin={"timing": {"ttft": "20ms", "itl": "5ms"}}, think="100ms")
-    data["load"] = {"stages": [{"duration": "2s", "users": 10}, {"duration": "2s", "users": 10},
-                               {"duration": "2s", "users": 0}], "graceful_stop": "2s"}
+    data["load"] = {
+        "stages": [
+            {"duration": "2s", "users": 10},
+            {"duration": "2s", "users": 10},
+            {"duration": "2s", "users": 0},
+        ],
+        "graceful_stop": "2s",
+    }
     result = run_async(loadgen.run(profile_from_dict(data)))
     users = [i["users"] for i in result.intervals]
-    assert users[0] <= 6                  # ramping during the first second
+    assert users[0] <= 6  # ramping during the first second
     assert max(users) == 10
-    assert users[3] == 10                 # holding
-    assert users[5] <= 5                  # ramping down
+    assert users[3] == 10  # holding
+    assert users[5] <= 5  # ramping down
 
 
 def test_user_classes_and_tasks_follow_weights_with_a_seed():
     """Class mix is exact (smooth round robin); task mix follows weights; names key scopes."""
     data = chat_profile(users=8, duration="3s", builtin={"timing": {"ttft": "5ms", "itl": "1ms"}})
     data["users"] = [
-        {"name": "a", "weight": 3, "tasks": [{"weight": 3, "chat": {"category": "simple"}},
-                                             {"weight": 1, "chat": {"category": "complex"}}]},
+        {
+            "name": "a",
+            "weight": 3,
+            "tasks": [
+                {"weight": 3, "chat": {"category": "simple"}},
+                {"weight": 1, "chat": {"category": "complex"}},
+            ],
+        },
         {"name": "b", "weight": 1, "tasks": [{"http": {"path": "/health"}}]},
     ]
     result = run_async(loadgen.run(profile_from_dict(data)))
@@ -143,8 +165,11 @@ def test_user_classes_and_tasks_follow_weights_with_a_seed():
 
 def test_requests_cut_at_the_end_are_interrupted_not_errors():
     """A 0.5 s grace period cancels long answers: they count as interrupted."""
-    data = chat_profile(users=4, duration="1s",
-                        builtin={"timing": {"ttft": "10ms", "itl": "100ms", "output_tokens": 100}})
+    data = chat_profile(
+        users=4,
+        duration="1s",
+        builtin={"timing": {"ttft": "10ms", "itl": "100ms", "output_tokens": 100}},
+    )
     data["load"]["graceful_stop"] = "500ms"
     result = run_async(loadgen.run(profile_from_dict(data)))
     overall = result.overall
@@ -155,15 +180,25 @@ def test_requests_cut_at_the_end_are_interrupted_not_errors():
 
 def test_target_faults_are_counted_by_kind_and_the_run_goes_on():
     """500s, 429s, dropped streams and malformed chunks become error kinds, not crashes."""
-    data = chat_profile(users=6, duration="3s", builtin={
-        "timing": {"ttft": "5ms", "itl": "2ms", "output_tokens": 8},
-        "faults": {"http_500": 0.1, "http_429": {"rate": 0.1, "retry_after": "1s"},
-                   "drop_mid_stream": 0.1, "malformed_chunk": 0.1}, "seed": 5})
+    data = chat_profile(
+        users=6,
+        duration="3s",
+        builtin={
+            "timing": {"ttft": "5ms", "itl": "2ms", "output_tokens": 8},
+            "faults": {
+                "http_500": 0.1,
+                "http_429": {"rate": 0.1, "retry_after": "1s"},
+                "drop_mid_stream": 0.1,
+                "malformed_chunk": 0.1,
+            },
+            "seed": 5,
+        },
+    )
     result = run_async(loadgen.run(profile_from_dict(data)))
     errors = result.errors
     assert {"http_5xx", "http_429", "stream_broken", "protocol"} <= set(errors)
     overall = result.overall
-    assert overall["ok"] > overall["errors"]              # the others kept going
+    assert overall["ok"] > overall["errors"]  # the others kept going
     assert sum(errors.values()) / overall["requests"] == pytest.approx(0.34, abs=0.12)
     assert result.data["run"]["internal_errors"] == []
 
@@ -171,8 +206,14 @@ def test_target_faults_are_counted_by_kind_and_the_run_goes_on():
 @pytest.mark.parametrize("transport", ["fast", "httpx"])
 def test_both_transports_measure_the_same_stream(transport):
     """The lean client and httpx agree on tokens, usage and ttft."""
-    data = chat_profile(users=4, duration="2s", builtin={"timing": {
-        "ttft": "50ms", "itl": "10ms", "output_tokens": 12}, "capacity": {"slots": 0}})
+    data = chat_profile(
+        users=4,
+        duration="2s",
+        builtin={
+            "timing": {"ttft": "50ms", "itl": "10ms", "output_tokens": 12},
+            "capacity": {"slots": 0},
+        },
+    )
     data["target"]["transport"] = transport
     result = run_async(loadgen.run(profile_from_dict(data)))
     assert result.errors == {}
@@ -183,9 +224,12 @@ def test_both_transports_measure_the_same_stream(transport):
 
 def test_non_streamed_json_answers_are_timed_too():
     """stream: false gets one JSON completion: ttft = e2e, tokens from usage."""
-    data = chat_profile(users=2, duration="2s",
-                        tasks=[{"chat": {"category": "simple", "stream": False}}],
-                        builtin={"timing": {"ttft": "30ms", "itl": "1ms", "output_tokens": 5}})
+    data = chat_profile(
+        users=2,
+        duration="2s",
+        tasks=[{"chat": {"category": "simple", "stream": False}}],
+        builtin={"timing": {"ttft": "30ms", "itl": "1ms", "output_tokens": 5}},
+    )
     result = run_async(loadgen.run(profile_from_dict(data)))
     assert result.errors == {}
     assert result.overall["output_tokens"] == 5 * result.requests

@@ -42,7 +42,7 @@ def test_a_good_profile_becomes_a_typed_model(tmp_path, monkeypatch):
     p = load_profile(write(tmp_path, GOOD))
     assert p.target.base_url == "builtin"
     assert p.target.timeout == 30.0
-    assert p.load.stages[0].target == 7          # ${USERS} typed as an int
+    assert p.load.stages[0].target == 7  # ${USERS} typed as an int
     assert p.users[0].think_time.low == 1.0
     assert [t.name for t in p.users[0].tasks] == ["chat.simple", "GET /health"]
     assert p.users[1].tasks[0].name == "chat.multi_turn"
@@ -68,33 +68,79 @@ def test_set_overrides_apply_before_validation(tmp_path):
 
 
 BAD = [
-    ("unknown key with a suggestion", GOOD.replace("    weight: 3", "    wieght: 3"),
-     7, "users[0].wieght", "did you mean 'weight'"),
-    ("wrong type", GOOD.replace("weight: 3", "weight: lots"), 7, "users[0].weight", "expected float"),
-    ("bad duration", GOOD.replace("timeout: 30s", "timeout: 30 secs"), 4, "target.timeout",
-     "500ms, 30s"),
+    (
+        "unknown key with a suggestion",
+        GOOD.replace("    weight: 3", "    wieght: 3"),
+        7,
+        "users[0].wieght",
+        "did you mean 'weight'",
+    ),
+    (
+        "wrong type",
+        GOOD.replace("weight: 3", "weight: lots"),
+        7,
+        "users[0].weight",
+        "expected float",
+    ),
+    (
+        "bad duration",
+        GOOD.replace("timeout: 30s", "timeout: 30 secs"),
+        4,
+        "target.timeout",
+        "500ms, 30s",
+    ),
     ("weight of zero", GOOD.replace("weight: 3", "weight: 0"), 7, "users[0].weight", "must be > 0"),
-    ("negative task weight", GOOD.replace("{weight: 2, chat", "{weight: -1, chat"), 10,
-     "users[0].tasks[0].weight", "must be > 0"),
+    (
+        "negative task weight",
+        GOOD.replace("{weight: 2, chat", "{weight: -1, chat"),
+        10,
+        "users[0].tasks[0].weight",
+        "must be > 0",
+    ),
     ("YAML syntax", GOOD.replace("  timeout: 30s", "  timeout: [30s"), 5, "", "YAML syntax error"),
-    ("unknown question pool", GOOD.replace("category: simple", "category: simpel"), 10,
-     "users[0].tasks[0].chat.category", "use one of"),
-    ("missing data file", GOOD.replace("load:", "data: {questions: nope.yaml}\nload:"), 15,
-     "data.questions", "file not found"),
-    ("unset variable", GOOD.replace("${URL:-builtin}", "${NO_SUCH_VAR_X}"), 3, "target.base_url",
-     "export NO_SUCH_VAR_X"),
-    ("a task with two kinds", GOOD.replace("{http: {path: /health}}",
-                                           "{http: {path: /health}, chat: {}}"), 11,
-     "users[0].tasks[1]", "exactly one of"),
-    ("stage without users", GOOD.replace('{duration: 10s, users: "${USERS:-4}"}', "{duration: 10s}"),
-     17, "load.stages[0]", "needs duration and users"),
+    (
+        "unknown question pool",
+        GOOD.replace("category: simple", "category: simpel"),
+        10,
+        "users[0].tasks[0].chat.category",
+        "use one of",
+    ),
+    (
+        "missing data file",
+        GOOD.replace("load:", "data: {questions: nope.yaml}\nload:"),
+        15,
+        "data.questions",
+        "file not found",
+    ),
+    (
+        "unset variable",
+        GOOD.replace("${URL:-builtin}", "${NO_SUCH_VAR_X}"),
+        3,
+        "target.base_url",
+        "export NO_SUCH_VAR_X",
+    ),
+    (
+        "a task with two kinds",
+        GOOD.replace("{http: {path: /health}}", "{http: {path: /health}, chat: {}}"),
+        11,
+        "users[0].tasks[1]",
+        "exactly one of",
+    ),
+    (
+        "stage without users",
+        GOOD.replace('{duration: 10s, users: "${USERS:-4}"}', "{duration: 10s}"),
+        17,
+        "load.stages[0]",
+        "needs duration and users",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "text", "line", "field", "words"), BAD, ids=[b[0] for b in BAD])
-def test_each_mistake_names_file_line_and_field_and_exits_2(tmp_path, capsys, case, text, line,
-                                                              field, words):
-    """`loadgen validate` prints file:line: field: problem — fix, and exits 2 without a traceback."""
+def test_each_mistake_names_file_line_and_field_and_exits_2(
+    tmp_path, capsys, case, text, line, field, words
+):
+    """`loadgen validate` prints file:line: field: problem — fix; exit 2, no traceback."""
     path = write(tmp_path, text)
     code = main(["validate", str(path)])
     err = capsys.readouterr().err
@@ -123,9 +169,13 @@ def test_a_missing_profile_file_is_a_clear_error(tmp_path, capsys):
 
 def test_profiles_can_be_built_from_python_data():
     """Embedders pass a dict; the same validation applies."""
-    p = profile_from_dict({"target": {"base_url": "http://127.0.0.1:1"},
-                           "users": [{"tasks": [{"chat": {"prompt": "hi"}}]}],
-                           "load": {"users": 2, "duration": "1s"}})
+    p = profile_from_dict(
+        {
+            "target": {"base_url": "http://127.0.0.1:1"},
+            "users": [{"tasks": [{"chat": {"prompt": "hi"}}]}],
+            "load": {"users": 2, "duration": "1s"},
+        }
+    )
     assert p.load.start == 2
     assert p.users[0].tasks[0].chat.prompt == "hi"
 

@@ -8,15 +8,26 @@ from loadgen.sample import Sample
 from loadgen.stats import Recorder
 
 
-def chat(t0, *, ttft, gaps, usage=None, name="chat.simple", cls="regular", send_lag=0.0,
-         error=None):
+def chat(
+    t0, *, ttft, gaps, usage=None, name="chat.simple", cls="regular", send_lag=0.0, error=None
+):
     """A streamed answer starting at t0 whose first token came ttft later, then gaps."""
     times = [t0 + ttft]
     for g in gaps:
         times.append(times[-1] + g)
-    return Sample(name=name, user_class=cls, t0=t0, send=t0 + send_lag, category="simple",
-                  first_byte=t0 + ttft / 2, token_times=times, end=times[-1] + 0.001,
-                  status=200, usage_tokens=usage, error=error)
+    return Sample(
+        name=name,
+        user_class=cls,
+        t0=t0,
+        send=t0 + send_lag,
+        category="simple",
+        first_byte=t0 + ttft / 2,
+        token_times=times,
+        end=times[-1] + 0.001,
+        status=200,
+        usage_tokens=usage,
+        error=error,
+    )
 
 
 def test_ttft_itl_tpot_e2e_follow_their_definitions():
@@ -37,8 +48,8 @@ def test_ttft_itl_tpot_e2e_follow_their_definitions():
 def test_output_tokens_prefer_usage_and_record_the_disagreement():
     """Server usage wins over event counts; the difference is kept, the source named."""
     rec = Recorder(start=0.0)
-    rec.add(chat(0.0, ttft=0.1, gaps=[0.01] * 4, usage=7))   # 5 events, usage says 7
-    rec.add(chat(1.0, ttft=0.1, gaps=[0.01] * 4))            # 5 events, no usage
+    rec.add(chat(0.0, ttft=0.1, gaps=[0.01] * 4, usage=7))  # 5 events, usage says 7
+    rec.add(chat(1.0, ttft=0.1, gaps=[0.01] * 4))  # 5 events, no usage
     d = rec.overall.to_dict(duration=2.0)
     assert d["output_tokens"] == 12
     assert d["token_source"] == {"usage": 1, "events": 1}
@@ -56,8 +67,13 @@ def test_errors_are_counted_by_kind_and_keep_no_latency():
     assert (d["requests"], d["ok"], d["errors"]) == (2, 1, 1)
     assert d["errors_by_kind"] == {"http_5xx": 1}
     assert d["metrics"]["e2e"]["count"] == 1
-    assert rec.errors_table()[0] == {"kind": "http_5xx", "name": "chat.simple", "status": 200,
-                                     "count": 1, "example": "HTTP 500"}
+    assert rec.errors_table()[0] == {
+        "kind": "http_5xx",
+        "name": "chat.simple",
+        "status": 200,
+        "count": 1,
+        "example": "HTTP 500",
+    }
 
 
 def test_interrupted_requests_are_not_errors():

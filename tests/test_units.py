@@ -5,10 +5,21 @@ import pytest
 from loadgen.units import format_duration, parse_duration, parse_percent, parse_rate, parse_size
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("500ms", 0.5), ("30s", 30.0), ("5m", 300.0), ("1h", 3600.0), ("1m30s", 90.0),
-    ("250us", 0.00025), (2, 2.0), ("1.5s", 1.5), ("0", 0.0),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1m30s", 90.0),
+        ("250us", 0.00025),
+        (2, 2.0),
+        ("1.5s", 1.5),
+        ("0", 0.0),
+    ],
+    ids=lambda v: str(v),
+)
 def test_durations_parse_to_seconds(text, seconds):
     """Every unit SPEC names, compounds and bare numbers."""
     assert parse_duration(text) == pytest.approx(seconds)
@@ -21,9 +32,17 @@ def test_bad_durations_say_what_a_duration_looks_like(text):
         parse_duration(text)
 
 
-@pytest.mark.parametrize(("text", "per_second"), [
-    ("20/s", 20.0), ("600/m", 10.0), ("5/100ms", 50.0), (3, 3.0), ("7200/h", 2.0), ("12", 12.0),
-])
+@pytest.mark.parametrize(
+    ("text", "per_second"),
+    [
+        ("20/s", 20.0),
+        ("600/m", 10.0),
+        ("5/100ms", 50.0),
+        (3, 3.0),
+        ("7200/h", 2.0),
+        ("12", 12.0),
+    ],
+)
 def test_rates_parse_to_per_second(text, per_second):
     """Rates as SPEC writes them: count/unit, optionally count/Nunit."""
     assert parse_rate(text) == pytest.approx(per_second)
@@ -40,15 +59,17 @@ def test_percentages_and_sizes():
     """5% is a fraction; KB is decimal, KiB binary."""
     assert parse_percent("5%") == pytest.approx(0.05)
     assert parse_percent(0.2) == pytest.approx(0.2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="outside"):
         parse_percent("150%")
     assert parse_size("4KB") == 4000
     assert parse_size("4KiB") == 4096
     assert parse_size("2MB") == 2_000_000
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0.25, "250ms"), (12.5, "12.5s"), (200, "3m20s"),
-                                               (3900, "1h5m"), (60, "1m")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.25, "250ms"), (12.5, "12.5s"), (200, "3m20s"), (3900, "1h5m"), (60, "1m")],
+)
 def test_durations_format_for_people(seconds, text):
     """The short form used in summaries and plans."""
     assert format_duration(seconds) == text

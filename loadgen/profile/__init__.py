@@ -16,20 +16,42 @@ import yaml
 from loadgen.errors import Problem, ProfileError
 from loadgen.profile.build import Builder
 from loadgen.profile.model import (
-    ChatTask, DataPools, HttpTask, Load, Profile, ReportSpec, Stage, TargetSpec, Task, ThinkTime,
+    ChatTask,
+    DataPools,
+    HttpTask,
+    Load,
+    Profile,
+    ReportSpec,
+    Stage,
+    TargetSpec,
+    Task,
+    ThinkTime,
     UserClass,
 )
 from loadgen.profile.overrides import scale_load
 from loadgen.profile.source import Lines, load_source, source_from_text
 
 __all__ = [
-    "ChatTask", "DataPools", "HttpTask", "Load", "Profile", "ReportSpec", "Stage", "TargetSpec",
-    "Task", "ThinkTime", "UserClass", "load_profile", "profile_from_dict", "scale_load",
+    "ChatTask",
+    "DataPools",
+    "HttpTask",
+    "Load",
+    "Profile",
+    "ReportSpec",
+    "Stage",
+    "TargetSpec",
+    "Task",
+    "ThinkTime",
+    "UserClass",
+    "load_profile",
+    "profile_from_dict",
+    "scale_load",
 ]
 
 
-def load_profile(path: str | Path, *, sets: Sequence[str] = (),
-                 env: Mapping[str, str] | None = None) -> Profile:
+def load_profile(
+    path: str | Path, *, sets: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> Profile:
     """Read, expand, override and validate a profile file."""
     path = Path(path)
     source = load_source(path, env)
@@ -37,22 +59,25 @@ def load_profile(path: str | Path, *, sets: Sequence[str] = (),
     return _build(data, source.lines, path.parent, path, source.secrets)
 
 
-def profile_from_dict(data: Mapping[str, Any], *, base_dir: str | Path = ".",
-                      name: str = "<dict>") -> Profile:
+def profile_from_dict(
+    data: Mapping[str, Any], *, base_dir: str | Path = ".", name: str = "<dict>"
+) -> Profile:
     """Build a profile from Python data (for embedding); lines are unknown, fields are exact."""
     text = yaml.safe_dump(dict(data), sort_keys=False)
     source = source_from_text(text, name, {})
     return _build(source.data, source.lines, Path(base_dir), None, source.secrets)
 
 
-def _build(data: Any, lines: Lines, base_dir: Path, path: Path | None,
-           secrets: frozenset[str]) -> Profile:
+def _build(
+    data: Any, lines: Lines, base_dir: Path, path: Path | None, secrets: frozenset[str]
+) -> Profile:
     builder = Builder(lines, base_dir)
     default_name = path.stem if path else "profile"
     profile = builder.profile(data, path, default_name)
     if profile is None:
         raise ProfileError(builder.problems)
     from dataclasses import replace
+
     return replace(profile, secrets=secrets)
 
 
@@ -62,8 +87,9 @@ def apply_sets(data: Any, sets: Sequence[str]) -> Any:
     for item in sets:
         key, eq, raw = item.partition("=")
         if not eq or not key:
-            problems.append(Problem("--set", None, item, "expected key.path=value",
-                                    "write --set load.users=20"))
+            problems.append(
+                Problem("--set", None, item, "expected key.path=value", "write --set load.users=20")
+            )
             continue
         value = yaml.safe_load(raw) if raw else ""
         node = data
@@ -72,8 +98,15 @@ def apply_sets(data: Any, sets: Sequence[str]) -> Any:
             last = i == len(parts) - 1
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
-                    problems.append(Problem("--set", None, key, f"{part!r} is not an index of the list",
-                                            f"use 0..{len(node) - 1}"))
+                    problems.append(
+                        Problem(
+                            "--set",
+                            None,
+                            key,
+                            f"{part!r} is not an index of the list",
+                            f"use 0..{len(node) - 1}",
+                        )
+                    )
                     break
                 if last:
                     node[int(part)] = value
@@ -85,8 +118,15 @@ def apply_sets(data: Any, sets: Sequence[str]) -> Any:
                 else:
                     node = node.setdefault(part, {})
             else:
-                problems.append(Problem("--set", None, key, f"cannot set inside {'.'.join(parts[:i])}",
-                                        "set a mapping key"))
+                problems.append(
+                    Problem(
+                        "--set",
+                        None,
+                        key,
+                        f"cannot set inside {'.'.join(parts[:i])}",
+                        "set a mapping key",
+                    )
+                )
                 break
     if problems:
         raise ProfileError(problems)

@@ -6,6 +6,7 @@ Every problem is collected (not just the first) with its file, line, field and a
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,7 +15,16 @@ from typing import Any, TypeVar
 from loadgen import units
 from loadgen.errors import Problem
 from loadgen.profile.model import (
-    ChatTask, DataPools, HttpTask, Load, Profile, ReportSpec, Stage, TargetSpec, Task, ThinkTime,
+    ChatTask,
+    DataPools,
+    HttpTask,
+    Load,
+    Profile,
+    ReportSpec,
+    Stage,
+    TargetSpec,
+    Task,
+    ThinkTime,
     UserClass,
 )
 from loadgen.profile.source import Lines, Path_
@@ -42,28 +52,31 @@ class Builder:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.bad(path, f"expected a mapping (key: value), got {_kind(value)}",
-                     f"write it as keys: {', '.join(allowed)}")
+            self.bad(
+                path,
+                f"expected a mapping (key: value), got {_kind(value)}",
+                f"write it as keys: {', '.join(allowed)}",
+            )
             return {}
         for key in value:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+                hint = (
+                    f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+                )
                 self.bad((*path, str(key)), "unknown key", hint)
         return {str(k): v for k, v in value.items() if k in allowed}
 
-    def typed(self, value: Any, path: Path_, kind: type[T], default: T, fix: str = "") -> T:
+    def typed(self, value: Any, path: Path_, kind: type, default: Any, fix: str = "") -> Any:
         if value is None:
             return default
         if kind in (int, float) and isinstance(value, str):
             # "${USERS:-10}" must be quoted inside a flow mapping; accept its number.
-            try:
+            with contextlib.suppress(ValueError):
                 value = kind(value.strip())
-            except ValueError:
-                pass
         ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)  # type: ignore[return-value]
+            return float(value)
         if not ok:
             self.bad(path, f"expected {kind.__name__}, got {_kind(value)} {value!r}", fix)
             return default
@@ -80,7 +93,7 @@ class Builder:
             return default
 
     def positive(self, value: Any, path: Path_, default: float, what: str = "weight") -> float:
-        number = self.typed(value, path, float, default, f"use a number > 0 for {what}")
+        number: float = self.typed(value, path, float, default, f"use a number > 0 for {what}")
         if number <= 0:
             self.bad(path, f"{what} must be > 0, got {number:g}", f"use a number > 0 for {what}")
             return default
@@ -88,8 +101,9 @@ class Builder:
 
     # -- sections --------------------------------------------------------------------------
     def profile(self, data: Any, path: Path | None, default_name: str) -> Profile | None:
-        top = self.mapping(data, (), ("name", "description", "target", "data", "users", "load",
-                                      "seed", "report"))
+        top = self.mapping(
+            data, (), ("name", "description", "target", "data", "users", "load", "seed", "report")
+        )
         name = self.typed(top.get("name"), ("name",), str, default_name)
         target = self.target(top.get("target"), ("target",))
         pools = self.data(top.get("data"), ("data",))
@@ -99,54 +113,93 @@ class Builder:
         if "load" not in top:
             self.bad((), "missing 'load'", "add load: {stages: [{duration: 30s, users: 5}]}")
         load = self.load(top.get("load"), ("load",))
-        seed = self.typed(top.get("seed"), ("seed",), int, None)  # type: ignore[arg-type]
+        seed = self.typed(top.get("seed"), ("seed",), int, None)
         report = self.report_spec(top.get("report"), ("report",))
         if self.problems or target is None:
             return None
-        return Profile(name=name, target=target, users=users, load=load, data=pools, seed=seed,
-                       report=report, path=path, raw=dict(top))
+        return Profile(
+            name=name,
+            target=target,
+            users=users,
+            load=load,
+            data=pools,
+            seed=seed,
+            report=report,
+            path=path,
+            raw=dict(top),
+        )
 
     def target(self, value: Any, path: Path_) -> TargetSpec | None:
         if value is None:
-            self.bad(path, "missing 'target'", "add target: {base_url: builtin} or your server's URL")
+            self.bad(
+                path, "missing 'target'", "add target: {base_url: builtin} or your server's URL"
+            )
             return None
-        t = self.mapping(value, path, ("base_url", "timeout", "connect_timeout", "verify",
-                                       "headers", "tokenizer", "transport", "builtin"))
+        t = self.mapping(
+            value,
+            path,
+            (
+                "base_url",
+                "timeout",
+                "connect_timeout",
+                "verify",
+                "headers",
+                "tokenizer",
+                "transport",
+                "builtin",
+            ),
+        )
         transport = self.typed(t.get("transport"), (*path, "transport"), str, "fast")
         if transport not in ("fast", "httpx"):
-            self.bad((*path, "transport"), f"unknown transport {transport!r}",
-                     "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)")
+            self.bad(
+                (*path, "transport"),
+                f"unknown transport {transport!r}",
+                "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)",
+            )
             transport = "fast"
         base_url = self.typed(t.get("base_url"), (*path, "base_url"), str, "")
         if not base_url:
-            self.bad((*path, "base_url"), "missing base_url",
-                     "write base_url: builtin, or http(s)://host:port of your chatbot")
+            self.bad(
+                (*path, "base_url"),
+                "missing base_url",
+                "write base_url: builtin, or http(s)://host:port of your chatbot",
+            )
         elif base_url != "builtin" and not base_url.startswith(("http://", "https://")):
-            self.bad((*path, "base_url"), f"{base_url!r} is not an http(s) URL",
-                     "write http://host:port or https://host, or builtin")
+            self.bad(
+                (*path, "base_url"),
+                f"{base_url!r} is not an http(s) URL",
+                "write http://host:port or https://host, or builtin",
+            )
         verify = t.get("verify", True)
         if not isinstance(verify, bool | str):
             self.bad((*path, "verify"), "expected true, false or a CA bundle path")
             verify = True
         if isinstance(verify, str) and not (self.base_dir / verify).is_file():
-            self.bad((*path, "verify"), f"CA bundle {verify!r} not found",
-                     "give a PEM file path relative to the profile")
+            self.bad(
+                (*path, "verify"),
+                f"CA bundle {verify!r} not found",
+                "give a PEM file path relative to the profile",
+            )
         headers = self.str_map(t.get("headers"), (*path, "headers"))
         builtin = t.get("builtin") or {}
         if not isinstance(builtin, Mapping):
-            self.bad((*path, "builtin"), "expected a mapping of built-in target settings",
-                     "see docs/target.md for its keys")
+            self.bad(
+                (*path, "builtin"),
+                "expected a mapping of built-in target settings",
+                "see docs/target.md for its keys",
+            )
             builtin = {}
         return TargetSpec(
             base_url=base_url.rstrip("/"),
             timeout=self.unit(t.get("timeout"), (*path, "timeout"), units.parse_duration, 60.0),
-            connect_timeout=self.unit(t.get("connect_timeout"), (*path, "connect_timeout"),
-                                      units.parse_duration, 10.0),
+            connect_timeout=self.unit(
+                t.get("connect_timeout"), (*path, "connect_timeout"), units.parse_duration, 10.0
+            ),
             verify=verify if isinstance(verify, bool) else str(self.base_dir / verify),
             headers=headers,
-            tokenizer=self.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),  # type: ignore[arg-type]
+            tokenizer=self.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),
             builtin=dict(builtin),
-            transport=transport,  # type: ignore[arg-type]
+            transport=transport,
         )
 
     def str_map(self, value: Any, path: Path_) -> dict[str, str]:
@@ -162,43 +215,58 @@ class Builder:
         ref = d.get("questions")
         if ref is None:
             from loadgen.profile.pools import default_pools
+
             return default_pools()
         if not isinstance(ref, str):
-            self.bad((*path, "questions"), "expected a file path", "write questions: data/questions.yaml")
+            self.bad(
+                (*path, "questions"), "expected a file path", "write questions: data/questions.yaml"
+            )
             return DataPools()
         from loadgen.profile.pools import load_pools
+
         pools, problems = load_pools(self.base_dir / ref)
         for p in problems:
-            self.problems.append(p if p.line else self.lines.problem((*path, "questions"), p.what, p.fix))
+            self.problems.append(
+                p if p.line else self.lines.problem((*path, "questions"), p.what, p.fix)
+            )
         return pools
 
     def user_classes(self, value: Any, path: Path_, pools: DataPools) -> tuple[UserClass, ...]:
         if value is None:
             return ()
         if not isinstance(value, list) or not value:
-            self.bad(path, "expected a non-empty list of user classes",
-                     "write users: [{name: regular, tasks: [...]}]")
+            self.bad(
+                path,
+                "expected a non-empty list of user classes",
+                "write users: [{name: regular, tasks: [...]}]",
+            )
             return ()
         out = []
         names: set[str] = set()
         for i, item in enumerate(value):
             p = (*path, i)
-            u = self.mapping(item, p, ("name", "weight", "think_time", "tasks", "on_start", "on_stop"))
+            u = self.mapping(
+                item, p, ("name", "weight", "think_time", "tasks", "on_start", "on_stop")
+            )
             name = self.typed(u.get("name"), (*p, "name"), str, f"user{i + 1}")
             if name in names:
-                self.bad((*p, "name"), f"user class {name!r} defined twice", "give each a unique name")
+                self.bad(
+                    (*p, "name"), f"user class {name!r} defined twice", "give each a unique name"
+                )
             names.add(name)
             tasks = self.tasks(u.get("tasks"), (*p, "tasks"), pools)
             if not tasks and "tasks" not in u:
                 self.bad(p, "a user class needs tasks", "add tasks: [{chat: {category: simple}}]")
-            out.append(UserClass(
-                name=name,
-                weight=self.positive(u.get("weight", 1), (*p, "weight"), 1.0),
-                think_time=self.think_time(u.get("think_time"), (*p, "think_time")),
-                tasks=tasks,
-                on_start=self.tasks(u.get("on_start"), (*p, "on_start"), pools),
-                on_stop=self.tasks(u.get("on_stop"), (*p, "on_stop"), pools),
-            ))
+            out.append(
+                UserClass(
+                    name=name,
+                    weight=self.positive(u.get("weight", 1), (*p, "weight"), 1.0),
+                    think_time=self.think_time(u.get("think_time"), (*p, "think_time")),
+                    tasks=tasks,
+                    on_start=self.tasks(u.get("on_start"), (*p, "on_start"), pools),
+                    on_stop=self.tasks(u.get("on_stop"), (*p, "on_stop"), pools),
+                )
+            )
         return tuple(out)
 
     def think_time(self, value: Any, path: Path_) -> ThinkTime:
@@ -209,8 +277,11 @@ class Builder:
             return ThinkTime(kind="constant", low=d, high=d, mean=d)
         t = self.mapping(value, path, ("constant", "uniform", "exponential"))
         if len(t) != 1:
-            self.bad(path, "give exactly one of constant, uniform, exponential",
-                     "write {uniform: [2s, 8s]}, {constant: 1s} or {exponential: 3s}")
+            self.bad(
+                path,
+                "give exactly one of constant, uniform, exponential",
+                "write {uniform: [2s, 8s]}, {constant: 1s} or {exponential: 3s}",
+            )
             return ThinkTime()
         kind, arg = next(iter(t.items()))
         p = (*path, kind)
@@ -230,24 +301,38 @@ class Builder:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.bad(path, f"expected a list of tasks, got {_kind(value)}",
-                     "write - {weight: 1, chat: {category: simple}}")
+            self.bad(
+                path,
+                f"expected a list of tasks, got {_kind(value)}",
+                "write - {weight: 1, chat: {category: simple}}",
+            )
             return ()
-        return tuple(t for i, item in enumerate(value)
-                     if (t := self.task(item, (*path, i), pools)) is not None)
+        return tuple(
+            t
+            for i, item in enumerate(value)
+            if (t := self.task(item, (*path, i), pools)) is not None
+        )
 
     def task(self, value: Any, path: Path_, pools: DataPools) -> Task | None:
         t = self.mapping(value, path, ("name", "weight", "chat", "http"))
         kinds = [k for k in ("chat", "http") if k in t]
         if len(kinds) != 1:
-            self.bad(path, "a task needs exactly one of: chat, http",
-                     "write {chat: {category: simple}} or {http: {path: /health}}")
+            self.bad(
+                path,
+                "a task needs exactly one of: chat, http",
+                "write {chat: {category: simple}} or {http: {path: /health}}",
+            )
             return None
         weight = self.positive(t.get("weight", 1), (*path, "weight"), 1.0)
         if kinds[0] == "chat":
             chat = self.chat(t["chat"], (*path, "chat"), pools)
-            default = ("chat.multi_turn" if chat.conversation
-                       else f"chat.{chat.category}" if chat.category else "chat")
+            default = (
+                "chat.multi_turn"
+                if chat.conversation
+                else f"chat.{chat.category}"
+                if chat.category
+                else "chat"
+            )
             name = self.typed(t.get("name"), (*path, "name"), str, default)
             return Task(name=name, weight=weight, chat=chat)
         http = self.http(t["http"], (*path, "http"))
@@ -255,47 +340,77 @@ class Builder:
         return Task(name=name, weight=weight, http=http)
 
     def chat(self, value: Any, path: Path_, pools: DataPools) -> ChatTask:
-        c = self.mapping(value, path, (
-            "api", "path", "model", "stream", "max_tokens", "category", "prompt", "conversation",
-            "include_usage", "headers", "content_event", "content_field", "done_event",
-            "usage_field", "body"))
+        c = self.mapping(
+            value,
+            path,
+            (
+                "api",
+                "path",
+                "model",
+                "stream",
+                "max_tokens",
+                "category",
+                "prompt",
+                "conversation",
+                "include_usage",
+                "headers",
+                "content_event",
+                "content_field",
+                "done_event",
+                "usage_field",
+                "body",
+            ),
+        )
         api = self.typed(c.get("api"), (*path, "api"), str, "openai")
         if api not in ("openai", "sse", "text", "json"):
             self.bad((*path, "api"), f"unknown api {api!r}", "use openai, sse, text or json")
             api = "openai"
-        category = self.typed(c.get("category"), (*path, "category"), str, None)  # type: ignore[arg-type]
+        category = self.typed(c.get("category"), (*path, "category"), str, None)
         if category is not None and category not in pools.questions:
             have = ", ".join(sorted(pools.questions)) or "none"
-            self.bad((*path, "category"), f"no question pool {category!r} in {pools.source}",
-                     f"use one of: {have}")
+            self.bad(
+                (*path, "category"),
+                f"no question pool {category!r} in {pools.source}",
+                f"use one of: {have}",
+            )
         conversation = self.typed(c.get("conversation"), (*path, "conversation"), bool, False)
         if conversation and not pools.conversations:
-            self.bad((*path, "conversation"), f"{pools.source} has no conversations",
-                     "add conversations: [[turn, turn, ...]] to the data file")
-        max_tokens = self.typed(c.get("max_tokens"), (*path, "max_tokens"), int, None)  # type: ignore[arg-type]
+            self.bad(
+                (*path, "conversation"),
+                f"{pools.source} has no conversations",
+                "add conversations: [[turn, turn, ...]] to the data file",
+            )
+        max_tokens = self.typed(c.get("max_tokens"), (*path, "max_tokens"), int, None)
         if max_tokens is not None and max_tokens <= 0:
             self.bad((*path, "max_tokens"), "must be > 0")
         default_path = "/v1/chat/completions" if api == "openai" else "/api/chat"
         body = c.get("body")
         if body is not None and not isinstance(body, Mapping):
-            self.bad((*path, "body"), "expected a JSON object template", 'write body: {message: "{{ prompt }}"}')
+            self.bad(
+                (*path, "body"),
+                "expected a JSON object template",
+                'write body: {message: "{{ prompt }}"}',
+            )
             body = None
         return ChatTask(
-            api=api,  # type: ignore[arg-type]
+            api=api,
             path=self.typed(c.get("path"), (*path, "path"), str, default_path),
             model=self.typed(c.get("model"), (*path, "model"), str, "builtin"),
             stream=self.typed(c.get("stream"), (*path, "stream"), bool, True),
             max_tokens=max_tokens,
             category=category,
-            prompt=self.typed(c.get("prompt"), (*path, "prompt"), str, None),  # type: ignore[arg-type]
+            prompt=self.typed(c.get("prompt"), (*path, "prompt"), str, None),
             conversation=conversation,
             include_usage=self.typed(c.get("include_usage"), (*path, "include_usage"), bool, True),
             headers=self.str_map(c.get("headers"), (*path, "headers")),
-            content_event=self.typed(c.get("content_event"), (*path, "content_event"), str, None),  # type: ignore[arg-type]
-            content_field=self.typed(c.get("content_field"), (*path, "content_field"), str, "content"),
+            content_event=self.typed(c.get("content_event"), (*path, "content_event"), str, None),
+            content_field=self.typed(
+                c.get("content_field"), (*path, "content_field"), str, "content"
+            ),
             done_event=self.typed(c.get("done_event"), (*path, "done_event"), str, "done"),
-            usage_field=self.typed(c.get("usage_field"), (*path, "usage_field"), str,
-                                   "usage.completion_tokens"),
+            usage_field=self.typed(
+                c.get("usage_field"), (*path, "usage_field"), str, "usage.completion_tokens"
+            ),
             body=dict(body) if body else None,
         )
 
@@ -303,48 +418,88 @@ class Builder:
         h = self.mapping(value, path, ("method", "path", "headers", "json", "body"))
         method = self.typed(h.get("method"), (*path, "method"), str, "GET").upper()
         if method not in _HTTP_METHODS:
-            self.bad((*path, "method"), f"unknown method {method!r}", f"use one of {', '.join(_HTTP_METHODS)}")
+            self.bad(
+                (*path, "method"),
+                f"unknown method {method!r}",
+                f"use one of {', '.join(_HTTP_METHODS)}",
+            )
         p = self.typed(h.get("path"), (*path, "path"), str, "/")
         if not p.startswith("/"):
             self.bad((*path, "path"), f"{p!r} does not start with /", f"write /{p}")
-        return HttpTask(method=method, path=p, headers=self.str_map(h.get("headers"), (*path, "headers")),
-                        json=h.get("json"), body=self.typed(h.get("body"), (*path, "body"), str, None))  # type: ignore[arg-type]
+        return HttpTask(
+            method=method,
+            path=p,
+            headers=self.str_map(h.get("headers"), (*path, "headers")),
+            json=h.get("json"),
+            body=self.typed(h.get("body"), (*path, "body"), str, None),
+        )
 
     def load(self, value: Any, path: Path_) -> Load:
-        ld = self.mapping(value, path, ("model", "stages", "users", "rate", "duration", "ramp_up",
-                                        "graceful_stop", "arrival", "burstiness", "max_in_flight",
-                                        "queue"))
+        ld = self.mapping(
+            value,
+            path,
+            (
+                "model",
+                "stages",
+                "users",
+                "rate",
+                "duration",
+                "ramp_up",
+                "graceful_stop",
+                "arrival",
+                "burstiness",
+                "max_in_flight",
+                "queue",
+            ),
+        )
         model = self.typed(ld.get("model"), (*path, "model"), str, "closed")
         if model not in ("closed", "open"):
-            self.bad((*path, "model"), f"unknown load model {model!r}",
-                     "use closed (a number of users) or open (an arrival rate)")
+            self.bad(
+                (*path, "model"),
+                f"unknown load model {model!r}",
+                "use closed (a number of users) or open (an arrival rate)",
+            )
             model = "closed"
         level_key = "users" if model == "closed" else "rate"
         other_key = "rate" if model == "closed" else "users"
         if other_key in ld:
-            self.bad((*path, other_key), f"{other_key} does not apply to the {model} model",
-                     f"use {level_key}, or set model: {'open' if model == 'closed' else 'closed'}")
+            self.bad(
+                (*path, other_key),
+                f"{other_key} does not apply to the {model} model",
+                f"use {level_key}, or set model: {'open' if model == 'closed' else 'closed'}",
+            )
         extra: dict[str, Any] = {}
         if model == "open":
             arrival = self.typed(ld.get("arrival"), (*path, "arrival"), str, "constant")
             if arrival not in ("constant", "poisson", "gamma"):
-                self.bad((*path, "arrival"), f"unknown arrival process {arrival!r}",
-                         "use constant, poisson or gamma")
+                self.bad(
+                    (*path, "arrival"),
+                    f"unknown arrival process {arrival!r}",
+                    "use constant, poisson or gamma",
+                )
                 arrival = "constant"
             max_in_flight = self.typed(ld.get("max_in_flight"), (*path, "max_in_flight"), int, 1000)
             if max_in_flight <= 0:
                 self.bad((*path, "max_in_flight"), "must be > 0")
-            extra = {"arrival": arrival, "max_in_flight": max_in_flight,
-                     "burstiness": self.positive(ld.get("burstiness", 1.0), (*path, "burstiness"),
-                                                 1.0, "burstiness"),
-                     "queue": self.typed(ld.get("queue"), (*path, "queue"), bool, False)}
+            extra = {
+                "arrival": arrival,
+                "max_in_flight": max_in_flight,
+                "burstiness": self.positive(
+                    ld.get("burstiness", 1.0), (*path, "burstiness"), 1.0, "burstiness"
+                ),
+                "queue": self.typed(ld.get("queue"), (*path, "queue"), bool, False),
+            }
         else:
             for key in ("arrival", "burstiness", "max_in_flight", "queue"):
                 if key in ld:
-                    self.bad((*path, key), f"{key} applies to the open model only",
-                             "set model: open, or remove it")
-        graceful = self.unit(ld.get("graceful_stop"), (*path, "graceful_stop"),
-                             units.parse_duration, 10.0)
+                    self.bad(
+                        (*path, key),
+                        f"{key} applies to the open model only",
+                        "set model: open, or remove it",
+                    )
+        graceful = self.unit(
+            ld.get("graceful_stop"), (*path, "graceful_stop"), units.parse_duration, 10.0
+        )
 
         def level(raw: Any, p: Path_) -> float:
             if model == "closed":
@@ -357,30 +512,47 @@ class Builder:
         stages: list[Stage] = []
         if "stages" in ld:
             if level_key in ld or "duration" in ld:
-                self.bad(path, f"give either stages or {level_key} + duration, not both",
-                         f"drop {level_key}/duration or stages")
+                self.bad(
+                    path,
+                    f"give either stages or {level_key} + duration, not both",
+                    f"drop {level_key}/duration or stages",
+                )
             raw = ld["stages"]
             if not isinstance(raw, list) or not raw:
-                self.bad((*path, "stages"), "expected a non-empty list",
-                         f"write stages: [{{duration: 30s, {level_key}: 10}}]")
+                self.bad(
+                    (*path, "stages"),
+                    "expected a non-empty list",
+                    f"write stages: [{{duration: 30s, {level_key}: 10}}]",
+                )
                 raw = []
             for i, item in enumerate(raw):
                 p = (*path, "stages", i)
                 st = self.mapping(item, p, ("duration", level_key))
                 if "duration" not in st or level_key not in st:
-                    self.bad(p, f"a stage needs duration and {level_key}",
-                             f"write {{duration: 30s, {level_key}: 10}}")
+                    self.bad(
+                        p,
+                        f"a stage needs duration and {level_key}",
+                        f"write {{duration: 30s, {level_key}: 10}}",
+                    )
                     continue
-                stages.append(Stage(duration=self.unit(st["duration"], (*p, "duration"),
-                                                       units.parse_duration, 0.0),
-                                    target=level(st[level_key], (*p, level_key))))
+                stages.append(
+                    Stage(
+                        duration=self.unit(
+                            st["duration"], (*p, "duration"), units.parse_duration, 0.0
+                        ),
+                        target=level(st[level_key], (*p, level_key)),
+                    )
+                )
             start = 0.0
         else:
             if level_key not in ld or "duration" not in ld:
-                self.bad(path, f"missing stages (or {level_key} + duration)",
-                         f"write stages: [{{duration: 30s, {level_key}: 10}}] or "
-                         f"{level_key}: 10, duration: 1m")
-                return Load(model=model, graceful_stop=graceful, **extra)  # type: ignore[arg-type]
+                self.bad(
+                    path,
+                    f"missing stages (or {level_key} + duration)",
+                    f"write stages: [{{duration: 30s, {level_key}: 10}}] or "
+                    f"{level_key}: 10, duration: 1m",
+                )
+                return Load(model=model, graceful_stop=graceful, **extra)
             peak = level(ld[level_key], (*path, level_key))
             if peak <= 0:
                 self.bad((*path, level_key), f"{level_key} must be > 0")
@@ -394,8 +566,7 @@ class Builder:
             start = 0.0 if ramp > 0 else peak
         if stages and sum(s.duration for s in stages) <= 0:
             self.bad((*path, "stages"), "the stages add up to no time", "give a duration > 0")
-        return Load(model=model, stages=tuple(stages), start=start,  # type: ignore[arg-type]
-                    graceful_stop=graceful, **extra)
+        return Load(model=model, stages=tuple(stages), start=start, graceful_stop=graceful, **extra)
 
     def report_spec(self, value: Any, path: Path_) -> ReportSpec:
         r = self.mapping(value, path, ("dir", "formats", "raw"))
@@ -403,11 +574,20 @@ class Builder:
         if not isinstance(formats, list) or any(f not in _FORMATS for f in formats):
             self.bad((*path, "formats"), f"expected a list of {', '.join(_FORMATS)}")
             formats = ["json"]
-        return ReportSpec(dir=self.typed(r.get("dir"), (*path, "dir"), str, "reports"),
-                          raw=self.typed(r.get("raw"), (*path, "raw"), bool, False),
-                          formats=tuple(dict.fromkeys(["json", *formats])))
+        return ReportSpec(
+            dir=self.typed(r.get("dir"), (*path, "dir"), str, "reports"),
+            raw=self.typed(r.get("raw"), (*path, "raw"), bool, False),
+            formats=tuple(dict.fromkeys(["json", *formats])),
+        )
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", int: "a number",
-            float: "a number", bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)

@@ -11,8 +11,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
-    "ChatTask", "DataPools", "HttpTask", "Load", "Profile", "ReportSpec", "Stage", "Step",
-    "TargetSpec", "Task", "ThinkTime", "UserClass",
+    "ChatTask",
+    "DataPools",
+    "HttpTask",
+    "Load",
+    "Profile",
+    "ReportSpec",
+    "Stage",
+    "Step",
+    "TargetSpec",
+    "Task",
+    "ThinkTime",
+    "UserClass",
 ]
 
 
@@ -35,17 +45,17 @@ class ChatTask:
     model: str = "builtin"
     stream: bool = True
     max_tokens: int | None = None
-    category: str | None = None          # a question pool of the data file
-    prompt: str | None = None            # a fixed prompt instead of a pool
-    conversation: bool = False           # run a multi-turn conversation of the data file
+    category: str | None = None  # a question pool of the data file
+    prompt: str | None = None  # a fixed prompt instead of a pool
+    conversation: bool = False  # run a multi-turn conversation of the data file
     include_usage: bool = True
     headers: dict[str, str] = field(default_factory=dict)
     # generic SSE / JSON streams (api: sse | json): where content and usage are
-    content_event: str | None = None     # SSE event name that carries content; None = any
-    content_field: str = "content"       # dotted JSON path in the event data
+    content_event: str | None = None  # SSE event name that carries content; None = any
+    content_field: str = "content"  # dotted JSON path in the event data
     done_event: str | None = "done"
     usage_field: str | None = "usage.completion_tokens"
-    body: dict[str, Any] | None = None   # request JSON template for sse/json/text ({{ prompt }})
+    body: dict[str, Any] | None = None  # request JSON template for sse/json/text ({{ prompt }})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,13 +107,13 @@ class Stage:
 class Load:
     model: Literal["closed", "open"] = "closed"
     stages: tuple[Stage, ...] = ()
-    start: float = 0.0                   # level at t = 0 before the first stage ramps
-    graceful_stop: float = 10.0          # in-flight requests may finish this long after the end
+    start: float = 0.0  # level at t = 0 before the first stage ramps
+    graceful_stop: float = 10.0  # in-flight requests may finish this long after the end
     # open model only
     arrival: Literal["constant", "poisson", "gamma"] = "constant"
-    burstiness: float = 1.0              # gamma shape: 1 = Poisson, < 1 burstier
-    max_in_flight: int = 1000            # arrivals beyond it are dropped (or queued)
-    queue: bool = False                  # wait for a free slot instead of dropping
+    burstiness: float = 1.0  # gamma shape: 1 = Poisson, < 1 burstier
+    max_in_flight: int = 1000  # arrivals beyond it are dropped (or queued)
+    queue: bool = False  # wait for a free slot instead of dropping
 
     @property
     def duration(self) -> float:
@@ -116,14 +126,14 @@ class Load:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TargetSpec:
-    base_url: str                        # "builtin" starts the built-in chatbot target
-    timeout: float = 60.0                # a whole request, first byte to last
+    base_url: str  # "builtin" starts the built-in chatbot target
+    timeout: float = 60.0  # a whole request, first byte to last
     connect_timeout: float = 10.0
-    verify: bool | str = True            # False, True or a CA bundle path
+    verify: bool | str = True  # False, True or a CA bundle path
     headers: dict[str, str] = field(default_factory=dict)
-    tokenizer: str | None = None         # a tiktoken encoding name, when the server gives no usage
-    transport: Literal["fast", "httpx"] = "fast"   # for chat streams; plain tasks use httpx
-    builtin: dict[str, Any] = field(default_factory=dict)   # config of the built-in target
+    tokenizer: str | None = None  # a tiktoken encoding name, when the server gives no usage
+    transport: Literal["fast", "httpx"] = "fast"  # for chat streams; plain tasks use httpx
+    builtin: dict[str, Any] = field(default_factory=dict)  # config of the built-in target
 
     @property
     def is_builtin(self) -> bool:
@@ -143,7 +153,7 @@ class DataPools:
 class ReportSpec:
     dir: str = "reports"
     formats: tuple[str, ...] = ("json",)
-    raw: bool = False                    # requests.csv: one row per request
+    raw: bool = False  # requests.csv: one row per request
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -156,5 +166,5 @@ class Profile:
     seed: int | None = None
     report: ReportSpec = field(default_factory=ReportSpec)
     path: Path | None = None
-    raw: dict[str, Any] = field(default_factory=dict)     # the expanded YAML, secrets redacted
+    raw: dict[str, Any] = field(default_factory=dict)  # the expanded YAML, secrets redacted
     secrets: frozenset[str] = frozenset()

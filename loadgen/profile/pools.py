@@ -43,16 +43,26 @@ def load_pools(path: Path) -> tuple[DataPools, list[Problem]]:
     lines = source.lines
     problems: list[Problem] = []
     if not isinstance(data, dict):
-        return DataPools(source=str(path)), [lines.problem((), "expected a mapping with questions:",
-                                                           "see docs/profiles.md for the data file")]
+        return DataPools(source=str(path)), [
+            lines.problem(
+                (), "expected a mapping with questions:", "see docs/profiles.md for the data file"
+            )
+        ]
     for key in data:
         if key not in ("questions", "conversations"):
-            problems.append(lines.problem((str(key),), "unknown key", "use questions or conversations"))
+            problems.append(
+                lines.problem((str(key),), "unknown key", "use questions or conversations")
+            )
     questions: dict[str, tuple[str, ...]] = {}
     raw_q = data.get("questions") or {}
     if not isinstance(raw_q, dict):
-        problems.append(lines.problem(("questions",), "expected categories mapping to lists",
-                                      "write questions: {simple: [...], complex: [...]}"))
+        problems.append(
+            lines.problem(
+                ("questions",),
+                "expected categories mapping to lists",
+                "write questions: {simple: [...], complex: [...]}",
+            )
+        )
         raw_q = {}
     for category, items in raw_q.items():
         p = ("questions", str(category))
@@ -67,9 +77,13 @@ def load_pools(path: Path) -> tuple[DataPools, list[Problem]]:
         raw_c = []
     for i, conv in enumerate(raw_c):
         if not isinstance(conv, list) or not conv or not all(isinstance(t, str) for t in conv):
-            problems.append(lines.problem(("conversations", i),
-                                          "expected a non-empty list of user turns (strings)"))
+            problems.append(
+                lines.problem(
+                    ("conversations", i), "expected a non-empty list of user turns (strings)"
+                )
+            )
             continue
         conversations.append(tuple(conv))
-    return DataPools(questions=questions, conversations=tuple(conversations),
-                     source=str(path)), problems
+    return DataPools(
+        questions=questions, conversations=tuple(conversations), source=str(path)
+    ), problems

@@ -64,7 +64,7 @@ class Source:
 
 
 def load_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of a ``.env`` file (python-dotenv's rules: quotes, ``export``, comments)."""
+    """``KEY=VALUE`` lines of a ``.env`` file, read with python-dotenv's quoting rules."""
     if not path.is_file():
         return {}
     from dotenv import dotenv_values
@@ -79,7 +79,9 @@ def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, list[Problem
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = f"YAML syntax error: {exc.problem or exc.context}"
-        return None, [Problem(filename, line, "", what, "fix the indentation or quoting on that line")]
+        return None, [
+            Problem(filename, line, "", what, "fix the indentation or quoting on that line")
+        ]
     except yaml.YAMLError as exc:
         return None, [Problem(filename, None, "", f"YAML error: {exc}", "fix the YAML syntax")]
 
@@ -90,8 +92,17 @@ def load_source(path: Path, env: Mapping[str, str] | None = None) -> Source:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ProfileError([Problem(filename, None, "", "file not found",
-                                    "check the path; it is relative to the current directory")]) from None
+        raise ProfileError(
+            [
+                Problem(
+                    filename,
+                    None,
+                    "",
+                    "file not found",
+                    "check the path; it is relative to the current directory",
+                )
+            ]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError([Problem(filename, None, "", f"cannot read: {exc}", "")]) from None
     if env is None:
@@ -126,8 +137,11 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self.build(key_node, path) if not isinstance(key_node, yaml.ScalarNode) \
+                key = (
+                    self.build(key_node, path)
+                    if not isinstance(key_node, yaml.ScalarNode)
                     else self._constructor.construct_object(key_node)
+                )
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<":
                     merged = self.build(value_node, path)
                     if isinstance(merged, dict):
@@ -135,8 +149,11 @@ class _Builder:
                             out.setdefault(k, v)
                     continue
                 if key in out:
-                    self.problems.append(self.lines.problem(
-                        (*path, str(key)), "duplicate key", "keep one of the two"))
+                    self.problems.append(
+                        self.lines.problem(
+                            (*path, str(key)), "duplicate key", "keep one of the two"
+                        )
+                    )
                 self.lines.lines[(*path, str(key))] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, (*path, str(key)))
             return out
@@ -165,10 +182,14 @@ class _Builder:
 
         expanded = _VAR.sub(substitute, text)
         for name in missing:
-            self.problems.append(self.lines.problem(
-                path, f"${{{name}}} is not set",
-                f"export {name}=..., put it in a .env file beside the profile, "
-                f"or write ${{{name}:-default}}"))
+            self.problems.append(
+                self.lines.problem(
+                    path,
+                    f"${{{name}}} is not set",
+                    f"export {name}=..., put it in a .env file beside the profile, "
+                    f"or write ${{{name}:-default}}",
+                )
+            )
         whole = _VAR.fullmatch(text) is not None
         if whole and node.style is None and expanded:
             # A plain scalar that was only a variable: type it as YAML would have.
