@@ -19,6 +19,7 @@ async def run(
     profile: Profile | str | Path,
     *,
     users: int | None = None,
+    rate: float | None = None,
     duration: float | None = None,
     seed: int | None = None,
     out: str | Path | None = None,
@@ -26,13 +27,13 @@ async def run(
 ) -> Result:
     """Run a profile (a ``Profile`` or a path) to the end and return its result.
 
-    ``users`` scales the load plan's peak, ``duration`` its length (seconds); ``out`` is a
-    directory for the result files (none are written without it); ``truth`` asks the built-in
-    target for its per-request truth log.
+    ``users`` (closed) or ``rate`` (open, per second) scales the load plan's peak and
+    ``duration`` its length (seconds); ``out`` is a directory for the result files (none are
+    written without it); ``truth`` asks the built-in target for its per-request truth log.
     """
     if not isinstance(profile, Profile):
         profile = load_profile(profile)
     async with Engine(
-        profile, users=users, duration=duration, seed=seed, out=out, truth=truth
+        profile, users=users, rate=rate, duration=duration, seed=seed, out=out, truth=truth
     ) as engine:
         return await engine.run()

@@ -147,19 +147,37 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile, sets=args.sets)
+    rate = None
     if args.rate is not None:
+        if profile.load.model != "open":
+            raise ProfileError(
+                [
+                    Problem(
+                        "--rate",
+                        None,
+                        "",
+                        f"{args.profile} uses the closed model",
+                        "use --users, or set load.model: open in the profile",
+                    )
+                ]
+            )
+        try:
+            rate = units.parse_rate(args.rate)
+        except ValueError as exc:
+            raise ProfileError([Problem("--rate", None, "", str(exc))]) from None
+    if args.users is not None and profile.load.model == "open":
         raise ProfileError(
             [
                 Problem(
-                    "--rate",
+                    "--users",
                     None,
                     "",
-                    "this version runs the closed model only",
-                    "use --users, or wait for the open model (load.model: open)",
+                    f"{args.profile} uses the open model",
+                    "use --rate 20/s to scale its arrival rate",
                 )
             ]
         )
-    profile = load_profile(args.profile, sets=args.sets)
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
     live = (
@@ -172,7 +190,7 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr
         )
-    result = _run_loop(lambda: _run_async(profile, args, out, live))
+    result = _run_loop(lambda: _run_async(profile, args, out, live, rate))
     data = result.data
     if args.json:
         overall = data["scopes"]["overall"]
@@ -197,12 +215,20 @@ def _default_out(profile: Profile) -> Path:
     return Path(profile.report.dir) / f"{profile.name}-{stamp}"
 
 
-async def _run_async(profile: Profile, args: argparse.Namespace, out: Path, live: bool) -> Result:
+async def _run_async(
+    profile: Profile, args: argparse.Namespace, out: Path, live: bool, rate: float | None
+) -> Result:
     from loadgen.console import live_line
     from loadgen.engine import Engine
 
     async with Engine(
-        profile, users=args.users, duration=args.duration, seed=args.seed, out=out, truth=args.truth
+        profile,
+        users=args.users,
+        rate=rate,
+        duration=args.duration,
+        seed=args.seed,
+        out=out,
+        truth=args.truth,
     ) as engine:
         loop = asyncio.get_running_loop()
         for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):

@@ -116,6 +116,11 @@ def summary(data: dict[str, Any]) -> str:
             f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
             f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms"
         )
+    health = data.get("health", {})
+    for warning in health.get("warnings", [])[:5]:
+        lines.append(f"WARNING: {warning['plain']}")
+    if len(health.get("warnings", [])) > 5:
+        lines.append(f"WARNING: … and {len(health['warnings']) - 5} more generator-limited ranges")
     for err in run.get("internal_errors", []):
         lines.append(f"loadgen internal error in a VU (please report): {err}")
     return "\n".join(lines)

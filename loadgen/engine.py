@@ -26,6 +26,7 @@ from typing import Any
 from loadgen._version import __version__
 from loadgen.arrivals import ArrivalSchedule, RateStage
 from loadgen.errors import StartError
+from loadgen.health import assess
 from loadgen.profile.model import Profile
 from loadgen.profile.overrides import scale_load
 from loadgen.result import SCHEMA, Result
@@ -51,6 +52,7 @@ class Engine:
         profile: Profile,
         *,
         users: int | None = None,
+        rate: float | None = None,
         duration: float | None = None,
         seed: int | None = None,
         out: str | Path | None = None,
@@ -58,7 +60,11 @@ class Engine:
     ) -> None:
         load = profile.load
         if users is not None or duration is not None:
-            load = scale_load(load, users=users, duration=duration)
+            load = scale_load(load, level=users, duration=duration)
+        if rate is not None:
+            if load.model != "open":
+                raise ValueError("rate applies to open-model profiles; use users")
+            load = scale_load(load, level=rate)
         self.profile = replace(profile, load=load, seed=seed if seed is not None else profile.seed)
         self.seed = self.profile.seed if self.profile.seed is not None else secrets.randbits(32)
         self.out_dir = Path(out) if out is not None else None
@@ -73,6 +79,7 @@ class Engine:
         self._inflight: set[asyncio.Task[None]] = set()
         self._open_clients: list[Any] = []
         self._interval_start = 0.0
+        self._cpu_mark = time.process_time()
         self._errors_in_vus: list[str] = []
         self.writer: ResultWriter | None = None
         self.recorder: Recorder | None = None
@@ -148,6 +155,7 @@ class Engine:
         )
         start = monotonic()
         started_wall = time.time()
+        self._cpu_mark = time.process_time()
         self.recorder = recorder = Recorder(start)
         self.writer = writer = ResultWriter(self.out_dir) if self.out_dir is not None else None
         header = self._header(started_wall)
@@ -327,6 +335,10 @@ class Engine:
         load = self.profile.load
         planned = level_at(load, at - self.recorder.start)
         record = self.recorder.close_interval(at, self.active_users)
+        cpu_now = time.process_time()
+        length = record["length"]
+        record["cpu"] = round((cpu_now - self._cpu_mark) / length, 4) if length > 0 else 0.0
+        self._cpu_mark = cpu_now
         record["planned"] = {load.unit: round(planned, 3)}
         self._interval_start = at
         self._intervals.append(record)
@@ -391,6 +403,7 @@ class Engine:
             "errors": rec.errors_table(),
             "load": {"model": self.profile.load.model, "dropped": rec.dropped},
             "intervals": intervals,
+            "health": assess(intervals),
             "thresholds": [],
         }
 

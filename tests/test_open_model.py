@@ -1,0 +1,93 @@
+"""The open model against the built-in target: arrivals on schedule, whatever the server does."""
+
+from __future__ import annotations
+
+import json
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+from support import chat_profile, run_async
+
+import loadgen
+from loadgen import profile_from_dict
+
+FAST = {"timing": {"ttft": "10ms", "itl": "2ms", "output_tokens": 4}, "capacity": {"slots": 0}}
+
+
+def open_profile(rate: str, duration: str, builtin: dict, **load: object) -> dict:
+    data = chat_profile(builtin=builtin)
+    data["load"] = {
+        "model": "open",
+        "rate": rate,
+        "duration": duration,
+        "graceful_stop": "5s",
+        **load,
+    }
+    return data
+
+
+def test_constant_rate_issues_n_seconds_times_rate_requests():
+    """40/s for 3 s sends 120 requests (within 1 %), none dropped."""
+    result = run_async(loadgen.run(profile_from_dict(open_profile("40/s", "3s", FAST))))
+    assert result.requests == pytest.approx(120, rel=0.01)
+    assert result.data["load"] == {"model": "open", "dropped": 0}
+    assert result.errors == {}
+
+
+def test_poisson_arrivals_reach_the_server_exponentially_spaced(tmp_path: Path):
+    """The server's arrival times (truth log) of a Poisson run pass a KS test for Exp(rate)."""
+    truth = tmp_path / "truth.jsonl"
+    data = open_profile("100/s", "5s", FAST, arrival="poisson")
+    result = run_async(loadgen.run(profile_from_dict(data), truth=truth))
+    arrivals = sorted(json.loads(line)["arrival"] for line in truth.read_text().splitlines())
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    n = len(gaps)
+    assert result.requests == pytest.approx(500, rel=0.15)
+    ks = max(
+        max((i + 1) / n - (1 - math.exp(-100 * g)), (1 - math.exp(-100 * g)) - i / n)
+        for i, g in enumerate(sorted(gaps))
+    )
+    assert ks < 1.63 / math.sqrt(n)  # 1 % critical value
+
+
+def test_a_stall_grows_e2e_instead_of_slowing_the_arrivals():
+    """Every answer stalls 1 s mid-stream: e2e shows the second, and arrivals keep coming."""
+    builtin = {**FAST, "faults": {"stall": {"rate": 1.0, "duration": "1s"}}}
+    result = run_async(loadgen.run(profile_from_dict(open_profile("20/s", "2s", builtin))))
+    assert result.requests == pytest.approx(40, abs=1)  # the schedule, not the server, decides
+    assert result.metrics["e2e"].p50 >= 1000
+    assert result.metrics["itl"].max >= 1000  # the stall is one long gap
+
+
+def test_arrivals_beyond_max_in_flight_are_dropped_and_counted():
+    """Slow answers and max_in_flight 5: the rest of the arrivals are dropped, not delayed."""
+    builtin = {
+        "timing": {"ttft": "500ms", "itl": "1ms", "output_tokens": 2},
+        "capacity": {"slots": 0},
+    }
+    data = open_profile("50/s", "2s", builtin, max_in_flight=5)
+    result = run_async(loadgen.run(profile_from_dict(data)))
+    dropped = result.data["load"]["dropped"]
+    assert result.requests + dropped == pytest.approx(100, abs=1)
+    assert dropped >= 70
+    assert sum(i["dropped"] for i in result.intervals) == dropped
+    assert result.metrics["ttft"].p50 == pytest.approx(500, abs=30)
+
+
+def test_queued_arrivals_wait_and_their_latency_includes_the_wait():
+    """With queue: true nothing is dropped; ttft counts from the scheduled arrival."""
+    builtin = {
+        "timing": {"ttft": "200ms", "itl": "1ms", "output_tokens": 2},
+        "capacity": {"slots": 0},
+    }
+    data = open_profile("20/s", "1s", builtin, max_in_flight=2, queue=True)
+    data["load"]["graceful_stop"] = "10s"
+    result = run_async(loadgen.run(profile_from_dict(data)))
+    assert result.data["load"]["dropped"] == 0
+    assert result.requests == 20
+    # 2 at a time, ~205 ms each: the last (due at 0.95 s) starts after 9 rounds, ~1.85 s
+    rounds = 9 * result.metrics["e2e"].min
+    assert result.metrics["ttft"].max == pytest.approx(rounds + 200 - 950, abs=60)
+    assert result.metrics["ttft"].min == pytest.approx(200, abs=30)
