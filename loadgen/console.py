@@ -116,6 +116,7 @@ def summary(data: dict[str, Any]) -> str:
             f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
             f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms"
         )
+    lines += _thresholds(data)
     health = data.get("health", {})
     for warning in health.get("warnings", [])[:5]:
         lines.append(f"WARNING: {warning['plain']}")
@@ -134,3 +135,32 @@ def live_line(record: dict[str, Any], elapsed: float) -> str:
         f"{format_duration(elapsed):>7}  users {record['users']:>5}  rps {record['rps']:>8.1f}  "
         f"errors {record['errors']:>4}  ttft p95 {p95}"
     )
+
+
+def _value(t: dict[str, Any]) -> str:
+    value = t["value"]
+    if value is None:
+        return "not measured (no such requests)"
+    if t["unit"] == "%":
+        return f"{value:.2%}"
+    if t["unit"] == "ms":
+        return f"{value:.1f} ms"
+    return f"{value:g} {t['unit']}".rstrip()
+
+
+def _thresholds(data: dict[str, Any]) -> list[str]:
+    """Each threshold with what was measured, and the verdict (SPEC §3)."""
+    rows = data.get("thresholds") or []
+    if not rows:
+        return []
+    lines = ["", "thresholds:"]
+    width = max(len(t["expr"]) for t in rows)
+    for t in rows:
+        mark = "PASS" if t["ok"] else "FAIL"
+        lines.append(f"  {mark}  {t['expr'].ljust(width)}  measured {_value(t)}")
+    aborted = data.get("aborted_by")
+    if aborted:
+        lines.append(f"  run stopped early: {aborted['expr']} failed with abort_on_fail")
+    failed = sum(1 for t in rows if not t["ok"])
+    lines.append(f"  {failed} of {len(rows)} failed" if failed else f"  all {len(rows)} passed")
+    return lines

@@ -33,6 +33,7 @@ from loadgen.result import SCHEMA, Result
 from loadgen.sample import Sample
 from loadgen.shapes import ClassAssigner, WeightedChoice, level_at, plan
 from loadgen.stats import Recorder
+from loadgen.thresholds import evaluate
 from loadgen.tokens import token_counter
 from loadgen.transport import ClientFactory
 from loadgen.vu import VU, VUContext
@@ -80,6 +81,7 @@ class Engine:
         self._open_clients: list[Any] = []
         self._interval_start = 0.0
         self._cpu_mark = time.process_time()
+        self._aborted_by: dict[str, Any] | None = None
         self._errors_in_vus: list[str] = []
         self.writer: ResultWriter | None = None
         self.recorder: Recorder | None = None
@@ -198,6 +200,7 @@ class Engine:
             for q in self._subscribers:
                 q.put_nowait(None)
             data = self._result_data(header, self._intervals, start, end, started_wall)
+            data["thresholds"] = evaluate(list(profile.thresholds), data)
             result = Result(data, writer.result_path if writer else None)
             if writer is not None:
                 writer.finish(result)
@@ -342,11 +345,42 @@ class Engine:
         record["planned"] = {load.unit: round(planned, 3)}
         self._interval_start = at
         self._intervals.append(record)
+        self._check_aborts(at)
         if self.writer is not None:
             self.writer.interval(record)
         for q in self._subscribers:
             q.put_nowait(record)
         return record
+
+    def _check_aborts(self, now: float) -> None:
+        """Stop early when an ``abort_on_fail`` threshold fails past its ``after`` delay."""
+        rec = self.recorder
+        assert rec is not None
+        elapsed = now - rec.start
+        due = [t for t in self.profile.thresholds if t.abort_on_fail and elapsed >= t.after]
+        if not due or self._stop.is_set():
+            return
+        scopes: dict[str, Any] = {
+            "overall": rec.overall.to_dict(elapsed, with_hdr=False),
+            "by_name": {},
+            "by_class": {},
+            "by_category": {},
+        }
+        live = {"scopes": scopes, "load": {"dropped": rec.dropped}}
+        tables = {"name": rec.by_name, "class": rec.by_class, "category": rec.by_category}
+        for t in due:
+            if t.scope is not None and t.scope[1] in tables[t.scope[0]]:
+                scope = tables[t.scope[0]][t.scope[1]].to_dict(elapsed, with_hdr=False)
+                scopes[f"by_{t.scope[0]}"][t.scope[1]] = scope
+        for verdict in evaluate(due, live):
+            if not verdict["ok"] and verdict["value"] is not None:
+                self._aborted_by = verdict
+                self.stop(
+                    f"aborted: threshold {verdict['expr']} failed at "
+                    f"{elapsed:.0f}s (abort_on_fail)",
+                    interrupted=False,
+                )
+                return
 
     def _header(self, started_wall: float) -> dict[str, Any]:
         p = self.profile
@@ -405,6 +439,7 @@ class Engine:
             "intervals": intervals,
             "health": assess(intervals),
             "thresholds": [],
+            "aborted_by": self._aborted_by,
         }
 
 

@@ -89,6 +89,8 @@ class Result:
         """SPEC §3: 130 when interrupted, 1 when a threshold failed, else 0."""
         if self.interrupted:
             return 130
+        if self.data.get("aborted_by") is not None:
+            return 1
         return 1 if any(not t.get("ok", True) for t in self.data.get("thresholds", [])) else 0
 
     def save(self, path: Path) -> None:

@@ -28,6 +28,8 @@ from loadgen.profile.model import (
     UserClass,
 )
 from loadgen.profile.source import Lines, Path_
+from loadgen.thresholds import Threshold
+from loadgen.thresholds import parse as parse_threshold
 
 __all__ = ["Builder"]
 
@@ -102,7 +104,19 @@ class Builder:
     # -- sections --------------------------------------------------------------------------
     def profile(self, data: Any, path: Path | None, default_name: str) -> Profile | None:
         top = self.mapping(
-            data, (), ("name", "description", "target", "data", "users", "load", "seed", "report")
+            data,
+            (),
+            (
+                "name",
+                "description",
+                "target",
+                "data",
+                "users",
+                "load",
+                "seed",
+                "report",
+                "thresholds",
+            ),
         )
         name = self.typed(top.get("name"), ("name",), str, default_name)
         target = self.target(top.get("target"), ("target",))
@@ -115,6 +129,7 @@ class Builder:
         load = self.load(top.get("load"), ("load",))
         seed = self.typed(top.get("seed"), ("seed",), int, None)
         report = self.report_spec(top.get("report"), ("report",))
+        thresholds = self.thresholds(top.get("thresholds"), ("thresholds",))
         if self.problems or target is None:
             return None
         return Profile(
@@ -125,9 +140,50 @@ class Builder:
             data=pools,
             seed=seed,
             report=report,
+            thresholds=thresholds,
             path=path,
             raw=dict(top),
         )
+
+    def thresholds(self, value: Any, path: Path_) -> tuple[Threshold, ...]:
+        """``{"ttft.p95": "< 1500ms"}`` or a list of ``"ttft.p95 < 1500ms"``; either form may
+        give ``{condition|expr: ..., abort_on_fail: true, after: 30s}``."""
+        if value is None:
+            return ()
+        items: list[tuple[Path_, str, Any]] = []
+        if isinstance(value, Mapping):
+            for key, spec in value.items():
+                p = (*path, str(key))
+                if isinstance(spec, Mapping):
+                    opts = self.mapping(spec, p, ("condition", "abort_on_fail", "after"))
+                    items.append((p, f"{key} {opts.get('condition', '')}", opts))
+                else:
+                    items.append((p, f"{key} {spec}", {}))
+        elif isinstance(value, list):
+            for i, spec in enumerate(value):
+                p = (*path, i)
+                if isinstance(spec, Mapping):
+                    opts = self.mapping(spec, p, ("expr", "abort_on_fail", "after"))
+                    items.append((p, str(opts.get("expr", "")), opts))
+                else:
+                    items.append((p, str(spec), {}))
+        else:
+            self.bad(
+                path,
+                "expected a mapping or a list of expressions",
+                'write thresholds: {"ttft.p95": "< 1500ms"}',
+            )
+            return ()
+        out = []
+        for p, expr, opts in items:
+            abort = self.typed(opts.get("abort_on_fail"), (*p, "abort_on_fail"), bool, False)
+            after = self.unit(opts.get("after"), (*p, "after"), units.parse_duration, 0.0)
+            try:
+                out.append(parse_threshold(expr, abort_on_fail=abort, after=after))
+            except ValueError as exc:
+                what, _, fix = str(exc).partition("; ")
+                self.bad(p, what, fix)
+        return tuple(out)
 
     def target(self, value: Any, path: Path_) -> TargetSpec | None:
         if value is None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from loadgen.thresholds import Threshold
+
 __all__ = [
     "ChatTask",
     "DataPools",
@@ -165,6 +167,7 @@ class Profile:
     data: DataPools = field(default_factory=DataPools)
     seed: int | None = None
     report: ReportSpec = field(default_factory=ReportSpec)
+    thresholds: tuple[Threshold, ...] = ()
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the expanded YAML, secrets redacted
     secrets: frozenset[str] = frozenset()
