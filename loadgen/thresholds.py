@@ -31,7 +31,7 @@ COUNT_STATS = ("count", "rate")
 KINDS = tuple(k.value for k in ErrorKind)
 # metric → the statistics it has and the unit its limit is written in
 METRICS: dict[str, tuple[tuple[str, ...], str]] = {
-    **{m: (HIST_STATS, "ms") for m in LATENCY},
+    **dict.fromkeys(LATENCY, (HIST_STATS, "ms")),
     "output_tokens": (HIST_STATS, ""),
     "request_tps": (HIST_STATS, "tokens/s"),
     "output_tps": (("mean", "rate", *HIST_STATS[:-2]), "tokens/s"),
@@ -40,7 +40,7 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "errors": (COUNT_STATS, ""),
     "interrupted": (("count",), ""),
     "dropped": (("count",), ""),
-    **{k: (COUNT_STATS, "") for k in KINDS},
+    **dict.fromkeys(KINDS, (COUNT_STATS, "")),
 }
 SCOPES = ("name", "class", "category")
 _OPS: dict[str, Callable[[float, float], bool]] = {
