@@ -1,0 +1,144 @@
+"""CSV files for spreadsheets and scripts: stats per scope, the interval history, failures.
+
+Numbers are written unformatted (full precision, latencies in ms) so a script reading the
+CSV gets the result's own values. ``requests.csv`` (one row per request) is written by the
+run itself when ``report.raw: true``; the result does not hold per-request data, so it is
+copied from beside the result when present.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from loadgen.result import Result
+
+__all__ = ["HISTORY_COLUMNS", "STATS_COLUMNS", "write_csv"]
+
+_STATS = ("count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max", "min")
+_METRICS = ("ttfb", "ttft", "itl", "tpot", "e2e", "output_tokens", "request_tps")
+STATS_COLUMNS = (
+    "scope",
+    "name",
+    "requests",
+    "ok",
+    "errors",
+    "error_rate",
+    "interrupted",
+    "rps",
+    "output_tokens",
+    "output_tps",
+    *[f"{m}_{s}" for m in _METRICS for s in _STATS],
+)
+_BRIEF = ("count", "p50", "p95", "p99", "max", "mean")
+_IV_METRICS = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
+HISTORY_COLUMNS = (
+    "t",
+    "length",
+    "users",
+    "planned",
+    "requests",
+    "ok",
+    "errors",
+    "interrupted",
+    "dropped",
+    "rps",
+    "output_tokens",
+    "output_tps",
+    *[f"{m}_{s}" for m in _IV_METRICS for s in _BRIEF],
+)
+FAILURE_COLUMNS = ("kind", "name", "status", "count", "example")
+
+
+def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _stats_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
+    scopes = data["scopes"]
+    tables = [("overall", {"all": scopes["overall"]})]
+    tables += [(kind, scopes.get(f"by_{kind}") or {}) for kind in ("name", "class", "category")]
+    for kind, table in tables:
+        for key, s in table.items():
+            row = [
+                kind,
+                key,
+                s["requests"],
+                s["ok"],
+                s["errors"],
+                s["error_rate"],
+                s.get("interrupted", 0),
+                s["rps"],
+                s["output_tokens"],
+                s["output_tps"],
+            ]
+            for m in _METRICS:
+                summary = s["metrics"].get(m) or {}
+                has = bool(summary.get("count"))
+                row += [
+                    summary.get("count", 0)
+                    if st == "count"
+                    else _cell(summary.get(st) if has else None)
+                    for st in _STATS
+                ]
+            yield row
+
+
+def _history_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
+    for iv in data.get("intervals") or []:
+        planned = next(iter((iv.get("planned") or {}).values()), None)
+        row = [iv.get("t"), iv.get("length"), iv.get("users"), _cell(planned)]
+        row += [
+            iv.get(k, 0)
+            for k in (
+                "requests",
+                "ok",
+                "errors",
+                "interrupted",
+                "dropped",
+                "rps",
+                "output_tokens",
+                "output_tps",
+            )
+        ]
+        for m in _IV_METRICS:
+            brief = iv.get(m) or {}
+            row += [
+                brief.get("count", 0) if st == "count" else _cell(brief.get(st)) for st in _BRIEF
+            ]
+        yield row
+
+
+def write_csv(result: Result, out_dir: Path) -> list[Path]:
+    """Write ``stats.csv``, ``history.csv``, ``failures.csv`` (and ``requests.csv`` if raw)."""
+    data = result.data
+    paths = [
+        _write(out_dir / "stats.csv", STATS_COLUMNS, _stats_rows(data)),
+        _write(out_dir / "history.csv", HISTORY_COLUMNS, _history_rows(data)),
+        _write(
+            out_dir / "failures.csv",
+            FAILURE_COLUMNS,
+            (
+                [e.get(k, "") if e.get(k) is not None else "" for k in FAILURE_COLUMNS]
+                for e in data.get("errors") or []
+            ),
+        ),
+    ]
+    raw = result.path.parent / "requests.csv" if result.path is not None else None
+    if raw is not None and raw.is_file():
+        target = out_dir / "requests.csv"
+        if raw.resolve() != target.resolve():
+            shutil.copyfile(raw, target)
+        paths.append(target)
+    return paths

@@ -1,0 +1,83 @@
+"""Turn the per-second interval records into the time series the charts draw.
+
+A one-hour run has 3,600 intervals; drawing every one makes a large page and a line no one
+can read. Consecutive intervals are merged into at most ``max_points`` buckets: counts are
+summed, rates are recomputed from the sums, and latency percentiles come from the *merged*
+HdrHistograms of the bucket (SPEC §1: percentiles are never averaged).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from loadgen.hist import Histogram
+
+__all__ = ["MAX_POINTS", "TimeSeries", "time_series"]
+
+MAX_POINTS = 600
+_LATENCY = (("ttft", (50.0, 95.0, 99.0)), ("e2e", (50.0, 95.0, 99.0)))
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """Bucket mid-times (s since start) and one list of values per key (None: no data)."""
+
+    t: list[float]
+    step: float
+    values: dict[str, list[float | None]] = field(default_factory=dict)
+
+    def points(self, key: str) -> list[tuple[float, float | None]]:
+        return list(zip(self.t, self.values[key], strict=True))
+
+
+def _percentiles(
+    bucket: Sequence[dict[str, Any]], metric: str, ps: Sequence[float]
+) -> list[float | None]:
+    briefs = [iv.get(metric) or {} for iv in bucket]
+    briefs = [b for b in briefs if b.get("count")]
+    if not briefs:
+        return [None] * len(ps)
+    if len(briefs) == 1:
+        b = briefs[0]
+        if all(f"p{p:g}" in b for p in ps):
+            return [float(b[f"p{p:g}"]) for p in ps]
+    merged = Histogram()
+    for b in briefs:
+        if "hdr" in b:
+            merged.merge(Histogram.decode(b["hdr"]))
+    if not merged.count:  # no histograms stored: the worst interval's value, an upper bound
+        return [max(float(b.get(f"p{p:g}", 0.0)) for b in briefs) for p in ps]
+    got = merged.percentiles_ms(ps)
+    return [got[p] for p in ps]
+
+
+def time_series(intervals: Sequence[dict[str, Any]], max_points: int = MAX_POINTS) -> TimeSeries:
+    """Series keyed ``users``, ``planned``, ``rps``, ``errors``, ``dropped``, ``output_tps``,
+    ``ttft_p50``/``p95``/``p99`` and ``e2e_p50``/``p95``/``p99`` (rates per second)."""
+    k = max(1, math.ceil(len(intervals) / max(1, max_points)))
+    keys = ["users", "planned", "rps", "errors", "dropped", "output_tps"]
+    keys += [f"{m}_p{p:g}" for m, ps in _LATENCY for p in ps]
+    out = TimeSeries(t=[], step=0.0, values={key: [] for key in keys})
+    lengths = []
+    for i in range(0, len(intervals), k):
+        bucket = intervals[i : i + k]
+        length = sum(float(iv.get("length") or 0.0) for iv in bucket)
+        lengths.append(length)
+        out.t.append(float(bucket[0].get("t", 0.0)) + length / 2)
+        v = out.values
+        per_s = 1.0 / length if length > 0 else 0.0
+        v["users"].append(sum(float(iv.get("users", 0)) for iv in bucket) / len(bucket))
+        planned = [next(iter(iv["planned"].values())) for iv in bucket if iv.get("planned")]
+        v["planned"].append(sum(planned) / len(planned) if planned else None)
+        v["rps"].append(sum(int(iv.get("requests", 0)) for iv in bucket) * per_s)
+        v["errors"].append(sum(int(iv.get("errors", 0)) for iv in bucket) * per_s)
+        v["dropped"].append(sum(int(iv.get("dropped", 0)) for iv in bucket) * per_s)
+        v["output_tps"].append(sum(int(iv.get("output_tokens", 0)) for iv in bucket) * per_s)
+        for metric, ps in _LATENCY:
+            for p, value in zip(ps, _percentiles(bucket, metric, ps), strict=True):
+                v[f"{metric}_p{p:g}"].append(value)
+    step = sum(lengths) / len(lengths) if lengths else 0.0
+    return TimeSeries(t=out.t, step=step, values=out.values)

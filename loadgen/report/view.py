@@ -1,0 +1,410 @@
+"""What the HTML report shows, computed from the result alone: rows, facts, verdict, charts.
+
+Templates only lay this out; every number is formatted here (via ``fmt``) so tests can
+compare the page with the result JSON without re-implementing the template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Any
+
+from loadgen.hist import Histogram
+from loadgen.report import charts, fmt
+from loadgen.report.breakpoint import breakpoint_view
+from loadgen.report.series import MAX_POINTS, time_series
+from loadgen.result import Result
+
+__all__ = ["COLUMNS", "GROUPS", "build", "check_rows", "scope_cells"]
+
+C = charts.COLORS
+
+# (key, header, formatter, getter) of the per-scope tables; the key names the JSON value.
+Getter = Callable[[dict[str, Any]], Any]
+
+
+def _metric(name: str, stat: str) -> Getter:
+    def get(scope: dict[str, Any]) -> Any:
+        m = scope["metrics"].get(name) or {}
+        return m.get(stat) if m.get("count") else None
+
+    return get
+
+
+COLUMNS: list[tuple[str, str, Callable[[Any], str], Getter]] = [
+    ("requests", "requests", fmt.count, lambda s: s["requests"]),
+    ("errors", "errors", fmt.count, lambda s: s["errors"]),
+    ("error_rate", "error %", fmt.pct, lambda s: s["error_rate"]),
+    ("rps", "req/s", fmt.rate, lambda s: s["rps"]),
+    *[
+        (f"{m}.{p}", p, fmt.ms, _metric(m, p))
+        for m, ps in (
+            ("ttft", ("p50", "p95", "p99")),
+            ("itl", ("p50", "p95", "p99")),
+            ("tpot", ("p50", "p95")),
+            ("e2e", ("p50", "p95", "p99")),
+        )
+        for p in ps
+    ],
+    ("output_tps", "tokens/s", fmt.rate, lambda s: s["output_tps"] if s["output_tokens"] else None),
+]
+GROUPS = [
+    ("", 4),
+    ("TTFT (ms)", 3),
+    ("ITL (ms)", 3),
+    ("TPOT (ms)", 2),
+    ("E2E (ms)", 3),
+    ("output", 1),
+]
+
+ERROR_MEANING = {
+    "connect": "could not connect",
+    "timeout": "no complete answer within target.timeout",
+    "http_4xx": "client error status (4xx other than 401/403/429)",
+    "http_429": "rate limited (429)",
+    "http_5xx": "server error status (5xx)",
+    "stream_broken": "connection ended mid-stream",
+    "protocol": "malformed SSE, JSON or WebSocket frame",
+    "auth": "401/403 or login failed",
+    "check": "a declared check failed",
+}
+
+
+def scope_cells(scope: dict[str, Any]) -> list[str]:
+    """The formatted cells of one table row, in ``COLUMNS`` order."""
+    return [f(get(scope)) for _, _, f, get in COLUMNS]
+
+
+def _value(value: Any, unit: str) -> str:
+    if value is None:
+        return "–"
+    if unit == "ms":
+        return f"{fmt.ms(value)} ms"
+    if unit in ("ratio", "fraction"):
+        return fmt.pct(value)
+    if unit == "%":
+        return f"{float(value):.2f}%"
+    return f"{float(value):.4g} {unit}".strip()
+
+
+def check_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Thresholds and SLOs as table rows (kind, expr, scope, observed, limit, ok)."""
+    rows = []
+    for kind, items in (
+        ("threshold", data.get("thresholds") or []),
+        ("SLO", data.get("slo") or []),
+    ):
+        for t in items:
+            scope = ", ".join(f"{k} {v}" for k, v in (t.get("scope") or {}).items()) or "all"
+            unit = str(t.get("unit") or "")
+            rows.append(
+                {
+                    "kind": kind,
+                    "expr": str(t.get("expr", "")),
+                    "scope": scope,
+                    "value": _value(t.get("value"), unit),
+                    "limit": f"{t.get('op', '')} {_value(t.get('limit'), unit)}",
+                    "ok": bool(t.get("ok", True)),
+                    "abort": bool(t.get("abort_on_fail")),
+                }
+            )
+    return rows
+
+
+def _verdict(
+    data: dict[str, Any], checks: list[dict[str, Any]], bp: dict[str, Any] | None
+) -> dict[str, Any]:
+    failed = [c for c in checks if not c["ok"]]
+    if failed:
+        status, text = "failed", f"{len(failed)} of {len(checks)} checks failed"
+    elif checks:
+        status, text = "passed", f"all {len(checks)} checks passed"
+    else:
+        status, text = "none", "no thresholds or SLOs declared"
+    notes: list[str] = []
+    if bp and bp.get("summary"):
+        notes.append(bp["summary"])
+    overall = data["scopes"]["overall"]
+    if overall["errors"]:
+        notes.append(
+            f"{fmt.count(overall['errors'])} failed requests ({fmt.pct(overall['error_rate'])})"
+        )
+    health = data.get("health") or {}
+    if health.get("limited"):
+        notes.append("the generator limited part of this test: see the warnings below")
+    return {"status": status, "text": text, "notes": notes}
+
+
+def _banners(data: dict[str, Any]) -> list[str]:
+    run = data["run"]
+    out = []
+    if run.get("truncated"):
+        out.append(
+            "This report was rendered from a cut-short journal: the run did not finish "
+            "writing its result, so totals cover only the intervals it recorded."
+        )
+    if run.get("interrupted"):
+        out.append(
+            f"The run was interrupted ({run.get('stop_reason', 'stopped')}); the results "
+            "cover the time until then."
+        )
+    out += [
+        f"loadgen internal error in a virtual user (please report): {e}"
+        for e in run.get("internal_errors") or []
+    ]
+    return out
+
+
+def _load_text(data: dict[str, Any]) -> str:
+    model = (data.get("load") or {}).get("model", "closed")
+    steps = data.get("plan") or []
+    peak = max((max(float(s["start"]), float(s["end"])) for s in steps), default=0.0)
+    if model == "open":
+        return f"open model (arrival rate), peak {peak:g}/s, {len(steps)} stages"
+    return f"closed model (virtual users), peak {peak:g} users, {len(steps)} stages"
+
+
+def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+    run, env, target = data["run"], data.get("environment") or {}, data.get("target") or {}
+    overall = data["scopes"]["overall"]
+    started = dt.datetime.fromtimestamp(float(data.get("started", 0)), dt.UTC)
+    profile = data.get("profile") or {}
+    sources = overall.get("token_source") or {}
+    facts = [
+        (
+            "profile",
+            f"{profile.get('name', '?')}"
+            + (f" ({profile['path']})" if profile.get("path") else ""),
+        ),
+        (
+            "target",
+            f"{target.get('base_url', '?')}"
+            + (" (built-in target)" if target.get("builtin") else ""),
+        ),
+        ("started", started.strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("duration", f"{fmt.seconds(run.get('duration'))}, stopped: {run.get('stop_reason')}"),
+        ("load", _load_text(data)),
+        ("seed", str(data.get("seed", "–"))),
+        (
+            "versions",
+            f"loadgen {data.get('loadgen_version', '?')}, Python "
+            f"{env.get('python', '?')}, {env.get('event_loop', '?')} event loop",
+        ),
+        ("machine", f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} CPUs"),
+        ("output tokens from", ", ".join(f"{k} ({v} requests)" for k, v in sources.items()) or "–"),
+    ]
+    sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
+    facts.append(
+        (
+            "generator lag",
+            f"schedule lag p99 {fmt.ms(sched.get('p99'))} ms, "
+            f"event-loop lag p99 {fmt.ms(loop.get('p99'))} ms",
+        )
+    )
+    dropped = (data.get("load") or {}).get("dropped", 0)
+    if dropped:
+        facts.append(("dropped arrivals", f"{fmt.count(dropped)} (max_in_flight reached)"))
+    return facts
+
+
+def _marks(data: dict[str, Any]) -> list[charts.Mark]:
+    unit = "/s" if (data.get("load") or {}).get("model") == "open" else ""
+    out = []
+    for step in (data.get("plan") or [])[1:]:
+        start, end = float(step["start"]), float(step["end"])
+        label = f"hold {end:g}{unit}" if start == end else f"→ {end:g}{unit}"
+        out.append(charts.Mark(float(step["at"]), label))
+    return out
+
+
+def _time_charts(data: dict[str, Any], max_points: int) -> tuple[list[str], float]:
+    ts = time_series(data.get("intervals") or [], max_points)
+    duration = float(data["run"].get("duration") or (ts.t[-1] if ts.t else 1.0))
+    marks = _marks(data)
+    bands = [
+        charts.Band(
+            float(w.get("t", 0)),
+            float(w.get("until", w.get("t", 0)) or 0),
+            str(w.get("plain") or w.get("what") or ""),
+        )
+        for w in (data.get("health") or {}).get("warnings") or []
+    ]
+    open_model = (data.get("load") or {}).get("model") == "open"
+    p = ts.points
+    if open_model:
+        load = [
+            charts.Line("planned arrival rate", p("planned"), C["gray"], dashed=True),
+            charts.Line("completed req/s", p("rps"), C["blue"]),
+        ]
+        load_title, load_unit = "Arrival rate", "requests/s"
+    else:
+        load = [
+            charts.Line("planned users", p("planned"), C["gray"], dashed=True),
+            charts.Line("active users", p("users"), C["blue"]),
+        ]
+        load_title, load_unit = "Active users", "users"
+    throughput = [
+        charts.Line("requests/s", p("rps"), C["blue"]),
+        charts.Line("errors/s", p("errors"), C["red"]),
+    ]
+    if any(ts.values["dropped"]):
+        throughput.append(charts.Line("dropped/s", p("dropped"), C["amber"]))
+    specs: list[tuple[str, str, list[charts.Line]]] = [
+        (load_title, load_unit, load),
+        ("Throughput", "requests/s", throughput),
+        (
+            "Time to first token",
+            "ms",
+            [
+                charts.Line("p50", p("ttft_p50"), C["lightblue"]),
+                charts.Line("p95", p("ttft_p95"), C["blue"]),
+                charts.Line("p99", p("ttft_p99"), C["navy"]),
+            ],
+        ),
+        (
+            "End-to-end latency",
+            "ms",
+            [
+                charts.Line("p50", p("e2e_p50"), C["teal"], dashed=True),
+                charts.Line("p95", p("e2e_p95"), C["teal"]),
+            ],
+        ),
+        (
+            "Output tokens per second",
+            "tokens/s",
+            [charts.Line("tokens/s", p("output_tps"), C["purple"])],
+        ),
+    ]
+    svgs = [
+        charts.time_chart(
+            lines,
+            title=title,
+            y_label=unit,
+            duration=duration,
+            marks=marks,
+            bands=bands,
+            height=200,
+        )
+        for title, unit, lines in specs
+    ]
+    return svgs, ts.step
+
+
+def percentile_points(hdr: str, count: int) -> list[tuple[float, float | None]]:
+    """(percentile, ms) pairs at 10 points per decade of 1/(1−p), as far as ``count`` reaches."""
+    if not count:
+        return []
+    decades = max(1.0, math.log10(count))
+    ps = sorted({100.0 * (1 - 10 ** (-i / 10)) for i in range(int(decades * 10) + 1)})
+    ps.append(100.0 * (1 - 1 / count))  # the hdr rule's rank of the last value: the max
+    got = Histogram.decode(hdr).percentiles_ms(ps)
+    return [(p, got[p]) for p in ps]
+
+
+def _percentile_charts(data: dict[str, Any]) -> list[str]:
+    out = []
+    metrics = data["scopes"]["overall"]["metrics"]
+    for name, title, color in (
+        ("ttft", "TTFT by percentile", C["blue"]),
+        ("itl", "ITL by percentile", C["orange"]),
+        ("e2e", "E2E by percentile", C["teal"]),
+    ):
+        m = metrics.get(name) or {}
+        points = percentile_points(m["hdr"], int(m.get("count", 0))) if m.get("hdr") else []
+        label = f"{name} (n={fmt.count(m.get('count', 0))})"
+        out.append(
+            charts.percentile_chart([charts.Line(label, points, color)], title=title, y_label="ms")
+        )
+    return out
+
+
+def _columns() -> list[dict[str, Any]]:
+    starts = {sum(span for _, span in GROUPS[:i]) for i in range(1, len(GROUPS))}
+    return [
+        {"key": key, "header": header, "sep": i in starts}
+        for i, (key, header, _, _) in enumerate(COLUMNS)
+    ]
+
+
+def _table(scopes: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"name": k, "cells": scope_cells(v)} for k, v in scopes.items()]
+
+
+def _errors(data: dict[str, Any]) -> dict[str, Any]:
+    overall = data["scopes"]["overall"]
+    total = max(1, int(overall["requests"]))
+    kinds = [
+        {
+            "kind": k,
+            "count": fmt.count(v),
+            "share": fmt.pct(v / total),
+            "meaning": ERROR_MEANING.get(k, ""),
+        }
+        for k, v in sorted(overall["errors_by_kind"].items(), key=lambda kv: -kv[1])
+    ]
+    statuses = [{"status": k, "count": fmt.count(v)} for k, v in overall["statuses"].items()]
+    examples = [
+        {
+            "kind": e.get("kind"),
+            "name": e.get("name"),
+            "status": e.get("status") or "–",
+            "count": fmt.count(e.get("count")),
+            "example": str(e.get("example") or "")[:400],
+        }
+        for e in data.get("errors") or []
+    ]
+    return {"kinds": kinds, "statuses": statuses, "examples": examples}
+
+
+def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
+    """The template context of ``report.html.j2``."""
+    data = result.data
+    scopes = data["scopes"]
+    checks = check_rows(data)
+    bp = breakpoint_view(data.get("breakpoint"))
+    overall = scopes["overall"]
+    headline = [
+        (label, f(get(overall)), unit)
+        for label, f, get, unit in (
+            ("requests", fmt.count, lambda s: s["requests"], ""),
+            ("error rate", fmt.pct, lambda s: s["error_rate"], ""),
+            ("throughput", fmt.rate, lambda s: s["rps"], "req/s"),
+            ("TTFT p95", fmt.ms, _metric("ttft", "p95"), "ms"),
+            ("ITL p99", fmt.ms, _metric("itl", "p99"), "ms"),
+            ("E2E p95", fmt.ms, _metric("e2e", "p95"), "ms"),
+            ("output", fmt.rate, lambda s: s["output_tps"], "tokens/s"),
+        )
+    ]
+    time_svgs, step = _time_charts(data, max_points)
+    counters = ((data.get("custom") or {}).get("counters") or {}).items()
+    return {
+        "title": f"{(data.get('profile') or {}).get('name', 'loadgen')} — loadgen report",
+        "data": data,
+        "banners": _banners(data),
+        "checks": checks,
+        "verdict": _verdict(data, checks, bp),
+        "warnings": list((data.get("health") or {}).get("warnings") or []),
+        "headline": headline,
+        "facts": _facts(data),
+        "time_charts": time_svgs,
+        "step": step,
+        "source": result.path.name if result.path else "a result",
+        "has_marks": len(data.get("plan") or []) > 1,
+        "percentile_charts": _percentile_charts(data),
+        "columns": _columns(),
+        "groups": GROUPS,
+        "tables": [
+            (f"by-{kind}", title, _table(scopes.get(f"by_{kind}") or {}))
+            for kind, title in (
+                ("name", "Per request name"),
+                ("class", "Per user class"),
+                ("category", "Per question category"),
+            )
+        ],
+        "overall_cells": scope_cells(overall),
+        "errors": _errors(data),
+        "counters": [(k, fmt.count(v)) for k, v in sorted(counters)],
+        "breakpoint": bp,
+    }
