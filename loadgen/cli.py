@@ -35,7 +35,14 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
-_COMMANDS = ("run", "validate", "serve")
+_COMMANDS = ("run", "validate", "serve", "report", "compare", "aws", "check")
+# Commands with parsers of their own: loadgen COMMAND ARGS → function(ARGS) -> exit code.
+_DELEGATED = {
+    "serve": ("loadgen.target.cli", "serve_main"),
+    "report": ("loadgen.report.cli", "report_main"),
+    "compare": ("loadgen.report.cli", "compare_main"),
+    "aws": ("loadgen.aws.cli", "aws_main"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE"
     )
 
+    for name, what in (
+        ("report", "re-render every format from a result (see --help)"),
+        ("compare", "compare two results; exit 1 on a regression (see --help)"),
+        ("aws", "AWS helpers: discover APIs, pools, function URLs (see --help)"),
+    ):
+        sub.add_parser(name, help=what, add_help=False)
     sub.add_parser(
         "serve", help="run the built-in chatbot target (see `loadgen serve --help`)", add_help=False
     )
@@ -102,10 +115,12 @@ def _duration(text: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list and args_list[0] == "serve":
-        from loadgen.target.cli import serve_main
+    if args_list and args_list[0] in _DELEGATED:
+        import importlib
 
-        return serve_main(args_list[1:])
+        module, function = _DELEGATED[args_list[0]]
+        code: int = getattr(importlib.import_module(module), function)(args_list[1:])
+        return code
     if args_list and args_list[0] not in _COMMANDS and not args_list[0].startswith("-"):
         args_list.insert(0, "run")  # python -m loadgen PROFILE.yaml
     parser = _parser()
@@ -192,6 +207,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     result = _run_loop(lambda: _run_async(profile, args, out, live, rate))
     data = result.data
+    written = _render(result, out, profile.report.formats)
     if args.json:
         overall = data["scopes"]["overall"]
         brief = {k: v for k, v in overall.items() if k != "metrics"}
@@ -199,15 +215,42 @@ def _run(args: argparse.Namespace) -> int:
             k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
             for k, v in overall["metrics"].items()
         }
-        print(
-            json.dumps({"result": str(result.path), "run": data["run"], "overall": brief}, indent=1)
-        )
+        summary_json = {
+            "result": str(result.path),
+            "reports": [str(p) for p in written],
+            "run": data["run"],
+            "thresholds": data.get("thresholds", []),
+            "health": data.get("health", {}),
+            "overall": brief,
+            "exit_code": result.exit_code,
+        }
+        print(json.dumps(summary_json, indent=1))
     elif not args.quiet:
         from loadgen.console import summary
 
         print(summary(data))
         print(f"\nresult: {result.path}")
+        for path in written:
+            print(f"report: {path}")
     return result.exit_code
+
+
+def _render(result: Result, out: Path, formats: Sequence[str]) -> list[Path]:
+    """Render the profile's report formats; a rendering failure is reported, never fatal."""
+    wanted = [f for f in formats if f != "json"]
+    if not wanted:
+        return []
+    from loadgen.report import render_all
+
+    try:
+        return render_all(result, out, wanted)
+    except Exception as exc:  # the results are safe on disk already; say what failed
+        print(
+            f"warning: could not render {', '.join(wanted)}: {exc} — the result is in "
+            f"{result.path}; retry with `loadgen report {result.path}`",
+            file=sys.stderr,
+        )
+        return []
 
 
 def _default_out(profile: Profile) -> Path:

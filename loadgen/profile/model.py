@@ -13,8 +13,11 @@ from typing import Any, Literal
 from loadgen.thresholds import Threshold
 
 __all__ = [
+    "AuthSpec",
     "ChatTask",
+    "Condition",
     "DataPools",
+    "Extract",
     "HttpTask",
     "Load",
     "Profile",
@@ -24,7 +27,9 @@ __all__ = [
     "TargetSpec",
     "Task",
     "ThinkTime",
+    "Upload",
     "UserClass",
+    "WsTask",
 ]
 
 
@@ -61,27 +66,124 @@ class ChatTask:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Upload:
+    """A generated document sent as multipart/form-data (``size`` bytes of readable text)."""
+
+    form_field: str = "file"
+    size: int = 4000
+    filename: str = "document-{{ vu }}-{{ iteration }}.txt"
+    content_type: str = "text/plain"
+    form: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HttpTask:
-    """A plain HTTP request measured for ttfb and e2e."""
+    """A plain HTTP request measured for ttfb and e2e. Strings may hold ``{{ variables }}``."""
 
     method: str = "GET"
     path: str = "/"
     headers: dict[str, str] = field(default_factory=dict)
     json: Any = None
     body: str | None = None
+    upload: Upload | None = None
+    auth: bool = True  # send the VU's credentials (False for register/login)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WsTask:
+    """A chat over WebSocket: send a question, read token messages until end-of-answer."""
+
+    path: str = "/api/realtime/ws"
+    category: str | None = None
+    prompt: str | None = None
+    conversation: bool = False
+    message: dict[str, Any] | None = None  # JSON sent; default {"type": "message", ...}
+    type_field: str = "type"
+    token_type: str = "token"
+    content_field: str = "content"
+    end_type: str = "end"
+    error_type: str = "error"
+    usage_field: str | None = "usage.completion_tokens"
+    token_query: str | None = "token"  # pass the auth token as ?token=; None: header
+    reconnect_backoff: float = 1.0  # first backoff after a dropped connection
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    """One assertion on a response, shared by ``checks`` and ``count``.
+
+    kinds: status (``values``), json (``path`` present, or ``equals``), contains (``text`` in
+    the body or answer), citations (present = ``expected``), answer_length (``low``..``high``
+    characters), header (``path`` = header name present, or ``equals``).
+    """
+
+    name: str
+    kind: Literal["status", "json", "contains", "citations", "answer_length", "header"]
+    path: str | None = None
+    equals: Any = None
+    has_equals: bool = False
+    values: tuple[int, ...] = ()
+    text: str = ""
+    expected: bool = True
+    low: int = 0
+    high: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Extract:
+    """Save part of a response into a VU variable for later steps (``{{ name }}``)."""
+
+    name: str
+    source: Literal["json", "header", "regex"]
+    expr: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Task:
-    """A weighted task of a user class; ``name`` keys the statistics."""
+    """A weighted task or a journey step; ``name`` keys the statistics.
+
+    Exactly one of ``chat``, ``http``, ``ws`` or ``group`` (a step that picks one of its tasks
+    by weight each time it runs).
+    """
 
     name: str
     weight: float = 1.0
     chat: ChatTask | None = None
     http: HttpTask | None = None
+    ws: WsTask | None = None
+    group: tuple[Task, ...] = ()
+    repeat: int = 1
+    think_time: ThinkTime | None = None  # after this step, instead of the class's
+    extract: tuple[Extract, ...] = ()
+    checks: tuple[Condition, ...] = ()
+    count: tuple[Condition, ...] = ()  # custom counters: +1 when the condition holds
 
 
 Step = Task  # a journey / on_start step is a task whose weight is ignored
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuthSpec:
+    """How VUs authenticate. ``login`` requests are HttpTasks (templated with the VU's vars).
+
+    kinds: none, bearer (``token``), api_key (``token`` in ``header`` or ``query``), login,
+    cognito and sigv4 (``extra`` holds their section, read by loadgen.aws).
+    """
+
+    kind: Literal["none", "bearer", "api_key", "login", "cognito", "sigv4"] = "none"
+    token: str = ""
+    header: str = "authorization"
+    scheme: str = "Bearer"
+    query: str | None = None
+    login: HttpTask | None = None
+    token_path: str = "access_token"
+    refresh_token_path: str | None = "refresh_token"
+    expires_in_path: str | None = "expires_in"
+    refresh: HttpTask | None = None
+    logout: HttpTask | None = None
+    refresh_before: float = 30.0
+    backoff: float = 1.0  # first wait after a failed login; doubles, max 60 s
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,8 +192,11 @@ class UserClass:
     weight: float = 1.0
     think_time: ThinkTime = field(default_factory=ThinkTime)
     tasks: tuple[Task, ...] = ()
+    journey: tuple[Task, ...] = ()  # run in order each iteration, instead of picking
     on_start: tuple[Task, ...] = ()
     on_stop: tuple[Task, ...] = ()
+    vars: dict[str, str] = field(default_factory=dict)  # per-VU variables (templates)
+    auth: AuthSpec | None = None  # overrides the profile's auth for this class
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -135,6 +240,8 @@ class TargetSpec:
     headers: dict[str, str] = field(default_factory=dict)
     tokenizer: str | None = None  # a tiktoken encoding name, when the server gives no usage
     transport: Literal["fast", "httpx"] = "fast"  # for chat streams; plain tasks use httpx
+    honor_retry_after: bool = True  # after a 429, wait what Retry-After says (up to the max)
+    max_retry_after: float = 60.0
     builtin: dict[str, Any] = field(default_factory=dict)  # config of the built-in target
 
     @property
@@ -149,12 +256,13 @@ class DataPools:
     questions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     conversations: tuple[tuple[str, ...], ...] = ()
     source: str | None = None
+    rows: tuple[dict[str, str], ...] = ()  # CSV rows, one per VU in turn (data.rows)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ReportSpec:
     dir: str = "reports"
-    formats: tuple[str, ...] = ("json",)
+    formats: tuple[str, ...] = ("json", "html")
     raw: bool = False  # requests.csv: one row per request
 
 
@@ -168,6 +276,7 @@ class Profile:
     seed: int | None = None
     report: ReportSpec = field(default_factory=ReportSpec)
     thresholds: tuple[Threshold, ...] = ()
+    auth: AuthSpec = field(default_factory=AuthSpec)
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the expanded YAML, secrets redacted
     secrets: frozenset[str] = frozenset()

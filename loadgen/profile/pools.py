@@ -20,7 +20,7 @@ from loadgen.errors import Problem, ProfileError
 from loadgen.profile.model import DataPools
 from loadgen.profile.source import load_source
 
-__all__ = ["DEFAULT_QUESTIONS", "default_pools", "load_pools"]
+__all__ = ["DEFAULT_QUESTIONS", "default_pools", "load_pools", "load_rows"]
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "data" / "questions.yaml"
 
@@ -87,3 +87,19 @@ def load_pools(path: Path) -> tuple[DataPools, list[Problem]]:
     return DataPools(
         questions=questions, conversations=tuple(conversations), source=str(path)
     ), problems
+
+
+def load_rows(path: Path) -> tuple[tuple[dict[str, str], ...], str]:
+    """Rows of a CSV file with a header (per-VU data: credentials, tenants, …), or a problem."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = tuple(dict(row) for row in csv.DictReader(f))
+    except FileNotFoundError:
+        return (), f"{path}: file not found"
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return (), f"{path}: cannot read: {exc}"
+    if not rows:
+        return (), f"{path}: no data rows"
+    return rows, ""
