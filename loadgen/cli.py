@@ -150,7 +150,9 @@ def _validate(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile, sets=args.sets)
     print(f"{args.profile}: ok — profile {profile.name!r}, target {profile.target.base_url}")
     for cls in profile.users:
-        tasks = ", ".join(f"{t.name} ×{t.weight:g}" for t in cls.tasks)
+        tasks = ", ".join(f"{t.name} ×{t.weight:g}" for t in cls.tasks) or "journey: " + " → ".join(
+            t.name + (f" ×{t.repeat}" if t.repeat > 1 else "") for t in cls.journey
+        )
         print(f"  users {cls.name} (weight {cls.weight:g}, think {cls.think_time.kind}): {tasks}")
     print("  load plan (closed model):")
     for step in plan(profile.load):

@@ -116,6 +116,17 @@ def summary(data: dict[str, Any]) -> str:
             f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
             f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms"
         )
+    custom = data.get("custom") or {}
+    if custom.get("checks"):
+        lines.append(
+            "checks: "
+            + ", ".join(
+                f"{name} {c['passes']}/{c['passes'] + c['fails']}"
+                for name, c in custom["checks"].items()
+            )
+        )
+    if custom.get("counters"):
+        lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in custom["counters"].items()))
     lines += _thresholds(data)
     health = data.get("health", {})
     for warning in health.get("warnings", [])[:5]:

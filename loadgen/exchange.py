@@ -1,4 +1,4 @@
-"""Run one task's request on a VU's client and fill its ``Sample``.
+"""Run one request on a VU's client and fill its ``Sample``; return what the response offers.
 
 Everything the server or network does wrong ends here as an ``ErrorKind`` on the sample; only
 ``asyncio.CancelledError`` (the engine stopping) propagates, after marking the sample
@@ -16,20 +16,23 @@ from typing import Any
 import httpx
 
 from loadgen.chat import chat_request
+from loadgen.checks import ResponseView
 from loadgen.errors import ErrorKind
 from loadgen.fasthttp import FastClient, FastResponse
-from loadgen.profile.model import ChatTask, HttpTask
+from loadgen.profile.model import ChatTask
 from loadgen.readers import Reader, StreamEnded, make_reader
 from loadgen.sample import Sample
+from loadgen.template import render_value
 from loadgen.transport import VUClient, classify
 
 __all__ = ["chat_body", "run_chat", "run_http"]
 
 _MAX_ERROR_BODY = 300
+_MAX_CAPTURE = 1 << 20  # bytes of a plain response kept for checks and extraction
 
 
 def chat_body(
-    task: ChatTask, messages: list[dict[str, str]], variables: Mapping[str, str]
+    task: ChatTask, messages: list[dict[str, str]], variables: Mapping[str, Any]
 ) -> bytes:
     """The request body of a chat task: OpenAI's shape, or the task's JSON template."""
     if task.api == "openai":
@@ -41,31 +44,22 @@ def chat_body(
             include_usage=task.include_usage,
         )
     template: Any = task.body or {"message": "{{ prompt }}"}
-    return json.dumps(_render(template, {**variables, "prompt": messages[-1]["content"]})).encode()
-
-
-def _render(value: Any, variables: Mapping[str, str]) -> Any:
-    if isinstance(value, str):
-        for key, sub in variables.items():
-            value = value.replace("{{ " + key + " }}", sub).replace("{{" + key + "}}", sub)
-        return value
-    if isinstance(value, dict):
-        return {k: _render(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_render(v, variables) for v in value]
-    return value
+    rendered = render_value(template, {**variables, "prompt": messages[-1]["content"]})
+    return json.dumps(rendered).encode()
 
 
 async def run_chat(
     client: VUClient,
     task: ChatTask,
+    path: str,
+    headers: dict[str, str],
     body: bytes,
     sample: Sample,
     *,
     timeout: float,
     keep_text: bool = False,
-) -> str:
-    """Send a chat request and read its answer into ``sample``; return the answer text if kept."""
+) -> ResponseView:
+    """Send a chat request and read its answer into ``sample``."""
     reader = make_reader(
         task.api,
         stream=task.stream,
@@ -79,24 +73,77 @@ async def run_chat(
         "content-type": "application/json",
         "x-request-id": sample.request_id,
         **task.headers,
+        **headers,
     }
+    view = ResponseView()
     if client.fast is not None:
-        await _fast_exchange(client.fast, "POST", task.path, headers, body, sample, reader, timeout)
+        await _fast_exchange(
+            client.fast, "POST", path, headers, body, sample, reader, timeout, view
+        )
     else:
-        await _exchange(client.httpx, "POST", task.path, headers, body, sample, reader, timeout)
+        await _httpx_exchange(
+            client.httpx, "POST", path, headers, body, sample, reader, timeout, view
+        )
     sample.usage_tokens = reader.usage_tokens
-    return "".join(reader.parts)
+    view.status = sample.status
+    view.answer = "".join(reader.parts) if keep_text else None
+    view.final = reader.final
+    view.citations = reader.citations
+    return view
 
 
-async def run_http(client: VUClient, task: HttpTask, sample: Sample, *, timeout: float) -> None:
-    headers = {"x-request-id": sample.request_id, **task.headers}
-    content: bytes | None = None
-    if task.json is not None:
-        content = json.dumps(task.json).encode()
-        headers.setdefault("content-type", "application/json")
-    elif task.body is not None:
-        content = task.body.encode()
-    await _exchange(client.httpx, task.method, task.path, headers, content, sample, None, timeout)
+async def run_http(
+    client: VUClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    sample: Sample,
+    *,
+    timeout: float,
+    content: bytes | None = None,
+    files: Any = None,
+    data: Mapping[str, str] | None = None,
+) -> ResponseView:
+    """A plain request over httpx; the body (up to 1 MiB) is kept for checks and extraction."""
+    headers = {"x-request-id": sample.request_id, **headers}
+    view = ResponseView()
+    got_response = False
+    try:
+        async with asyncio.timeout(timeout):
+            request = client.httpx.build_request(
+                method, url, headers=headers, content=content, files=files, data=data
+            )
+            response = await client.httpx.send(request, stream=True)
+            got_response = True
+            try:
+                sample.status = view.status = response.status_code
+                view.headers = response.headers
+                body = bytearray()
+                async for chunk in response.aiter_raw():
+                    if sample.first_byte is None:
+                        sample.first_byte = monotonic()
+                    if len(body) < _MAX_CAPTURE:
+                        body += chunk[: _MAX_CAPTURE - len(body)]
+                sample.end = monotonic()
+                if sample.first_byte is None:
+                    sample.first_byte = sample.end
+                view.body = body.decode("utf-8", "replace")
+                kind = ErrorKind.for_status(response.status_code)
+                if kind is not None:
+                    sample.error = kind
+                    text = view.body[:_MAX_ERROR_BODY].strip()
+                    sample.message = f"HTTP {response.status_code}" + (f": {text}" if text else "")
+            finally:
+                await response.aclose()
+    except asyncio.CancelledError:
+        sample.interrupted = True
+        raise
+    except Exception as exc:  # every foreign error becomes a kind, never a crash
+        sample.error, sample.message = classify(exc, got_response=got_response)
+    finally:
+        if sample.end is None and not sample.interrupted:
+            sample.end = monotonic()
+    return view
 
 
 async def _fast_exchange(
@@ -108,14 +155,15 @@ async def _fast_exchange(
     sample: Sample,
     reader: Reader,
     timeout: float,
+    view: ResponseView,
 ) -> None:
-    response: FastResponse | None = None
     try:
         async with asyncio.timeout(timeout):
-            response = await client.request(method, path, headers, body, reader.feed)
+            response: FastResponse = await client.request(method, path, headers, body, reader.feed)
         now = monotonic()
         sample.status = response.status
         sample.first_byte = response.first_byte
+        view.headers = response.headers
         kind = ErrorKind.for_status(response.status)
         if kind is not None:
             text = response.error_body.decode("utf-8", "replace").strip()
@@ -139,15 +187,16 @@ async def _fast_exchange(
             sample.end = monotonic()
 
 
-async def _exchange(
+async def _httpx_exchange(
     client: httpx.AsyncClient,
     method: str,
     path: str,
     headers: dict[str, str],
     content: bytes | None,
     sample: Sample,
-    reader: Reader | None,
+    reader: Reader,
     timeout: float,
+    view: ResponseView,
 ) -> None:
     got_response = False
     try:
@@ -157,6 +206,7 @@ async def _exchange(
             got_response = True
             try:
                 sample.status = response.status_code
+                view.headers = response.headers
                 kind = ErrorKind.for_status(response.status_code)
                 if kind is not None:
                     sample.error = kind
@@ -167,13 +217,11 @@ async def _exchange(
                     now = monotonic()
                     if sample.first_byte is None:
                         sample.first_byte = now
-                    if reader is not None:
-                        reader.feed(chunk, now)
+                    reader.feed(chunk, now)
                 now = monotonic()
                 if sample.first_byte is None:
                     sample.first_byte = now
-                if reader is not None:
-                    reader.close(now)
+                reader.close(now)
                 sample.end = now
             finally:
                 await response.aclose()
@@ -185,8 +233,7 @@ async def _exchange(
     except Exception as exc:  # every foreign error becomes a kind, never a crash
         sample.error, sample.message = classify(exc, got_response=got_response)
     finally:
-        if reader is not None:
-            sample.token_times = reader.token_times
+        sample.token_times = reader.token_times
         if sample.end is None and not sample.interrupted:
             sample.end = monotonic()
 

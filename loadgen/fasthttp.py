@@ -44,12 +44,13 @@ class ProtocolFailed(FastHTTPError):
 
 
 class FastResponse:
-    __slots__ = ("error_body", "first_byte", "status")
+    __slots__ = ("error_body", "first_byte", "headers", "status")
 
     def __init__(self) -> None:
         self.status = 0
         self.first_byte: float | None = None
         self.error_body = b""
+        self.headers: dict[str, str] = {}
 
 
 class _Connection(asyncio.Protocol):
@@ -119,6 +120,8 @@ class _Connection(asyncio.Protocol):
         lower = name.lower()
         if lower in (b"content-length", b"transfer-encoding"):
             self._framed = True
+        assert self._response is not None
+        self._response.headers[lower.decode("latin-1")] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         assert self._response is not None

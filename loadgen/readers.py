@@ -23,6 +23,8 @@ class Reader(Protocol):
     done: bool
     keep_text: bool
     parts: list[str]
+    final: str | None
+    citations: int
 
     def feed(self, chunk: bytes, now: float) -> None: ...
     def close(self, now: float) -> None: ...
@@ -35,6 +37,8 @@ class _Base:
         self.done = False
         self.keep_text = keep_text
         self.parts: list[str] = []
+        self.final: str | None = None  # the done event's data, or a JSON answer's body
+        self.citations = 0  # SSE events named "citation"
 
     @property
     def text(self) -> str:
@@ -99,8 +103,13 @@ class SSEReader(_Base):
 
     def feed(self, chunk: bytes, now: float) -> None:
         for event in self._sse.feed(chunk):
+            if event.event == "citation":
+                self.citations += 1
+                continue
             if event.data == DONE or (self._done_event and event.event == self._done_event):
                 self.done = True
+                if event.data != DONE:
+                    self.final = event.data
                 if self._usage_field and event.data != DONE:
                     usage = json_field(event.data, self._usage_field)
                     if isinstance(usage, int):
@@ -159,6 +168,7 @@ class JSONReader(_Base):
 
     def close(self, now: float) -> None:
         self.done = True
+        self.final = self._body.decode("utf-8", "replace")
         if self._openai:
             parsed = parse_openai_completion(bytes(self._body))
             content, self.usage_tokens = parsed.content, parsed.completion_tokens

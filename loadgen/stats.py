@@ -59,7 +59,8 @@ class Scope:
         e2e = s.end - s.t0
         h["e2e"].record_us(round(e2e * _US))
         tokens, source = s.output_tokens
-        self.token_sources[source] += 1
+        if s.token_times or s.usage_tokens is not None:  # a chat, not a plain request
+            self.token_sources[source] += 1
         self.output_tokens += tokens
         self.content_events += s.content_events
         if s.usage_tokens is not None:
@@ -147,6 +148,9 @@ class Recorder:
         self._interval_start = start
         self._interval_dropped = 0
         self.intervals_closed = 0
+        self.counters: Counter[str] = Counter()
+        self._interval_counters: Counter[str] = Counter()
+        self.checks: dict[str, list[int]] = {}
 
     def add(self, s: Sample) -> None:
         gaps_us: list[int] = []
@@ -169,6 +173,16 @@ class Recorder:
             key = (s.error.value, s.name, s.status)
             entry = self.error_examples.setdefault(key, [0, s.message])
             entry[0] += 1
+
+    def count(self, name: str, n: int = 1) -> None:
+        """A custom counter (``count:`` in a step, or one loadgen keeps, like ws drops)."""
+        self.counters[name] += n
+        self._interval_counters[name] += n
+
+    def check(self, name: str, ok: bool) -> None:
+        """A declared check's outcome (failures also mark their request as a ``check`` error)."""
+        tally = self.checks.setdefault(name, [0, 0])
+        tally[0 if ok else 1] += 1
 
     def add_dropped(self) -> None:
         """An open-model arrival found max_in_flight requests running and was not sent."""
@@ -196,6 +210,8 @@ class Recorder:
             "errors_by_kind": dict(scope.errors),
             "interrupted": scope.interrupted,
             "dropped": self._interval_dropped,
+            "counters": dict(self._interval_counters),
+            "rate_limited": scope.errors.get("http_429", 0),
             "rps": scope.requests / length if length > 0 else 0.0,
             "output_tokens": scope.output_tokens,
             "output_tps": scope.output_tokens / length if length > 0 else 0.0,
@@ -208,6 +224,7 @@ class Recorder:
         }
         self._interval_start = now
         self._interval_dropped = 0
+        self._interval_counters = Counter()
         self.intervals_closed += 1
         return record
 

@@ -35,19 +35,17 @@ class ClientFactory:
         self.fast = fast
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._headers = headers or {}
-        self._ssl: ssl.SSLContext | bool
-        if base_url.startswith("https://"):
-            if verify is False:
-                ctx = ssl.create_default_context()
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-                self._ssl = ctx
-            elif isinstance(verify, str):
-                self._ssl = ssl.create_default_context(cafile=verify)
-            else:
-                self._ssl = ssl.create_default_context()
+        # Always a context object, even for http://: given a bool, httpx builds a new SSL
+        # context per client (65 ms the first time, then ~0.3-3 ms each).
+        if verify is False:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif isinstance(verify, str):
+            ctx = ssl.create_default_context(cafile=verify)
         else:
-            self._ssl = False  # plain http: skip building an SSL context at all
+            ctx = ssl.create_default_context()
+        self._ssl = ctx
 
     def client(self) -> VUClient:
         return VUClient(self)

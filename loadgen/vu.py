@@ -1,8 +1,9 @@
-"""A virtual user: a coroutine that picks tasks by weight, sends them, thinks, and repeats.
+"""A virtual user: runs its class's journey (or picks tasks by weight), sends, thinks, repeats.
 
 Latency starts at the intended start ``t0``: the end of the previous request plus the think
 time drawn, not the moment the event loop got round to waking the VU. The difference is the
-schedule lag, recorded on every sample.
+schedule lag, recorded on every sample. A VU owns its connections, its variables (``vu``,
+``iteration``, data rows, ``vars:``, extracted values, ``token``) and its auth state.
 """
 
 from __future__ import annotations
@@ -10,14 +11,20 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from time import monotonic
+from typing import Any
 
+from loadgen.auth.base import OutgoingRequest, VUAuth
+from loadgen.checks import ResponseView, extract, holds
+from loadgen.errors import ErrorKind
 from loadgen.exchange import chat_body, run_chat, run_http
-from loadgen.profile.model import DataPools, Task, UserClass
+from loadgen.profile.model import Condition, DataPools, HttpTask, Task, ThinkTime, UserClass
 from loadgen.sample import Sample
 from loadgen.shapes import WeightedChoice, draw_think
+from loadgen.template import render, render_value
 from loadgen.transport import VUClient
+from loadgen.wschat import WsChat
 
 __all__ = ["VU", "VUContext"]
 
@@ -31,7 +38,42 @@ class VUContext:
     new_client: Callable[[], VUClient]
     timeout: float
     run_tag: str
+    base_url: str = ""
     count_tokens: Callable[[str], int] | None = None  # a tokenizer, when the profile names one
+    count: Callable[[str, int], None] = lambda name, n: None
+    check: Callable[[str, bool], None] = lambda name, ok: None
+    make_auth: Callable[[VU], VUAuth] | None = None
+    connect_timeout: float = 10.0
+    honor_retry_after: bool = True
+    max_retry_after: float = 60.0
+
+
+def _filler(size: int, seed: int) -> bytes:
+    """A readable generated document of ``size`` bytes (uploads: small, medium, large)."""
+    rng = random.Random(seed)
+    words = [
+        "policy",
+        "invoice",
+        "customer",
+        "refund",
+        "shipping",
+        "account",
+        "support",
+        "contract",
+        "service",
+        "report",
+        "quarter",
+        "clinic",
+        "patient",
+        "schedule",
+    ]
+    out: list[str] = []
+    n = 0
+    while n < size:
+        line = " ".join(rng.choice(words) for _ in range(12)) + ".\n"
+        out.append(line)
+        n += len(line)
+    return "".join(out).encode()[:size]
 
 
 class VU:
@@ -46,9 +88,23 @@ class VU:
         self._seq = 0
         self._failed = False
         self._wake: asyncio.Future[None] | None = None
+        self._not_before = 0.0  # Retry-After: no request before this time
         self._choice = (
             WeightedChoice([t.weight for t in user_class.tasks]) if user_class.tasks else None
         )
+        self._group_choice: dict[int, WeightedChoice] = {}
+        rows = ctx.pools.rows
+        self.vars: dict[str, Any] = {
+            "vu": vu_id,
+            "iteration": 0,
+            "run": ctx.run_tag,
+            "user_class": user_class.name,
+            **(rows[(vu_id - 1) % len(rows)] if rows else {}),
+        }
+        for key, template in user_class.vars.items():
+            self.vars[key] = render(template, self.vars)
+        self.auth: VUAuth | None = None
+        self._ws: WsChat | None = None
 
     def stop(self) -> None:
         """Finish the current request (if any), run on_stop, and exit."""
@@ -59,23 +115,63 @@ class VU:
     async def run(self) -> None:
         client = self.ctx.new_client()
         try:
+            await self.start_auth(client)
             for step in self.user_class.on_start:
-                await self.do_task(client, step, monotonic())
+                await self.run_step(client, step, monotonic())
             t0 = monotonic()
-            while not self.stopping and self._choice is not None:
-                task = self.user_class.tasks[self._choice.pick(self.rng)]
-                t0 = await self.do_task(client, task, t0)
-                t0 = await self._think(t0)
-            for step in self.user_class.on_stop:
-                await self.do_task(client, step, monotonic())
+            cls = self.user_class
+            while not self.stopping and (cls.journey or self._choice is not None):
+                self.vars["iteration"] += 1
+                if cls.journey:
+                    for step in cls.journey:
+                        t0 = await self.run_step(client, step, t0)
+                        if self.stopping:
+                            break
+                else:
+                    assert self._choice is not None
+                    t0 = await self.run_step(client, cls.tasks[self._choice.pick(self.rng)], t0)
+            for step in cls.on_stop:
+                await self.run_step(client, step, monotonic())
+            if self.auth is not None:
+                await self.auth.stop()
         finally:
             await client.aclose()
+            if self._ws is not None:
+                await self._ws.close()
 
-    async def _think(self, end: float) -> float:
-        """Sleep the think time; return the next intended start (end + think)."""
-        delay = draw_think(self.user_class.think_time, self.rng)
-        t0 = end + delay
-        if delay <= 0:
+    async def start_auth(self, client: VUClient) -> None:
+        """Set up the VU's auth; logging in waits for the first request that needs it, so
+        on_start steps (registering the user) can run first."""
+        if self.auth is None and self.ctx.make_auth is not None:
+            self.auth = self.ctx.make_auth(self)
+            self._auth_client = client
+
+    async def run_step(self, client: VUClient, step: Task, t0: float) -> float:
+        """Run a step ``repeat`` times (a group picks a task each time), thinking after each;
+        return the next intended start."""
+        for i in range(step.repeat):
+            if self.stopping and i:
+                break
+            task = step
+            if step.group:
+                choice = self._group_choice.get(id(step))
+                if choice is None:
+                    choice = self._group_choice[id(step)] = WeightedChoice(
+                        [t.weight for t in step.group]
+                    )
+                task = step.group[choice.pick(self.rng)]
+                if task.repeat > 1 or task.group:
+                    t0 = await self.run_step(client, task, t0)
+                    continue
+            end = await self.do_task(client, task, t0)
+            t0 = await self._think(end, step.think_time)
+        return t0
+
+    async def _think(self, end: float, think: ThinkTime | None = None) -> float:
+        """Sleep the think time (and any Retry-After); return the next intended start."""
+        delay = draw_think(think or self.user_class.think_time, self.rng)
+        t0 = max(end + delay, self._not_before)
+        if t0 <= end:
             if self._failed:
                 # A request can fail without ever suspending (a refused or broken connection
                 # found at once): yield so a failing target cannot starve the event loop.
@@ -93,15 +189,20 @@ class VU:
 
     async def do_task(self, client: VUClient, task: Task, t0: float) -> float:
         """Run one task (a conversation runs all its turns); return when the last one ended."""
-        if task.chat is not None and task.chat.conversation:
+        chat, ws = task.chat, task.ws
+        conversation = (chat is not None and chat.conversation) or (
+            ws is not None and ws.conversation
+        )
+        if conversation:
             turns = self.rng.choice(self.ctx.pools.conversations)
             messages: list[dict[str, str]] = []
+            end = t0
             for i, turn in enumerate(turns):
                 if self.stopping and i:
                     break
                 messages.append({"role": "user", "content": turn})
-                end, answer = await self._request(client, task, t0, messages, keep_text=True)
-                messages.append({"role": "assistant", "content": answer})
+                end, view = await self._request(client, task, t0, messages, keep_text=True)
+                messages.append({"role": "assistant", "content": view.answer or ""})
                 if i < len(turns) - 1:
                     t0 = await self._think(end)
             return end
@@ -110,16 +211,28 @@ class VU:
         return end
 
     def _prompt(self, task: Task) -> str:
-        chat = task.chat
-        if chat is None:
+        spec = task.chat or task.ws
+        if spec is None:
             return ""
-        if chat.prompt is not None:
-            return chat.prompt
+        if spec.prompt is not None:
+            return render(spec.prompt, self.vars)
         pools = self.ctx.pools.questions
-        category = chat.category or ("simple" if "simple" in pools else next(iter(pools), None))
+        category = spec.category or ("simple" if "simple" in pools else next(iter(pools), None))
         if category is None:
             return "Hello"
         return self.rng.choice(pools[category])
+
+    def _new_sample(self, task: Task, t0: float) -> Sample:
+        self._seq += 1
+        spec = task.chat or task.ws
+        return Sample(
+            name=task.name,
+            user_class=self.user_class.name,
+            t0=t0,
+            send=monotonic(),
+            category=spec.category if spec is not None else None,
+            request_id=f"{self.ctx.run_tag}-{self.id}-{self._seq}",
+        )
 
     async def _request(
         self,
@@ -129,37 +242,202 @@ class VU:
         messages: list[dict[str, str]],
         *,
         keep_text: bool = False,
-    ) -> tuple[float, str]:
-        self._seq += 1
-        sample = Sample(
-            name=task.name,
-            user_class=self.user_class.name,
-            t0=t0,
-            send=monotonic(),
-            category=task.chat.category if task.chat else None,
-            request_id=f"{self.ctx.run_tag}-{self.id}-{self._seq}",
-        )
-        answer = ""
-        try:
-            if task.chat is not None:
-                body = chat_body(task.chat, messages, {})
-                count = self.ctx.count_tokens
-                answer = await run_chat(
-                    client,
-                    task.chat,
-                    body,
-                    sample,
-                    timeout=self.ctx.timeout,
-                    keep_text=keep_text or count is not None,
+    ) -> tuple[float, ResponseView]:
+        """Send one request (and, after a 401 that auth can mend, one retry)."""
+        for attempt in (1, 2):
+            sample = self._new_sample(task, t0 if attempt == 1 else monotonic())
+            view = ResponseView()
+            try:
+                view = await self._send(client, task, sample, messages, keep_text)
+                self._after(task, sample, view)
+            finally:
+                self._failed = sample.error is not None
+                self.ctx.record(sample)
+            if (
+                sample.status == 401
+                and attempt == 1
+                and self.auth is not None
+                and await self.auth.unauthorized()
+            ):
+                continue
+            break
+        return (sample.end or monotonic()), view
+
+    async def _send(
+        self,
+        client: VUClient,
+        task: Task,
+        sample: Sample,
+        messages: list[dict[str, str]],
+        keep_text: bool,
+    ) -> ResponseView:
+        needs_text = keep_text or bool(task.checks or task.count or task.extract)
+        if task.chat is not None:
+            chat = task.chat
+            count = self.ctx.count_tokens
+            body = chat_body(chat, messages, self.vars)
+            path, headers = await self._prepare("POST", render(chat.path, self.vars), {}, body)
+            view = await run_chat(
+                client,
+                chat,
+                path,
+                headers,
+                body,
+                sample,
+                timeout=self.ctx.timeout,
+                keep_text=needs_text or count is not None,
+            )
+            if count is not None and sample.usage_tokens is None and sample.error is None:
+                sample.tokenizer_tokens = count(view.answer or "")
+            return view
+        if task.ws is not None:
+            if self._ws is None:
+                self._ws = WsChat(
+                    self.ctx.base_url,
+                    record=self.ctx.record,
+                    count=lambda name: self.ctx.count(name, 1),
+                    user_class=self.user_class.name,
+                    connect_timeout=self.ctx.connect_timeout,
                 )
-                if count is not None and sample.usage_tokens is None and sample.error is None:
-                    sample.tokenizer_tokens = count(answer)
-            elif task.http is not None:
-                await run_http(client, task.http, sample, timeout=self.ctx.timeout)
-        finally:
-            self._failed = sample.error is not None
-            self.ctx.record(sample)
-        return (sample.end or monotonic()), answer
+            ws = task.ws
+            template = ws.message or {
+                "type": "message",
+                "content": "{{ prompt }}",
+                "id": "{{ request_id }}",
+            }
+            message = render_value(
+                template,
+                {**self.vars, "prompt": messages[-1]["content"], "request_id": sample.request_id},
+            )
+            if ws.conversation and self.vars.get("conversation_id"):
+                message.setdefault("conversation_id", self.vars["conversation_id"])
+            _, headers = await self._prepare("GET", ws.path, {}, None)
+            token = self.vars.get("token") or getattr(self.auth, "token", None)
+            if ws.token_query:
+                headers.pop("authorization", None)
+            return await self._ws.ask(
+                ws,
+                message,
+                sample,
+                token=token,
+                headers=headers,
+                timeout=self.ctx.timeout,
+                keep_text=needs_text,
+            )
+        assert task.http is not None
+        return await self._http(client, task.http, sample)
+
+    async def _http(
+        self,
+        client: VUClient,
+        http: HttpTask,
+        sample: Sample,
+        extra_headers: dict[str, str] | None = None,
+    ) -> ResponseView:
+        headers = {k: render(v, self.vars) for k, v in http.headers.items()}
+        headers.update(extra_headers or {})
+        content: bytes | None = None
+        files = data = None
+        if http.json is not None:
+            import json as _json
+
+            content = _json.dumps(render_value(http.json, self.vars)).encode()
+            headers.setdefault("content-type", "application/json")
+        elif http.body is not None:
+            content = render(http.body, self.vars).encode()
+        elif http.upload is not None:
+            up = http.upload
+            name = render(up.filename, self.vars)
+            files = {
+                up.form_field: (name, _filler(up.size, self.id * 7919 + self._seq), up.content_type)
+            }
+            data = {k: render(v, self.vars) for k, v in up.form.items()}
+        path = render(http.path, self.vars)
+        if http.auth:
+            url, headers = await self._prepare(http.method, path, headers, content, absolute=True)
+        else:
+            url = self.ctx.base_url + path
+        return await run_http(
+            client,
+            http.method,
+            url,
+            headers,
+            sample,
+            timeout=self.ctx.timeout,
+            content=content,
+            files=files,
+            data=data,
+        )
+
+    async def send_auth_request(
+        self, http: HttpTask, sample: Sample, headers: dict[str, str]
+    ) -> ResponseView:
+        """For auth kinds: send a login/refresh/logout request with this VU's variables."""
+        return await self._http(self._auth_client, http, sample, headers)
+
+    async def _prepare(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        *,
+        absolute: bool = False,
+    ) -> tuple[str, dict[str, str]]:
+        """Let the auth kind add credentials (or sign); return the path (or URL) and headers."""
+        if self.auth is None:
+            return (self.ctx.base_url + path if absolute else path), headers
+        request = OutgoingRequest(
+            method=method, url=self.ctx.base_url + path, headers=headers, body=body
+        )
+        await self.auth.prepare(request)
+        if absolute:
+            return request.url, request.headers
+        return request.url[len(self.ctx.base_url) :] or "/", request.headers
+
+    def _after(self, task: Task, sample: Sample, view: ResponseView) -> None:
+        """Checks, counters, extraction and Retry-After, once the response is in."""
+        if sample.status == 429 and self.ctx.honor_retry_after:
+            retry = _retry_after(view.header("retry-after"))
+            if retry is not None:
+                self._not_before = monotonic() + min(retry, self.ctx.max_retry_after)
+        if sample.interrupted:
+            return
+        for cond in task.count:
+            if holds(_rendered(cond, self.vars), view):
+                self.ctx.count(cond.name, 1)
+        if sample.error is None:
+            failed = []
+            for cond in task.checks:
+                ok = holds(_rendered(cond, self.vars), view)
+                self.ctx.check(cond.name, ok)
+                if not ok:
+                    failed.append(cond.name)
+            if failed:
+                sample.error = ErrorKind.CHECK
+                sample.message = "check failed: " + ", ".join(failed)
+        for rule in task.extract:
+            value = extract(rule, view)
+            if value is not None:
+                self.vars[rule.name] = value
+
+
+def _rendered(cond: Condition, variables: dict[str, Any]) -> Condition:
+    """A condition whose expected value or text holds ``{{ variables }}``, rendered."""
+    if isinstance(cond.equals, str) and "{{" in cond.equals:
+        return replace(cond, equals=render(cond.equals, variables))
+    if "{{" in cond.text:
+        return replace(cond, text=render(cond.text, variables))
+    return cond
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare for APIs; ignored rather than guessed
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
