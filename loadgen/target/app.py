@@ -22,6 +22,7 @@ from loadgen.target.encode import Encoded
 from loadgen.target.faults import FaultPicker, parse_fault_header
 from loadgen.target.generation import Generation
 from loadgen.target.http import HttpConnection, Request
+from loadgen.target.jwtauth import jwt_verifier
 from loadgen.target.metrics import Metrics
 from loadgen.target.sinks import error_body
 from loadgen.target.store import Cache, Conversations, Documents, FeatureFlags
@@ -60,6 +61,7 @@ class App:
             admin_email=a.admin_email,
             admin_password=a.admin_password,
             api_keys=a.api_keys,
+            jwt=jwt_verifier(a),
         )
         self.conversations = Conversations()
         self.documents = Documents()

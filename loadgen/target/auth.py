@@ -11,6 +11,15 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loadgen.target.jwtauth import JwtVerifier
+
+
+def looks_like_jwt(token: str) -> bool:
+    return token.count(".") == 2 and token.startswith("ey")
+
 
 __all__ = ["AuthError", "AuthStore", "TokenPair", "User"]
 
@@ -70,6 +79,7 @@ class AuthStore:
         admin_email: str,
         admin_password: str,
         api_keys: Iterable[str] = (),
+        jwt: JwtVerifier | None = None,
     ) -> None:
         self.clock = clock
         self.token_ttl = token_ttl
@@ -80,6 +90,8 @@ class AuthStore:
         self.access: dict[str, tuple[str, float]] = {}
         self.refresh_tokens: dict[str, tuple[str, float]] = {}
         self._issued = 0
+        self.jwt = jwt
+        self.jwt_users: dict[str, User] = {}
         self._add(admin_email, admin_password, "Admin", "admin")
 
     def _add(self, email: str, password: str, name: str, role: str) -> User:
@@ -128,11 +140,23 @@ class AuthStore:
         if not token:
             raise AuthError(401, "missing bearer token", "not_authenticated")
         entry = self.access.get(token)
+        if entry is None and self.jwt is not None and looks_like_jwt(token):
+            return self._jwt_user(self.jwt.verify(token))
         if entry is None:
             raise AuthError(401, "invalid token", "invalid_token")
         if entry[1] <= self.clock():
             raise AuthError(401, "token expired", "token_expired")
         return self.by_id[entry[0]]
+
+    def _jwt_user(self, claims: dict[str, object]) -> User:
+        """A regular user per JWT subject, created on first sight (conversations need one)."""
+        subject = str(claims.get("sub", ""))
+        user = self.jwt_users.get(subject)
+        if user is None:
+            name = claims.get("cognito:username", claims.get("username", subject))
+            user = self._add(f"{subject}@jwt.invalid", secrets.token_urlsafe(), str(name), "user")
+            self.jwt_users[subject] = user
+        return user
 
     def is_api_key(self, token: str | None) -> bool:
         return token is not None and token in self.api_keys
@@ -141,6 +165,12 @@ class AuthStore:
         """Make a token expire now (the ``expire_token`` fault)."""
         if token and token in self.access:
             self.access[token] = (self.access[token][0], self.clock())
+        elif token and self.jwt is not None and looks_like_jwt(token):
+            try:
+                user = self.authenticate(token)
+            except AuthError:
+                return
+            self.access[token] = (user.id, self.clock())  # now found, and expired
 
     def logout(self, token: str, refresh_token: object = None) -> None:
         self.access.pop(token, None)

@@ -86,6 +86,10 @@ class AuthConfig:
     admin_password: str = "admin-password"
     require_auth_openai: bool = False
     api_keys: tuple[str, ...] = ()
+    jwks_url: str | None = None
+    """Also accept RS256 JWTs signed by this JWKS (e.g. a Cognito user pool's)."""
+    issuer: str | None = None
+    audience: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,6 +224,9 @@ _SCHEMA: dict[str, dict[str, tuple[str, Parser]]] = {
         "admin_password": ("admin_password", _text),
         "require_auth_openai": ("require_auth_openai", _bool),
         "api_keys": ("api_keys", _keys),
+        "jwks_url": ("jwks_url", _optional_path),
+        "issuer": ("issuer", _optional_path),
+        "audience": ("audience", _keys),
     },
     "chat": {
         "model": ("model", _text),
@@ -363,6 +370,9 @@ def config_to_mapping(config: TargetConfig) -> dict[str, Any]:
             "admin_password": a.admin_password,
             "require_auth_openai": a.require_auth_openai,
             "api_keys": list(a.api_keys),
+            "jwks_url": a.jwks_url,
+            "issuer": a.issuer,
+            "audience": list(a.audience),
         },
         "chat": {"model": ch.model, "citation_rate": ch.citation_rate},
     }
