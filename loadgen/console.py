@@ -116,6 +116,29 @@ def summary(data: dict[str, Any]) -> str:
             f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
             f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms"
         )
+    phases = data.get("phases") or []
+    if phases:
+        lines.append("")
+        rows = [
+            ["phase", "from", "to", "reqs", "errors", "rps", "ttft p50", "p95", "p99", "e2e p95"]
+        ]
+        for ph in phases:
+            t, e = ph["ttft"], ph["e2e"]
+            rows.append(
+                [
+                    ph["name"],
+                    format_duration(ph["start"]),
+                    format_duration(ph["end"]),
+                    str(ph["requests"]),
+                    f"{ph['errors']}",
+                    f"{ph['rps']:.1f}",
+                    _ms(t.get("p50")) if t.get("count") else "-",
+                    _ms(t.get("p95")) if t.get("count") else "-",
+                    _ms(t.get("p99")) if t.get("count") else "-",
+                    _ms(e.get("p95")) if e.get("count") else "-",
+                ]
+            )
+        lines += _table(rows)
     custom = data.get("custom") or {}
     if custom.get("checks"):
         lines.append(

@@ -32,6 +32,7 @@ from loadgen.auth.login import LoginAuth
 from loadgen.auth.simple import StaticAuth
 from loadgen.errors import StartError
 from loadgen.health import assess
+from loadgen.phases import phase_summaries
 from loadgen.profile.model import Profile
 from loadgen.profile.overrides import scale_load
 from loadgen.result import SCHEMA, Result
@@ -485,6 +486,7 @@ class Engine:
             },
             "intervals": intervals,
             "health": assess(intervals),
+            "phases": phase_summaries(plan(self.profile.load), intervals),
             "thresholds": [],
             "aborted_by": self._aborted_by,
         }

@@ -43,6 +43,7 @@ class PlanStep:
     until: float
     start: float
     end: float
+    name: str | None = None
 
 
 def plan(load: Load) -> list[PlanStep]:
@@ -50,7 +51,9 @@ def plan(load: Load) -> list[PlanStep]:
     steps = []
     t, level = 0.0, load.start
     for stage in load.stages:
-        steps.append(PlanStep(at=t, until=t + stage.duration, start=level, end=stage.target))
+        steps.append(
+            PlanStep(at=t, until=t + stage.duration, start=level, end=stage.target, name=stage.name)
+        )
         t += stage.duration
         level = stage.target
     return steps

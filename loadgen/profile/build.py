@@ -337,7 +337,7 @@ class Builder(TaskSections, AuthSection):
                 raw = []
             for i, item in enumerate(raw):
                 p = (*path, "stages", i)
-                st = self.mapping(item, p, ("duration", level_key))
+                st = self.mapping(item, p, ("duration", level_key, "name"))
                 if "duration" not in st or level_key not in st:
                     self.bad(
                         p,
@@ -351,6 +351,7 @@ class Builder(TaskSections, AuthSection):
                             st["duration"], (*p, "duration"), units.parse_duration, 0.0
                         ),
                         target=level(st[level_key], (*p, level_key)),
+                        name=self.typed(st.get("name"), (*p, "name"), str, None),
                     )
                 )
             start = 0.0

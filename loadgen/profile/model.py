@@ -208,6 +208,7 @@ class Stage:
 
     duration: float
     target: float
+    name: str | None = None  # a named stage is also reported on its own (a "phase")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -26,10 +26,14 @@ def scale_load(load: Load, *, level: float | None = None, duration: float | None
         def scaled(value: float) -> float:
             return float(round(value * factor)) if users else value * factor
 
-        stages = tuple(Stage(duration=s.duration, target=scaled(s.target)) for s in stages)
+        stages = tuple(
+            Stage(duration=s.duration, target=scaled(s.target), name=s.name) for s in stages
+        )
         start = scaled(start)
     if duration is not None:
         total = sum(s.duration for s in stages) or 1
         factor = duration / total
-        stages = tuple(Stage(duration=s.duration * factor, target=s.target) for s in stages)
+        stages = tuple(
+            Stage(duration=s.duration * factor, target=s.target, name=s.name) for s in stages
+        )
     return replace(load, stages=stages, start=start)
