@@ -66,6 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--rate", help="arrival rate for open-model profiles (20/s)")
     run.add_argument("--seed", type=int, help="seed for reproducible choices")
+    run.add_argument(
+        "--segment",
+        type=_segment,
+        default=(1, 1),
+        metavar="I/N",
+        help="run the I-th of N exact parts of the load (for several processes "
+        "or machines; give every part the same --seed)",
+    )
+    run.add_argument(
+        "--start-at",
+        type=float,
+        metavar="EPOCH",
+        help="start at this wall-clock time (seconds since the epoch)",
+    )
     run.add_argument("--out", help="directory for the result files (default: report.dir/NAME-TIME)")
     run.add_argument(
         "--set",
@@ -104,6 +118,13 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a whole number > 0")
     return value
+
+
+def _segment(text: str) -> tuple[int, int]:
+    i, slash, n = text.partition("/")
+    if not slash or not i.isdigit() or not n.isdigit() or not 1 <= int(i) <= int(n):
+        raise argparse.ArgumentTypeError(f"{text!r}: write I/N with 1 <= I <= N, e.g. 2/8")
+    return int(i), int(n)
 
 
 def _duration(text: str) -> float:
@@ -274,6 +295,8 @@ async def _run_async(
         seed=args.seed,
         out=out,
         truth=args.truth,
+        segment=args.segment,
+        start_at=args.start_at,
     ) as engine:
         loop = asyncio.get_running_loop()
         for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):

@@ -64,7 +64,15 @@ class Engine:
         seed: int | None = None,
         out: str | Path | None = None,
         truth: str | Path | None = None,
+        segment: tuple[int, int] = (1, 1),
+        start_at: float | None = None,
     ) -> None:
+        """``segment=(i, n)`` runs the i-th of n exact parts of the load (1-based), as one of
+        n processes or machines; ``start_at`` (epoch seconds) makes them start together."""
+        if not 1 <= segment[0] <= segment[1]:
+            raise ValueError(f"segment {segment[0]}/{segment[1]}: write i/n with 1 <= i <= n")
+        self.segment = (segment[0] - 1, segment[1])
+        self.start_at = start_at
         load = profile.load
         if users is not None or duration is not None:
             load = scale_load(load, level=users, duration=duration)
@@ -164,6 +172,8 @@ class Engine:
             headers=profile.target.headers,
             fast=profile.target.transport == "fast",
         )
+        if self.start_at is not None:
+            await asyncio.sleep(max(0.0, self.start_at - time.time()))
         start = monotonic()
         started_wall = time.time()
         self._cpu_mark = time.process_time()
@@ -248,28 +258,50 @@ class Engine:
                 next_interval += _INTERVAL
 
     async def _drive_closed(self, ctx: VUContext, start: float) -> None:
-        """Keep the number of running VUs on the stage plan until it ends or the run stops."""
+        """Keep the VUs on the stage plan until it ends or the run stops.
+
+        VU slot k (1, 2, …) runs while the planned level is ≥ k, so ramping down stops the
+        newest users first. Slot k's class comes from one global weighted sequence and its
+        random choices from a seed of its own, so a segment (``--segment i/n`` runs slots
+        with (k - 1) mod n = i - 1) makes exactly the choices the whole test would.
+        """
         profile = self.profile
-        rng = random.Random(self.seed)
         assigner = ClassAssigner([u.weight for u in profile.users])
+        classes: list[int] = []
+        generation: Counter[int] = Counter()
+        slots: dict[int, asyncio.Task[None]] = {}
+        index, count = self.segment
         duration = profile.load.duration
-        vu_ids = 0
         while True:
             elapsed = monotonic() - start
             if elapsed >= duration:
                 return
             want = round(level_at(profile.load, elapsed))
-            running = [t for t, vu in self._vus.items() if not vu.stopping]
-            for _ in range(want - len(running)):
-                vu_ids += 1
-                cls = profile.users[assigner.next()]
+            while len(classes) < want:
+                classes.append(assigner.next())
+            for k in range(index + 1, want + 1, count):
+                task = slots.get(k)
+                if task is not None and not task.done() and not self._vus[task].stopping:
+                    continue
+                cls = profile.users[classes[k - 1]]
                 self._users_by_class[cls.name] += 1
-                vu = VU(vu_ids, cls, ctx, random.Random(rng.getrandbits(64)))
-                task = asyncio.create_task(vu.run(), name=f"vu-{vu_ids}")
+                gen = generation[k]
+                generation[k] += 1
+                vu = VU(
+                    k,
+                    cls,
+                    ctx,
+                    random.Random(f"{self.seed}:{k}:{gen}"),
+                    tag=str(k) if gen == 0 else f"{k}.{gen}",
+                )
+                task = asyncio.create_task(vu.run(), name=f"vu-{k}")
                 task.add_done_callback(self._vu_done)
                 self._vus[task] = vu
-            for t in running[want:] if want < len(running) else ():
-                self._vus[t].stop()  # ramp down: the newest VUs leave first
+                slots[k] = task
+            for k in [k for k in slots if k > want]:
+                task = slots.pop(k)
+                if not task.done():
+                    self._vus[task].stop()
             if await self._wait(min(monotonic() + _TICK, start + duration)):
                 return
 
@@ -294,20 +326,30 @@ class Engine:
             for i, cls in enumerate(self.profile.users)
         ]
         choices = [WeightedChoice([t.weight for t in cls.tasks]) for cls in self.profile.users]
-        slots = asyncio.Semaphore(load.max_in_flight)
+        slots = asyncio.Semaphore(
+            max(1, (load.max_in_flight + self.segment[1] - 1 - self.segment[0]) // self.segment[1])
+        )
         clients: list[Any] = []
         self._open_clients = clients
+        seg, count = self.segment
+        max_in_flight = (load.max_in_flight + count - 1 - seg) // count  # this segment's share
+        arrival = -1
         while (due := schedule.next_due()) is not None:
-            t0 = start + due
-            if await self._wait(t0):
-                return
-            if len(self._inflight) >= load.max_in_flight and not load.queue:
-                assert self.recorder is not None
-                self.recorder.add_dropped()
-                continue
+            arrival += 1
+            # Class and task are drawn for every arrival, so that segments agree with the
+            # whole test; a segment then sends only its own arrivals (every count-th).
             index = assigner.next()
             runner = runners[index]
             task_def = runner.user_class.tasks[choices[index].pick(runner.rng)]
+            if arrival % count != seg:
+                continue
+            t0 = start + due
+            if await self._wait(t0):
+                return
+            if len(self._inflight) >= max_in_flight and not load.queue:
+                assert self.recorder is not None
+                self.recorder.add_dropped()
+                continue
             task = asyncio.create_task(self._arrival(runner, task_def, t0, slots, clients, ctx))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
@@ -436,6 +478,7 @@ class Engine:
             "target": {"base_url": self.base_url, "builtin": p.target.is_builtin},
             "seed": self.seed,
             "started": started_wall,
+            "segment": {"index": self.segment[0] + 1, "count": self.segment[1]},
             "plan": [asdict(step) for step in plan(p.load)],
             "environment": {
                 "python": sys.version.split()[0],

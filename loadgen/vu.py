@@ -78,9 +78,16 @@ def _filler(size: int, seed: int) -> bytes:
 
 class VU:
     def __init__(
-        self, vu_id: int, user_class: UserClass, ctx: VUContext, rng: random.Random
+        self,
+        vu_id: int,
+        user_class: UserClass,
+        ctx: VUContext,
+        rng: random.Random,
+        *,
+        tag: str | None = None,
     ) -> None:
         self.id = vu_id
+        self.tag = tag or str(vu_id)  # in request ids RUN-TAG-SEQ, unique within the run
         self.user_class = user_class
         self.ctx = ctx
         self.rng = rng
@@ -231,7 +238,7 @@ class VU:
             t0=t0,
             send=monotonic(),
             category=spec.category if spec is not None else None,
-            request_id=f"{self.ctx.run_tag}-{self.id}-{self._seq}",
+            request_id=f"{self.ctx.run_tag}-{self.tag}-{self._seq}",
         )
 
     async def _request(
