@@ -150,6 +150,7 @@ def summary(data: dict[str, Any]) -> str:
         )
     if custom.get("counters"):
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in custom["counters"].items()))
+    lines += _breakpoint(data)
     lines += _thresholds(data)
     health = data.get("health", {})
     for warning in health.get("warnings", [])[:5]:
@@ -197,4 +198,58 @@ def _thresholds(data: dict[str, Any]) -> list[str]:
         lines.append(f"  run stopped early: {aborted['expr']} failed with abort_on_fail")
     failed = sum(1 for t in rows if not t["ok"])
     lines.append(f"  {failed} of {len(rows)} failed" if failed else f"  all {len(rows)} passed")
+    return lines
+
+
+def _breakpoint(data: dict[str, Any]) -> list[str]:
+    """The steps of a breakpoint search and its answer."""
+    bp = data.get("breakpoint")
+    if not bp:
+        return []
+    unit = "users" if bp["unit"] == "users" else "req/s"
+    rows = [[unit, "rps", "goodput", "ttft p50", "p95", "p99", "e2e p95", "errors", "verdict"]]
+    for s in bp["steps"]:
+        t = s["ttft"]
+        rows.append(
+            [
+                f"{s['level']:g}",
+                f"{s['rps']:.1f}",
+                f"{s['goodput']:.1f}",
+                _ms(t.get("p50")),
+                _ms(t.get("p95")),
+                _ms(t.get("p99")),
+                _ms(s.get("e2e_p95")),
+                f"{s['error_rate']:.1%}",
+                s["verdict"] + (f" ({'; '.join(s['broken_by'])})" if s["broken_by"] else ""),
+            ]
+        )
+    lines = [
+        "",
+        f"breakpoint search (each step judged after a {format_duration(bp['warmup'])} warm-up):",
+    ]
+    lines += ["  " + line for line in _table(rows)]
+    ok, broken = bp["highest_ok"], bp["first_broken"]
+    if ok is None:
+        lines.append(
+            f"  no level met the SLOs (the first, {bp['steps'][0]['level']:g} {unit}, "
+            "already broke them)"
+            if bp["steps"]
+            else "  no step ran"
+        )
+    else:
+        lines.append(f"  highest load within the SLOs: {ok:g} {unit}")
+    if broken is not None:
+        lines.append(f"  first broken: {broken:g} {unit}, by {'; '.join(bp['broken_by'])}")
+    elif bp.get("generator_limited_at") is not None:
+        lines.append(
+            f"  stopped at {bp['generator_limited_at']:g} {unit}: the generator, not "
+            "the target, was the limit there — add processes or machines"
+        )
+    else:
+        lines.append("  nothing broke up to the maximum: raise breakpoint.max")
+    if bp.get("knee") is not None:
+        lines.append(f"  knee of the ttft curve: {bp['knee']:g} {unit}")
+    if bp.get("require_at_least") is not None:
+        verdict = "met" if bp["ok"] else "NOT met (exit 1)"
+        lines.append(f"  required at least {bp['require_at_least']:g} {unit}: {verdict}")
     return lines

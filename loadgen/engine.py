@@ -30,10 +30,12 @@ from loadgen.auth.aws import aws_factory
 from loadgen.auth.base import NoAuth, VUAuth
 from loadgen.auth.login import LoginAuth
 from loadgen.auth.simple import StaticAuth
+from loadgen.breakpoint import Search, judge
+from loadgen.breakpoint import summary as bp_summary
 from loadgen.errors import StartError
 from loadgen.health import assess
 from loadgen.phases import phase_summaries
-from loadgen.profile.model import Profile
+from loadgen.profile.model import Profile, Task
 from loadgen.profile.overrides import scale_load
 from loadgen.result import SCHEMA, Result
 from loadgen.sample import Sample
@@ -92,10 +94,12 @@ class Engine:
         self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
         self._vus: dict[asyncio.Task[None], VU] = {}
         self._inflight: set[asyncio.Task[None]] = set()
-        self._open_clients: list[Any] = []
+        self._open_state: _OpenState | None = None
         self._interval_start = 0.0
         self._cpu_mark = time.process_time()
         self._aborted_by: dict[str, Any] | None = None
+        self._search: Search | None = None
+        self._bp_level = 0.0
         self._errors_in_vus: list[str] = []
         self._users_by_class: Counter[str] = Counter()
         self._aws_factories: dict[int, Any] = {}
@@ -177,7 +181,8 @@ class Engine:
         start = monotonic()
         started_wall = time.time()
         self._cpu_mark = time.process_time()
-        self.recorder = recorder = Recorder(start)
+        slo = profile.slo
+        self.recorder = recorder = Recorder(start, good=slo.good if slo.declared else None)
         self.writer = writer = ResultWriter(self.out_dir) if self.out_dir is not None else None
         header = self._header(started_wall)
         record: Callable[[Sample], None] = recorder.add
@@ -209,7 +214,9 @@ class Engine:
         self._intervals: list[dict[str, Any]] = []
         ticker = asyncio.create_task(self._tick(start), name="loadgen-ticker")
         try:
-            if profile.load.model == "open":
+            if profile.breakpoint is not None:
+                await self._drive_breakpoint(ctx, start)
+            elif profile.load.model == "open":
                 await self._drive_open(ctx, start)
             else:
                 await self._drive_closed(ctx, start)
@@ -227,6 +234,9 @@ class Engine:
                 q.put_nowait(None)
             data = self._result_data(header, self._intervals, start, end, started_wall)
             data["thresholds"] = evaluate(list(profile.thresholds), data)
+            if self._search is not None:
+                unit = "users" if profile.load.model == "closed" else "rate"
+                data["breakpoint"] = bp_summary(self._search, unit)
             result = Result(data, writer.result_path if writer else None)
             if writer is not None:
                 writer.finish(result)
@@ -257,7 +267,13 @@ class Engine:
                 self._close_interval(next_interval)
                 next_interval += _INTERVAL
 
-    async def _drive_closed(self, ctx: VUContext, start: float) -> None:
+    async def _drive_closed(
+        self,
+        ctx: VUContext,
+        start: float,
+        level: Callable[[float], float] | None = None,
+        duration: float | None = None,
+    ) -> None:
         """Keep the VUs on the stage plan until it ends or the run stops.
 
         VU slot k (1, 2, …) runs while the planned level is ≥ k, so ramping down stops the
@@ -271,12 +287,13 @@ class Engine:
         generation: Counter[int] = Counter()
         slots: dict[int, asyncio.Task[None]] = {}
         index, count = self.segment
-        duration = profile.load.duration
+        if duration is None:
+            duration = profile.load.duration
         while True:
             elapsed = monotonic() - start
             if elapsed >= duration:
                 return
-            want = round(level_at(profile.load, elapsed))
+            want = round(level(elapsed) if level is not None else level_at(profile.load, elapsed))
             while len(classes) < want:
                 classes.append(assigner.next())
             for k in range(index + 1, want + 1, count):
@@ -305,71 +322,122 @@ class Engine:
             if await self._wait(min(monotonic() + _TICK, start + duration)):
                 return
 
-    async def _drive_open(self, ctx: VUContext, start: float) -> None:
+    async def _drive_open(
+        self,
+        ctx: VUContext,
+        start: float,
+        stages: list[RateStage] | None = None,
+        start_rate: float | None = None,
+        offset: float = 0.0,
+    ) -> None:
         """Start each arrival at its scheduled time; never delay one silently (SPEC §1).
 
         An arrival that finds ``max_in_flight`` requests running is counted as dropped, or
         with ``queue: true`` waits for a slot with its latency still measured from ``t0``.
+        ``stages``/``offset`` drive one step of a breakpoint search instead of the plan.
         """
         load = self.profile.load
-        rng = random.Random(self.seed)
+        state = self._open_state or _OpenState(self, ctx)
+        self._open_state = state
+        if stages is None:
+            stages = [RateStage(s.duration, s.target) for s in load.stages]
+            start_rate = load.start
         schedule = ArrivalSchedule(
-            [RateStage(s.duration, s.target) for s in load.stages],
-            start_rate=load.start,
+            stages,
+            start_rate=start_rate or 0.0,
             process=load.arrival,
             burstiness=load.burstiness,
-            rng=random.Random(rng.getrandbits(64)),
+            rng=random.Random(state.rng.getrandbits(64)),
         )
-        assigner = ClassAssigner([u.weight for u in self.profile.users])
-        runners = [
-            VU(i, cls, ctx, random.Random(rng.getrandbits(64)))
-            for i, cls in enumerate(self.profile.users)
-        ]
-        choices = [WeightedChoice([t.weight for t in cls.tasks]) for cls in self.profile.users]
-        slots = asyncio.Semaphore(
-            max(1, (load.max_in_flight + self.segment[1] - 1 - self.segment[0]) // self.segment[1])
-        )
-        clients: list[Any] = []
-        self._open_clients = clients
         seg, count = self.segment
-        max_in_flight = (load.max_in_flight + count - 1 - seg) // count  # this segment's share
-        arrival = -1
         while (due := schedule.next_due()) is not None:
-            arrival += 1
+            state.arrival += 1
             # Class and task are drawn for every arrival, so that segments agree with the
             # whole test; a segment then sends only its own arrivals (every count-th).
-            index = assigner.next()
-            runner = runners[index]
-            task_def = runner.user_class.tasks[choices[index].pick(runner.rng)]
-            if arrival % count != seg:
+            runner, task_def = state.draw()
+            if state.arrival % count != seg:
                 continue
-            t0 = start + due
+            t0 = start + offset + due
             if await self._wait(t0):
                 return
-            if len(self._inflight) >= max_in_flight and not load.queue:
+            if len(self._inflight) >= state.max_in_flight and not load.queue:
                 assert self.recorder is not None
                 self.recorder.add_dropped()
                 continue
-            task = asyncio.create_task(self._arrival(runner, task_def, t0, slots, clients, ctx))
+            task = asyncio.create_task(self._arrival(runner, task_def, t0, state, ctx))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
+    async def _drive_breakpoint(self, ctx: VUContext, start: float) -> None:
+        """Step the load up until the SLOs break (loadgen.breakpoint decides each next level).
+
+        Each step holds its level for ``step_duration``; its verdict is judged on the interval
+        records after the warm-up. Closed model: the VU driver follows the current level;
+        open model: each step is a constant-rate schedule of its own."""
+        spec = self.profile.breakpoint
+        assert spec is not None
+        search = self._search = Search(spec)
+        closed = self.profile.load.model == "closed"
+        self._bp_level = 0.0
+        driver = (
+            asyncio.create_task(
+                self._drive_closed(
+                    ctx, start, level=lambda _: self._bp_level, duration=float("inf")
+                )
+            )
+            if closed
+            else None
+        )
+        try:
+            while (level := search.next_level()) is not None:
+                step_start = monotonic() - start
+                # Steps start on whole seconds, so their windows are whole intervals.
+                step_start = float(int(step_start + 0.999))
+                if await self._wait(start + step_start):
+                    return
+                self._bp_level = level
+                step_end = step_start + spec.step_duration
+                if closed:
+                    stopped = await self._wait(start + step_end)
+                else:
+                    await self._drive_open(
+                        ctx, start, [RateStage(spec.step_duration, level)], level, offset=step_start
+                    )
+                    stopped = await self._wait(start + step_end)
+                await self._wait(monotonic() + 0.05)  # let the last interval close
+                if stopped:
+                    return
+                window = [
+                    r
+                    for r in self._intervals
+                    if r["t"] >= step_start + spec.warmup - 1e-6
+                    and r["t"] + r["length"] <= step_end + 0.05
+                ]
+                limited = assess(window)["warnings"]
+                step = judge(window, self.profile.slo, limited=[w["what"] for w in limited])
+                step.update(start=step_start, end=step_end, warmup=spec.warmup)
+                search.record(level, step)
+        finally:
+            self._bp_level = 0.0
+            if driver is not None:
+                driver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await driver
+
     async def _arrival(
-        self,
-        runner: VU,
-        task: Any,
-        t0: float,
-        slots: asyncio.Semaphore,
-        clients: list[Any],
-        ctx: VUContext,
+        self, runner: VU, task: Task | None, t0: float, state: _OpenState, ctx: VUContext
     ) -> None:
-        async with slots:
-            client = clients.pop() if clients else ctx.new_client()
+        async with state.slots:
+            client = state.clients.pop() if state.clients else ctx.new_client()
             try:
                 await runner.start_auth(client)
-                await runner.do_task(client, task, t0)
+                if task is not None:
+                    await runner.do_task(client, task, t0)
+                else:  # a journey class: each arrival walks the whole journey
+                    for step in runner.user_class.journey:
+                        t0 = await runner.run_step(client, step, t0)
             finally:
-                clients.append(client)
+                state.clients.append(client)
 
     def _vu_done(self, task: asyncio.Task[None]) -> None:
         self._vus.pop(task, None)
@@ -389,16 +457,21 @@ class Engine:
             t.cancel()
         if pending:
             await asyncio.wait(pending, timeout=5.0)
-        for client in self._open_clients:
-            await client.aclose()
-        self._open_clients = []
+        if self._open_state is not None:
+            for client in self._open_state.clients:
+                await client.aclose()
+            self._open_state.clients.clear()
         for factory in self._aws_factories.values():
             await factory.aclose()
 
     def _close_interval(self, at: float) -> dict[str, Any]:
         assert self.recorder is not None
         load = self.profile.load
-        planned = level_at(load, at - self.recorder.start)
+        planned = (
+            self._bp_level
+            if self.profile.breakpoint is not None
+            else level_at(load, at - self.recorder.start)
+        )
         record = self.recorder.close_interval(at, self.active_users)
         cpu_now = time.process_time()
         length = record["length"]
@@ -500,7 +573,8 @@ class Engine:
         assert rec is not None
         duration = end - start
         scopes = {
-            "overall": rec.overall.to_dict(duration),
+            "overall": rec.overall.to_dict(duration)
+            | {"good": rec.good, "goodput": rec.good / duration if duration > 0 else 0.0},
             "by_name": {k: v.to_dict(duration) for k, v in sorted(rec.by_name.items())},
             "by_class": {k: v.to_dict(duration) for k, v in sorted(rec.by_class.items())},
             "by_category": {k: v.to_dict(duration) for k, v in sorted(rec.by_category.items())},
@@ -530,6 +604,7 @@ class Engine:
             "intervals": intervals,
             "health": assess(intervals),
             "phases": phase_summaries(plan(self.profile.load), intervals),
+            "slo": self.profile.slo.records(_slo_values(scopes["overall"], rec.good, duration)),
             "thresholds": [],
             "aborted_by": self._aborted_by,
         }
@@ -584,3 +659,52 @@ def _warm_up() -> None:
     import anyio._backends._asyncio  # noqa: F401
     import h11  # noqa: F401
     import httpcore  # noqa: F401
+
+
+class _OpenState:
+    """What the open model keeps across arrivals (and across breakpoint steps)."""
+
+    def __init__(self, engine: Engine, ctx: VUContext) -> None:
+        profile = engine.profile
+        seg, count = engine.segment
+        self.rng = random.Random(engine.seed)
+        self.assigner = ClassAssigner([u.weight for u in profile.users])
+        self.runners = [
+            VU(i, cls, ctx, random.Random(self.rng.getrandbits(64)))
+            for i, cls in enumerate(profile.users)
+        ]
+        self.choices = [
+            WeightedChoice([t.weight for t in cls.tasks]) if cls.tasks else None
+            for cls in profile.users
+        ]
+        self.max_in_flight = max(1, (profile.load.max_in_flight + count - 1 - seg) // count)
+        self.slots = asyncio.Semaphore(self.max_in_flight)
+        self.clients: list[Any] = []
+        self.arrival = -1
+
+    def draw(self) -> tuple[VU, Task | None]:
+        index = self.assigner.next()
+        runner = self.runners[index]
+        choice = self.choices[index]
+        if choice is None:
+            return runner, None
+        return runner, runner.user_class.tasks[choice.pick(runner.rng)]
+
+
+def _slo_values(overall: dict[str, Any], good: int, duration: float) -> dict[str, float | None]:
+    """The whole run's value for each SLO key (for the result's ``slo`` verdicts)."""
+    m = overall["metrics"]
+    requests = overall["requests"]
+
+    def pct(metric: str, stat: str) -> float | None:
+        return float(m[metric][stat]) if m[metric]["count"] else None
+
+    return {
+        "ttft_p95": pct("ttft", "p95"),
+        "ttft_p99": pct("ttft", "p99"),
+        "e2e_p95": pct("e2e", "p95"),
+        "e2e_p99": pct("e2e", "p99"),
+        "itl_p99": pct("itl", "p99"),
+        "error_rate": overall["error_rate"] if requests else None,
+        "goodput_ratio": good / requests if requests else None,
+    }

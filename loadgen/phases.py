@@ -49,8 +49,6 @@ def phase_summaries(
                 encoded = r.get(metric, {}).get("hdr")
                 if encoded:
                     merged.merge(Histogram.decode(encoded))
-            entry[metric] = (
-                {k: v for k, v in merged.summary().items()} if merged.count else {"count": 0}
-            )
+            entry[metric] = dict(merged.summary().items()) if merged.count else {"count": 0}
         out.append(entry)
     return out

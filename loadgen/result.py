@@ -91,6 +91,8 @@ class Result:
             return 130
         if self.data.get("aborted_by") is not None:
             return 1
+        if not self.data.get("breakpoint", {}).get("ok", True):
+            return 1
         return 1 if any(not t.get("ok", True) for t in self.data.get("thresholds", [])) else 0
 
     def save(self, path: Path) -> None:

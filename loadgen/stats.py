@@ -8,6 +8,7 @@ request names, not requests: no per-request list is kept.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,8 +133,9 @@ class Scope:
 class Recorder:
     """Counts every finished request into its scopes and into the current interval."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, good: Callable[[Sample], bool] | None = None) -> None:
         self.start = start
+        self._good = good
         self.overall = Scope()
         self.by_name: dict[str, Scope] = {}
         self.by_class: dict[str, Scope] = {}
@@ -147,12 +149,17 @@ class Recorder:
         self._interval_loop = Histogram()
         self._interval_start = start
         self._interval_dropped = 0
+        self.good = 0
+        self._interval_good = 0
         self.intervals_closed = 0
         self.counters: Counter[str] = Counter()
         self._interval_counters: Counter[str] = Counter()
         self.checks: dict[str, list[int]] = {}
 
     def add(self, s: Sample) -> None:
+        if self._good is not None and not s.interrupted and self._good(s):
+            self.good += 1
+            self._interval_good += 1
         gaps_us: list[int] = []
         times = s.token_times
         if len(times) > 1 and s.error is None:
@@ -210,6 +217,7 @@ class Recorder:
             "errors_by_kind": dict(scope.errors),
             "interrupted": scope.interrupted,
             "dropped": self._interval_dropped,
+            "good": self._interval_good,
             "counters": dict(self._interval_counters),
             "rate_limited": scope.errors.get("http_429", 0),
             "rps": scope.requests / length if length > 0 else 0.0,
@@ -217,13 +225,14 @@ class Recorder:
             "output_tps": scope.output_tokens / length if length > 0 else 0.0,
             "ttft": _brief(scope.hists["ttft"], hdr=True),
             "e2e": _brief(scope.hists["e2e"], hdr=True),
-            "itl": _brief(scope.hists["itl"]),
+            "itl": _brief(scope.hists["itl"], hdr=True),
             "ttfb": _brief(scope.hists["ttfb"]),
             "schedule_lag": _brief(sched),
             "loop_lag": _brief(loop),
         }
         self._interval_start = now
         self._interval_dropped = 0
+        self._interval_good = 0
         self._interval_counters = Counter()
         self.intervals_closed += 1
         return record

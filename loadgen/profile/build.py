@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen import units
+from loadgen.breakpoint import BreakpointSpec
 from loadgen.profile.authspec import AuthSection
 from loadgen.profile.model import (
     AuthSpec,
@@ -23,6 +24,7 @@ from loadgen.profile.model import (
 )
 from loadgen.profile.source import Path_
 from loadgen.profile.tasks import TaskSections
+from loadgen.slo import SLO_KEYS, Slo
 from loadgen.thresholds import Threshold
 from loadgen.thresholds import parse as parse_threshold
 
@@ -50,6 +52,8 @@ class Builder(TaskSections, AuthSection):
                 "report",
                 "thresholds",
                 "auth",
+                "slo",
+                "breakpoint",
             ),
         )
         name = self.typed(top.get("name"), ("name",), str, default_name)
@@ -60,11 +64,23 @@ class Builder(TaskSections, AuthSection):
         users = self.user_classes(top.get("users"), ("users",), pools)
         if "load" not in top:
             self.bad((), "missing 'load'", "add load: {stages: [{duration: 30s, users: 5}]}")
-        load = self.load(top.get("load"), ("load",))
+        load = self.load(top.get("load"), ("load",), plan="breakpoint" not in top)
         seed = self.typed(top.get("seed"), ("seed",), int, None)
         report = self.report_spec(top.get("report"), ("report",))
         thresholds = self.thresholds(top.get("thresholds"), ("thresholds",))
         auth = self.auth_spec(top.get("auth"), ("auth",))
+        slo = self.slo(top.get("slo"), ("slo",))
+        bp = (
+            self.breakpoint(top["breakpoint"], ("breakpoint",), load)
+            if "breakpoint" in top
+            else None
+        )
+        if bp is not None and not slo.declared:
+            self.bad(
+                ("breakpoint",),
+                "a breakpoint search needs SLOs to decide what is broken",
+                "add slo: {ttft_p95: 2s, error_rate: 5%}",
+            )
         if self.problems or target is None:
             return None
         return Profile(
@@ -77,6 +93,8 @@ class Builder(TaskSections, AuthSection):
             report=report,
             thresholds=thresholds,
             auth=auth or AuthSpec(),
+            slo=slo,
+            breakpoint=bp,
             path=path,
             raw=dict(top),
         )
@@ -121,6 +139,97 @@ class Builder(TaskSections, AuthSection):
                 self.bad(p, what, fix)
         return tuple(out)
 
+    def slo(self, value: Any, path: Path_) -> Slo:
+        s = self.mapping(value, path, tuple(SLO_KEYS))
+        limits: dict[str, float] = {}
+        for key, raw in s.items():
+            _, _, unit = SLO_KEYS[key]
+            if unit == "ms":
+                limits[key] = self.unit(raw, (*path, key), units.parse_duration, 0.0) * 1000
+            else:
+                limits[key] = self.unit(raw, (*path, key), units.parse_percent, 0.0)
+        return Slo(**limits)
+
+    def breakpoint(self, value: Any, path: Path_, load: Load) -> BreakpointSpec | None:
+        """``{start, step, step_duration, max, warmup, consecutive, refine, require_at_least}``
+        in users (closed model) or arrivals per second (open)."""
+        b = self.mapping(
+            value,
+            path,
+            (
+                "start",
+                "step",
+                "step_duration",
+                "max",
+                "warmup",
+                "consecutive",
+                "refine",
+                "require_at_least",
+            ),
+        )
+        closed = load.model == "closed"
+        parse = (
+            (lambda v: float(int(v)) if isinstance(v, int) else float("nan"))
+            if closed
+            else units.parse_rate
+        )
+        missing = [k for k in ("start", "step", "step_duration", "max") if k not in b]
+        if missing:
+            self.bad(
+                path,
+                f"missing {', '.join(missing)}",
+                "write breakpoint: {start: 10, step: 10, step_duration: 30s, max: 200}",
+            )
+            return None
+        level = {
+            k: self.unit(b[k], (*path, k), parse, 0.0) for k in ("start", "step", "max") if k in b
+        }
+        for k, v in level.items():
+            if not v > 0:
+                what = "a whole number of users > 0" if closed else "a rate > 0 such as 5/s"
+                self.bad((*path, k), f"{b[k]!r} is not {what}")
+        duration = self.unit(
+            b["step_duration"], (*path, "step_duration"), units.parse_duration, 0.0
+        )
+        warmup = self.unit(
+            b.get("warmup"), (*path, "warmup"), units.parse_duration, min(10.0, duration / 3)
+        )
+        if duration <= 0 or warmup >= duration:
+            self.bad(
+                (*path, "warmup"),
+                "the warm-up must be shorter than step_duration",
+                "each step is judged on the part after its warm-up",
+            )
+        consecutive = self.typed(b.get("consecutive"), (*path, "consecutive"), int, 1)
+        refine = b.get("refine", 0)
+        refine = 2 if refine is True else (0 if refine is False else refine)
+        if not isinstance(refine, int) or refine < 0:
+            self.bad((*path, "refine"), "expected true, false or a number of bisection steps")
+            refine = 0
+        require = b.get("require_at_least")
+        require_level = (
+            None if require is None else self.unit(require, (*path, "require_at_least"), parse, 0.0)
+        )
+        return BreakpointSpec(
+            start=level.get("start", 1.0),
+            step=level.get("step", 1.0),
+            step_duration=duration,
+            max=level.get("max", 1.0),
+            warmup=warmup,
+            consecutive=max(1, consecutive),
+            refine=refine,
+            require_at_least=require_level,
+            integer=closed,
+        )
+
+    def _size(self, t: Mapping[str, Any], path: Path_, key: str, default: int) -> int:
+        """A byte limit (``max_response_size``, ``max_line``): a size of at least 1 KiB."""
+        size = self.unit(t.get(key), (*path, key), units.parse_size, default)
+        if size < 1024:
+            self.bad((*path, key), f"{size} bytes is too small", "write at least 1KiB, e.g. 1MiB")
+            return default
+        return size
+
     def target(self, value: Any, path: Path_) -> TargetSpec | None:
         if value is None:
             self.bad(
@@ -141,6 +250,8 @@ class Builder(TaskSections, AuthSection):
                 "builtin",
                 "retry_after",
                 "max_retry_after",
+                "max_response_size",
+                "max_line",
             ),
         )
         transport = self.typed(t.get("transport"), (*path, "transport"), str, "fast")
@@ -198,6 +309,8 @@ class Builder(TaskSections, AuthSection):
             max_retry_after=self.unit(
                 t.get("max_retry_after"), (*path, "max_retry_after"), units.parse_duration, 60.0
             ),
+            max_response_size=self._size(t, path, "max_response_size", 64 << 20),
+            max_line=self._size(t, path, "max_line", 1 << 20),
         )
 
     def _retry_after(self, value: Any, path: Path_) -> bool:
@@ -244,7 +357,9 @@ class Builder(TaskSections, AuthSection):
                 pools = replace(pools, rows=rows)
         return pools
 
-    def load(self, value: Any, path: Path_) -> Load:
+    def load(self, value: Any, path: Path_, *, plan: bool = True) -> Load:
+        """The load plan; with ``plan=False`` (a breakpoint search makes its own steps) only
+        the model and its options."""
         ld = self.mapping(
             value,
             path,
@@ -356,6 +471,8 @@ class Builder(TaskSections, AuthSection):
                 )
             start = 0.0
         else:
+            if not plan and level_key not in ld and "duration" not in ld:
+                return Load(model=model, graceful_stop=graceful, **extra)
             if level_key not in ld or "duration" not in ld:
                 self.bad(
                     path,

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from loadgen.breakpoint import BreakpointSpec
+from loadgen.slo import Slo
 from loadgen.thresholds import Threshold
 
 __all__ = [
@@ -243,6 +245,8 @@ class TargetSpec:
     transport: Literal["fast", "httpx"] = "fast"  # for chat streams; plain tasks use httpx
     honor_retry_after: bool = True  # after a 429, wait what Retry-After says (up to the max)
     max_retry_after: float = 60.0
+    max_response_size: int = 64 << 20  # bytes of one response body; more is a protocol error
+    max_line: int = 1 << 20  # bytes of one SSE line; more is a protocol error
     builtin: dict[str, Any] = field(default_factory=dict)  # config of the built-in target
 
     @property
@@ -278,6 +282,8 @@ class Profile:
     report: ReportSpec = field(default_factory=ReportSpec)
     thresholds: tuple[Threshold, ...] = ()
     auth: AuthSpec = field(default_factory=AuthSpec)
+    slo: Slo = field(default_factory=Slo)
+    breakpoint: BreakpointSpec | None = None
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the expanded YAML, secrets redacted
     secrets: frozenset[str] = frozenset()

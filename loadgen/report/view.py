@@ -82,10 +82,8 @@ def _value(value: Any, unit: str) -> str:
         return "–"
     if unit == "ms":
         return f"{fmt.ms(value)} ms"
-    if unit in ("ratio", "fraction"):
-        return fmt.pct(value)
-    if unit == "%":
-        return f"{float(value):.2f}%"
+    if unit in ("ratio", "fraction", "%"):
+        return fmt.pct(value)  # thresholds and SLOs store rates as fractions (1% = 0.01)
     return f"{float(value):.4g} {unit}".strip()
 
 
@@ -159,6 +157,14 @@ def _banners(data: dict[str, Any]) -> list[str]:
 
 def _load_text(data: dict[str, Any]) -> str:
     model = (data.get("load") or {}).get("model", "closed")
+    bp = data.get("breakpoint")
+    if bp and bp.get("steps"):
+        levels = [float(s["level"]) for s in bp["steps"]]
+        unit = "/s" if model == "open" else " users"
+        return (
+            f"{model} model, breakpoint search: {len(levels)} steps "
+            f"from {levels[0]:g}{unit} to {max(levels):g}{unit}"
+        )
     steps = data.get("plan") or []
     peak = max((max(float(s["start"]), float(s["end"])) for s in steps), default=0.0)
     if model == "open":

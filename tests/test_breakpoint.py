@@ -1,0 +1,87 @@
+"""Breakpoint search: the stepping rules (pure) and the level found against a known capacity."""
+
+from __future__ import annotations
+
+import pytest
+from support import chat_profile, run_async
+
+import loadgen
+from loadgen import profile_from_dict
+from loadgen.breakpoint import BreakpointSpec, Search, knee
+
+SPEC = BreakpointSpec(start=4, step=4, step_duration=3, max=40)
+
+
+def walk(spec: BreakpointSpec, verdicts: dict[float, str]) -> list[float]:
+    """Levels the search visits when each level's step gets the given verdict."""
+    search, seen = Search(spec), []
+    while (level := search.next_level()) is not None:
+        seen.append(level)
+        search.record(
+            level, {"verdict": verdicts.get(level, "ok"), "broken_by": [], "ttft": {"p95": 100.0}}
+        )
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("spec", "verdicts", "levels"),
+    [
+        (SPEC, {12: "broken"}, [4, 8, 12]),  # stop at the first
+        (SPEC, {}, [4, 8, 12, 16, 20, 24, 28, 32, 36, 40]),  # or at the maximum
+        (
+            BreakpointSpec(start=4, step=4, step_duration=3, max=40, consecutive=2),
+            {8: "broken", 16: "broken", 20: "broken"},
+            [4, 8, 12, 16, 20],
+        ),  # a lone broken step is noise
+        (
+            BreakpointSpec(start=4, step=8, step_duration=3, max=40, refine=2),
+            {20: "broken", 16: "broken", 14: "broken"},
+            [4, 12, 20, 16, 14],
+        ),  # bisect 12..20
+        (SPEC, {8: "generator-limited"}, [4, 8]),  # never blame the target
+    ],
+    ids=["first-broken", "maximum", "consecutive-2", "refine", "generator-limited"],
+)
+def test_search_rules(spec, verdicts, levels):
+    """Stop rules and refinement, table-driven."""
+    assert walk(spec, verdicts) == levels
+
+
+def test_knee_is_where_latency_grows_faster_than_load():
+    """ttft p95 100 → 105 → 110 → 400 ms over 4/8/12/16 users: the knee is 16."""
+    steps = [
+        {"level": lv, "ttft": {"p95": t}} for lv, t in ((4, 100), (8, 105), (12, 110), (16, 400))
+    ]
+    assert knee(steps) == 16
+
+
+def test_breakpoint_lies_within_one_step_of_the_capacity_the_config_predicts(tmp_path):
+    """8 slots, ttft 100 ms, 10 tokens 10 ms apart: a closed-loop user's ttft is
+    N·190/8 − 90 ms, so ttft p95 ≤ 150 ms holds up to ~10 users. Steps of 4 users must call
+    8 the highest good level and 12 the first broken one, broken by ttft."""
+    data = chat_profile(
+        builtin={
+            "timing": {"ttft": "100ms", "itl": "10ms", "output_tokens": 10},
+            "capacity": {"slots": 8, "contention": 0},
+        }
+    )
+    del data["load"]["users"], data["load"]["duration"]
+    data["slo"] = {"ttft_p95": "150ms", "error_rate": "5%"}
+    data["breakpoint"] = {
+        "start": 4,
+        "step": 4,
+        "step_duration": "3s",
+        "warmup": "1s",
+        "max": 24,
+        "require_at_least": 16,
+    }
+    result = run_async(loadgen.run(profile_from_dict(data), out=tmp_path), timeout=120)
+    bp = result.data["breakpoint"]
+    predicted = (150 + 90) * 8 / 190  # ≈ 10.1 users
+    assert abs(bp["highest_ok"] - predicted) <= 4
+    assert abs(bp["first_broken"] - predicted) <= 4
+    assert (bp["highest_ok"], bp["first_broken"]) == (8, 12)
+    assert bp["broken_by"][0].startswith("ttft_p95")
+    assert [s["verdict"] for s in bp["steps"]] == ["ok", "ok", "broken"]
+    assert bp["steps"][2]["ttft"]["p95"] > 150
+    assert bp["ok"] is False and result.exit_code == 1  # below require_at_least
