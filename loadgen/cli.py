@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         "--duration", type=_duration, help="scale the load plan to this total length (30s, 5m)"
     )
     run.add_argument("--rate", help="arrival rate for open-model profiles (20/s)")
+    run.add_argument(
+        "--scale",
+        type=float,
+        metavar="F",
+        help="multiply the plan's users or rate by F (0.1 for a tenth)",
+    )
     run.add_argument("--seed", type=int, help="seed for reproducible choices")
     run.add_argument(
         "--segment",
@@ -291,6 +297,7 @@ async def _run_async(
         profile,
         users=args.users,
         rate=rate,
+        scale=args.scale,
         duration=args.duration,
         seed=args.seed,
         out=out,

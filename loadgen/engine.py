@@ -66,6 +66,7 @@ class Engine:
         seed: int | None = None,
         out: str | Path | None = None,
         truth: str | Path | None = None,
+        scale: float | None = None,
         segment: tuple[int, int] = (1, 1),
         start_at: float | None = None,
     ) -> None:
@@ -82,6 +83,10 @@ class Engine:
             if load.model != "open":
                 raise ValueError("rate applies to open-model profiles; use users")
             load = scale_load(load, level=rate)
+        if scale is not None:
+            peak = max([load.start, *(s.target for s in load.stages)], default=0.0)
+            level = peak * scale
+            load = scale_load(load, level=max(1, round(level)) if load.model == "closed" else level)
         self.profile = replace(profile, load=load, seed=seed if seed is not None else profile.seed)
         self.seed = self.profile.seed if self.profile.seed is not None else secrets.randbits(32)
         self.out_dir = Path(out) if out is not None else None
