@@ -101,6 +101,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
 
+    check = sub.add_parser(
+        "check", help="preflight: reach the target, log in, run every task once, show a table"
+    )
+    check.add_argument("profile")
+    check.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE")
     validate = sub.add_parser("validate", help="check a profile without running it")
     validate.add_argument("profile")
     validate.add_argument(
@@ -161,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "check":
+            return _check(args)
         return _run(args)
     except ProfileError as exc:
         for problem in exc.problems:
@@ -188,6 +195,37 @@ def _validate(args: argparse.Namespace) -> int:
             f"users {step.start:g} → {step.end:g}"
         )
     return ExitCode.OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Print one row per request of the preflight; exit 2 when any failed, with the fix."""
+    from loadgen.console import _table
+    from loadgen.engine import Engine
+    from loadgen.preflight import preflight, table
+
+    profile = load_profile(args.profile, sets=args.sets)
+
+    async def go() -> list[Any]:
+        async with Engine(profile) as engine:
+            print(f"checking {profile.name!r} against {engine.base_url}", file=sys.stderr)
+            return await preflight(engine)
+
+    rows = _run_loop(go)  # type: ignore[arg-type]
+    header = ["class", "task", "status", "ttft ms", "answer (first bytes)", "problem"]
+    for line in _table([header, *[[str(c) for c in row] for row in table(rows)]]):
+        print(line)
+    failed = [r for r in rows if not r.ok]
+    for row in failed:
+        if row.fix:
+            print(f"fix {row.name}: {row.fix}")
+    if not rows:
+        print("nothing ran: the profile has no tasks")
+        return ExitCode.USAGE
+    print(
+        f"\n{len(rows) - len(failed)} of {len(rows)} requests ok"
+        + ("" if not failed else " — fix the problems above before a long run")
+    )
+    return ExitCode.USAGE if failed else ExitCode.OK
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -173,14 +173,6 @@ class Engine:
 
     async def run(self) -> Result:
         profile = self.profile
-        factory = ClientFactory(
-            self.base_url,
-            timeout=profile.target.timeout,
-            connect_timeout=profile.target.connect_timeout,
-            verify=profile.target.verify,
-            headers=profile.target.headers,
-            fast=profile.target.transport == "fast",
-        )
         if self.start_at is not None:
             await asyncio.sleep(max(0.0, self.start_at - time.time()))
         start = monotonic()
@@ -201,21 +193,7 @@ class Engine:
                     raw_writer.sample(sample)
 
                 record = record_raw
-        ctx = VUContext(
-            pools=profile.data,
-            record=record,
-            new_client=factory.client,
-            timeout=profile.target.timeout,
-            run_tag=f"{self.seed:x}",
-            base_url=self.base_url,
-            count_tokens=self._count_tokens,
-            count=recorder.count,
-            check=recorder.check,
-            make_auth=self._make_auth,
-            connect_timeout=profile.target.connect_timeout,
-            honor_retry_after=profile.target.honor_retry_after,
-            max_retry_after=profile.target.max_retry_after,
-        )
+        ctx = self.vu_context(record, count=recorder.count, check=recorder.check)
         self._intervals: list[dict[str, Any]] = []
         ticker = asyncio.create_task(self._tick(start), name="loadgen-ticker")
         try:
@@ -246,6 +224,41 @@ class Engine:
             if writer is not None:
                 writer.finish(result)
         return result
+
+    def vu_context(
+        self,
+        record: Callable[[Sample], None],
+        *,
+        count: Callable[[str, int], None] | None = None,
+        check: Callable[[str, bool], None] | None = None,
+        on_response: Callable[[Sample, Any], None] | None = None,
+    ) -> VUContext:
+        """What the VUs of this run share: clients, pools, auth, limits, and where samples go."""
+        profile = self.profile
+        factory = ClientFactory(
+            self.base_url,
+            timeout=profile.target.timeout,
+            connect_timeout=profile.target.connect_timeout,
+            verify=profile.target.verify,
+            headers=profile.target.headers,
+            fast=profile.target.transport == "fast",
+        )
+        return VUContext(
+            pools=profile.data,
+            record=record,
+            new_client=factory.client,
+            timeout=profile.target.timeout,
+            run_tag=f"{self.seed:x}",
+            base_url=self.base_url,
+            count_tokens=self._count_tokens,
+            count=count or (lambda name, n: None),
+            check=check or (lambda name, ok: None),
+            make_auth=self._make_auth,
+            connect_timeout=profile.target.connect_timeout,
+            honor_retry_after=profile.target.honor_retry_after,
+            max_retry_after=profile.target.max_retry_after,
+            on_response=on_response,
+        )
 
     async def _wait(self, deadline: float) -> bool:
         """Sleep until ``deadline`` (monotonic) or a stop; True if the run was stopped."""

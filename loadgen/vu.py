@@ -46,6 +46,8 @@ class VUContext:
     connect_timeout: float = 10.0
     honor_retry_after: bool = True
     max_retry_after: float = 60.0
+    # `loadgen check`: see every response (and keep answer text) to show what came back
+    on_response: Callable[[Sample, ResponseView], None] | None = None
 
 
 def _filler(size: int, seed: int) -> bytes:
@@ -143,8 +145,11 @@ class VU:
                 await self.auth.stop()
         finally:
             await client.aclose()
-            if self._ws is not None:
-                await self._ws.close()
+            await self.close_ws()
+
+    async def close_ws(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
 
     async def start_auth(self, client: VUClient) -> None:
         """Set up the VU's auth; logging in waits for the first request that needs it, so
@@ -255,8 +260,12 @@ class VU:
             sample = self._new_sample(task, t0 if attempt == 1 else monotonic())
             view = ResponseView()
             try:
-                view = await self._send(client, task, sample, messages, keep_text)
+                view = await self._send(
+                    client, task, sample, messages, keep_text or self.ctx.on_response is not None
+                )
                 self._after(task, sample, view)
+                if self.ctx.on_response is not None:
+                    self.ctx.on_response(sample, view)
             finally:
                 self._failed = sample.error is not None
                 self.ctx.record(sample)

@@ -1,0 +1,53 @@
+"""`loadgen check`: one request per task, with the likely fix for each failure."""
+
+from __future__ import annotations
+
+import json
+
+from loadgen.cli import main
+
+LOGIN = {"kind": "login",
+         "login": {"path": "/api/auth/login",
+                   "json": {"email": "{{ email }}", "password": "{{ password }}"}}}
+
+
+def write(tmp_path, data):
+    path = tmp_path / "p.yaml"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def base(**top):
+    return {"name": "pre", "target": {"base_url": "builtin", "timeout": "5s",
+                                      "builtin": {"timing": {"ttft": "10ms", "itl": "1ms"}}},
+            "load": {"users": 1, "duration": "1s"}, **top}
+
+
+def test_a_healthy_setup_passes_with_one_row_per_task(tmp_path, capsys):
+    """Every task ran once, each row shows status, ttft and the first words of the answer."""
+    data = base(users=[{"name": "regular", "tasks": [
+        {"chat": {"category": "simple"}}, {"name": "health", "http": {"path": "/health"}}]}])
+    assert main(["check", write(tmp_path, data)]) == 0
+    out = capsys.readouterr().out
+    assert "chat.simple" in out
+    assert "health" in out
+    assert "2 of 2 requests ok" in out
+
+
+def test_a_wrong_path_and_a_wrong_password_are_reported_distinctly(tmp_path, capsys):
+    """404 → 'wrong path'; 401 at login → 'refused the credentials'; exit 2."""
+    data = base(auth=LOGIN, users=[{
+        "name": "regular", "vars": {"email": "admin@example.com", "password": "not-it"},
+        "tasks": [{"name": "typo", "http": {"path": "/api/chatt"}}]}])
+    assert main(["check", write(tmp_path, data)]) == 2
+    out = capsys.readouterr().out
+    assert "fix typo: wrong path" in out
+    assert "fix auth.login: the server refused the credentials" in out
+
+
+def test_an_unreachable_target_says_where_it_looked(tmp_path, capsys):
+    """Nothing listening: exit 2 naming the address."""
+    data = base(users=[{"tasks": [{"chat": {}}]}])
+    data["target"] = {"base_url": "http://127.0.0.1:9"}
+    assert main(["check", write(tmp_path, data)]) == 2
+    assert "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
