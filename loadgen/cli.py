@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from loadgen import units
 from loadgen._version import __version__
@@ -26,6 +26,8 @@ from loadgen.profile import Profile, load_profile
 from loadgen.result import Result
 
 __all__ = ["ExitCode", "main"]
+
+T = TypeVar("T")
 
 
 class ExitCode(enum.IntEnum):
@@ -201,16 +203,16 @@ def _check(args: argparse.Namespace) -> int:
     """Print one row per request of the preflight; exit 2 when any failed, with the fix."""
     from loadgen.console import _table
     from loadgen.engine import Engine
-    from loadgen.preflight import preflight, table
+    from loadgen.preflight import CheckRow, preflight, table
 
     profile = load_profile(args.profile, sets=args.sets)
 
-    async def go() -> list[Any]:
+    async def go() -> list[CheckRow]:
         async with Engine(profile) as engine:
             print(f"checking {profile.name!r} against {engine.base_url}", file=sys.stderr)
             return await preflight(engine)
 
-    rows = _run_loop(go)  # type: ignore[arg-type]
+    rows = _run_loop(go)
     header = ["class", "task", "status", "ttft ms", "answer (first bytes)", "problem"]
     for line in _table([header, *[[str(c) for c in row] for row in table(rows)]]):
         print(line)
@@ -370,7 +372,7 @@ async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> 
             sys.stderr.flush()
 
 
-def _run_loop(factory: Callable[[], Coroutine[Any, Any, Result]]) -> Result:
+def _run_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run on uvloop when it is installed (the CLI's choice; the library never picks a loop)."""
     try:
         import uvloop
