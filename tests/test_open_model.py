@@ -87,7 +87,7 @@ def test_queued_arrivals_wait_and_their_latency_includes_the_wait():
     result = run_async(loadgen.run(profile_from_dict(data)))
     assert result.data["load"]["dropped"] == 0
     assert result.requests == 20
-    # 2 at a time, ~205 ms each: the last (due at 0.95 s) starts after 9 rounds, ~1.85 s
-    rounds = 9 * result.metrics["e2e"].min
-    assert result.metrics["ttft"].max == pytest.approx(rounds + 200 - 950, abs=60)
+    # 2 at a time, ~205 ms each: the last (due at 0.95 s) waits ~0.9 s for a slot; that wait
+    # is in its ttft, measured from the scheduled arrival, not from when a slot freed up.
+    assert 900 <= result.metrics["ttft"].max <= 1400
     assert result.metrics["ttft"].min == pytest.approx(200, abs=30)
