@@ -1,0 +1,301 @@
+"""``loadgen merge RESULT...`` and ``loadgen run PROFILE --processes N|auto / --ray ADDRESS``.
+
+Front layer: prints, installs signal handlers and picks uvloop, like ``loadgen.cli``. Exit
+codes follow SPEC §3 on the merged result; a run in which a worker died exits 1 (the test did
+not run as planned) unless it was interrupted (130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from loadgen import units
+from loadgen.errors import ProfileError, StartError
+from loadgen.result import Result
+
+__all__ = ["add_distributed_arguments", "merge_main", "run_distributed", "wants_distributed"]
+
+
+def add_distributed_arguments(run: argparse.ArgumentParser) -> None:
+    """Add ``--processes`` and ``--ray`` to the ``run`` parser."""
+    run.add_argument(
+        "--processes",
+        metavar="N|auto",
+        help="run the load as N segments in N worker processes on this machine "
+        "(auto: one per CPU); results are merged",
+    )
+    run.add_argument(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="run segments as Ray actors (auto: this machine's cluster, else a local one; "
+        "--processes sets how many, default one per cluster CPU); needs loadgen[ray]",
+    )
+
+
+def wants_distributed(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "processes", None) or getattr(args, "ray", None))
+
+
+def run_distributed(args: argparse.Namespace) -> int:
+    """Run ``args.profile`` across processes or Ray actors; print like ``loadgen run``.
+
+    Reads from ``args``: profile, sets, users, duration, rate (text), seed, out, truth,
+    quiet, json, segment, start_at, processes (text or None), ray (text or None).
+    """
+    try:
+        return _run(args)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            _err(f"error: {problem}")
+    except (StartError, _Usage) as exc:
+        _err(f"error: {exc}")
+    return 2
+
+
+class _Usage(Exception):
+    pass
+
+
+def _run(args: argparse.Namespace) -> int:
+    from loadgen.distributed.local import LocalOptions, LocalRun, auto_processes
+    from loadgen.profile import load_profile
+
+    if tuple(getattr(args, "segment", (1, 1))) != (1, 1) or getattr(args, "start_at", None):
+        raise _Usage("--segment/--start-at run one part by hand; --processes/--ray split for you")
+    count = None
+    if args.processes:
+        if args.processes == "auto":
+            count = None if args.ray else auto_processes()
+        elif args.processes.isdigit() and int(args.processes) > 0:
+            count = int(args.processes)
+        else:
+            raise _Usage(f"--processes {args.processes!r}: write a number > 0 or auto")
+    profile = load_profile(args.profile, sets=args.sets)
+    rate = None
+    if args.rate is not None:
+        try:
+            rate = units.parse_rate(args.rate)
+        except ValueError as exc:
+            raise _Usage(f"--rate: {exc}") from None
+    seed = args.seed if args.seed is not None else profile.seed
+    seed = seed if seed is not None else secrets.randbits(32)  # every segment needs the same
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path(profile.report.dir) / f"{profile.name}-{stamp}"
+    runner: Any
+    if args.ray:
+        from loadgen.distributed.ray import RayOptions, RayRun
+
+        runner = RayRun(
+            profile,
+            RayOptions(
+                address=args.ray,
+                seed=seed,
+                actors=count,
+                out=out,
+                users=args.users,
+                duration=args.duration,
+                rate=rate,
+                truth=args.truth,
+            ),
+        )
+        what = f"Ray actors ({args.ray})"
+    else:
+        assert count is not None
+        runner = LocalRun(
+            profile,
+            LocalOptions(
+                profile_path=str(args.profile),
+                processes=count,
+                out=out,
+                seed=seed,
+                sets=tuple(args.sets),
+                users=args.users,
+                duration=args.duration,
+                rate=args.rate,
+                truth=args.truth,
+            ),
+        )
+        what = f"{count} processes"
+    quiet = args.quiet or args.json
+    if not quiet:
+        _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
+    live = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    result = _loop(runner, live)
+    written = _render(result, out, [f for f in profile.report.formats if f != "json"])
+    _print(result, written, args)
+    return _exit_code(result)
+
+
+def _loop(runner: Any, live: bool) -> Result:
+    async def main() -> Result:
+        from loadgen.console import live_line
+
+        connect = getattr(runner, "connect", None)
+        if connect is not None:
+            connect()  # ray.init replaces the SIGTERM handler: install ours after it
+        loop = asyncio.get_running_loop()
+        for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, runner.stop, f"interrupted by {label}")
+
+        async def show() -> None:
+            start = time.monotonic()
+            async for record in runner.snapshots():
+                sys.stderr.write("\r\033[K" + live_line(record, time.monotonic() - start))
+                sys.stderr.flush()
+
+        watcher = asyncio.create_task(show()) if live else None
+        try:
+            result: Result = await runner.run()
+            return result
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                sys.stderr.write("\r\033[K")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+
+    try:
+        import uvloop
+
+        factory: Any = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as r:
+        return r.run(main())
+
+
+def merge_main(argv: Sequence[str]) -> int:
+    """``loadgen merge RESULT... [--out DIR]``: merge segment results, judge thresholds."""
+    from loadgen.merge import merge_results
+    from loadgen.report.cli import BadInput, load_checked
+
+    parser = argparse.ArgumentParser(
+        prog="loadgen merge",
+        description="Merge the results of a test's segments (--segment i/n) into one result: "
+        "histograms added, counters summed, intervals aligned on wall-clock seconds, "
+        "thresholds judged on the merged numbers.",
+    )
+    parser.add_argument("results", nargs="+", help="result.json files (or their directories)")
+    parser.add_argument("--out", help="directory for the merged result (default: PARENT/merged)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--json", action="store_true", help="print the overall summary as JSON")
+    try:
+        args = parser.parse_args(list(argv))
+    except SystemExit as exc:
+        return 2 if exc.code else 0
+    try:
+        parts = [load_checked(p) for p in args.results]
+        data = merge_results([p.data for p in parts])
+    except (BadInput, ValueError) as exc:
+        _err(f"loadgen merge: {exc}")
+        return 2
+    dirs = [p.path.parent.resolve() for p in parts if p.path is not None]
+    out = Path(args.out) if args.out else Path(os.path.commonpath(dirs)) / "merged"
+    out.mkdir(parents=True, exist_ok=True)
+    result = Result(data, out / "result.json")
+    result.save(out / "result.json")
+    formats = data.get("profile", {}).get("raw", {}).get("report", {}).get("formats", ["html"])
+    written = _render(result, out, [f for f in formats if f != "json"])
+    _print(result, written, args)
+    return _exit_code(result)
+
+
+def _render(result: Result, out: Path, formats: Sequence[str]) -> list[Path]:
+    if not formats:
+        return []
+    from loadgen.report import render_all
+
+    try:
+        return render_all(result, out, formats)
+    except Exception as exc:  # the result is on disk already: say what failed, go on
+        _err(f"warning: could not render {', '.join(formats)}: {exc} — retry with "
+             f"`loadgen report {result.path}`")  # fmt: skip
+        return []
+
+
+def _print(result: Result, written: Sequence[Path], args: argparse.Namespace) -> None:
+    data = result.data
+    if args.json:
+        overall = data["scopes"]["overall"]
+        brief = {k: v for k, v in overall.items() if k != "metrics"}
+        brief["metrics"] = {
+            k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
+            for k, v in overall["metrics"].items()
+        }
+        _out(json.dumps({
+            "result": str(result.path),
+            "reports": [str(p) for p in written],
+            "run": data["run"],
+            "parts": data.get("parts", []),
+            "clock": data.get("clock", {}),
+            "thresholds": data.get("thresholds", []),
+            "health": {k: v for k, v in data.get("health", {}).items() if k != "by_part"},
+            "overall": brief,
+            "exit_code": _exit_code(result),
+        }, indent=1))  # fmt: skip
+        return
+    if args.quiet:
+        return
+    from loadgen.console import summary
+
+    _out(summary(data))
+    _out("\n" + _parts_text(data))
+    _out(f"\nresult: {result.path}")
+    for path in written:
+        _out(f"report: {path}")
+
+
+def _parts_text(data: dict[str, Any]) -> str:
+    """Which segments ran where, how many requests each, which failed, the clock skew."""
+    lines = []
+    for p in data.get("parts", []):
+        if p.get("status") == "ok":
+            lines.append(
+                f"  segment {p['segment']}: {p['requests']} requests, {p['stop_reason']}"
+                + (f", clock {p['clock_offset'] * 1000:+.1f} ms" if p.get("clock_offset") else "")
+            )
+        else:
+            error = str(p.get("error", "")).splitlines()[-1:] or [""]
+            lines.append(
+                f"  segment {p['segment']}: FAILED (exit {p.get('exit_code')}): {error[0]}"
+                f" — see {p.get('dir', 'its stderr')}"
+            )
+    seg = data.get("segment", {})
+    head = f"segments: {len(seg.get('merged', []))} of {seg.get('count')} merged"
+    if seg.get("missing"):
+        head += f" (missing: {', '.join(map(str, seg['missing']))})"
+    clock = data.get("clock")
+    if clock and "max_abs_offset" in clock:
+        head += f"; clock skew up to {clock['max_abs_offset'] * 1000:.1f} ms (corrected)"
+    late = data.get("distributed", {}).get("start_late_max")
+    if late is not None and late > 0.1:
+        head += f"; a worker started {late:.2f} s after the agreed start"
+    return "\n".join([head, *lines])
+
+
+def _exit_code(result: Result) -> int:
+    code = result.exit_code
+    if code == 0 and not result.data["run"].get("complete", True):
+        return 1  # a worker died or a segment is missing: the test did not run as planned
+    return code
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")

@@ -1,0 +1,94 @@
+"""What the process and Ray runners share: one built-in target for every worker, and the
+step from the parts' results to the merged result the driver writes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from loadgen.errors import StartError
+from loadgen.merge import merge_results
+from loadgen.profile import Profile
+from loadgen.result import Result
+
+__all__ = ["finish", "start_target"]
+
+
+async def start_target(
+    profile: Profile, truth: str | None, stack: contextlib.AsyncExitStack
+) -> str | None:
+    """Start one built-in target for every worker (``base_url: builtin``); its URL, or None.
+
+    One target, not one per worker: the workers share the server as they would a real one,
+    and its truth log holds every request of the test.
+    """
+    if not profile.target.is_builtin:
+        return None
+    from loadgen.target import BuiltinTarget, TargetConfig
+
+    try:
+        config = TargetConfig.from_mapping(profile.target.builtin)
+    except ValueError as exc:
+        raise StartError(f"target.builtin: {exc}", "see docs/target.md for its keys") from None
+    target = BuiltinTarget(config, truth=truth)
+    try:
+        await stack.enter_async_context(target)
+    except Exception as exc:
+        raise StartError(
+            f"the built-in target failed to start: {exc}",
+            "run `loadgen serve --port 0` to see why",
+        ) from exc
+    return str(target.url)
+
+
+def finish(
+    profile: Profile,
+    parts: Sequence[dict[str, Any]],
+    failed: Sequence[dict[str, Any]],
+    *,
+    out: Path | None,
+    mode: dict[str, Any],
+    stop_reason: str,
+    interrupted: bool,
+    aborted_by: dict[str, Any] | None,
+    offsets: Sequence[float] | None = None,
+    clock: dict[str, Any] | None = None,
+) -> Result:
+    """Merge the parts, say how the run ended (the driver knows; the workers only saw a
+    SIGTERM), list failed workers, and write ``OUT/result.json``."""
+    data = merge_results(parts, thresholds=profile.thresholds, offsets=offsets)
+    run = data["run"]
+    if aborted_by is not None or (stop_reason and not interrupted):
+        run["stop_reason"] = stop_reason
+        run["interrupted"] = False
+        data["aborted_by"] = aborted_by or data.get("aborted_by")
+    elif stop_reason:
+        run["stop_reason"] = stop_reason
+        run["interrupted"] = True
+    if failed:
+        run["complete"] = False
+        run["failed_parts"] = [f["segment"] for f in failed]
+        data["parts"] = sorted([*data["parts"], *failed], key=lambda p: int(p["segment"]))
+    start_at = mode.get("start_at")
+    if start_at is not None:
+        late = [float(p["started"]) - o - start_at for p, o in _with_offsets(parts, offsets)]
+        mode = {**mode, "start_late_max": max(late, default=0.0)}
+    data["distributed"] = mode
+    if clock:
+        data["clock"] = {**data.get("clock", {}), **clock}
+    path = None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "result.json"
+    result = Result(data, path)
+    if path is not None:
+        result.save(path)
+    return result
+
+
+def _with_offsets(
+    parts: Sequence[dict[str, Any]], offsets: Sequence[float] | None
+) -> list[tuple[dict[str, Any], float]]:
+    return list(zip(parts, offsets if offsets is not None else [0.0] * len(parts), strict=True))
