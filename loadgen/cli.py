@@ -37,13 +37,14 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
-_COMMANDS = ("run", "validate", "serve", "report", "compare", "aws", "check")
+_COMMANDS = ("run", "validate", "serve", "report", "compare", "aws", "check", "merge")
 # Commands with parsers of their own: loadgen COMMAND ARGS → function(ARGS) -> exit code.
 _DELEGATED = {
     "serve": ("loadgen.target.cli", "serve_main"),
     "report": ("loadgen.report.cli", "report_main"),
     "compare": ("loadgen.report.cli", "compare_main"),
     "aws": ("loadgen.aws.cli", "aws_main"),
+    "merge": ("loadgen.distributed.cli", "merge_main"),
 }
 
 
@@ -114,8 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         "--set", dest="sets", action="append", default=[], metavar="KEY.PATH=VALUE"
     )
 
+    from loadgen.distributed.cli import add_distributed_arguments
+
+    add_distributed_arguments(run)
     for name, what in (
         ("report", "re-render every format from a result (see --help)"),
+        ("merge", "merge segment results exactly (see --help)"),
         ("compare", "compare two results; exit 1 on a regression (see --help)"),
         ("aws", "AWS helpers: discover APIs, pools, function URLs (see --help)"),
     ):
@@ -170,6 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args)
         if args.command == "check":
             return _check(args)
+        from loadgen.distributed.cli import run_distributed, wants_distributed
+
+        if wants_distributed(args):
+            return run_distributed(args)
         return _run(args)
     except ProfileError as exc:
         for problem in exc.problems:

@@ -40,6 +40,7 @@ from loadgen.profile.overrides import scale_load
 from loadgen.result import SCHEMA, Result
 from loadgen.sample import Sample
 from loadgen.shapes import ClassAssigner, WeightedChoice, level_at, plan
+from loadgen.slo import overall_values
 from loadgen.stats import Recorder
 from loadgen.thresholds import evaluate
 from loadgen.tokens import token_counter
@@ -622,7 +623,7 @@ class Engine:
             "intervals": intervals,
             "health": assess(intervals),
             "phases": phase_summaries(plan(self.profile.load), intervals),
-            "slo": self.profile.slo.records(_slo_values(scopes["overall"], rec.good, duration)),
+            "slo": self.profile.slo.records(overall_values(scopes["overall"])),
             "thresholds": [],
             "aborted_by": self._aborted_by,
         }
@@ -687,8 +688,15 @@ class _OpenState:
         seg, count = engine.segment
         self.rng = random.Random(engine.seed)
         self.assigner = ClassAssigner([u.weight for u in profile.users])
+        # Request ids stay unique across segments: RUN-a{class}s{segment}-SEQ.
         self.runners = [
-            VU(i, cls, ctx, random.Random(self.rng.getrandbits(64)))
+            VU(
+                i,
+                cls,
+                ctx,
+                random.Random(self.rng.getrandbits(64)),
+                tag=f"a{i}" if count == 1 else f"a{i}s{seg + 1}",
+            )
             for i, cls in enumerate(profile.users)
         ]
         self.choices = [
@@ -707,22 +715,3 @@ class _OpenState:
         if choice is None:
             return runner, None
         return runner, runner.user_class.tasks[choice.pick(runner.rng)]
-
-
-def _slo_values(overall: dict[str, Any], good: int, duration: float) -> dict[str, float | None]:
-    """The whole run's value for each SLO key (for the result's ``slo`` verdicts)."""
-    m = overall["metrics"]
-    requests = overall["requests"]
-
-    def pct(metric: str, stat: str) -> float | None:
-        return float(m[metric][stat]) if m[metric]["count"] else None
-
-    return {
-        "ttft_p95": pct("ttft", "p95"),
-        "ttft_p99": pct("ttft", "p99"),
-        "e2e_p95": pct("e2e", "p95"),
-        "e2e_p99": pct("e2e", "p99"),
-        "itl_p99": pct("itl", "p99"),
-        "error_rate": overall["error_rate"] if requests else None,
-        "goodput_ratio": good / requests if requests else None,
-    }

@@ -9,12 +9,13 @@ aggregate holds. Pure: values in, verdicts out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from loadgen.sample import Sample
 
-__all__ = ["SLO_KEYS", "Slo"]
+__all__ = ["SLO_KEYS", "Slo", "overall_values"]
 
 # key → (metric, statistic, unit) as the result and JUnit show them
 SLO_KEYS: dict[str, tuple[str, str, str]] = {
@@ -109,3 +110,23 @@ class Slo:
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
+
+
+def overall_values(overall: Mapping[str, Any]) -> dict[str, float | None]:
+    """A run's (or merged run's) value for each SLO key, from its overall scope."""
+    m = overall["metrics"]
+    requests = overall["requests"]
+
+    def pct(metric: str, stat: str) -> float | None:
+        return float(m[metric][stat]) if m[metric]["count"] else None
+
+    good = overall.get("good")
+    return {
+        "ttft_p95": pct("ttft", "p95"),
+        "ttft_p99": pct("ttft", "p99"),
+        "e2e_p95": pct("e2e", "p95"),
+        "e2e_p99": pct("e2e", "p99"),
+        "itl_p99": pct("itl", "p99"),
+        "error_rate": overall["error_rate"] if requests else None,
+        "goodput_ratio": good / requests if requests and good is not None else None,
+    }
