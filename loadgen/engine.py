@@ -194,7 +194,9 @@ class Engine:
                     raw_writer.sample(sample)
 
                 record = record_raw
-        ctx = self.vu_context(record, count=recorder.count, check=recorder.check)
+        ctx = self.vu_context(
+            record, count=recorder.count, check=recorder.check, observe=recorder.observe
+        )
         self._intervals: list[dict[str, Any]] = []
         ticker = asyncio.create_task(self._tick(start), name="loadgen-ticker")
         try:
@@ -212,7 +214,11 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
             end = monotonic()
-            if end - self._interval_start > 0.05 or not self._intervals:
+            if (
+                end - self._interval_start > 0.05
+                or not self._intervals
+                or recorder.interval_pending
+            ):
                 self._close_interval(end)
             for q in self._subscribers:
                 q.put_nowait(None)
@@ -232,6 +238,7 @@ class Engine:
         *,
         count: Callable[[str, int], None] | None = None,
         check: Callable[[str, bool], None] | None = None,
+        observe: Callable[[str, float], None] | None = None,
         on_response: Callable[[Sample, Any], None] | None = None,
     ) -> VUContext:
         """What the VUs of this run share: clients, pools, auth, limits, and where samples go."""
@@ -254,6 +261,7 @@ class Engine:
             count_tokens=self._count_tokens,
             count=count or (lambda name, n: None),
             check=check or (lambda name, ok: None),
+            observe=observe or (lambda name, value: None),
             make_auth=self._make_auth,
             connect_timeout=profile.target.connect_timeout,
             honor_retry_after=profile.target.honor_retry_after,
@@ -618,6 +626,10 @@ class Engine:
                 "counters": dict(sorted(rec.counters.items())),
                 "checks": {
                     k: {"passes": v[0], "fails": v[1]} for k, v in sorted(rec.checks.items())
+                },
+                "histograms": {
+                    k: h.summary() | {"hdr": h.encode(), "scale": h.scale}
+                    for k, h in sorted(rec.observed.items())
                 },
             },
             "intervals": intervals,

@@ -155,6 +155,7 @@ class Recorder:
         self.counters: Counter[str] = Counter()
         self._interval_counters: Counter[str] = Counter()
         self.checks: dict[str, list[int]] = {}
+        self.observed: dict[str, ValueHistogram] = {}
 
     def add(self, s: Sample) -> None:
         if self._good is not None and not s.interrupted and self._good(s):
@@ -186,6 +187,13 @@ class Recorder:
         self.counters[name] += n
         self._interval_counters[name] += n
 
+    def observe(self, name: str, value: float) -> None:
+        """A custom histogram's value (``observe:`` in a step)."""
+        hist = self.observed.get(name)
+        if hist is None:
+            hist = self.observed[name] = ValueHistogram(scale=1000)
+        hist.record(max(value, 0.001))
+
     def check(self, name: str, ok: bool) -> None:
         """A declared check's outcome (failures also mark their request as a ``check`` error)."""
         tally = self.checks.setdefault(name, [0, 0])
@@ -200,6 +208,14 @@ class Recorder:
         us = round(seconds * _US)
         self.loop_lag.record_us(us)
         self._interval_loop.record_us(us)
+
+    @property
+    def interval_pending(self) -> bool:
+        """Whether the current interval holds anything (the last one must not be lost)."""
+        i = self._interval
+        return bool(
+            i.requests or i.interrupted or self._interval_counters or self._interval_dropped
+        )
 
     def close_interval(self, now: float, users: int) -> dict[str, Any]:
         """Finish the current interval and return its record (time series + HDR for hlog)."""

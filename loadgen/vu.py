@@ -19,7 +19,15 @@ from loadgen.auth.base import OutgoingRequest, VUAuth
 from loadgen.checks import ResponseView, extract, holds
 from loadgen.errors import ErrorKind
 from loadgen.exchange import chat_body, run_chat, run_http
-from loadgen.profile.model import Condition, DataPools, HttpTask, Task, ThinkTime, UserClass
+from loadgen.profile.model import (
+    Condition,
+    DataPools,
+    Extract,
+    HttpTask,
+    Task,
+    ThinkTime,
+    UserClass,
+)
 from loadgen.sample import Sample
 from loadgen.shapes import WeightedChoice, draw_think
 from loadgen.template import render, render_value
@@ -42,6 +50,7 @@ class VUContext:
     count_tokens: Callable[[str], int] | None = None  # a tokenizer, when the profile names one
     count: Callable[[str, int], None] = lambda name, n: None
     check: Callable[[str, bool], None] = lambda name, ok: None
+    observe: Callable[[str, float], None] = lambda name, value: None
     make_auth: Callable[[VU], VUAuth] | None = None
     connect_timeout: float = 10.0
     honor_retry_after: bool = True
@@ -287,7 +296,7 @@ class VU:
         messages: list[dict[str, str]],
         keep_text: bool,
     ) -> ResponseView:
-        needs_text = keep_text or bool(task.checks or task.count or task.extract)
+        needs_text = keep_text or bool(task.checks or task.count or task.extract or task.observe)
         if task.chat is not None:
             chat = task.chat
             count = self.ctx.count_tokens
@@ -436,6 +445,11 @@ class VU:
             value = extract(rule, view)
             if value is not None:
                 self.vars[rule.name] = value
+        if sample.error is None:
+            for rule in task.observe:
+                number = _observed(rule, view, sample)
+                if number is not None:
+                    self.ctx.observe(rule.name, number)
 
 
 def _rendered(cond: Condition, variables: dict[str, Any]) -> Condition:
@@ -445,6 +459,21 @@ def _rendered(cond: Condition, variables: dict[str, Any]) -> Condition:
     if "{{" in cond.text:
         return replace(cond, text=render(cond.text, variables))
     return cond
+
+
+def _observed(rule: Extract, view: ResponseView, sample: Sample) -> float | None:
+    """The number a custom histogram records from one response, if it has one."""
+    if rule.source == "answer_length":
+        return float(len(view.answer)) if view.answer is not None else None
+    if rule.source == "output_tokens":
+        return float(sample.output_tokens[0])
+    if rule.source == "body_size":
+        return float(len(view.body)) if view.body is not None else None
+    raw = extract(rule, view)
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def _retry_after(value: str | None) -> float | None:

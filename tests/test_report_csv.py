@@ -25,9 +25,15 @@ def rows(path):
 
 
 def test_files_written(written):
-    """stats, history and failures always; requests.csv copied because the run was raw."""
+    """stats, history, custom and failures always; requests.csv copied because it was raw."""
     _, _, paths = written
-    assert [p.name for p in paths] == ["stats.csv", "history.csv", "failures.csv", "requests.csv"]
+    assert [p.name for p in paths] == [
+        "stats.csv",
+        "history.csv",
+        "custom.csv",
+        "failures.csv",
+        "requests.csv",
+    ]
 
 
 def test_stats_hold_every_scope_with_exact_values(written):

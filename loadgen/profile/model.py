@@ -136,7 +136,7 @@ class Extract:
     """Save part of a response into a VU variable for later steps (``{{ name }}``)."""
 
     name: str
-    source: Literal["json", "header", "regex"]
+    source: Literal["json", "header", "regex", "answer_length", "output_tokens", "body_size"]
     expr: str
 
 
@@ -159,6 +159,7 @@ class Task:
     extract: tuple[Extract, ...] = ()
     checks: tuple[Condition, ...] = ()
     count: tuple[Condition, ...] = ()  # custom counters: +1 when the condition holds
+    observe: tuple[Extract, ...] = ()  # custom histograms: a number from each response
 
 
 Step = Task  # a journey / on_start step is a task whose weight is ignored

@@ -190,7 +190,17 @@ class TaskSections(Checker):
         t = self.mapping(
             value,
             path,
-            ("name", "weight", *_STEP_KINDS, "repeat", "think_time", "extract", "checks", "count"),
+            (
+                "name",
+                "weight",
+                *_STEP_KINDS,
+                "repeat",
+                "think_time",
+                "extract",
+                "checks",
+                "count",
+                "observe",
+            ),
         )
         kinds = [k for k in _STEP_KINDS if k in t]
         if len(kinds) != 1:
@@ -216,6 +226,7 @@ class TaskSections(Checker):
             "extract": self.extracts(t.get("extract"), (*path, "extract")),
             "checks": self.conditions(t.get("checks"), (*path, "checks")),
             "count": self.counters(t.get("count"), (*path, "count")),
+            "observe": self.observations(t.get("observe"), (*path, "observe")),
         }
         name = self.typed(t.get("name"), (*path, "name"), str, None)
         if kind == "chat":
@@ -452,6 +463,34 @@ class TaskSections(Checker):
                     self.bad(p, f"invalid regex: {exc}", "check the pattern")
                     continue
             out.append(Extract(name=str(name), source=cast(Any, source), expr=str(expr)))
+        return tuple(out)
+
+    def observations(self, value: Any, path: Path_) -> tuple[Extract, ...]:
+        """``observe: {answer_chars: answer_length, doc_bytes: {json: size}}``: custom
+        histograms of a number taken from each response."""
+        if value is None:
+            return ()
+        if not isinstance(value, Mapping):
+            self.bad(
+                path,
+                "expected a mapping of histogram names to sources",
+                "write observe: {answer_chars: answer_length}",
+            )
+            return ()
+        out = []
+        for name, source in value.items():
+            p = (*path, str(name))
+            if source in ("answer_length", "output_tokens", "body_size"):
+                out.append(Extract(name=str(name), source=source, expr=""))
+                continue
+            rules = self.extracts({str(name): source}, path)
+            if not rules:
+                self.bad(
+                    p,
+                    "expected answer_length, output_tokens, body_size, or "
+                    "{json: path} / {header: name} / {regex: '...'} giving a number",
+                )
+            out.extend(rules)
         return tuple(out)
 
     def counters(self, value: Any, path: Path_) -> tuple[Condition, ...]:

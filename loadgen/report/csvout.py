@@ -49,6 +49,9 @@ HISTORY_COLUMNS = (
     "output_tokens",
     "output_tps",
     *[f"{m}_{s}" for m in _IV_METRICS for s in _BRIEF],
+    "rate_limited",
+    "good",
+    "counters",  # custom counters of that second: name=value;name=value
 )
 FAILURE_COLUMNS = ("kind", "name", "status", "count", "example")
 
@@ -117,7 +120,47 @@ def _history_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
             row += [
                 brief.get("count", 0) if st == "count" else _cell(brief.get(st)) for st in _BRIEF
             ]
+        counters = iv.get("counters") or {}
+        row += [
+            iv.get("rate_limited", 0),
+            iv.get("good", 0),
+            ";".join(f"{k}={v}" for k, v in sorted(counters.items())),
+        ]
         yield row
+
+
+CUSTOM_COLUMNS = [
+    "kind",
+    "name",
+    "value",
+    "passes",
+    "fails",
+    "count",
+    "mean",
+    "p50",
+    "p95",
+    "p99",
+    "max",
+]
+
+
+def _custom_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
+    """Custom counters, checks and histograms, one row each (kind says which)."""
+    custom = data.get("custom") or {}
+    for name, value in sorted((custom.get("counters") or {}).items()):
+        yield ["counter", name, value, "", "", "", "", "", "", "", ""]
+    for name, c in sorted((custom.get("checks") or {}).items()):
+        yield ["check", name, "", c["passes"], c["fails"], "", "", "", "", "", ""]
+    for name, h in sorted((custom.get("histograms") or {}).items()):
+        yield [
+            "histogram",
+            name,
+            "",
+            "",
+            "",
+            h["count"],
+            *(_cell(h.get(s)) for s in ("mean", "p50", "p95", "p99", "max")),
+        ]
 
 
 def write_csv(result: Result, out_dir: Path) -> list[Path]:
@@ -126,6 +169,7 @@ def write_csv(result: Result, out_dir: Path) -> list[Path]:
     paths = [
         _write(out_dir / "stats.csv", STATS_COLUMNS, _stats_rows(data)),
         _write(out_dir / "history.csv", HISTORY_COLUMNS, _history_rows(data)),
+        _write(out_dir / "custom.csv", CUSTOM_COLUMNS, _custom_rows(data)),
         _write(
             out_dir / "failures.csv",
             FAILURE_COLUMNS,

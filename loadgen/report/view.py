@@ -384,7 +384,8 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         )
     ]
     time_svgs, step = _time_charts(data, max_points)
-    counters = ((data.get("custom") or {}).get("counters") or {}).items()
+    custom = data.get("custom") or {}
+    counters = (custom.get("counters") or {}).items()
     return {
         "title": f"{(data.get('profile') or {}).get('name', 'loadgen')} — loadgen report",
         "data": data,
@@ -412,5 +413,17 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "overall_cells": scope_cells(overall),
         "errors": _errors(data),
         "counters": [(k, fmt.count(v)) for k, v in sorted(counters)],
+        "custom_checks": [
+            (k, fmt.count(c["passes"]), fmt.count(c["fails"]))
+            for k, c in sorted((custom.get("checks") or {}).items())
+        ],
+        "custom_histograms": [
+            (
+                k,
+                fmt.count(h["count"]),
+                *(f"{float(h[s]):.4g}" for s in ("mean", "p50", "p95", "p99", "max")),
+            )
+            for k, h in sorted((custom.get("histograms") or {}).items())
+        ],
         "breakpoint": bp,
     }
