@@ -109,6 +109,7 @@ class Engine:
         self._errors_in_vus: list[str] = []
         self._users_by_class: Counter[str] = Counter()
         self._aws_factories: dict[int, Any] = {}
+        self._aws_clients: Any = None
         self.writer: ResultWriter | None = None
         self.recorder: Recorder | None = None
 
@@ -230,7 +231,29 @@ class Engine:
             result = Result(data, writer.result_path if writer else None)
             if writer is not None:
                 writer.finish(result)
+        if profile.aws is not None and (profile.aws.cloudwatch or profile.aws.cost):
+            await self._aws_after_run(result)
         return result
+
+    async def _aws_after_run(self, result: Result) -> None:
+        """CloudWatch's view of the test window and the cost estimate (loadgen.aws.post).
+
+        After the results are safe on disk: AWS being slow or refusing cannot cost the run;
+        what it refused is recorded in the section instead."""
+        from loadgen.aws.post import after_run
+
+        aws = self.profile.aws
+        assert aws is not None
+        mau = sum(getattr(f, "active_users", 0) for f in self._aws_factories.values())
+        data = result.data
+        try:
+            data["aws"] = await asyncio.wait_for(
+                after_run(aws, {**data, "ended": data["run"]["ended"]}, cognito_mau=mau), 300
+            )
+        except Exception as exc:  # the run's own numbers stand
+            data["aws"] = {"region": aws.region, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        if result.path is not None:
+            result.save(result.path)
 
     def vu_context(
         self,
@@ -267,7 +290,18 @@ class Engine:
             honor_retry_after=profile.target.honor_retry_after,
             max_retry_after=profile.target.max_retry_after,
             on_response=on_response,
+            bedrock=self._bedrock if profile.aws is not None else None,
         )
+
+    async def _bedrock(self) -> Any:
+        """One bedrock-runtime client for the run (pool sized for the VUs, one attempt)."""
+        if self._aws_clients is None:
+            from loadgen.aws.clients import AwsClients
+
+            aws = self.profile.aws
+            assert aws is not None
+            self._aws_clients = AwsClients(region=aws.region, endpoint_url=aws.endpoint_url)
+        return await self._aws_clients.get("bedrock-runtime")
 
     async def _wait(self, deadline: float) -> bool:
         """Sleep until ``deadline`` (monotonic) or a stop; True if the run was stopped."""
@@ -490,6 +524,9 @@ class Engine:
             self._open_state.clients.clear()
         for factory in self._aws_factories.values():
             await factory.aclose()
+        if self._aws_clients is not None:
+            await self._aws_clients.aclose()
+            self._aws_clients = None
 
     def _close_interval(self, at: float) -> dict[str, Any]:
         assert self.recorder is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from time import monotonic
 from typing import Any
@@ -51,6 +51,7 @@ class VUContext:
     count: Callable[[str, int], None] = lambda name, n: None
     check: Callable[[str, bool], None] = lambda name, ok: None
     observe: Callable[[str, float], None] = lambda name, value: None
+    bedrock: Callable[[], Awaitable[Any]] | None = None  # the shared bedrock-runtime client
     make_auth: Callable[[VU], VUAuth] | None = None
     connect_timeout: float = 10.0
     honor_retry_after: bool = True
@@ -297,6 +298,22 @@ class VU:
         keep_text: bool,
     ) -> ResponseView:
         needs_text = keep_text or bool(task.checks or task.count or task.extract or task.observe)
+        if task.chat is not None and task.chat.api == "bedrock":
+            from loadgen.aws.bedrock import run_converse_stream
+
+            assert self.ctx.bedrock is not None
+            client = await self.ctx.bedrock()
+            sample.send = monotonic()
+            answer = await run_converse_stream(
+                client,
+                model_id=task.chat.model,
+                messages=messages,
+                sample=sample,
+                timeout=self.ctx.timeout,
+                max_tokens=task.chat.max_tokens,
+                keep_text=needs_text,
+            )
+            return ResponseView(status=sample.status, answer=answer if needs_text else None)
         if task.chat is not None:
             chat = task.chat
             count = self.ctx.count_tokens

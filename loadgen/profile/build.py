@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen import units
+from loadgen.aws.config import AwsConfig
 from loadgen.breakpoint import BreakpointSpec
 from loadgen.profile.authspec import AuthSection
 from loadgen.profile.model import (
@@ -21,6 +22,8 @@ from loadgen.profile.model import (
     ReportSpec,
     Stage,
     TargetSpec,
+    Task,
+    UserClass,
 )
 from loadgen.profile.source import Path_
 from loadgen.profile.tasks import TaskSections
@@ -54,6 +57,7 @@ class Builder(TaskSections, AuthSection):
                 "auth",
                 "slo",
                 "breakpoint",
+                "aws",
             ),
         )
         name = self.typed(top.get("name"), ("name",), str, default_name)
@@ -70,6 +74,13 @@ class Builder(TaskSections, AuthSection):
         thresholds = self.thresholds(top.get("thresholds"), ("thresholds",))
         auth = self.auth_spec(top.get("auth"), ("auth",))
         slo = self.slo(top.get("slo"), ("slo",))
+        aws = self.aws(top["aws"], ("aws",)) if "aws" in top else None
+        if aws is None and _uses_bedrock(users):
+            self.bad(
+                (),
+                "chat api bedrock needs an aws section",
+                "add aws: {region: us-east-1} (credentials come from the usual AWS chain)",
+            )
         bp = (
             self.breakpoint(top["breakpoint"], ("breakpoint",), load)
             if "breakpoint" in top
@@ -95,6 +106,7 @@ class Builder(TaskSections, AuthSection):
             auth=auth or AuthSpec(),
             slo=slo,
             breakpoint=bp,
+            aws=aws,
             path=path,
             raw=dict(top),
         )
@@ -138,6 +150,19 @@ class Builder(TaskSections, AuthSection):
                 what, _, fix = str(exc).partition("; ")
                 self.bad(p, what, fix)
         return tuple(out)
+
+    def aws(self, value: Any, path: Path_) -> AwsConfig | None:
+        """``aws:`` is read by loadgen.aws.config (pure): region, CloudWatch, cost."""
+        from loadgen.aws.config import parse_aws
+
+        if not isinstance(value, Mapping):
+            self.bad(path, "expected a mapping", "write aws: {region: us-east-1}")
+            return None
+
+        def problem(suffix: tuple[str | int, ...], what: str, fix: str = "") -> None:
+            self.bad((*path, *suffix), what, fix)
+
+        return parse_aws(value, problem)
 
     def slo(self, value: Any, path: Path_) -> Slo:
         s = self.mapping(value, path, tuple(SLO_KEYS))
@@ -507,3 +532,10 @@ class Builder(TaskSections, AuthSection):
             raw=self.typed(r.get("raw"), (*path, "raw"), bool, False),
             formats=tuple(dict.fromkeys(["json", *formats])),
         )
+
+
+def _uses_bedrock(users: tuple[UserClass, ...]) -> bool:
+    def walk(tasks: tuple[Task, ...]) -> bool:
+        return any((t.chat is not None and t.chat.api == "bedrock") or walk(t.group) for t in tasks)
+
+    return any(walk(u.tasks + u.journey + u.on_start + u.on_stop) for u in users)

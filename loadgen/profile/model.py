@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from loadgen.aws.config import AwsConfig
 from loadgen.breakpoint import BreakpointSpec
 from loadgen.slo import Slo
 from loadgen.thresholds import Threshold
@@ -49,7 +50,7 @@ class ThinkTime:
 class ChatTask:
     """One chat request (or a multi-turn conversation) streamed from the target."""
 
-    api: Literal["openai", "sse", "text", "json"] = "openai"
+    api: Literal["openai", "sse", "text", "json", "bedrock"] = "openai"  # bedrock: Converse
     path: str = "/v1/chat/completions"
     model: str = "builtin"
     stream: bool = True
@@ -284,6 +285,7 @@ class Profile:
     thresholds: tuple[Threshold, ...] = ()
     auth: AuthSpec = field(default_factory=AuthSpec)
     slo: Slo = field(default_factory=Slo)
+    aws: AwsConfig | None = None  # region, endpoint, CloudWatch after the run, cost estimate
     breakpoint: BreakpointSpec | None = None
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the expanded YAML, secrets redacted

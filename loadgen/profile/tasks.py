@@ -274,8 +274,10 @@ class TaskSections(Checker):
             ),
         )
         api = self.typed(c.get("api"), (*path, "api"), str, "openai")
-        if api not in ("openai", "sse", "text", "json"):
-            self.bad((*path, "api"), f"unknown api {api!r}", "use openai, sse, text or json")
+        if api not in ("openai", "sse", "text", "json", "bedrock"):
+            self.bad(
+                (*path, "api"), f"unknown api {api!r}", "use openai, sse, text, json or bedrock"
+            )
             api = "openai"
         category = self.typed(c.get("category"), (*path, "category"), str, None)
         if category is not None and category not in pools.questions:

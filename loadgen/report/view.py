@@ -13,6 +13,7 @@ from typing import Any
 
 from loadgen.hist import Histogram
 from loadgen.report import charts, fmt
+from loadgen.report.awsview import aws_view
 from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.series import MAX_POINTS, time_series
 from loadgen.result import Result
@@ -426,4 +427,5 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
             for k, h in sorted((custom.get("histograms") or {}).items())
         ],
         "breakpoint": bp,
+        "aws": aws_view(data, float(data["run"].get("duration") or 1.0)),
     }
