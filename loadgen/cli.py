@@ -354,6 +354,8 @@ async def _run_async(
         segment=args.segment,
         start_at=args.start_at,
     ) as engine:
+        for warning in engine.limit_warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         loop = asyncio.get_running_loop()
         for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
             with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import platform
-import random
 import secrets
 import sys
 import time
@@ -25,22 +24,25 @@ from types import TracebackType
 from typing import Any
 
 from loadgen._version import __version__
-from loadgen.arrivals import ArrivalSchedule, RateStage
 from loadgen.auth.aws import aws_factory
 from loadgen.auth.base import NoAuth, VUAuth
 from loadgen.auth.login import LoginAuth
 from loadgen.auth.simple import StaticAuth
-from loadgen.breakpoint import Search, judge
+from loadgen.breakpoint import Search
 from loadgen.breakpoint import summary as bp_summary
+from loadgen.drive import Drivers, _OpenState
 from loadgen.errors import StartError
 from loadgen.health import assess
+from loadgen.limits import check_start
 from loadgen.phases import phase_summaries
-from loadgen.profile.model import Profile, Task
+from loadgen.profile.model import Profile, Stage
 from loadgen.profile.overrides import scale_load
+from loadgen.redact import redact, redact_text
 from loadgen.result import SCHEMA, Result
 from loadgen.sample import Sample
-from loadgen.shapes import ClassAssigner, WeightedChoice, level_at, plan
+from loadgen.shapes import level_at, plan
 from loadgen.slo import overall_values
+from loadgen.startup import reach, warm_up
 from loadgen.stats import Recorder
 from loadgen.thresholds import evaluate
 from loadgen.tokens import token_counter
@@ -54,7 +56,7 @@ _TICK = 0.1  # controller and loop-lag sampling period (s)
 _INTERVAL = 1.0  # statistics interval (s)
 
 
-class Engine:
+class Engine(Drivers):
     """Runs one profile once. Use as ``async with Engine(profile) as e: result = await e.run()``."""
 
     def __init__(
@@ -110,10 +112,16 @@ class Engine:
         self._users_by_class: Counter[str] = Counter()
         self._aws_factories: dict[int, Any] = {}
         self._aws_clients: Any = None
+        self.limit_warnings: list[str] = []  # set on entering: file-descriptor limit, …
         self.writer: ResultWriter | None = None
         self.recorder: Recorder | None = None
 
     async def __aenter__(self) -> Engine:
+        load = self.profile.load
+        bp = self.profile.breakpoint
+        if bp is not None and load.model == "closed":  # the search may climb to its max
+            load = replace(load, stages=(*load.stages, Stage(duration=0.0, target=bp.max)))
+        self.limit_warnings = check_start(load, self.segment[1])
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if self.profile.target.is_builtin:
@@ -135,8 +143,8 @@ class Engine:
                 ) from exc
             self.base_url = self._target.url
         else:
-            await _preflight(self.base_url, self.profile.target.connect_timeout)
-        _warm_up()
+            await reach(self.base_url, self.profile.target.connect_timeout)
+        warm_up()
         return self
 
     async def __aexit__(
@@ -273,6 +281,8 @@ class Engine:
             verify=profile.target.verify,
             headers=profile.target.headers,
             fast=profile.target.transport == "fast",
+            max_response_size=profile.target.max_response_size,
+            max_line=profile.target.max_line,
         )
         return VUContext(
             pools=profile.data,
@@ -327,178 +337,6 @@ class Engine:
             while now >= next_interval:
                 self._close_interval(next_interval)
                 next_interval += _INTERVAL
-
-    async def _drive_closed(
-        self,
-        ctx: VUContext,
-        start: float,
-        level: Callable[[float], float] | None = None,
-        duration: float | None = None,
-    ) -> None:
-        """Keep the VUs on the stage plan until it ends or the run stops.
-
-        VU slot k (1, 2, …) runs while the planned level is ≥ k, so ramping down stops the
-        newest users first. Slot k's class comes from one global weighted sequence and its
-        random choices from a seed of its own, so a segment (``--segment i/n`` runs slots
-        with (k - 1) mod n = i - 1) makes exactly the choices the whole test would.
-        """
-        profile = self.profile
-        assigner = ClassAssigner([u.weight for u in profile.users])
-        classes: list[int] = []
-        generation: Counter[int] = Counter()
-        slots: dict[int, asyncio.Task[None]] = {}
-        index, count = self.segment
-        if duration is None:
-            duration = profile.load.duration
-        while True:
-            elapsed = monotonic() - start
-            if elapsed >= duration:
-                return
-            want = round(level(elapsed) if level is not None else level_at(profile.load, elapsed))
-            while len(classes) < want:
-                classes.append(assigner.next())
-            for k in range(index + 1, want + 1, count):
-                task = slots.get(k)
-                if task is not None and not task.done() and not self._vus[task].stopping:
-                    continue
-                cls = profile.users[classes[k - 1]]
-                self._users_by_class[cls.name] += 1
-                gen = generation[k]
-                generation[k] += 1
-                vu = VU(
-                    k,
-                    cls,
-                    ctx,
-                    random.Random(f"{self.seed}:{k}:{gen}"),
-                    tag=str(k) if gen == 0 else f"{k}.{gen}",
-                )
-                task = asyncio.create_task(vu.run(), name=f"vu-{k}")
-                task.add_done_callback(self._vu_done)
-                self._vus[task] = vu
-                slots[k] = task
-            for k in [k for k in slots if k > want]:
-                task = slots.pop(k)
-                if not task.done():
-                    self._vus[task].stop()
-            if await self._wait(min(monotonic() + _TICK, start + duration)):
-                return
-
-    async def _drive_open(
-        self,
-        ctx: VUContext,
-        start: float,
-        stages: list[RateStage] | None = None,
-        start_rate: float | None = None,
-        offset: float = 0.0,
-    ) -> None:
-        """Start each arrival at its scheduled time; never delay one silently (SPEC §1).
-
-        An arrival that finds ``max_in_flight`` requests running is counted as dropped, or
-        with ``queue: true`` waits for a slot with its latency still measured from ``t0``.
-        ``stages``/``offset`` drive one step of a breakpoint search instead of the plan.
-        """
-        load = self.profile.load
-        state = self._open_state or _OpenState(self, ctx)
-        self._open_state = state
-        if stages is None:
-            stages = [RateStage(s.duration, s.target) for s in load.stages]
-            start_rate = load.start
-        schedule = ArrivalSchedule(
-            stages,
-            start_rate=start_rate or 0.0,
-            process=load.arrival,
-            burstiness=load.burstiness,
-            rng=random.Random(state.rng.getrandbits(64)),
-        )
-        seg, count = self.segment
-        while (due := schedule.next_due()) is not None:
-            state.arrival += 1
-            # Class and task are drawn for every arrival, so that segments agree with the
-            # whole test; a segment then sends only its own arrivals (every count-th).
-            runner, task_def = state.draw()
-            if state.arrival % count != seg:
-                continue
-            t0 = start + offset + due
-            if await self._wait(t0):
-                return
-            if len(self._inflight) >= state.max_in_flight and not load.queue:
-                assert self.recorder is not None
-                self.recorder.add_dropped()
-                continue
-            task = asyncio.create_task(self._arrival(runner, task_def, t0, state, ctx))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-
-    async def _drive_breakpoint(self, ctx: VUContext, start: float) -> None:
-        """Step the load up until the SLOs break (loadgen.breakpoint decides each next level).
-
-        Each step holds its level for ``step_duration``; its verdict is judged on the interval
-        records after the warm-up. Closed model: the VU driver follows the current level;
-        open model: each step is a constant-rate schedule of its own."""
-        spec = self.profile.breakpoint
-        assert spec is not None
-        search = self._search = Search(spec)
-        closed = self.profile.load.model == "closed"
-        self._bp_level = 0.0
-        driver = (
-            asyncio.create_task(
-                self._drive_closed(
-                    ctx, start, level=lambda _: self._bp_level, duration=float("inf")
-                )
-            )
-            if closed
-            else None
-        )
-        try:
-            while (level := search.next_level()) is not None:
-                step_start = monotonic() - start
-                # Steps start on whole seconds, so their windows are whole intervals.
-                step_start = float(int(step_start + 0.999))
-                if await self._wait(start + step_start):
-                    return
-                self._bp_level = level
-                step_end = step_start + spec.step_duration
-                if closed:
-                    stopped = await self._wait(start + step_end)
-                else:
-                    await self._drive_open(
-                        ctx, start, [RateStage(spec.step_duration, level)], level, offset=step_start
-                    )
-                    stopped = await self._wait(start + step_end)
-                await self._wait(monotonic() + 0.05)  # let the last interval close
-                if stopped:
-                    return
-                window = [
-                    r
-                    for r in self._intervals
-                    if r["t"] >= step_start + spec.warmup - 1e-6
-                    and r["t"] + r["length"] <= step_end + 0.05
-                ]
-                limited = assess(window)["warnings"]
-                step = judge(window, self.profile.slo, limited=[w["what"] for w in limited])
-                step.update(start=step_start, end=step_end, warmup=spec.warmup)
-                search.record(level, step)
-        finally:
-            self._bp_level = 0.0
-            if driver is not None:
-                driver.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await driver
-
-    async def _arrival(
-        self, runner: VU, task: Task | None, t0: float, state: _OpenState, ctx: VUContext
-    ) -> None:
-        async with state.slots:
-            client = state.clients.pop() if state.clients else ctx.new_client()
-            try:
-                await runner.start_auth(client)
-                if task is not None:
-                    await runner.do_task(client, task, t0)
-                else:  # a journey class: each arrival walks the whole journey
-                    for step in runner.user_class.journey:
-                        t0 = await runner.run_step(client, step, t0)
-            finally:
-                state.clients.append(client)
 
     def _vu_done(self, task: asyncio.Task[None]) -> None:
         self._vus.pop(task, None)
@@ -610,7 +448,7 @@ class Engine:
             "profile": {
                 "name": p.name,
                 "path": str(p.path) if p.path else None,
-                "raw": _redact(p.raw, p.secrets),
+                "raw": redact(p.raw, p.secrets),
             },
             "target": {"base_url": self.base_url, "builtin": p.target.is_builtin},
             "seed": self.seed,
@@ -636,13 +474,10 @@ class Engine:
         rec = self.recorder
         assert rec is not None
         duration = end - start
-        scopes = {
-            "overall": rec.overall.to_dict(duration)
-            | {"good": rec.good, "goodput": rec.good / duration if duration > 0 else 0.0},
-            "by_name": {k: v.to_dict(duration) for k, v in sorted(rec.by_name.items())},
-            "by_class": {k: v.to_dict(duration) for k, v in sorted(rec.by_class.items())},
-            "by_category": {k: v.to_dict(duration) for k, v in sorted(rec.by_category.items())},
-        }
+        recorded = rec.to_result(duration)
+        errors = recorded.pop("errors")
+        for row in errors:  # a server may echo a credential back in its error body
+            row["example"] = redact_text(str(row["example"]), self.profile.secrets)
         return {
             **header,
             "run": {
@@ -653,114 +488,14 @@ class Engine:
                 "complete": True,
                 "internal_errors": list(self._errors_in_vus),
             },
-            "scopes": scopes,
-            "schedule_lag": rec.schedule_lag.summary() | {"hdr": rec.schedule_lag.encode()},
-            "loop_lag": rec.loop_lag.summary() | {"hdr": rec.loop_lag.encode()},
-            "errors": rec.errors_table(),
+            **recorded,
+            "errors": errors,
             "load": {"model": self.profile.load.model, "dropped": rec.dropped},
             "users_by_class": dict(self._users_by_class),
-            "custom": {
-                "counters": dict(sorted(rec.counters.items())),
-                "checks": {
-                    k: {"passes": v[0], "fails": v[1]} for k, v in sorted(rec.checks.items())
-                },
-                "histograms": {
-                    k: h.summary() | {"hdr": h.encode(), "scale": h.scale}
-                    for k, h in sorted(rec.observed.items())
-                },
-            },
             "intervals": intervals,
             "health": assess(intervals),
             "phases": phase_summaries(plan(self.profile.load), intervals),
-            "slo": self.profile.slo.records(overall_values(scopes["overall"])),
+            "slo": self.profile.slo.records(overall_values(recorded["scopes"]["overall"])),
             "thresholds": [],
             "aborted_by": self._aborted_by,
         }
-
-
-def _redact(value: Any, secrets_: frozenset[str]) -> Any:
-    if isinstance(value, dict):
-        return {
-            k: ("***" if _secret_key(str(k)) and v else _redact(v, secrets_))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_redact(v, secrets_) for v in value]
-    if isinstance(value, str):
-        for s in secrets_:
-            if s:
-                value = value.replace(s, "***")
-    return value
-
-
-def _secret_key(key: str) -> bool:
-    k = key.lower()
-    return any(
-        w in k for w in ("password", "secret", "token", "api_key", "apikey", "authorization")
-    )
-
-
-async def _preflight(base_url: str, timeout: float) -> None:
-    """Refuse to start against a target that does not accept connections (exit 2)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(base_url)
-    host = parts.hostname or "127.0.0.1"
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError) as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise StartError(
-            f"cannot reach {parts.scheme}://{host}:{port}: {reason}",
-            "check target.base_url (or CHATBOT_URL) and that the server is up",
-        ) from None
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-
-
-def _warm_up() -> None:
-    """Pay httpx's first-use costs before the clock starts, not inside the first requests'
-    latency: httpx imports httpcore (and with it trio and anyio, when installed) on its first
-    client's first request, 50-100 ms measured."""
-    import anyio._backends._asyncio  # noqa: F401
-    import h11  # noqa: F401
-    import httpcore  # noqa: F401
-
-
-class _OpenState:
-    """What the open model keeps across arrivals (and across breakpoint steps)."""
-
-    def __init__(self, engine: Engine, ctx: VUContext) -> None:
-        profile = engine.profile
-        seg, count = engine.segment
-        self.rng = random.Random(engine.seed)
-        self.assigner = ClassAssigner([u.weight for u in profile.users])
-        # Request ids stay unique across segments: RUN-a{class}s{segment}-SEQ.
-        self.runners = [
-            VU(
-                i,
-                cls,
-                ctx,
-                random.Random(self.rng.getrandbits(64)),
-                tag=f"a{i}" if count == 1 else f"a{i}s{seg + 1}",
-            )
-            for i, cls in enumerate(profile.users)
-        ]
-        self.choices = [
-            WeightedChoice([t.weight for t in cls.tasks]) if cls.tasks else None
-            for cls in profile.users
-        ]
-        self.max_in_flight = max(1, (profile.load.max_in_flight + count - 1 - seg) // count)
-        self.slots = asyncio.Semaphore(self.max_in_flight)
-        self.clients: list[Any] = []
-        self.arrival = -1
-
-    def draw(self) -> tuple[VU, Task | None]:
-        index = self.assigner.next()
-        runner = self.runners[index]
-        choice = self.choices[index]
-        if choice is None:
-            return runner, None
-        return runner, runner.user_class.tasks[choice.pick(runner.rng)]

@@ -253,6 +253,36 @@ class Recorder:
         self.intervals_closed += 1
         return record
 
+    def to_result(self, duration: float) -> dict[str, Any]:
+        """Everything the recorder knows, as the result JSON holds it (SPEC §4)."""
+        overall = self.overall.to_dict(duration) | {
+            "good": self.good,
+            "goodput": self.good / duration if duration > 0 else 0.0,
+        }
+        return {
+            "scopes": {
+                "overall": overall,
+                "by_name": {k: v.to_dict(duration) for k, v in sorted(self.by_name.items())},
+                "by_class": {k: v.to_dict(duration) for k, v in sorted(self.by_class.items())},
+                "by_category": {
+                    k: v.to_dict(duration) for k, v in sorted(self.by_category.items())
+                },
+            },
+            "schedule_lag": self.schedule_lag.summary() | {"hdr": self.schedule_lag.encode()},
+            "loop_lag": self.loop_lag.summary() | {"hdr": self.loop_lag.encode()},
+            "errors": self.errors_table(),
+            "custom": {
+                "counters": dict(sorted(self.counters.items())),
+                "checks": {
+                    k: {"passes": v[0], "fails": v[1]} for k, v in sorted(self.checks.items())
+                },
+                "histograms": {
+                    k: h.summary() | {"hdr": h.encode(), "scale": h.scale}
+                    for k, h in sorted(self.observed.items())
+                },
+            },
+        }
+
     def errors_table(self) -> list[dict[str, Any]]:
         rows = [
             {"kind": kind, "name": name, "status": status, "count": count, "example": message}

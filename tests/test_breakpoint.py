@@ -84,4 +84,5 @@ def test_breakpoint_lies_within_one_step_of_the_capacity_the_config_predicts(tmp
     assert bp["broken_by"][0].startswith("ttft_p95")
     assert [s["verdict"] for s in bp["steps"]] == ["ok", "ok", "broken"]
     assert bp["steps"][2]["ttft"]["p95"] > 150
-    assert bp["ok"] is False and result.exit_code == 1  # below require_at_least
+    assert bp["ok"] is False
+    assert result.exit_code == 1

@@ -6,9 +6,13 @@ import json
 
 from loadgen.cli import main
 
-LOGIN = {"kind": "login",
-         "login": {"path": "/api/auth/login",
-                   "json": {"email": "{{ email }}", "password": "{{ password }}"}}}
+LOGIN = {
+    "kind": "login",
+    "login": {
+        "path": "/api/auth/login",
+        "json": {"email": "{{ email }}", "password": "{{ password }}"},
+    },
+}
 
 
 def write(tmp_path, data):
@@ -18,15 +22,31 @@ def write(tmp_path, data):
 
 
 def base(**top):
-    return {"name": "pre", "target": {"base_url": "builtin", "timeout": "5s",
-                                      "builtin": {"timing": {"ttft": "10ms", "itl": "1ms"}}},
-            "load": {"users": 1, "duration": "1s"}, **top}
+    return {
+        "name": "pre",
+        "target": {
+            "base_url": "builtin",
+            "timeout": "5s",
+            "builtin": {"timing": {"ttft": "10ms", "itl": "1ms"}},
+        },
+        "load": {"users": 1, "duration": "1s"},
+        **top,
+    }
 
 
 def test_a_healthy_setup_passes_with_one_row_per_task(tmp_path, capsys):
     """Every task ran once, each row shows status, ttft and the first words of the answer."""
-    data = base(users=[{"name": "regular", "tasks": [
-        {"chat": {"category": "simple"}}, {"name": "health", "http": {"path": "/health"}}]}])
+    data = base(
+        users=[
+            {
+                "name": "regular",
+                "tasks": [
+                    {"chat": {"category": "simple"}},
+                    {"name": "health", "http": {"path": "/health"}},
+                ],
+            }
+        ]
+    )
     assert main(["check", write(tmp_path, data)]) == 0
     out = capsys.readouterr().out
     assert "chat.simple" in out
@@ -36,9 +56,16 @@ def test_a_healthy_setup_passes_with_one_row_per_task(tmp_path, capsys):
 
 def test_a_wrong_path_and_a_wrong_password_are_reported_distinctly(tmp_path, capsys):
     """404 → 'wrong path'; 401 at login → 'refused the credentials'; exit 2."""
-    data = base(auth=LOGIN, users=[{
-        "name": "regular", "vars": {"email": "admin@example.com", "password": "not-it"},
-        "tasks": [{"name": "typo", "http": {"path": "/api/chatt"}}]}])
+    data = base(
+        auth=LOGIN,
+        users=[
+            {
+                "name": "regular",
+                "vars": {"email": "admin@example.com", "password": "not-it"},
+                "tasks": [{"name": "typo", "http": {"path": "/api/chatt"}}],
+            }
+        ],
+    )
     assert main(["check", write(tmp_path, data)]) == 2
     out = capsys.readouterr().out
     assert "fix typo: wrong path" in out
