@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import monotonic
 from typing import Any
 
@@ -68,7 +68,10 @@ async def run_chat(
         done_event=task.done_event,
         usage_field=task.usage_field if task.api != "openai" else None,
         keep_text=keep_text,
+        max_line=client.max_line,
+        max_body=client.max_response_size,
     )
+    sink = _capped(reader.feed, client.max_response_size)
     headers = {
         "content-type": "application/json",
         "x-request-id": sample.request_id,
@@ -78,11 +81,11 @@ async def run_chat(
     view = ResponseView()
     if client.fast is not None:
         await _fast_exchange(
-            client.fast, "POST", path, headers, body, sample, reader, timeout, view
+            client.fast, "POST", path, headers, body, sample, reader, sink, timeout, view
         )
     else:
         await _httpx_exchange(
-            client.httpx, "POST", path, headers, body, sample, reader, timeout, view
+            client.httpx, "POST", path, headers, body, sample, reader, sink, timeout, view
         )
     sample.usage_tokens = reader.usage_tokens
     view.status = sample.status
@@ -154,12 +157,13 @@ async def _fast_exchange(
     body: bytes | None,
     sample: Sample,
     reader: Reader,
+    sink: Callable[[bytes, float], None],
     timeout: float,
     view: ResponseView,
 ) -> None:
     try:
         async with asyncio.timeout(timeout):
-            response: FastResponse = await client.request(method, path, headers, body, reader.feed)
+            response: FastResponse = await client.request(method, path, headers, body, sink)
         now = monotonic()
         sample.status = response.status
         sample.first_byte = response.first_byte
@@ -180,7 +184,10 @@ async def _fast_exchange(
     except StreamEnded as exc:
         sample.error, sample.message = ErrorKind.STREAM_BROKEN, str(exc)
     except Exception as exc:  # every foreign error becomes a kind, never a crash
-        sample.error, sample.message = classify(exc, got_response=sample.first_byte is not None)
+        partial = client.partial
+        if partial is not None and partial.status:  # failed after the response started
+            sample.status, sample.first_byte = partial.status, partial.first_byte
+        sample.error, sample.message = classify(exc, got_response=sample.status is not None)
     finally:
         sample.token_times = reader.token_times
         if sample.end is None and not sample.interrupted:
@@ -195,6 +202,7 @@ async def _httpx_exchange(
     content: bytes | None,
     sample: Sample,
     reader: Reader,
+    sink: Callable[[bytes, float], None],
     timeout: float,
     view: ResponseView,
 ) -> None:
@@ -217,7 +225,7 @@ async def _httpx_exchange(
                     now = monotonic()
                     if sample.first_byte is None:
                         sample.first_byte = now
-                    reader.feed(chunk, now)
+                    sink(chunk, now)
                 now = monotonic()
                 if sample.first_byte is None:
                     sample.first_byte = now
@@ -236,6 +244,25 @@ async def _httpx_exchange(
         sample.token_times = reader.token_times
         if sample.end is None and not sample.interrupted:
             sample.end = monotonic()
+
+
+class ResponseTooLarge(ValueError):
+    """A response body passed ``target.max_response_size``: counted as ``protocol``."""
+
+
+def _capped(feed: Callable[[bytes, float], None], limit: int) -> Callable[[bytes, float], None]:
+    """``feed``, refusing bytes past ``limit``: a server sending without end (or far more
+    than any answer) must not grow a VU's memory until the timeout."""
+    seen = 0
+
+    def sink(chunk: bytes, now: float) -> None:
+        nonlocal seen
+        seen += len(chunk)
+        if seen > limit:
+            raise ResponseTooLarge(f"response larger than target.max_response_size ({limit} bytes)")
+        feed(chunk, now)
+
+    return sink
 
 
 async def _error_text(response: httpx.Response) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import ssl
 from collections.abc import Callable
@@ -68,6 +69,7 @@ class _Connection(asyncio.Protocol):
         self._until_eof = False
         self._framed = False
         self._complete = False
+        self._keep_alive = False
         self.received_any = False
         self._paused_reading = False
 
@@ -134,6 +136,8 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._complete = True
+        # Read here: once the callback returns, llhttp resets and says False for every message.
+        self._keep_alive = self._parser.should_keep_alive()
 
     # -- use -------------------------------------------------------------------------------
     def _deliver(self, chunk: bytes, now: float) -> None:
@@ -157,13 +161,16 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    async def exchange(self, payload: bytes, sink: Sink | None) -> FastResponse:
+    async def exchange(
+        self, payload: bytes, sink: Sink | None, response: FastResponse
+    ) -> FastResponse:
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         self._done = loop.create_future()
-        self._response = response = FastResponse()
+        self._response = response
         self._sink = sink
         self._headers_done = self._until_eof = self._framed = self._complete = False
+        self._keep_alive = False
         self.received_any = False
         self._parser = httptools.HttpResponseParser(self)
         self.transport.write(payload)
@@ -174,7 +181,7 @@ class _Connection(asyncio.Protocol):
             raise
         finally:
             self._sink = None
-        if self._until_eof or not self._parser.should_keep_alive():
+        if self._until_eof or not self._keep_alive:
             self.abort()
         return response
 
@@ -208,25 +215,29 @@ class FastClient:
         }
         self._base_headers = base
         self._conn: _Connection | None = None
+        #: The latest request's response, also when it failed part-way: its status and first
+        #: byte tell a stream that broke (or timed out) after it started from one that never did.
+        self.partial: FastResponse | None = None
 
     async def request(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None, sink: Sink | None
     ) -> FastResponse:
         """Send one request and feed its 2xx body to ``sink``; raise a FastHTTPError on failure."""
         payload = self._payload(method, path, headers, body)
+        self.partial = response = FastResponse()
         conn = self._conn
         reused = conn is not None and not conn.closed
         if not reused:
             conn = await self._connect()
         assert conn is not None
         try:
-            return await conn.exchange(payload, sink)
+            return await conn.exchange(payload, sink, response)
         except ConnectFailed:
             if not (reused and not conn.received_any):
                 raise
         # The server closed an idle keep-alive connection as we reused it: one fresh try.
         conn = await self._connect()
-        return await conn.exchange(payload, sink)
+        return await conn.exchange(payload, sink, response)
 
     def _payload(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
@@ -256,10 +267,18 @@ class FastClient:
             raise ConnectFailed(f"connect timeout after {self._connect_timeout:g}s") from None
         except socket.gaierror as exc:
             raise ConnectFailed(f"DNS: cannot resolve {self.host!r}: {exc.strerror}") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectFailed(
+                f"TLS: certificate verify failed: {exc.verify_message} — give target.verify "
+                "the CA bundle that signed it (or false to skip verification)"
+            ) from None
         except ssl.SSLError as exc:
             raise ConnectFailed(f"TLS handshake failed: {exc.reason or exc}") from None
         except OSError as exc:
-            raise ConnectFailed(f"{exc.strerror or exc} ({self.host}:{self.port})") from None
+            # asyncio's own "Connect call failed (addr)" hides the reason; errno has it.
+            reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+            during = " during the TLS handshake" if self._ssl is not None else ""
+            raise ConnectFailed(f"{reason}{during} ({self.host}:{self.port})") from None
         sock = conn.transport.get_extra_info("socket") if conn.transport else None
         if sock is not None:
             with contextlib.suppress(OSError, AttributeError):

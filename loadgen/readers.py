@@ -54,6 +54,12 @@ class OpenAIReader(_Base):
 
     def feed(self, chunk: bytes, now: float) -> None:
         for event in self._sse.feed(chunk):
+            if event.event != "message":
+                # OpenAI sends only unnamed events; a named one is a proxy's keep-alive or a
+                # vendor extension, not a chunk. ``event: error`` is the server giving up.
+                if event.event == "error":
+                    raise ChunkError(f"error event in stream: {event.data[:200]}")
+                continue
             self._event(event.data, now)
 
     def _event(self, data: str, now: float) -> None:
@@ -196,6 +202,8 @@ def make_reader(
     done_event: str | None = "done",
     usage_field: str | None = None,
     keep_text: bool = False,
+    max_line: int = 1 << 20,
+    max_body: int = 64 << 20,
 ) -> Reader:
     if not stream or api == "json":
         return JSONReader(
@@ -203,9 +211,10 @@ def make_reader(
             content_field=content_field,
             usage_field=usage_field,
             keep_text=keep_text,
+            max_body=max_body,
         )
     if api == "openai":
-        return OpenAIReader(keep_text=keep_text)
+        return OpenAIReader(keep_text=keep_text, max_line=max_line)
     if api == "sse":
         return SSEReader(
             content_event=content_event,
@@ -213,5 +222,6 @@ def make_reader(
             done_event=done_event,
             usage_field=usage_field,
             keep_text=keep_text,
+            max_line=max_line,
         )
     return TextReader(keep_text=keep_text)

@@ -30,9 +30,14 @@ class ClientFactory:
         verify: bool | str = True,
         headers: dict[str, str] | None = None,
         fast: bool = True,
+        max_response_size: int = 64 << 20,
+        max_line: int = 1 << 20,
     ) -> None:
         self.base_url = base_url
         self.fast = fast
+        # Bounds on what one response may make a VU hold (target.max_response_size/max_line).
+        self.max_response_size = max_response_size
+        self.max_line = max_line
         self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._headers = headers or {}
         # Always a context object, even for http://: given a bool, httpx builds a new SSL
@@ -76,6 +81,8 @@ class VUClient:
 
     def __init__(self, factory: ClientFactory) -> None:
         self._factory = factory
+        self.max_response_size = factory.max_response_size
+        self.max_line = factory.max_line
         self.fast: FastClient | None = factory.fast_client() if factory.fast else None
         self._httpx: httpx.AsyncClient | None = None
 

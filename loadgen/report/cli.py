@@ -36,11 +36,10 @@ def load_checked(path_text: str) -> Result:
     path = Path(path_text)
     if path.is_dir():
         if not (path / "result.json").is_file() and (path / "result.jsonl").is_file():
-            raise BadInput(
-                f"{path}: holds only result.jsonl, the journal of a run that did not "
-                "finish — pass a finished run's result.json"
-            )
+            return _from_journal(path / "result.jsonl")  # a run killed before it finished
         path = path / "result.json"
+    if path.suffix == ".jsonl" and path.is_file():
+        return _from_journal(path)
     if not path.is_file():
         raise BadInput(f"{path}: no such file — {_FIX}")
     try:
@@ -63,6 +62,17 @@ def load_checked(path_text: str) -> Result:
         missing.append("scopes.overall")
     if missing:
         raise BadInput(f"{path}: incomplete result (missing {', '.join(missing)}) — {_FIX}")
+    return Result(data, path)
+
+
+def _from_journal(path: Path) -> Result:
+    """The result rebuilt from a journal (``run.truncated`` when the run never finished)."""
+    from loadgen.journal import JournalError, read_journal
+
+    try:
+        data = read_journal(path)
+    except JournalError as exc:
+        raise BadInput(f"{path}: {exc} — {_FIX}") from None
     return Result(data, path)
 
 
@@ -112,6 +122,16 @@ def _report(argv: Sequence[str]) -> int:
         raise BadInput(f"--format {args.format!r}: choose among {', '.join(FORMATS)}")
     assert result.path is not None
     out = Path(args.out) if args.out else result.path.parent
+    if result.data["run"].get("rebuilt_from_journal"):
+        run = result.data["run"]
+        what = "was cut short" if run.get("truncated") else "left no result.json"
+        _say(
+            f"note: {result.path}: the run {what}; rebuilt from its journal "
+            f"({len(result.data['intervals'])} intervals, {float(run['duration']):.1f} s); "
+            "per-name tables and ITL/TTFB are not in a journal",
+            err=True,
+        )
+        result = Result(result.data, None)  # "json" then writes the rebuilt result
     try:
         written = render_all(result, out, formats)
     except OSError as exc:

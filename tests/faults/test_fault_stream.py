@@ -1,0 +1,105 @@
+"""Streams that go wrong on the wire, served by the raw test server: reset, trickle, bad UTF-8,
+unknown events, an overlong line, an endless answer.
+
+Each run has a healthy class on ``/ok`` and a faulty class on the broken route of the same
+server (see faults_support.assert_isolated for the promises every test checks).
+"""
+
+from __future__ import annotations
+
+import pytest
+from faults_support import assert_isolated, pair_profile, run_timed
+
+
+def chat(path: str) -> dict:
+    return {"chat": {"path": path}}
+
+
+@pytest.mark.parametrize(
+    ("path", "kinds", "example"),
+    [
+        pytest.param("/reset", {"stream_broken"}, "connection closed mid-stream", id="TCP reset"),
+        pytest.param("/bad-utf8", {"protocol"}, "invalid UTF-8", id="bad UTF-8 in data"),
+        pytest.param(
+            "/long-line", {"protocol"}, "line longer than 1048576 bytes", id="a 2 MB line"
+        ),
+    ],
+)
+def test_broken_stream_is_counted_as_its_kind(raw, path, kinds, example):
+    """The faulty class fails with exactly the expected kind and a message saying why."""
+    result, elapsed = run_timed(pair_profile(raw.url, faulty=chat(path)))
+    scope = assert_isolated(result, elapsed, kinds=kinds)
+    assert scope["ok"] == 0
+    messages = {e["example"] for e in result.data["errors"]}
+    assert any(example in m for m in messages), messages
+
+
+def test_a_reset_stream_keeps_its_status_and_first_byte(raw):
+    """A stream reset after its headers still counts its 200 and its time to first byte: the
+    server did answer, and how fast it did is part of what broke."""
+    result, _ = run_timed(pair_profile(raw.url, faulty=chat("/reset")))
+    scope = result.scope("name", "chat.fault")
+    assert scope["statuses"] == {"200": scope["requests"]}
+    assert scope["metrics"]["ttfb"]["count"] == scope["requests"]
+    assert scope["metrics"]["ttft"]["count"] == 0  # failed requests never enter TTFT
+
+
+def test_unknown_events_and_comments_are_skipped_not_errors(raw):
+    """Named events OpenAI never sends (``event: ping`` with non-JSON data, a vendor event) and
+    comments are passed over: every answer succeeds with all 8 tokens."""
+    result, _ = run_timed(pair_profile(raw.url, faulty=chat("/unknown-event")))
+    assert result.data["run"]["internal_errors"] == []
+    scope = result.scope("name", "chat.fault")
+    assert scope["errors"] == 0, result.data["errors"]
+    assert scope["requests"] >= 5
+    assert scope["content_events"] == 8 * scope["requests"]
+
+
+def test_a_trickling_answer_is_cut_at_the_timeout(raw):
+    """One byte every 20 ms never completes: the request ends at target.timeout (700 ms) as a
+    ``timeout``, however many bytes keep arriving."""
+    data = pair_profile(raw.url, faulty=chat("/trickle"), timeout="700ms")
+    result, elapsed = run_timed(data)
+    scope = assert_isolated(result, elapsed, kinds={"timeout"})
+    assert 2 <= scope["requests"] <= 4
+    assert result.scope("name", "chat.fault")["statuses"] == {"200": scope["requests"]}
+
+
+def test_an_answer_far_larger_than_expected_stops_at_max_response_size(raw):
+    """An endless stream of valid tokens is cut when the body passes target.max_response_size
+    (1 MiB here) and counted as ``protocol``; the VU's memory never holds more."""
+    data = pair_profile(raw.url, faulty=chat("/huge"), max_response_size="1MiB")
+    result, elapsed = run_timed(data)
+    assert_isolated(result, elapsed, kinds={"protocol"})
+    messages = {e["example"] for e in result.data["errors"]}
+    assert messages == {"response larger than target.max_response_size (1048576 bytes)"}
+
+
+def test_max_line_is_configurable(raw):
+    """With target.max_line at 4 MiB the 2 MB line is read and the answer succeeds."""
+    data = pair_profile(raw.url, faulty=chat("/long-line"), max_line="4MiB")
+    result, _ = run_timed(data)
+    scope = result.scope("name", "chat.fault")
+    assert scope["errors"] == 0, result.data["errors"]
+    assert scope["requests"] >= 3
+
+
+def test_each_vu_keeps_one_connection_across_its_requests(raw):
+    """The fast client reuses its keep-alive connection: two VUs, dozens of requests, two
+    connections (plus the preflight's). It used to reconnect for every request: llhttp's
+    should_keep_alive() was read after the parser had reset, when it is always False."""
+    data = pair_profile(raw.url, faulty=chat("/ok"))
+    result, _ = run_timed(data)
+    assert result.requests >= 20
+    assert raw.connections == 1 + 2
+
+
+def test_an_error_event_is_a_protocol_error_with_its_text():
+    """``event: error`` is the server giving up mid-answer: a ChunkError (``protocol``) that
+    carries what the server said."""
+    from loadgen.chat import ChunkError
+    from loadgen.readers import make_reader
+
+    reader = make_reader("openai", stream=True)
+    with pytest.raises(ChunkError, match="error event in stream: overloaded"):
+        reader.feed(b"event: error\ndata: overloaded\n\n", 0.0)
