@@ -172,7 +172,8 @@ class _Connection(asyncio.Protocol):
         self._headers_done = self._until_eof = self._framed = self._complete = False
         self._keep_alive = False
         self.received_any = False
-        self._parser = httptools.HttpResponseParser(self)
+        # One parser per connection: llhttp starts on the next response after a complete
+        # one; a connection whose response failed half-way is aborted, never reused.
         self.transport.write(payload)
         try:
             await self._done

@@ -117,9 +117,32 @@ class _Base:
             h.max_value = value
 
     def _record_many(self, values: Iterable[int]) -> None:
-        record = self._record
-        for value in values:
-            record(value, 1)
+        # The per-token path (every inter-token gap): one loop with everything in locals,
+        # min, max and the total updated once per batch — about twice as fast as _record
+        # per value. Batches with out-of-range values take the careful path.
+        batch = values if isinstance(values, list) else list(values)
+        if not batch:
+            return
+        low, high = min(batch), max(batch)
+        if high > self.highest:
+            for value in batch:
+                self._record(value, 1)
+            return
+        if low < self.lowest:  # gaps of 0 µs (events in one read) count as the lowest value
+            floor = low = self.lowest
+            batch = [v if v >= floor else floor for v in batch]
+        h = self._h
+        counts = h.counts
+        mask, shift, unit, half = self._mask, self._shift, self._unit, self._half
+        drop = unit + shift + 1
+        for value in batch:
+            bucket = (value | mask).bit_length() - drop
+            counts[((bucket + 1) << shift) + (value >> (bucket + unit)) - half] += 1
+        h.total_count += len(batch)
+        if low < h.min_value:
+            h.min_value = low
+        if high > h.max_value:
+            h.max_value = high
 
     @property
     def count(self) -> int:

