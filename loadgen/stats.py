@@ -8,9 +8,9 @@ request names, not requests: no per-request list is kept.
 from __future__ import annotations
 
 from collections import Counter
-from itertools import pairwise
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from loadgen.hist import Histogram, ValueHistogram
