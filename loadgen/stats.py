@@ -81,6 +81,18 @@ class Scope:
                 h["tpot"].record_us(round((e2e - ttft) / (tokens - 1) * _US))
                 self.output_tps_hist.record(tokens / (e2e - ttft))
 
+    def reset(self) -> None:
+        """Zero everything, keeping the histograms' memory (the interval scope is reused)."""
+        for hist in self.hists.values():
+            hist.reset()
+        self.output_tokens_hist.reset()
+        self.output_tps_hist.reset()
+        self.requests = self.ok = self.interrupted = 0
+        self.output_tokens = self.content_events = self.usage_tokens = self.usage_events = 0
+        self.errors.clear()
+        self.statuses.clear()
+        self.token_sources.clear()
+
     def merge(self, other: Scope) -> None:
         for m in LATENCY_METRICS:
             self.hists[m].merge(other.hists[m])
@@ -245,10 +257,9 @@ class Recorder:
 
     def close_interval(self, now: float, users: int) -> dict[str, Any]:
         """Finish the current interval and return its record (time series + HDR for hlog)."""
-        scope, self._interval = self._interval, Scope(light=True)
+        scope = self._interval
         length = now - self._interval_start
-        sched, self._interval_sched = self._interval_sched, Histogram()
-        loop, self._interval_loop = self._interval_loop, Histogram()
+        sched, loop = self._interval_sched, self._interval_loop
         record = {
             "t": round(self._interval_start - self.start, 3),
             "length": round(length, 3),
@@ -272,6 +283,12 @@ class Recorder:
             "schedule_lag": _brief(sched),
             "loop_lag": _brief(loop),
         }
+        # The same histograms serve the next interval, zeroed: a new set every second (a
+        # ~240 KB counts array each) grew the process by ~30 MiB over a 4-minute soak as the
+        # allocator fragmented; reset() is one memset.
+        scope.reset()
+        sched.reset()
+        loop.reset()
         self._interval_start = now
         self._interval_dropped = 0
         self._interval_good = 0
