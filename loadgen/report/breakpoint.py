@@ -66,7 +66,7 @@ def _summary(bp: dict[str, Any], unit: str) -> str:
     if bp.get("highest_ok") is not None:
         parts.append(f"highest good level {_level(bp['highest_ok'], unit)}")
     if bp.get("knee") is not None:
-        parts.append(f"throughput knee at {_level(bp['knee'], unit)}")
+        parts.append(f"knee of the ttft curve at {_level(bp['knee'], unit)}")
     return ", ".join(parts)
 
 
