@@ -70,7 +70,10 @@ def test_an_answer_far_larger_than_expected_stops_at_max_response_size(raw):
     (1 MiB here) and counted as ``protocol``; the VU's memory never holds more."""
     data = pair_profile(raw.url, faulty=chat("/huge"), max_response_size="1MiB")
     result, elapsed = run_timed(data)
-    assert_isolated(result, elapsed, kinds={"protocol"})
+    # The raw server is a thread of this test process: pumping megabytes it holds the GIL
+    # the generator's loop needs, so the healthy VU's ttft tail here measures the harness
+    # (p99 325 ms seen once in CI, ~80 ms p50). Errors and timing stay checked as elsewhere.
+    assert_isolated(result, elapsed, kinds={"protocol"}, healthy_ttft_ms=1000.0)
     messages = {e["example"] for e in result.data["errors"]}
     assert messages == {"response larger than target.max_response_size (1048576 bytes)"}
 
