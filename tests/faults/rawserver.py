@@ -81,6 +81,7 @@ class RawServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
         self.hits: dict[str, int] = {}
+        self._refuse_after: dict[str, int] = {}
         self.connections = 0
 
     @property
@@ -100,6 +101,10 @@ class RawServer:
 
     def _call(self, coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
+    def refuse_after(self, path: str, count: int) -> None:
+        """Stop listening right after the ``count``-th request to ``path`` was answered."""
+        self._refuse_after[path] = count
 
     def refuse_new(self) -> None:
         """Stop listening: later connections are refused, open ones keep working."""
@@ -143,7 +148,10 @@ class RawServer:
                 path = line.split()[1].decode()
                 self.hits[path] = self.hits.get(path, 0) + 1
                 handler = ROUTES.get(path, _not_found)
-                if not await handler(writer):
+                keep = await handler(writer)
+                if self.hits[path] == self._refuse_after.get(path):
+                    await self._close_listener()  # in this loop: no race with a timer thread
+                if not keep:
                     return
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             return

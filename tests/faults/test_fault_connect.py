@@ -28,11 +28,12 @@ def later(seconds: float, action) -> threading.Timer:
 
 
 def test_connection_refused_mid_run_is_connect_and_spares_open_connections(raw):
-    """The server stops listening after 0.7 s: every later request of the reconnecting class
-    is ``connect``; the class on its keep-alive connection never notices."""
-    timer = later(0.7, raw.refuse_new)
+    """The server stops listening after answering the reconnecting class 3 times: every later
+    request of that class is ``connect``; the class on its keep-alive connection never
+    notices. (The server closes its listener itself, in its own loop: a timer thread fired
+    late under CI load once and the run saw no refusal.)"""
+    raw.refuse_after("/ok-close", 3)
     result, elapsed = run_timed(pair_profile(raw.url, faulty=CLOSE))
-    timer.join()
     scope = assert_isolated(result, elapsed, kinds={"connect"})
     assert scope["ok"] >= 3  # the requests before the listener closed succeeded
     assert scope["errors"] >= 5
