@@ -46,6 +46,10 @@ class _Base:
 
 
 _CONTENT = '"content":"'
+_CONTENT_B = b'"content":"'
+_EMPTY_B = b'"content":""'
+_USAGE_B = b'"usage":{'
+_NOT_BULK = (b'"error"', b"reasoning", b'"content": ', b'"content" ', b'"content":[')
 _USAGE = '"usage":{'
 _ERROR = '"error"'
 
@@ -58,6 +62,8 @@ class OpenAIReader(_Base):
         self._sse = SSEDecoder(max_line=max_line)
 
     def feed(self, chunk: bytes, now: float) -> None:
+        if not self.keep_text and self._sse.plain_data_read(chunk) and self._bulk(chunk, now):
+            return
         for event in self._sse.feed(chunk):
             if event.event != "message":
                 # OpenAI sends only unnamed events; a named one is a proxy's keep-alive or a
@@ -66,6 +72,44 @@ class OpenAIReader(_Base):
                     raise ChunkError(f"error event in stream: {event.data[:200]}")
                 continue
             self._event(event.data, now)
+
+    def _bulk(self, chunk: bytes, now: float) -> bool:
+        """Count a read of plain ``data:`` events at the bytes level (no per-event Python).
+
+        Every event here is one line; a JSON event must be a whole object (``data: {`` …
+        ``}``), as the per-event fast path checks. The one usage chunk of an answer is cut
+        out and parsed on its own; a read holding anything else unusual returns False before
+        changing anything, and is then read event by event.
+        """
+        usage: bytes | None = None
+        at = chunk.find(_USAGE_B)
+        if at >= 0:
+            if chunk.find(_USAGE_B, at + 1) >= 0:
+                return False
+            begin = chunk.rfind(b"\n\n", 0, at) + 2 if chunk.rfind(b"\n\n", 0, at) >= 0 else 0
+            end = chunk.find(b"\n\n", at) + 2
+            usage = chunk[begin + 6 : end - 2]  # the data of "data: {...}\n\n"
+            chunk = chunk[:begin] + chunk[end:]
+        # Only compact JSON is counted in bulk: a content key written any other way
+        # ("content": "x" with spaces, a list of parts) goes through the parser.
+        for unsure in _NOT_BULK:
+            if unsure in chunk:
+                return False
+        events = chunk.count(b"\n\n")
+        done = chunk.count(b"data: [DONE]\n\n")
+        objects = chunk.count(b"data: {")
+        if objects + done != events or chunk.count(b"}\n\n") != objects:
+            return False
+        if usage is not None and not (usage.startswith(b"{") and usage.endswith(b"}")):
+            return False
+        content = chunk.count(_CONTENT_B) - chunk.count(_EMPTY_B)
+        if content:
+            self.token_times.extend([now] * content)
+        if usage is not None:
+            self._event(usage.decode(), now)  # full parse: usage, or content it carries
+        if done:
+            self.done = True
+        return True
 
     def _event(self, data: str, now: float) -> None:
         if data == DONE:

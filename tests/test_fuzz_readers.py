@@ -14,7 +14,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loadgen.readers import make_reader
+from loadgen.readers import OpenAIReader, make_reader
 
 FUZZ = settings(max_examples=300, deadline=None)
 APIS = st.sampled_from(
@@ -108,3 +108,53 @@ def test_a_valid_answer_reads_the_same_under_any_chunking(tokens, usage, cuts):
     assert len(parts.token_times) == len(whole.token_times) == len(tokens)
     assert parts.text == whole.text == "".join(tokens)
     assert parts.usage_tokens == whole.usage_tokens == (len(tokens) if usage else None)
+
+
+# --- the bytes-level counting path agrees with reading event by event -----------------------
+
+
+def _openai_stream(tokens: list[str], usage: bool, reasoning: int, compact: bool) -> bytes:
+    seps = (",", ":") if compact else (", ", ": ")
+
+    def chunk(delta: dict) -> bytes:
+        body = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+        }
+        return b"data: " + json.dumps(body, separators=seps).encode() + b"\n\n"
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    out += [chunk({"reasoning_content": f"r{i}"}) for i in range(reasoning)]
+    out += [chunk({"content": t}) for t in tokens]
+    if usage:
+        out.append(
+            b'data: {"id":"c","choices":[],"usage":{"completion_tokens":%d}}\n\n' % len(tokens)
+        )
+    out.append(b"data: [DONE]\n\n")
+    return b"".join(out)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tokens=st.lists(st.text(min_size=0, max_size=6), max_size=20),
+    usage=st.booleans(),
+    reasoning=st.integers(0, 2),
+    cuts=st.lists(st.integers(0, 4000), max_size=6),
+    compact=st.booleans(),
+)
+def test_counting_reads_in_bulk_agrees_with_reading_events(tokens, usage, reasoning, cuts, compact):
+    """Content events, usage and [DONE] are the same whether the reader counts whole reads
+    at the bytes level (keep_text False) or parses every event (keep_text True)."""
+    stream = _openai_stream(tokens, usage, reasoning, compact)
+    reads = [r for r in split(stream, cuts) if r]
+    fast, slow = OpenAIReader(keep_text=False), OpenAIReader(keep_text=True)
+    for i, read in enumerate(reads):
+        fast.feed(read, float(i))
+        slow.feed(read, float(i))
+    fast.close(99.0)
+    slow.close(99.0)
+    assert fast.token_times == slow.token_times
+    assert fast.usage_tokens == slow.usage_tokens
+    assert fast.done
+    assert slow.done
