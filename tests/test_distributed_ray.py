@@ -52,7 +52,9 @@ def test_two_ray_actors_count_what_the_target_saw(tmp_path):
     assert clock["max_abs_offset"] < 0.05  # one machine: one clock, up to the round trip
     assert result.data["distributed"]["kind"] == "ray"
     assert records
-    assert {r["parts"] for r in records} == {2}
+    # As in the local test: a second whose part reported late is handed out with one part.
+    assert {r["parts"] for r in records} <= {1, 2}
+    assert any(r["parts"] == 2 for r in records)
     saved = json.loads((tmp_path / "out" / "part-2" / "result.json").read_text("utf-8"))
     assert saved["segment"] == {"index": 2, "count": 2}
 
