@@ -16,7 +16,7 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from time import monotonic
@@ -30,6 +30,7 @@ from loadgen.auth.login import LoginAuth
 from loadgen.auth.simple import StaticAuth
 from loadgen.breakpoint import Search
 from loadgen.breakpoint import summary as bp_summary
+from loadgen.control import RunControl
 from loadgen.drive import Drivers, _OpenState
 from loadgen.errors import StartError
 from loadgen.health import assess
@@ -56,7 +57,7 @@ _TICK = 0.1  # controller and loop-lag sampling period (s)
 _INTERVAL = 1.0  # statistics interval (s)
 
 
-class Engine(Drivers):
+class Engine(RunControl, Drivers):
     """Runs one profile once. Use as ``async with Engine(profile) as e: result = await e.run()``."""
 
     def __init__(
@@ -96,10 +97,7 @@ class Engine(Drivers):
         self.truth = truth
         self.base_url = profile.target.base_url
         self._target: Any = None
-        self._stop = asyncio.Event()
-        self._stop_reason = ""
-        self._interrupted = False
-        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
+        RunControl.__init__(self)
         self._vus: dict[asyncio.Task[None], VU] = {}
         self._inflight: set[asyncio.Task[None]] = set()
         self._open_state: _OpenState | None = None
@@ -157,23 +155,6 @@ class Engine(Drivers):
             await self._target.__aexit__(None, None, None)
             self._target = None
 
-    def stop(self, reason: str = "stopped", *, interrupted: bool = True) -> None:
-        """Stop the run from outside (Ctrl-C, an abort rule, an embedder); results are kept."""
-        if not self._stop.is_set():
-            self._stop_reason = reason
-            self._interrupted = interrupted
-            self._stop.set()
-
-    async def snapshots(self) -> AsyncIterator[dict[str, Any]]:
-        """Live interval records, one a second, until the run ends."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self._subscribers.append(queue)
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-        finally:
-            self._subscribers.remove(queue)
-
     @property
     def active_users(self) -> int:
         """Closed model: running VUs; open model: requests in flight."""
@@ -229,8 +210,7 @@ class Engine(Drivers):
                 or recorder.interval_pending
             ):
                 self._close_interval(end)
-            for q in self._subscribers:
-                q.put_nowait(None)
+            self._publish(None)
             data = self._result_data(header, self._intervals, start, end, started_wall)
             data["thresholds"] = evaluate(list(profile.thresholds), data)
             if self._search is not None:
@@ -385,8 +365,7 @@ class Engine(Drivers):
         self._check_aborts(at)
         if self.writer is not None:
             self.writer.interval(record)
-        for q in self._subscribers:
-            q.put_nowait(record)
+        self._publish(record)
         return record
 
     def _make_auth(self, vu: VU) -> VUAuth:

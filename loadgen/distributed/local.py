@@ -18,11 +18,12 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadgen.control import RunControl
 from loadgen.distributed.live import Aborts, LiveMerge, split_thresholds, worker_thresholds_set
 from loadgen.distributed.parts import finish, start_target
 from loadgen.errors import StartError
@@ -80,7 +81,7 @@ class _Journal:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-class LocalRun:
+class LocalRun(RunControl):
     """Run a profile's N segments as N processes and merge them; ``run()`` → merged Result.
 
     Like ``Engine``: ``snapshots()`` yields merged live interval records and ``stop()`` ends
@@ -92,30 +93,10 @@ class LocalRun:
             raise ValueError("processes must be >= 1")
         self.profile = profile
         self.options = options
-        self._stop = asyncio.Event()
-        self._stop_reason = ""
-        self._interrupted = False
+        RunControl.__init__(self)
         self._aborted_by: dict[str, Any] | None = None
-        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
         #: The worker processes, in segment order, once started.
         self.workers: list[asyncio.subprocess.Process] = []
-
-    def stop(self, reason: str = "stopped", *, interrupted: bool = True) -> None:
-        """End the run early: every worker gets SIGTERM and still writes its result."""
-        if not self._stop.is_set():
-            self._stop_reason = reason
-            self._interrupted = interrupted
-            self._stop.set()
-
-    async def snapshots(self) -> AsyncIterator[dict[str, Any]]:
-        """Merged interval records (all workers), about one a second, until the run ends."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self._subscribers.append(queue)
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-        finally:
-            self._subscribers.remove(queue)
 
     async def run(self) -> Result:
         opts, n = self.options, self.options.processes
@@ -139,8 +120,7 @@ class LocalRun:
                     if proc.returncode is None:
                         _signal(proc, signal.SIGKILL)
                         await proc.wait()
-                for q in self._subscribers:
-                    q.put_nowait(None)
+                self._publish(None)
         return self._collect(procs, start_at)
 
     async def _spawn(
@@ -208,8 +188,7 @@ class LocalRun:
                         f"{aborts.elapsed:.0f}s (abort_on_fail, all workers)",
                         interrupted=False,
                     )
-                for q in self._subscribers:
-                    q.put_nowait(record)
+                self._publish(record)
             if not running:
                 return
             now = time.monotonic()

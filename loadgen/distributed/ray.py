@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import statistics
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from loadgen.control import RunControl
 from loadgen.distributed.live import Aborts, LiveMerge, split_thresholds
 from loadgen.distributed.parts import finish, start_target
 from loadgen.errors import StartError
@@ -129,37 +129,18 @@ async def measure_offset(actor: Any, pings: int = _PINGS) -> tuple[float, float]
     return offset, rtt
 
 
-class RayRun:
+class RayRun(RunControl):
     """Run a profile's segments as Ray actors and merge them; ``run()`` → merged Result."""
 
     def __init__(self, profile: Profile, options: RayOptions) -> None:
         self.profile = profile
         self.options = options
-        self._stop = asyncio.Event()
-        self._stop_reason = ""
-        self._interrupted = False
+        RunControl.__init__(self)
         self._aborted_by: dict[str, Any] | None = None
-        self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
         self.clock: dict[str, Any] = {}
         self._ray: Any = None
         #: The actor handles, in segment order, once created.
         self.actors: list[Any] = []
-
-    def stop(self, reason: str = "stopped", *, interrupted: bool = True) -> None:
-        if not self._stop.is_set():
-            self._stop_reason = reason
-            self._interrupted = interrupted
-            self._stop.set()
-
-    async def snapshots(self) -> AsyncIterator[dict[str, Any]]:
-        """Merged interval records (all actors), about one a second, until the run ends."""
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self._subscribers.append(queue)
-        try:
-            while (item := await queue.get()) is not None:
-                yield item
-        finally:
-            self._subscribers.remove(queue)
 
     def connect(self) -> None:
         """Join or start the Ray cluster (blocking, a few seconds); ``run()`` does it when not
@@ -195,8 +176,7 @@ class RayRun:
                 try:
                     await self._watch(actors, offsets, start_at, Aborts(driver_rules), dead)
                 finally:
-                    for q in self._subscribers:
-                        q.put_nowait(None)
+                    self._publish(None)
                 parts, failed = await self._gather(actors, dead)
         finally:
             ray.shutdown()
@@ -315,8 +295,7 @@ class RayRun:
                         f"{aborts.elapsed:.0f}s (abort_on_fail, all actors)",
                         interrupted=False,
                     )
-                for q in self._subscribers:
-                    q.put_nowait(record)
+                self._publish(record)
             running = [k for k in alive if k not in done and k not in dead]
             if not running:
                 return
