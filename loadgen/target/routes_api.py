@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from loadgen.target.app import App
@@ -44,49 +45,61 @@ def _method(app: App, conn: HttpConnection, req: Request, route: str, *allowed: 
     return False
 
 
-def register_user(app: App, conn: HttpConnection, req: Request) -> None:
-    route = "/api/auth/register"
+def _auth_post(
+    app: App,
+    conn: HttpConnection,
+    req: Request,
+    route: str,
+    status: int,
+    action: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    """A POST whose JSON body goes to the auth store; its AuthError becomes the answer."""
     if not _method(app, conn, req, route, b"POST"):
         return
     body = _body(app, conn, req, route)
     if body is None:
         return
     try:
-        user = app.auth.register(body.get("email"), body.get("password"), body.get("name"))
+        answer = action(body)
     except AuthError as exc:
         app.answer(conn, req, route, exc.status, {"detail": exc.detail, "code": exc.code})
         return
-    app.answer(conn, req, route, 201, user.public())
+    app.answer(conn, req, route, status, answer)
+
+
+def register_user(app: App, conn: HttpConnection, req: Request) -> None:
+    _auth_post(
+        app,
+        conn,
+        req,
+        "/api/auth/register",
+        201,
+        lambda body: app.auth.register(
+            body.get("email"), body.get("password"), body.get("name")
+        ).public(),
+    )
 
 
 def login(app: App, conn: HttpConnection, req: Request) -> None:
-    route = "/api/auth/login"
-    if not _method(app, conn, req, route, b"POST"):
-        return
-    body = _body(app, conn, req, route)
-    if body is None:
-        return
-    try:
-        pair = app.auth.login(body.get("email"), body.get("password"))
-    except AuthError as exc:
-        app.answer(conn, req, route, exc.status, {"detail": exc.detail, "code": exc.code})
-        return
-    app.answer(conn, req, route, 200, pair.body())
+    _auth_post(
+        app,
+        conn,
+        req,
+        "/api/auth/login",
+        200,
+        lambda body: app.auth.login(body.get("email"), body.get("password")).body(),
+    )
 
 
 def refresh(app: App, conn: HttpConnection, req: Request) -> None:
-    route = "/api/auth/refresh"
-    if not _method(app, conn, req, route, b"POST"):
-        return
-    body = _body(app, conn, req, route)
-    if body is None:
-        return
-    try:
-        pair = app.auth.refresh(body.get("refresh_token"))
-    except AuthError as exc:
-        app.answer(conn, req, route, exc.status, {"detail": exc.detail, "code": exc.code})
-        return
-    app.answer(conn, req, route, 200, pair.body())
+    _auth_post(
+        app,
+        conn,
+        req,
+        "/api/auth/refresh",
+        200,
+        lambda body: app.auth.refresh(body.get("refresh_token")).body(),
+    )
 
 
 def logout(app: App, conn: HttpConnection, req: Request) -> None:
