@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadgen.control import RunControl
 from loadgen.distributed.live import Aborts, LiveMerge, split_thresholds, worker_thresholds_set
-from loadgen.distributed.parts import finish, start_target
+from loadgen.distributed.parts import MergedRun, finish, start_target
 from loadgen.errors import StartError
 from loadgen.profile import Profile
 from loadgen.result import Result
@@ -81,7 +80,7 @@ class _Journal:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-class LocalRun(RunControl):
+class LocalRun(MergedRun):
     """Run a profile's N segments as N processes and merge them; ``run()`` → merged Result.
 
     Like ``Engine``: ``snapshots()`` yields merged live interval records and ``stop()`` ends
@@ -93,8 +92,7 @@ class LocalRun(RunControl):
             raise ValueError("processes must be >= 1")
         self.profile = profile
         self.options = options
-        RunControl.__init__(self)
-        self._aborted_by: dict[str, Any] | None = None
+        MergedRun.__init__(self)
         #: The worker processes, in segment order, once started.
         self.workers: list[asyncio.subprocess.Process] = []
 
@@ -179,16 +177,7 @@ class LocalRun(RunControl):
                             self.stop(f"segment {k + 1} {reason}", interrupted=False)
                 if procs[k].returncode is not None:
                     live.ended(k)
-            for record in live.ready(time.time()):
-                verdict = aborts.add(record)
-                if verdict is not None and not self._stop.is_set():
-                    self._aborted_by = verdict
-                    self.stop(
-                        f"aborted: threshold {verdict['expr']} failed at "
-                        f"{aborts.elapsed:.0f}s (abort_on_fail, all workers)",
-                        interrupted=False,
-                    )
-                self._publish(record)
+            self._hand_out(live, aborts, time.time(), "workers")
             if not running:
                 return
             now = time.monotonic()

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from loadgen.control import RunControl
+from loadgen.distributed.live import Aborts, LiveMerge
 from loadgen.errors import StartError
 from loadgen.merge import merge_results
 from loadgen.profile import Profile
@@ -92,3 +94,25 @@ def _with_offsets(
     parts: Sequence[dict[str, Any]], offsets: Sequence[float] | None
 ) -> list[tuple[dict[str, Any], float]]:
     return list(zip(parts, offsets if offsets is not None else [0.0] * len(parts), strict=True))
+
+
+class MergedRun(RunControl):
+    """A run of several parts: hands out their merged live records and judges the abort
+    rules on them (the same for worker processes and Ray actors)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._aborted_by: dict[str, Any] | None = None
+
+    def _hand_out(self, live: LiveMerge, aborts: Aborts, now: float, parts: str) -> None:
+        """Publish every merged second that is ready; stop all ``parts`` when a rule fails."""
+        for record in live.ready(now):
+            verdict = aborts.add(record)
+            if verdict is not None and not self._stop.is_set():
+                self._aborted_by = verdict
+                self.stop(
+                    f"aborted: threshold {verdict['expr']} failed at "
+                    f"{aborts.elapsed:.0f}s (abort_on_fail, all {parts})",
+                    interrupted=False,
+                )
+            self._publish(record)

@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from loadgen.control import RunControl
 from loadgen.distributed.live import Aborts, LiveMerge, split_thresholds
-from loadgen.distributed.parts import finish, start_target
+from loadgen.distributed.parts import MergedRun, finish, start_target
 from loadgen.errors import StartError
 from loadgen.profile import Profile
 from loadgen.result import Result
@@ -129,14 +128,13 @@ async def measure_offset(actor: Any, pings: int = _PINGS) -> tuple[float, float]
     return offset, rtt
 
 
-class RayRun(RunControl):
+class RayRun(MergedRun):
     """Run a profile's segments as Ray actors and merge them; ``run()`` → merged Result."""
 
     def __init__(self, profile: Profile, options: RayOptions) -> None:
         self.profile = profile
         self.options = options
-        RunControl.__init__(self)
-        self._aborted_by: dict[str, Any] | None = None
+        MergedRun.__init__(self)
         self.clock: dict[str, Any] = {}
         self._ray: Any = None
         #: The actor handles, in segment order, once created.
@@ -286,16 +284,7 @@ class RayRun(RunControl):
                 if poll["done"]:
                     live.ended(k)
                     done.append(k)
-            for record in live.ready(time.time()):
-                verdict = aborts.add(record)
-                if verdict is not None and not self._stop.is_set():
-                    self._aborted_by = verdict
-                    self.stop(
-                        f"aborted: threshold {verdict['expr']} failed at "
-                        f"{aborts.elapsed:.0f}s (abort_on_fail, all actors)",
-                        interrupted=False,
-                    )
-                self._publish(record)
+            self._hand_out(live, aborts, time.time(), "actors")
             running = [k for k in alive if k not in done and k not in dead]
             if not running:
                 return
