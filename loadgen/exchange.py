@@ -8,8 +8,9 @@ interrupted. Times come from ``time.monotonic`` — the clock of ``t0``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from time import monotonic
 from typing import Any
 
@@ -95,6 +96,34 @@ async def run_chat(
     return view
 
 
+def _http_error(status: int, text: str) -> str:
+    return f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+@contextlib.contextmanager
+def _outcome(
+    sample: Sample, got_response: Callable[[], bool], reader: Reader | None = None
+) -> Iterator[None]:
+    """Whatever the request raises ends up on the sample: cancellation (the engine stopping)
+    marks it interrupted and propagates; a stream cut short is ``stream_broken``; any other
+    foreign error is classified once (``got_response`` tells whether headers had arrived).
+    The sample always gets an end time and its content events."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        sample.interrupted = True
+        raise
+    except StreamEnded as exc:
+        sample.error, sample.message = ErrorKind.STREAM_BROKEN, str(exc)
+    except Exception as exc:  # every foreign error becomes a kind, never a crash
+        sample.error, sample.message = classify(exc, got_response=got_response())
+    finally:
+        if reader is not None:
+            sample.token_times = reader.token_times
+        if sample.end is None and not sample.interrupted:
+            sample.end = monotonic()
+
+
 async def run_http(
     client: VUClient,
     method: str,
@@ -110,14 +139,12 @@ async def run_http(
     """A plain request over httpx; the body (up to 1 MiB) is kept for checks and extraction."""
     headers = {"x-request-id": sample.request_id, **headers}
     view = ResponseView()
-    got_response = False
-    try:
+    with _outcome(sample, lambda: view.status is not None):
         async with asyncio.timeout(timeout):
             request = client.httpx.build_request(
                 method, url, headers=headers, content=content, files=files, data=data
             )
             response = await client.httpx.send(request, stream=True)
-            got_response = True
             try:
                 sample.status = view.status = response.status_code
                 view.headers = response.headers
@@ -134,18 +161,11 @@ async def run_http(
                 kind = ErrorKind.for_status(response.status_code)
                 if kind is not None:
                     sample.error = kind
-                    text = view.body[:_MAX_ERROR_BODY].strip()
-                    sample.message = f"HTTP {response.status_code}" + (f": {text}" if text else "")
+                    sample.message = _http_error(
+                        response.status_code, view.body[:_MAX_ERROR_BODY].strip()
+                    )
             finally:
                 await response.aclose()
-    except asyncio.CancelledError:
-        sample.interrupted = True
-        raise
-    except Exception as exc:  # every foreign error becomes a kind, never a crash
-        sample.error, sample.message = classify(exc, got_response=got_response)
-    finally:
-        if sample.end is None and not sample.interrupted:
-            sample.end = monotonic()
     return view
 
 
@@ -161,7 +181,13 @@ async def _fast_exchange(
     timeout: float,
     view: ResponseView,
 ) -> None:
-    try:
+    def got_response() -> bool:
+        partial = client.partial
+        if partial is not None and partial.status:  # failed after the response started
+            sample.status, sample.first_byte = partial.status, partial.first_byte
+        return sample.status is not None
+
+    with _outcome(sample, got_response, reader):
         async with asyncio.timeout(timeout):
             response: FastResponse = await client.request(method, path, headers, body, sink)
         now = monotonic()
@@ -170,28 +196,13 @@ async def _fast_exchange(
         view.headers = response.headers
         kind = ErrorKind.for_status(response.status)
         if kind is not None:
-            text = response.error_body.decode("utf-8", "replace").strip()
             sample.error = kind
-            sample.message = (
-                f"HTTP {response.status}: {text}" if text else f"HTTP {response.status}"
+            sample.message = _http_error(
+                response.status, response.error_body.decode("utf-8", "replace").strip()
             )
         else:
             reader.close(now)
         sample.end = now
-    except asyncio.CancelledError:
-        sample.interrupted = True
-        raise
-    except StreamEnded as exc:
-        sample.error, sample.message = ErrorKind.STREAM_BROKEN, str(exc)
-    except Exception as exc:  # every foreign error becomes a kind, never a crash
-        partial = client.partial
-        if partial is not None and partial.status:  # failed after the response started
-            sample.status, sample.first_byte = partial.status, partial.first_byte
-        sample.error, sample.message = classify(exc, got_response=sample.status is not None)
-    finally:
-        sample.token_times = reader.token_times
-        if sample.end is None and not sample.interrupted:
-            sample.end = monotonic()
 
 
 async def _httpx_exchange(
@@ -206,12 +217,10 @@ async def _httpx_exchange(
     timeout: float,
     view: ResponseView,
 ) -> None:
-    got_response = False
-    try:
+    with _outcome(sample, lambda: sample.status is not None, reader):
         async with asyncio.timeout(timeout):
             request = client.build_request(method, path, headers=headers, content=content)
             response = await client.send(request, stream=True)
-            got_response = True
             try:
                 sample.status = response.status_code
                 view.headers = response.headers
@@ -233,17 +242,6 @@ async def _httpx_exchange(
                 sample.end = now
             finally:
                 await response.aclose()
-    except asyncio.CancelledError:
-        sample.interrupted = True
-        raise
-    except StreamEnded as exc:
-        sample.error, sample.message = ErrorKind.STREAM_BROKEN, str(exc)
-    except Exception as exc:  # every foreign error becomes a kind, never a crash
-        sample.error, sample.message = classify(exc, got_response=got_response)
-    finally:
-        sample.token_times = reader.token_times
-        if sample.end is None and not sample.interrupted:
-            sample.end = monotonic()
 
 
 class ResponseTooLarge(ValueError):
@@ -272,4 +270,4 @@ async def _error_text(response: httpx.Response) -> str:
         if len(body) > _MAX_ERROR_BODY:
             break
     text = body[:_MAX_ERROR_BODY].decode("utf-8", "replace").strip()
-    return f"HTTP {response.status_code}: {text}" if text else f"HTTP {response.status_code}"
+    return _http_error(response.status_code, text)
