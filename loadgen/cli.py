@@ -221,7 +221,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"checking {profile.name!r} against {engine.base_url}", file=sys.stderr)
             return await preflight(engine)
 
-    rows = _run_loop(go)
+    rows = run_loop(go)
     header = ["class", "task", "status", "ttft ms", "answer (first bytes)", "problem"]
     for line in _table([header, *[[str(c) for c in row] for row in table(rows)]]):
         print(line)
@@ -273,17 +273,12 @@ def _run(args: argparse.Namespace) -> int:
         )
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
-    live = (
-        not quiet
-        and sys.stderr.isatty()
-        and not os.environ.get("CI")
-        and not os.environ.get("NO_COLOR")
-    )
+    live = wants_live_line(quiet)
     if not quiet:
         print(
             f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr
         )
-    result = _run_loop(lambda: _run_async(profile, args, out, live, rate))
+    result = run_loop(lambda: _run_async(profile, args, out, live, rate))
     data = result.data
     written = _render(result, out, profile.report.formats)
     if args.json:
@@ -339,7 +334,6 @@ def _default_out(profile: Profile) -> Path:
 async def _run_async(
     profile: Profile, args: argparse.Namespace, out: Path, live: bool, rate: float | None
 ) -> Result:
-    from loadgen.console import live_line
     from loadgen.engine import Engine
 
     async with Engine(
@@ -356,20 +350,39 @@ async def _run_async(
     ) as engine:
         for warning in engine.limit_warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        loop = asyncio.get_running_loop()
-        for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+        return await attended(engine, live)
+
+
+def wants_live_line(quiet: bool) -> bool:
+    """A live status line only for a person at a terminal: not quiet, not CI, not NO_COLOR."""
+    return (
+        not quiet
+        and sys.stderr.isatty()
+        and not os.environ.get("CI")
+        and not os.environ.get("NO_COLOR")
+    )
+
+
+async def attended(runner: Any, live: bool) -> Result:
+    """``runner.run()`` (an Engine or a distributed run) with Ctrl-C and SIGTERM stopping it
+    gracefully, and the live line on stderr when ``live``; the handlers go when it ends."""
+    from loadgen.console import live_line
+
+    loop = asyncio.get_running_loop()
+    for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, runner.stop, f"interrupted by {label}")
+    watcher = asyncio.create_task(_live(runner, live_line)) if live else None
+    try:
+        result: Result = await runner.run()
+        return result
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            sys.stderr.write("\r\033[K")
+        for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, engine.stop, f"interrupted by {label}")
-        watcher = asyncio.create_task(_live(engine, live_line)) if live else None
-        try:
-            return await engine.run()
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-                sys.stderr.write("\r\033[K")
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
+                loop.remove_signal_handler(sig)
 
 
 async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> None:
@@ -383,7 +396,7 @@ async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> 
             sys.stderr.flush()
 
 
-def _run_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run on uvloop when it is installed (the CLI's choice; the library never picks a loop)."""
     try:
         import uvloop

@@ -8,12 +8,9 @@ not run as planned) unless it was interrupted (130).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import os
 import secrets
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -130,7 +127,9 @@ def _run(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     if not quiet:
         _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
-    live = not quiet and sys.stderr.isatty() and not os.environ.get("CI")
+    from loadgen.cli import wants_live_line
+
+    live = wants_live_line(quiet)
     result = _loop(runner, live)
     written = _render(result, out, [f for f in profile.report.formats if f != "json"])
     _print(result, written, args)
@@ -138,43 +137,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _loop(runner: Any, live: bool) -> Result:
-    async def main() -> Result:
-        from loadgen.console import live_line
+    from loadgen.cli import attended, run_loop
 
+    async def main() -> Result:
         connect = getattr(runner, "connect", None)
         if connect is not None:
             connect()  # ray.init replaces the SIGTERM handler: install ours after it
-        loop = asyncio.get_running_loop()
-        for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, runner.stop, f"interrupted by {label}")
+        return await attended(runner, live)
 
-        async def show() -> None:
-            start = time.monotonic()
-            async for record in runner.snapshots():
-                sys.stderr.write("\r\033[K" + live_line(record, time.monotonic() - start))
-                sys.stderr.flush()
-
-        watcher = asyncio.create_task(show()) if live else None
-        try:
-            result: Result = await runner.run()
-            return result
-        finally:
-            if watcher is not None:
-                watcher.cancel()
-                sys.stderr.write("\r\033[K")
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
-
-    try:
-        import uvloop
-
-        factory: Any = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as r:
-        return r.run(main())
+    return run_loop(main)
 
 
 def merge_main(argv: Sequence[str]) -> int:
