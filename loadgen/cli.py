@@ -210,7 +210,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     """Print one row per request of the preflight; exit 2 when any failed, with the fix."""
-    from loadgen.console import _table
+    from loadgen.console import text_table
     from loadgen.engine import Engine
     from loadgen.preflight import CheckRow, preflight, table
 
@@ -223,7 +223,7 @@ def _check(args: argparse.Namespace) -> int:
 
     rows = run_loop(go)
     header = ["class", "task", "status", "ttft ms", "answer (first bytes)", "problem"]
-    for line in _table([header, *[[str(c) for c in row] for row in table(rows)]]):
+    for line in text_table([header, *[[str(c) for c in row] for row in table(rows)]]):
         print(line)
     failed = [r for r in rows if not r.ok]
     for row in failed:

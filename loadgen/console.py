@@ -10,7 +10,7 @@ from typing import Any
 
 from loadgen.units import format_duration
 
-__all__ = ["live_line", "summary"]
+__all__ = ["live_line", "summary", "text_table"]
 
 _COLUMNS = (
     "name",
@@ -54,7 +54,8 @@ def _row(name: str, scope: dict[str, Any]) -> list[str]:
     ]
 
 
-def _table(rows: list[list[str]]) -> list[str]:
+def text_table(rows: list[list[str]]) -> list[str]:
+    """Left-aligned first column, right-aligned numbers, a rule under the header."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, r in enumerate(rows):
@@ -83,7 +84,7 @@ def summary(data: dict[str, Any]) -> str:
     for name, scope in scopes["by_name"].items():
         rows.append(_row(name, scope))
     rows.append(_row("total", scopes["overall"]))
-    lines += _table(rows)
+    lines += text_table(rows)
     overall = scopes["overall"]
     lines.append("")
     lines.append(
@@ -138,7 +139,7 @@ def summary(data: dict[str, Any]) -> str:
                     _ms(e.get("p95")) if e.get("count") else "-",
                 ]
             )
-        lines += _table(rows)
+        lines += text_table(rows)
     custom = data.get("custom") or {}
     if custom.get("checks"):
         lines.append(
@@ -227,7 +228,7 @@ def _breakpoint(data: dict[str, Any]) -> list[str]:
         "",
         f"breakpoint search (each step judged after a {format_duration(bp['warmup'])} warm-up):",
     ]
-    lines += ["  " + line for line in _table(rows)]
+    lines += ["  " + line for line in text_table(rows)]
     ok, broken = bp["highest_ok"], bp["first_broken"]
     if ok is None:
         lines.append(
