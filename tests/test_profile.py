@@ -186,3 +186,14 @@ def test_shipped_profiles_validate(name, capsys):
     path = Path(__file__).resolve().parent.parent / "profiles" / name
     assert main(["validate", str(path)]) == 0
     assert "ok" in capsys.readouterr().out
+
+
+def test_a_bad_duration_is_reported_once_not_again_as_a_zero_length_plan(tmp_path):
+    """'5x' is one mistake: no second problem about the plan adding up to no time."""
+    text = (
+        "target: {base_url: builtin}\nusers: [{tasks: [{chat: {}}]}]\n"
+        "load: {users: 2, duration: 5x}\n"
+    )
+    with pytest.raises(ProfileError) as info:
+        load_profile(write(tmp_path, text))
+    assert [p.field for p in info.value.problems] == ["load.duration"]
