@@ -188,29 +188,16 @@ class SSEDecoder:
         self._skip_lf = False
         return []
 
-    def plain_data_read(self, chunk: bytes) -> bool:
-        """True when ``chunk`` is, from an event boundary, only whole events that are each one
-        ``data: `` line of valid UTF-8: then its events are exactly its ``data: `` lines and
-        a caller may count them at the bytes level instead of calling ``feed``. The decoder's
-        state is advanced as ``feed`` would (a BOM is no longer possible)."""
-        if (
-            self._in_event
-            or self._parts
-            or self._skip_lf
-            or (self._head and chunk)
-            or not chunk.endswith(b"\n\n")
-            or 13 in chunk
-            or len(chunk) > self._max_line
-            or not chunk.startswith(b"data: ")
-        ):
+    def skip_whole_events(self) -> bool:
+        """Let a caller that has counted a read of whole ``data:`` events itself skip ``feed``.
+
+        True when the decoder is between events (no partial line, no event under way, no CR
+        awaiting its LF): the caller's read, which must start with ``data:`` and end with a
+        blank line, then leaves the decoder between events again, and its state is advanced
+        as ``feed`` would (a BOM is no longer possible). False changes nothing.
+        """
+        if self._in_event or self._parts or self._skip_lf or self._head:
             return False
-        events = chunk.count(b"\n\n")
-        if chunk.count(b"\n") != 2 * events or chunk.count(b"\ndata: ") != events - 1:
-            return False
-        try:
-            chunk.decode()
-        except UnicodeDecodeError:
-            return False  # feed() raises the error with its position
         self._head = None
         return True
 

@@ -1,0 +1,108 @@
+"""The OpenAI reader's bytes-level counting of whole reads agrees with reading event by event.
+
+``keep_text=True`` forces the event-by-event path (it needs every token's text), so feeding
+the same reads to both readers must give the same content-event times, usage and end marker,
+or the same error kind. Each case is one kind of read the counting path must either count
+exactly or hand over to the event-by-event path.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loadgen.chat import ChunkError
+from loadgen.readers import OpenAIReader, StreamEnded
+from loadgen.sse import SSEError
+
+
+def event(delta: dict | None = None, **extra: object) -> bytes:
+    body: dict[str, object] = {"id": "c", "object": "chat.completion.chunk"}
+    body["choices"] = [] if delta is None else [{"index": 0, "delta": delta}]
+    body.update(extra)
+    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+
+
+ROLE = event({"role": "assistant", "content": ""})
+STOP = b'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+DONE = b"data: [DONE]\n\n"
+USAGE = event(None, usage={"completion_tokens": 3})
+
+
+def tokens(*texts: str) -> bytes:
+    return b"".join(event({"content": t}) for t in texts)
+
+
+CASES: dict[str, list[bytes]] = {
+    "whole answer in one read": [ROLE + tokens("a", "b", "c") + STOP + USAGE + DONE],
+    "answer and [DONE] apart": [ROLE + tokens("a", "b", "c") + STOP + USAGE, DONE],
+    "usage first in its read": [ROLE + tokens("a", "b", "c"), USAGE + STOP + DONE],
+    "usage only": [ROLE + tokens("a"), USAGE, DONE],
+    "usage chunk carrying content": [
+        ROLE + event({"content": "x"}, usage={"completion_tokens": 1}) + DONE
+    ],
+    "two usage chunks": [
+        ROLE + tokens("a") + USAGE + event(None, usage={"completion_tokens": 4}) + DONE
+    ],
+    "non-ASCII content": [ROLE + tokens("é", "🚀", "ok") + DONE],
+    "escaped quotes in content": [ROLE + tokens('say "content":"x"', "b") + DONE],
+    "empty content mid-stream": [ROLE + tokens("a", "", "b") + DONE],
+    "reasoning content": [ROLE + event({"reasoning_content": "think"}) + tokens("a") + DONE],
+    "content null": [event({"role": "assistant", "content": None}) + tokens("a") + DONE],
+    "spaced JSON": [b'data: {"choices": [{"delta": {"content": "a"}}]}\n\n' + DONE],
+    "content as parts": [b'data: {"choices":[{"delta":{"content":[{"text":"a"}]}}]}\n\n' + DONE],
+    "one read per event": [ROLE, *(event({"content": t}) for t in "abc"), STOP, USAGE, DONE],
+    "keep-alive comment": [ROLE + b": ping\n\n" + tokens("a") + DONE],
+    "named event": [ROLE + b"event: ping\ndata: {}\n\n" + tokens("a") + DONE],
+    "multi-line data": [ROLE + b'data: {"choices":[{"delta":\ndata: {"content":"a"}}]}\n\n' + DONE],
+    "CRLF line ends": [(ROLE + tokens("a", "b") + DONE).replace(b"\n", b"\r\n")],
+    "blank lines between events": [ROLE + b"\n\n" + tokens("a", "b") + DONE],
+    "read ending mid-event": [
+        ROLE + tokens("a") + b'data: {"choices":[{"del',
+        b'ta":{}}]}\n\n' + DONE,
+    ],
+    "[DONE] twice": [ROLE + tokens("a") + DONE + DONE],
+    "events after [DONE]": [ROLE + tokens("a") + DONE + tokens("b")],
+    "error object": [ROLE + tokens("a") + event(None, error={"message": "overloaded"}) + DONE],
+    "error event": [ROLE + tokens("a") + b"event: error\ndata: {}\n\n" + DONE],
+    "invalid UTF-8": [ROLE + b'data: {"choices":[{"delta":{"content":"\xff"}}]}\n\n' + DONE],
+    "no [DONE]": [ROLE + tokens("a", "b")],
+    "BOM first": [b"\xef\xbb\xbf" + ROLE + tokens("a") + DONE],
+    "unbalanced braces": [ROLE + b'data: {"choices":[{"delta":{"content":"a"}}]\n\n' + DONE],
+}
+
+
+def _run(reads: list[bytes], keep_text: bool) -> tuple[object, ...]:
+    reader = OpenAIReader(keep_text=keep_text)
+    try:
+        for i, read in enumerate(reads):
+            reader.feed(read, float(i))
+        reader.close(99.0)
+    except (ChunkError, SSEError, StreamEnded) as exc:
+        return ("raised", type(exc).__name__, reader.token_times)
+    return (reader.token_times, reader.usage_tokens, reader.done)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_counting_whole_reads_agrees_with_reading_each_event(name: str) -> None:
+    reads = CASES[name]
+    assert _run(reads, keep_text=False) == _run(reads, keep_text=True)
+
+
+def test_a_whole_answer_is_counted_with_the_time_of_its_read() -> None:
+    reader = OpenAIReader()
+    reader.feed(ROLE + tokens("a", "b", "c") + STOP, 1.5)
+    reader.feed(USAGE + DONE, 2.5)
+    reader.close(3.0)
+    assert reader.token_times == [1.5, 1.5, 1.5]
+    assert reader.usage_tokens == 3
+    assert reader.done
+
+
+def test_counting_refuses_a_read_longer_than_the_line_limit() -> None:
+    """A read past max_line goes to the decoder, which reports the overlong line."""
+    big = event({"content": "x" * 400})
+    reader = OpenAIReader(max_line=256)
+    with pytest.raises(SSEError, match="longer than 256"):
+        reader.feed(big, 0.0)
