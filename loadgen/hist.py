@@ -100,7 +100,7 @@ class _Base:
         index: int = ((bucket + 1) << self._shift) + (value >> (bucket + self._unit)) - self._half
         return index
 
-    def _record(self, value: int, count: int) -> None:
+    def _record(self, value: int, count: int = 1) -> None:
         if value > self.highest:
             value = self.highest
             self.out_of_range += count
@@ -275,9 +275,9 @@ class Histogram(_Base):
     def _empty_like(self) -> Histogram:
         return Histogram(lowest_us=self.lowest, highest_us=self.highest, digits=self.digits)
 
-    def record_us(self, value_us: int, count: int = 1) -> None:
-        """Record one value (``count`` times), clamped into range."""
-        self._record(value_us, count)
+    #: Record one value in µs (``count`` times), clamped into range. An alias, not a
+    #: wrapper: it runs several times per request and a call level costs ~10% of it.
+    record_us = _Base._record
 
     def record_seconds(self, seconds: float) -> None:
         """Record a duration taken as a difference of monotonic-clock seconds."""

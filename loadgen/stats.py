@@ -21,6 +21,26 @@ __all__ = ["LATENCY_METRICS", "Recorder", "Scope"]
 LATENCY_METRICS = ("ttfb", "ttft", "itl", "tpot", "e2e")
 _US = 1_000_000
 
+#: A response's inter-token gaps as (how many were 0, the others in µs): events that came in
+#: one read share their time, and a fast server's whole answer is often one read.
+Gaps = tuple[int, list[int]]
+_NO_GAPS: Gaps = (0, [])
+
+
+def _gaps(times: list[float]) -> Gaps:
+    """The gaps between consecutive content events, computed once per request.
+
+    Times never decrease, so equal times are neighbours: their zero gaps are counted, not
+    listed (32 events in one read record one value, not 31).
+    """
+    n = len(times)
+    if n < 2:
+        return _NO_GAPS
+    if times[0] == times[-1]:
+        return n - 1, []
+    runs = list(dict.fromkeys(times)) if n > 2 else times
+    return n - len(runs), [round((b - a) * _US) for a, b in pairwise(runs)]
+
 
 @dataclass
 class Scope:
@@ -43,37 +63,47 @@ class Scope:
     token_sources: Counter[str] = field(default_factory=Counter)
     light: bool = False  # an interval's scope: only the histograms the time series shows
 
-    def add(self, s: Sample, gaps_us: list[int]) -> None:
+    def add(self, s: Sample, gaps: Gaps) -> None:
+        """Count one finished request; ``gaps`` are its inter-token gaps (see ``_gaps``)."""
         if s.interrupted:
             self.interrupted += 1
             return
         self.requests += 1
         if s.status is not None:
             self.statuses[s.status] += 1
-        if s.error is not None:
-            self.errors[s.error.value] += 1
+        error = s.error
+        if error is not None:
+            self.errors[error.value] += 1
         else:
             self.ok += 1
         h = self.hists
+        t0 = s.t0
         if s.first_byte is not None:
-            h["ttfb"].record_us(round((s.first_byte - s.t0) * _US))
-        if s.error is not None or s.end is None:
+            h["ttfb"].record_us(round((s.first_byte - t0) * _US))
+        if error is not None or s.end is None:
             return
-        e2e = s.end - s.t0
+        e2e = s.end - t0
         h["e2e"].record_us(round(e2e * _US))
+        times = s.token_times
+        events = len(times)
+        usage = s.usage_tokens
         tokens, source = s.output_tokens
-        if s.token_times or s.usage_tokens is not None:  # a chat, not a plain request
+        if events or usage is not None:  # a chat, not a plain request
             self.token_sources[source] += 1
         self.output_tokens += tokens
-        self.content_events += s.content_events
-        if s.usage_tokens is not None:
-            self.usage_tokens += s.usage_tokens
-            self.usage_events += s.content_events
-        if s.token_times:
-            ttft = s.token_times[0] - s.t0
+        self.content_events += events
+        if usage is not None:
+            self.usage_tokens += usage
+            self.usage_events += events
+        if events:
+            ttft = times[0] - t0
             h["ttft"].record_us(round(ttft * _US))
-            if gaps_us:
-                h["itl"].record_many_us(gaps_us)
+            zeros, spread = gaps
+            itl = h["itl"]
+            if zeros:
+                itl.record_us(0, zeros)  # events that arrived in one read: a gap of 0, clamped
+            if spread:
+                itl.record_many_us(spread)
             if self.light:
                 return
             self.output_tokens_hist.record(tokens)
@@ -177,12 +207,7 @@ class Recorder:
         if self._good is not None and not s.interrupted and self._good(s):
             self.good += 1
             self._interval_good += 1
-        times = s.token_times
-        gaps_us = (
-            [round((b - a) * _US) for a, b in pairwise(times)]
-            if len(times) > 1 and s.error is None
-            else []
-        )
+        gaps = _gaps(s.token_times) if s.error is None else _NO_GAPS
         lag = round((s.send - s.t0) * _US)
         self.schedule_lag.record_us(lag)
         self._interval_sched.record_us(lag)
@@ -190,8 +215,8 @@ class Recorder:
         leaf = self._leaves.get(key)
         if leaf is None:
             leaf = self._leaves[key] = Scope()
-        leaf.add(s, gaps_us)
-        self._interval.add(s, gaps_us)
+        leaf.add(s, gaps)
+        self._interval.add(s, gaps)
         if s.error is not None:
             example_key = (s.error.value, s.name, s.status)
             entry = self.error_examples.setdefault(example_key, [0, s.message])
