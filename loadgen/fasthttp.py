@@ -22,7 +22,14 @@ from urllib.parse import urlsplit
 
 import httptools
 
-__all__ = ["ConnectFailed", "FastClient", "FastResponse", "ProtocolFailed", "StreamBroken"]
+__all__ = [
+    "ConnectFailed",
+    "Deadlines",
+    "FastClient",
+    "FastResponse",
+    "ProtocolFailed",
+    "StreamBroken",
+]
 
 Sink = Callable[[bytes, float], None]
 _ERROR_BODY = 300
@@ -52,6 +59,67 @@ class FastResponse:
         self.first_byte: float | None = None
         self.error_body = b""
         self.headers: dict[str, str] = {}
+
+
+class Deadlines:
+    """Request deadlines of many connections, checked by one timer every ``tick`` seconds.
+
+    A timer per request (``loop.call_at`` or ``asyncio.timeout``) cost ~12 µs of a ~90 µs
+    request with 1,000 connections open on uvloop (measured: 9,237 -> 10,404 requests per
+    CPU-second without it). Here a request joins the bucket of its deadline rounded up to a
+    tick and leaves it when done; a sweep expires whole buckets whose time has come. A
+    request times out at most ``tick`` late: ``ClientFactory`` picks ``tick`` from the
+    profile's timeout (1/50 of it, 1 to 50 ms).
+    """
+
+    def __init__(self, tick: float = 0.05) -> None:
+        if tick <= 0:
+            raise ValueError("tick must be positive")
+        self.tick = tick
+        self._buckets: dict[int, dict[_Connection, None]] = {}
+        self._swept = -1  # buckets up to this one are done
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, conn: _Connection, deadline: float) -> int:
+        """Expire ``conn``'s request at ``deadline`` (``loop.time()``); returns its bucket."""
+        if self._handle is None or self._loop is not asyncio.get_running_loop():
+            self._start()
+        bucket = max(-int(-deadline // self.tick), self._swept + 1)  # rounded up, not past
+        members = self._buckets.get(bucket)
+        if members is None:
+            members = self._buckets[bucket] = {}
+        members[conn] = None
+        return bucket
+
+    def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (a later run): nothing carries over
+            self._buckets.clear()
+            self._swept = -1
+            self._loop = loop
+        self._swept = max(self._swept, int(loop.time() // self.tick) - 1)
+        self._handle = loop.call_at(loop.time() + self.tick, self._sweep, loop)
+
+    def discard(self, conn: _Connection, bucket: int) -> None:
+        members = self._buckets.get(bucket)
+        if members is not None:
+            members.pop(conn, None)
+            if not members:
+                del self._buckets[bucket]
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        due = int(now // self.tick)
+        if due - self._swept > len(self._buckets):  # a long pause: look only at what exists
+            expired = sorted(b for b in self._buckets if b <= due)
+        else:
+            expired = [b for b in range(self._swept + 1, due + 1) if b in self._buckets]
+        self._swept = due
+        for bucket in expired:
+            for conn in self._buckets.pop(bucket):
+                conn.expire()
+        self._handle = loop.call_at(now + self.tick, self._sweep, loop) if self._buckets else None
 
 
 class _Connection(asyncio.Protocol):
@@ -161,12 +229,18 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """The request's deadline passed: it fails with ``TimeoutError``."""
         if self._done is not None and not self._done.done():
             self._done.set_exception(TimeoutError())
 
     async def exchange(
-        self, payload: bytes, sink: Sink | None, response: FastResponse, deadline: float | None
+        self,
+        payload: bytes,
+        sink: Sink | None,
+        response: FastResponse,
+        deadline: float | None,
+        deadlines: Deadlines,
     ) -> FastResponse:
         assert self.transport is not None
         loop = asyncio.get_running_loop()
@@ -179,9 +253,7 @@ class _Connection(asyncio.Protocol):
         # One parser per connection: llhttp starts on the next response after a complete
         # one; a connection whose response failed half-way is aborted, never reused.
         self.transport.write(payload)
-        # The request's deadline is one timer on the loop: asyncio.timeout() around the
-        # await cost ~6 µs per request (a Timeout object, a reschedule, a cancel and uncancel).
-        timer = loop.call_at(deadline, self._expire) if deadline is not None else None
+        bucket = deadlines.add(self, deadline) if deadline is not None else None
         try:
             await self._done
         except BaseException:
@@ -189,8 +261,8 @@ class _Connection(asyncio.Protocol):
             raise
         finally:
             self._sink = None
-            if timer is not None:
-                timer.cancel()
+            if bucket is not None:
+                deadlines.discard(self, bucket)
         if self._until_eof or not self._keep_alive:
             self.abort()
         return response
@@ -206,8 +278,10 @@ class FastClient:
         ssl_context: ssl.SSLContext | None,
         connect_timeout: float,
         headers: dict[str, str] | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         parts = urlsplit(base_url)
+        self._deadlines = deadlines or Deadlines()
         self.host = parts.hostname or "127.0.0.1"
         self.tls = parts.scheme == "https"
         self.port = parts.port or (443 if self.tls else 80)
@@ -253,13 +327,13 @@ class FastClient:
             conn = await self._connect(deadline)
         assert conn is not None
         try:
-            return await conn.exchange(payload, sink, response, deadline)
+            return await conn.exchange(payload, sink, response, deadline, self._deadlines)
         except ConnectFailed:
             if not (reused and not conn.received_any):
                 raise
         # The server closed an idle keep-alive connection as we reused it: one fresh try.
         conn = await self._connect(deadline)
-        return await conn.exchange(payload, sink, response, deadline)
+        return await conn.exchange(payload, sink, response, deadline, self._deadlines)
 
     def _payload(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None

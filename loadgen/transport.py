@@ -13,7 +13,7 @@ import ssl
 import httpx
 
 from loadgen.errors import ErrorKind
-from loadgen.fasthttp import ConnectFailed, FastClient, ProtocolFailed, StreamBroken
+from loadgen.fasthttp import ConnectFailed, Deadlines, FastClient, ProtocolFailed, StreamBroken
 
 __all__ = ["ClientFactory", "VUClient", "classify"]
 
@@ -51,6 +51,8 @@ class ClientFactory:
         else:
             ctx = ssl.create_default_context()
         self._ssl = ctx
+        # One deadline sweep for every VU's fast connection; timeouts fire up to a tick late.
+        self.deadlines = Deadlines(tick=min(max(timeout / 50, 0.001), 0.05))
 
     def client(self) -> VUClient:
         return VUClient(self)
@@ -62,6 +64,7 @@ class ClientFactory:
             ssl_context=ctx,
             connect_timeout=self._timeout.connect or 10.0,
             headers=self._headers,
+            deadlines=self.deadlines,
         )
 
     def httpx_client(self) -> httpx.AsyncClient:
