@@ -153,9 +153,17 @@ class _Base:
         return self.count
 
     def _counts(self) -> tuple[list[int], tuple[list[int], list[int], list[int]]]:
+        """The counts from the min's bucket to the max's, with the tables' same slices.
+
+        Only that range can hold values: latencies cluster, so it is usually a few hundred of
+        the 23,552 counters (an interval's summaries took ~3 ms from index 0, blocking the
+        event loop every second and showing in the p99 of time to first token).
+        """
         h = self._h
-        length = self._index(h.max_value) + 1
-        return h.counts[:length], _tables(self._unit, self._shift, h.counts_len)
+        first = self._index(max(h.min_value, self.lowest)) if h.min_value <= h.max_value else 0
+        end = self._index(h.max_value) + 1
+        lows, highs, mids = _tables(self._unit, self._shift, h.counts_len)
+        return h.counts[first:end], (lows[first:end], highs[first:end], mids[first:end])
 
     def _mean(self) -> float:
         total = self.count
