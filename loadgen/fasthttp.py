@@ -15,7 +15,7 @@ import contextlib
 import os
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from time import monotonic
 from typing import cast
 from urllib.parse import urlsplit
@@ -51,6 +51,32 @@ class ProtocolFailed(FastHTTPError):
     """The response was not valid HTTP/1.1 (``protocol``)."""
 
 
+class RawHeaders(Mapping[str, str]):
+    """Response headers kept as received and decoded on first use: most requests never look
+    at them, and decoding each one in the parser's callback cost ~0.4 µs a header."""
+
+    __slots__ = ("_decoded", "raw")
+
+    def __init__(self) -> None:
+        self.raw: list[tuple[bytes, bytes]] = []
+        self._decoded: dict[str, str] | None = None
+
+    def _map(self) -> dict[str, str]:
+        # Lower-cased names; a repeated header keeps its last value.
+        if self._decoded is None:
+            self._decoded = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.raw}
+        return self._decoded
+
+    def __getitem__(self, name: str) -> str:
+        return self._map()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map())
+
+    def __len__(self) -> int:
+        return len(self._map())
+
+
 class FastResponse:
     __slots__ = ("error_body", "first_byte", "headers", "status")
 
@@ -58,7 +84,7 @@ class FastResponse:
         self.status = 0
         self.first_byte: float | None = None
         self.error_body = b""
-        self.headers: dict[str, str] = {}
+        self.headers = RawHeaders()
 
 
 class Deadlines:
@@ -187,11 +213,10 @@ class _Connection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------
     def on_header(self, name: bytes, value: bytes) -> None:
-        lower = name.lower()
-        if lower in (b"content-length", b"transfer-encoding"):
+        if name.lower() in (b"content-length", b"transfer-encoding"):
             self._framed = True
         assert self._response is not None
-        self._response.headers[lower.decode("latin-1")] = value.decode("latin-1")
+        self._response.headers.raw.append((name, value))
 
     def on_headers_complete(self) -> None:
         assert self._response is not None

@@ -1,5 +1,6 @@
-"""Request deadlines of the fast client: one sweep for all connections, never early, at most
-a tick (plus scheduling) late, and a finished request's deadline never touches the next one.
+"""The fast client's deadlines and headers. Deadlines: one sweep for all connections, never
+early, at most a tick (plus scheduling) late, and a finished request's deadline never touches
+the next one. Headers: kept raw, decoded when a check or extraction asks.
 
 A real HTTP/1.1 server on 127.0.0.1 answers ``/wait/<ms>`` after that many milliseconds.
 """
@@ -23,7 +24,10 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             head = await reader.readuntil(b"\r\n\r\n")
             path = head.split(b" ", 2)[1].decode()
             await asyncio.sleep(int(path.rsplit("/", 1)[1]) / 1000)
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Trace: a\xe9\r\n"
+                b"x-trace: last\r\nRetry-After: 3\r\n\r\nok"
+            )
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass
@@ -127,3 +131,20 @@ def test_a_deadline_shorter_than_connecting_is_a_timeout() -> None:
 def test_tick_must_be_positive() -> None:
     with pytest.raises(ValueError, match="tick"):
         Deadlines(tick=0)
+
+
+def test_response_headers_are_lower_cased_and_decoded_when_asked() -> None:
+    async def body(url: str) -> dict[str, str]:
+        client = _client(url, Deadlines(tick=TICK))
+        try:
+            response = await client.request("GET", "/wait/0", {}, None, None, None)
+            assert response.headers.raw[0] == (b"Content-Length", b"2")  # as received
+            return dict(response.headers)
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(_with_server(body)) == {
+        "content-length": "2",
+        "x-trace": "last",  # a repeated header keeps its last value
+        "retry-after": "3",
+    }
