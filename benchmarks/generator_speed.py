@@ -34,6 +34,9 @@ from loadgen.target import BuiltinTarget, TargetConfig
 
 HERE = Path(__file__).resolve().parent
 TASKSET = shutil.which("taskset")
+# Every client runs with its bytecode cached, as an installed tool does: some sandboxes set
+# PYTHONDONTWRITEBYTECODE, which makes each start compile every module again.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 def loadgen(args: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
@@ -67,20 +70,26 @@ def _pinned(cmd: list[str]) -> list[str]:
     return [TASKSET, "-c", "0", *cmd] if TASKSET else cmd
 
 
-def locust_rate(url: str, users: int, seconds: int, tmp: Path) -> tuple[int, float] | None:
-    """Locust FastHttpUser on the same request: (requests, CPU seconds), or None if absent."""
+def locust_rate(
+    url: str, users: int, seconds: int, tmp: Path, mode: str
+) -> tuple[int, float] | None:
+    """Locust FastHttpUser on the same request: (requests, CPU seconds), or None if absent.
+
+    ``mode``: ``tokens``, ``stream`` or ``body`` (see peers/locustfile.py).
+    """
     if importlib.util.find_spec("locust") is None:
         return None
-    prefix = tmp / f"locust-{users}"
+    prefix = tmp / f"locust-{mode}-{users}"
     cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "peers" / "locustfile.py")]
     cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
     cmd += ["--host", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
     before = _children_cpu()
-    subprocess.run(_pinned(cmd), check=False, timeout=seconds + 60, capture_output=True)
+    env = {**os.environ, "LOADGEN_PEER": mode}
+    subprocess.run(_pinned(cmd), check=False, timeout=seconds + 60, capture_output=True, env=env)
     cpu = _children_cpu() - before
     with Path(f"{prefix}_stats.csv").open() as f:
-        total = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    return int(total["Request Count"]) - int(total["Failure Count"]), cpu
+        posts = next(r for r in csv.DictReader(f) if r["Type"] == "POST")
+    return int(posts["Request Count"]) - int(posts["Failure Count"]), cpu
 
 
 def aiohttp_rate(url: str, users: int, seconds: int) -> tuple[int, float] | None:
@@ -113,7 +122,18 @@ def rate(seconds: int = 10) -> None:
                 f"ratio to the 10,000 goal {per_cpu / 10_000:.2f}"
             )
             for name, peer in (
-                ("Locust FastHttpUser", locust_rate(t.url, users, seconds, Path(tmp))),
+                (
+                    "Locust FastHttpUser, events parsed, TTFT + TPOT",
+                    locust_rate(t.url, users, seconds, Path(tmp), "tokens"),
+                ),
+                (
+                    "Locust FastHttpUser, streamed, TTFT only",
+                    locust_rate(t.url, users, seconds, Path(tmp), "stream"),
+                ),
+                (
+                    "Locust FastHttpUser, whole body",
+                    locust_rate(t.url, users, seconds, Path(tmp), "body"),
+                ),
                 ("aiohttp bare loop", aiohttp_rate(t.url, users, seconds)),
             ):
                 if peer is None:
@@ -128,44 +148,34 @@ def rate(seconds: int = 10) -> None:
                 )
 
 
+def _open_streams(url: str, users: int, seconds: int, out: Path) -> tuple[dict, int]:
+    """Run ``users`` long-lived streams; return the result and the generator's peak RSS (KiB)."""
+    cmd = [sys.executable, "-m", "loadgen", "benchmarks/rate.yaml", "--users", str(users)]
+    cmd += ["--duration", f"{seconds}s", "--out", str(out), "--quiet"]
+    cmd += ["--set", "load.graceful_stop=1s"]
+    proc = subprocess.Popen(_pinned(cmd), env={**os.environ, "CHATBOT_URL": url})
+    peak_rss = 0
+    deadline = time.monotonic() + seconds + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        peak_rss = max(peak_rss, _rss_kib(proc.pid))
+        time.sleep(0.5)
+    proc.wait(timeout=60)
+    return json.loads((out / "result.json").read_text()), peak_rss
+
+
 def streams(count: int = 10_000) -> None:
     print(f"== open streams: {count} users, answers of 20 tokens 1 s apart")
     with tempfile.TemporaryDirectory() as tmp, target(ttft="0s", itl="1s", output_tokens=20) as t:
-        out = Path(tmp) / "streams"
-        cmd = [
-            sys.executable,
-            "-m",
-            "loadgen",
-            "benchmarks/rate.yaml",
-            "--users",
-            str(count),
-            "--duration",
-            "25s",
-            "--out",
-            str(out),
-            "--quiet",
-            "--set",
-            "load.graceful_stop=1s",
-        ]
-        if TASKSET:
-            cmd = [TASKSET, "-c", "0", *cmd]
-        proc = subprocess.Popen(cmd, env={**os.environ, "CHATBOT_URL": t.url})
-        peak_rss = 0
-        start_rss = 0
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            rss = _rss_kib(proc.pid)
-            start_rss = start_rss or rss
-            peak_rss = max(peak_rss, rss)
-            time.sleep(0.5)
-        proc.wait(timeout=60)
-        result = json.loads((out / "result.json").read_text())
+        # The same run with one user gives the process's own footprint (interpreter, loadgen,
+        # the result), so the difference is what the open streams cost.
+        _, base_rss = _open_streams(t.url, 1, 8, Path(tmp) / "one")
+        result, peak_rss = _open_streams(t.url, count, 25, Path(tmp) / "streams")
         peak_users = max(i["users"] for i in result["intervals"])
         errors = result["scopes"]["overall"]["errors_by_kind"]
         print(
-            f"  peak users in flight {peak_users}, errors {errors or 'none'}, "
-            f"generator RSS {start_rss / 1024:.0f} MiB at start, {peak_rss / 1024:.0f} MiB peak, "
-            f"{(peak_rss - start_rss) / max(peak_users, 1):.1f} KiB per open stream "
+            f"  peak users in flight {peak_users}, errors {errors or 'none'}, generator peak "
+            f"RSS {base_rss / 1024:.0f} MiB with 1 user, {peak_rss / 1024:.0f} MiB with "
+            f"{count}: {(peak_rss - base_rss) / max(peak_users, 1):.1f} KiB per open stream "
             f"(goal <= 50)"
         )
 

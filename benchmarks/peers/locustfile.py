@@ -3,10 +3,16 @@
 Run by benchmarks/generator_speed.py (when Locust is installed) against the built-in target:
 ``locust -f benchmarks/peers/locustfile.py --headless -u N -r N -t 10s --host URL``.
 
-Two users, picked by ``LOADGEN_PEER``: ``body`` (the default) reads the answer in one piece
-and times only the request, as a plain Locust test does, which favours Locust; ``stream``
-reads the answer as it arrives and reports time-to-first-token as its own request type, as a
-Locust test of a chatbot must (no inter-token gaps: loadgen records every one of those too).
+Three users, picked by ``LOADGEN_PEER``, from least to most of what loadgen records:
+
+* ``body`` (the default) reads the answer in one piece and times only the request, as a plain
+  Locust test does;
+* ``stream`` reads the answer as it arrives and reports time-to-first-token as its own
+  request type (one substring test per read: the least a chatbot test can do);
+* ``tokens`` also splits each read into SSE events and parses each with ``json.loads``, as
+  Locust tests of LLM endpoints do to count output tokens, and reports time-to-first-token
+  and time-per-output-token per request. loadgen records all that plus every inter-token
+  gap, end-to-end, time-to-first-byte and usage, per request, per name and per second.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ BODY = json.dumps(
 )
 
 
-STREAM = os.environ.get("LOADGEN_PEER") == "stream"
+MODE = os.environ.get("LOADGEN_PEER", "body")
 
 
 class Chat(FastHttpUser):
@@ -36,8 +42,11 @@ class Chat(FastHttpUser):
 
     @task
     def chat(self) -> None:
-        if STREAM:
+        if MODE == "stream":
             self._streamed()
+            return
+        if MODE == "tokens":
+            self._tokens()
             return
         with self.client.post(
             "/v1/chat/completions",
@@ -71,6 +80,56 @@ class Chat(FastHttpUser):
                 name="/v1/chat/completions",
                 response_time=(first - start) * 1000,
                 response_length=0,
+                exception=None,
+                context={},
+            )
+
+    def _tokens(self) -> None:
+        start = time.perf_counter()
+        first: float | None = None
+        last = start
+        tokens = 0
+        done = False
+        buffer = b""
+        with self.client.post(
+            "/v1/chat/completions",
+            data=BODY,
+            headers={"content-type": "application/json"},
+            stream=True,
+            catch_response=True,
+        ) as response:
+            while chunk := response.stream.read(65536):
+                now = time.perf_counter()
+                *events, buffer = (buffer + chunk).split(b"\n\n")
+                for event in events:
+                    data = event.removeprefix(b"data: ")
+                    if data == b"[DONE]":
+                        done = True
+                        continue
+                    choices = json.loads(data).get("choices") or [{}]
+                    if choices[0].get("delta", {}).get("content"):
+                        tokens += 1
+                        first = first or now
+                        last = now
+            if not done:
+                response.failure("stream did not end with [DONE]")
+        if first is None:
+            return
+        fire = self.environment.events.request.fire
+        fire(
+            request_type="TTFT",
+            name="/v1/chat/completions",
+            response_time=(first - start) * 1000,
+            response_length=tokens,
+            exception=None,
+            context={},
+        )
+        if tokens > 1:
+            fire(
+                request_type="TPOT",
+                name="/v1/chat/completions",
+                response_time=(last - first) * 1000 / (tokens - 1),
+                response_length=tokens,
                 exception=None,
                 context={},
             )
