@@ -6,19 +6,25 @@ between the last good and the first broken level. ``judge`` reads one step's ste
 (its interval records after the warm-up) and returns the step's numbers and verdict.
 ``summary`` is the result's ``breakpoint`` record: highest level that met every SLO, the first
 that broke and by what, and the knee of the ttft curve.
+
+``Conductor`` is the same search run by a driver over several parts (processes or Ray
+actors): it hands out step commands (a level and a start time) and judges each step on the
+parts' merged interval records, so the verdict is the whole test's, not one part's.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.health import assess
 from loadgen.hist import Histogram
 from loadgen.slo import Slo
 
-__all__ = ["BreakpointSpec", "Search", "judge", "knee", "summary"]
+__all__ = ["BreakpointSpec", "Conductor", "Search", "judge", "judge_step", "knee", "summary"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -140,6 +146,83 @@ def judge(intervals: Sequence[dict[str, Any]], slo: Slo, *, limited: list[str]) 
         "broken_by": broken_by,
         "limited_by": limited,
     }
+
+
+def judge_step(
+    intervals: Sequence[dict[str, Any]],
+    slo: Slo,
+    spec: BreakpointSpec,
+    step_start: float,
+    step_end: float,
+) -> dict[str, Any]:
+    """Judge one step on its steady window: the interval records after the warm-up.
+
+    ``intervals`` may hold any records; those of the window are picked here (``t`` is seconds
+    since the run's start). The generator-health warnings of the window make the verdict
+    ``generator-limited``.
+    """
+    window = [
+        r
+        for r in intervals
+        if r["t"] >= step_start + spec.warmup - 1e-6 and r["t"] + r["length"] <= step_end + 0.05
+    ]
+    limited = assess(window)["warnings"]
+    step = judge(window, slo, limited=[w["what"] for w in limited])
+    step.update(start=step_start, end=step_end, warmup=spec.warmup)
+    return step
+
+
+class Conductor:
+    """A breakpoint search over several parts, as their driver runs it (pure).
+
+    ``begin(now)`` gives the first step command; ``add(record, now)`` takes each merged
+    interval record in time order and returns the next command once the current step's
+    window is complete. A command is ``{"level": L, "start": S}`` (``S`` whole seconds since
+    the agreed start, at least ``lead`` seconds ahead of ``now`` so every part gets it in
+    time) or ``{"end": True}``. Between two steps the parts hold the last level (closed
+    model) or send nothing (open model) while the driver waits for the merged window: a gap
+    of one to three seconds that no step's window includes.
+    """
+
+    def __init__(self, spec: BreakpointSpec, slo: Slo, *, lead: float = 1.0) -> None:
+        self.spec = spec
+        self.slo = slo
+        self.lead = lead
+        self.search = Search(spec)
+        self.step: tuple[float, float] | None = None  # (level, start) of the running step
+        self._records: list[dict[str, Any]] = []
+        self.ended = False
+
+    def begin(self, now: float) -> dict[str, Any]:
+        return self._announce(now, 0.0)
+
+    def add(self, record: dict[str, Any], now: float) -> dict[str, Any] | None:
+        if self.step is None or self.ended:
+            return None
+        self._records.append(record)
+        level, start = self.step
+        end = start + self.spec.step_duration
+        if float(record["t"]) + float(record["length"]) < end - 0.05:
+            return None
+        self.search.record(level, judge_step(self._records, self.slo, self.spec, start, end))
+        self._records = []
+        return self._announce(now, end)
+
+    def _announce(self, now: float, not_before: float) -> dict[str, Any]:
+        level = self.search.next_level()
+        if level is None:
+            self.step = None
+            self.ended = True
+            return {"end": True}
+        start = float(max(math.ceil(now + self.lead), math.ceil(not_before)))
+        self.step = (level, start)
+        return {"level": level, "start": start}
+
+    def longest(self) -> float:
+        """An upper bound on the search's length in seconds (every step, gaps included)."""
+        spec = self.spec
+        steps = math.floor((spec.max - spec.start) / spec.step + 1e-9) + 1 + spec.refine
+        return steps * (spec.step_duration + self.lead + 3.0)
 
 
 def knee(steps: Sequence[dict[str, Any]]) -> float | None:

@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="EPOCH",
         help="start at this wall-clock time (seconds since the epoch)",
     )
+    run.add_argument(
+        "--follow-steps",
+        metavar="FILE",
+        help="breakpoint profiles run as one of several parts: take each step's level from "
+        "the JSON lines a driver appends to FILE instead of judging (--processes does this)",
+    )
     run.add_argument("--out", help="directory for the result files (default: report.dir/NAME-TIME)")
     run.add_argument(
         "--set",
@@ -271,6 +277,18 @@ def _run(args: argparse.Namespace) -> int:
                 )
             ]
         )
+    if args.follow_steps and profile.breakpoint is None:
+        raise ProfileError(
+            [
+                Problem(
+                    "--follow-steps",
+                    None,
+                    "",
+                    f"{args.profile} has no breakpoint search to follow",
+                    "give --follow-steps only with a profile that has breakpoint:",
+                )
+            ]
+        )
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
     live = wants_live_line(quiet)
@@ -335,6 +353,7 @@ async def _run_async(
     profile: Profile, args: argparse.Namespace, out: Path, live: bool, rate: float | None
 ) -> Result:
     from loadgen.engine import Engine
+    from loadgen.steps import FileSteps
 
     async with Engine(
         profile,
@@ -347,6 +366,7 @@ async def _run_async(
         truth=args.truth,
         segment=args.segment,
         start_at=args.start_at,
+        steps=FileSteps(Path(args.follow_steps)) if args.follow_steps else None,
     ) as engine:
         for warning in engine.limit_warnings:
             print(f"warning: {warning}", file=sys.stderr)

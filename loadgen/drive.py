@@ -14,11 +14,11 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from loadgen.arrivals import ArrivalSchedule, RateStage
-from loadgen.breakpoint import Search, judge
-from loadgen.health import assess
+from loadgen.breakpoint import Search, judge_step
 from loadgen.profile.model import Profile, Task
 from loadgen.shapes import ClassAssigner, WeightedChoice, level_at
 from loadgen.stats import Recorder
+from loadgen.steps import StepSource
 from loadgen.vu import VU, VUContext
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ class Drivers:
     _intervals: list[dict[str, Any]]
     _search: Search | None
     _bp_level: float
+    steps: StepSource | None
+    _stop: asyncio.Event
 
     async def _wait(self, deadline: float) -> bool:
         raise NotImplementedError
@@ -159,6 +161,9 @@ class Drivers:
         open model: each step is a constant-rate schedule of its own."""
         spec = self.profile.breakpoint
         assert spec is not None
+        if self.steps is not None:
+            await self._follow_steps(ctx, start, self.steps)
+            return
         search = self._search = Search(spec)
         closed = self.profile.load.model == "closed"
         self._bp_level = 0.0
@@ -190,17 +195,52 @@ class Drivers:
                 await self._wait(monotonic() + 0.05)  # let the last interval close
                 if stopped:
                     return
-                window = [
-                    r
-                    for r in self._intervals
-                    if r["t"] >= step_start + spec.warmup - 1e-6
-                    and r["t"] + r["length"] <= step_end + 0.05
-                ]
-                limited = assess(window)["warnings"]
-                step = judge(window, self.profile.slo, limited=[w["what"] for w in limited])
-                step.update(start=step_start, end=step_end, warmup=spec.warmup)
+                step = judge_step(self._intervals, self.profile.slo, spec, step_start, step_end)
                 search.record(level, step)
         finally:
+            self._bp_level = 0.0
+            if driver is not None:
+                driver.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await driver
+
+    async def _follow_steps(self, ctx: VUContext, start: float, steps: StepSource) -> None:
+        """A part of a distributed search: run the levels the driver sends, judge nothing."""
+        spec = self.profile.breakpoint
+        assert spec is not None
+        closed = self.profile.load.model == "closed"
+        self._bp_level = 0.0
+        driver = (
+            asyncio.create_task(
+                self._drive_closed(
+                    ctx, start, level=lambda _: self._bp_level, duration=float("inf")
+                )
+            )
+            if closed
+            else None
+        )
+        follow = asyncio.ensure_future(steps.next())
+        try:
+            while True:
+                stop = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait([follow, stop], return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                if not follow.done():
+                    return  # the run was stopped
+                step = follow.result()
+                if step is None:
+                    return
+                level, step_start = step
+                follow = asyncio.ensure_future(steps.next())
+                if await self._wait(start + step_start):
+                    return
+                self._bp_level = level
+                if not closed:
+                    await self._drive_open(
+                        ctx, start, [RateStage(spec.step_duration, level)], level, offset=step_start
+                    )
+        finally:
+            follow.cancel()
             self._bp_level = 0.0
             if driver is not None:
                 driver.cancel()

@@ -45,6 +45,7 @@ from loadgen.shapes import level_at, plan
 from loadgen.slo import overall_values
 from loadgen.startup import reach, warm_up
 from loadgen.stats import Recorder
+from loadgen.steps import StepSource
 from loadgen.thresholds import evaluate
 from loadgen.tokens import token_counter
 from loadgen.transport import ClientFactory
@@ -73,13 +74,17 @@ class Engine(RunControl, Drivers):
         scale: float | None = None,
         segment: tuple[int, int] = (1, 1),
         start_at: float | None = None,
+        steps: StepSource | None = None,
     ) -> None:
         """``segment=(i, n)`` runs the i-th of n exact parts of the load (1-based), as one of
-        n processes or machines; ``start_at`` (epoch seconds) makes them start together."""
+        n processes or machines; ``start_at`` (epoch seconds) makes them start together.
+        ``steps``: in a breakpoint search run by a driver over several parts, where this part
+        gets its levels (it then judges nothing; see loadgen.steps)."""
         if not 1 <= segment[0] <= segment[1]:
             raise ValueError(f"segment {segment[0]}/{segment[1]}: write i/n with 1 <= i <= n")
         self.segment = (segment[0] - 1, segment[1])
         self.start_at = start_at
+        self.steps = steps
         load = profile.load
         if users is not None or duration is not None:
             load = scale_load(load, level=users, duration=duration)

@@ -7,7 +7,9 @@ from support import chat_profile, run_async
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.breakpoint import BreakpointSpec, Search, knee
+from loadgen.breakpoint import BreakpointSpec, Conductor, Search, knee, summary
+from loadgen.hist import Histogram
+from loadgen.slo import Slo
 
 SPEC = BreakpointSpec(start=4, step=4, step_duration=3, max=40)
 
@@ -86,3 +88,40 @@ def test_breakpoint_lies_within_one_step_of_the_capacity_the_config_predicts(tmp
     assert bp["steps"][2]["ttft"]["p95"] > 150
     assert bp["ok"] is False
     assert result.exit_code == 1
+
+
+def merged_second(t: float, ttft_ms: float, requests: int = 20) -> dict:
+    """A merged interval record as the driver gets it: counts and ttft/e2e/itl HDR."""
+    record: dict = {"t": t, "length": 1.0, "requests": requests, "errors": 0, "good": requests}
+    for metric, value in (("ttft", ttft_ms), ("e2e", ttft_ms + 90), ("itl", 10.0)):
+        h = Histogram()
+        h.record_us(round(value * 1000), requests)
+        record[metric] = {"count": requests, "hdr": h.encode()}
+    return record
+
+
+def test_the_driver_judges_each_step_on_merged_seconds_and_sends_the_next_level():
+    """Step 4 users from t=0 (3 s, 1 s warm-up) is judged on seconds 1-2 once second 2 is in;
+    the next step starts on a whole second at least a second after the verdict; seconds
+    between steps (the gap) belong to no window; a broken step ends the search."""
+    spec = BreakpointSpec(start=4, step=4, step_duration=3, max=12, warmup=1)
+    conductor = Conductor(spec, Slo(ttft_p95=150.0))
+    assert conductor.begin(now=-2.0) == {"level": 4, "start": 0.0}
+    assert conductor.add(merged_second(0, 900), now=1.2) is None  # warm-up: not judged
+    assert conductor.add(merged_second(1, 100), now=2.2) is None
+    assert conductor.add(merged_second(2, 100), now=3.6) == {"level": 8, "start": 5.0}
+    assert conductor.add(merged_second(3, 900), now=4.4) is None  # the gap at level 4
+    for t in (4, 5, 6):
+        assert conductor.add(merged_second(t, 400 if t >= 6 else 900), now=t + 1.4) is None
+    assert conductor.add(merged_second(7, 400), now=8.4) == {"end": True}
+    assert conductor.add(merged_second(8, 100), now=9.4) is None  # after the end: nothing
+    bp = summary(conductor.search, "users")
+    assert [(s["level"], s["verdict"]) for s in bp["steps"]] == [(4, "ok"), (8, "broken")]
+    assert [(s["start"], s["end"]) for s in bp["steps"]] == [(0, 3), (5, 8)]
+    assert bp["steps"][1]["ttft"]["p95"] == pytest.approx(400, rel=0.01)  # seconds 6-7 only
+    assert (bp["highest_ok"], bp["first_broken"]) == (4, 8)
+
+
+def test_the_longest_search_bounds_every_step_and_gap():
+    spec = BreakpointSpec(start=4, step=4, step_duration=3, max=12, refine=1)
+    assert Conductor(spec, Slo()).longest() >= 4 * 3 + 4 * 2

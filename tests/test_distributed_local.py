@@ -134,6 +134,50 @@ def test_two_processes_count_what_the_target_saw(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_breakpoint_search_over_two_processes_is_judged_on_the_merged_numbers(tmp_path):
+    """8 slots, ttft 100 ms, 10 tokens 10 ms apart: ttft p95 <= 150 ms holds up to ~10 users
+    in all (tests/test_breakpoint.py). Over 2 processes each level is split between them,
+    the driver judges the merged seconds and finds the same breakpoint, 8 good and 12
+    broken; both workers ran exactly the levels the driver sent, at the same times."""
+    builtin = {
+        "timing": {"ttft": "100ms", "itl": "10ms", "output_tokens": 10},
+        "capacity": {"slots": 8, "contention": 0},
+    }
+    data = chat_profile(builtin=builtin)
+    del data["load"]["users"], data["load"]["duration"]
+    data["slo"] = {"ttft_p95": "150ms", "error_rate": "5%"}
+    data["breakpoint"] = {"start": 4, "step": 4, "step_duration": "3s", "warmup": "1s", "max": 20}
+    data["report"] = {"formats": ["json"]}
+    path = tmp_path / "bp.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_async(local_run(path, out).run(), timeout=120)
+    bp = result.data["breakpoint"]
+    assert [(s["level"], s["verdict"]) for s in bp["steps"]] == [
+        (4, "ok"),
+        (8, "ok"),
+        (12, "broken"),
+    ]
+    assert (bp["highest_ok"], bp["first_broken"]) == (8, 12)
+    assert bp["broken_by"][0].startswith("ttft_p95")
+    assert "breakpoint_by_part" not in result.data
+    commands = [json.loads(line) for line in (out / "steps.jsonl").read_text().splitlines()]
+    assert [c.get("level") for c in commands] == [4, 8, 12, None]
+    assert commands[-1] == {"end": True}
+    assert [c["start"] for c in commands[:-1]] == [s["start"] for s in bp["steps"]]
+    for i in (1, 2):  # each worker held half of every level the driver sent
+        part = json.loads((out / f"part-{i}" / "result.json").read_text(encoding="utf-8"))
+        assert "breakpoint" not in part  # the workers judged nothing
+        for step in bp["steps"]:
+            held = {
+                r["users"]
+                for r in part["intervals"]
+                if step["start"] + 1 <= r["t"] and r["t"] + r["length"] <= step["end"]
+            }
+            assert held == {step["level"] // 2}, (i, step["level"], held)
+
+
+@pytest.mark.slow
 def test_a_dead_worker_is_reported_and_the_rest_kept(tmp_path):
     """SIGKILL one worker mid-run: its segment is listed as crashed, the other's requests are
     the result, and the run is marked incomplete."""
@@ -227,6 +271,16 @@ def test_bad_options_are_usage_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--segment" in err
     assert "'two'" in err
+
+
+def test_follow_steps_needs_a_breakpoint_profile(tmp_path, capsys):
+    from loadgen.cli import main
+
+    path = write_profile(tmp_path)
+    assert main(["run", str(path), "--follow-steps", str(tmp_path / "steps.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "--follow-steps" in err
+    assert "no breakpoint search to follow" in err
 
 
 def record(t: float, requests: int, ttft_ms: list[int] | None = None) -> dict:

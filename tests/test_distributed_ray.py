@@ -20,6 +20,39 @@ HAS_RAY = importlib.util.find_spec("ray") is not None
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="Ray is not installed: pip install 'loadgen[ray]'")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray's own imports
+def test_ray_actors_follow_the_driver_s_breakpoint_search(tmp_path):
+    """8 slots (ttft p95 <= 150 ms holds up to ~10 users): 4 users is good and 12 broken on
+    the merged numbers of 2 actors, each of which held half of each level the driver sent."""
+    data = chat_profile(
+        builtin={
+            "timing": {"ttft": "100ms", "itl": "10ms", "output_tokens": 10},
+            "capacity": {"slots": 8, "contention": 0},
+        }
+    )
+    del data["load"]["users"], data["load"]["duration"]
+    data["slo"] = {"ttft_p95": "150ms"}
+    data["breakpoint"] = {"start": 4, "step": 8, "step_duration": "3s", "warmup": "1s", "max": 12}
+    runner = RayRun(
+        profile_from_dict(data), RayOptions(address="auto", seed=5, actors=2, out=tmp_path)
+    )
+    result = run_async(runner.run(), timeout=90)
+    bp = result.data["breakpoint"]
+    assert [(s["level"], s["verdict"]) for s in bp["steps"]] == [(4, "ok"), (12, "broken")]
+    for i in (1, 2):
+        part = json.loads((tmp_path / f"part-{i}" / "result.json").read_text("utf-8"))
+        assert "breakpoint" not in part
+        for step in bp["steps"]:
+            held = {
+                r["users"]
+                for r in part["intervals"]
+                if step["start"] + 1 <= r["t"] and r["t"] + r["length"] <= step["end"]
+            }
+            assert held == {step["level"] // 2}, (i, step["level"], held)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_RAY, reason="Ray is not installed: pip install 'loadgen[ray]'")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray's own imports
 def test_two_ray_actors_count_what_the_target_saw(tmp_path):
     """2 actors on a local Ray cluster against one built-in target: merged requests equal the
     truth log, both segments ran, every clock offset is measured, the parts are on disk."""

@@ -92,7 +92,8 @@ class LocalRun(MergedRun):
             raise ValueError("processes must be >= 1")
         self.profile = profile
         self.options = options
-        MergedRun.__init__(self)
+        MergedRun.__init__(self, profile)
+        self._steps_path = options.out / "steps.jsonl"
         #: The worker processes, in segment order, once started.
         self.workers: list[asyncio.subprocess.Process] = []
 
@@ -109,9 +110,11 @@ class LocalRun(MergedRun):
                 sets.append(f"target.base_url={url}")
             start_at = time.time() + opts.start_delay
             procs = self.workers
+            self._steps_path.write_bytes(b"")
             try:
                 for i in range(1, n + 1):
                     procs.append(await self._spawn(i, n, start_at, sets))
+                self._begin_steps(start_at, time.time())
                 await self._watch(procs, start_at, Aborts(driver_rules))
             finally:
                 for proc in procs:  # never leave a worker behind, whatever happened here
@@ -132,6 +135,8 @@ class LocalRun(MergedRun):
         argv = [sys.executable, "-m", "loadgen", "run", opts.profile_path, "--quiet"]
         argv += ["--segment", f"{i}/{n}", "--start-at", repr(start_at), "--seed", str(opts.seed)]
         argv += ["--out", str(part)]
+        if self.conductor is not None:
+            argv += ["--follow-steps", str(self._steps_path)]
         if opts.users is not None:
             argv += ["--users", str(opts.users)]
         if opts.duration is not None:
@@ -159,7 +164,8 @@ class LocalRun(MergedRun):
         ]
         started: dict[int, float] = {}
         live = LiveMerge(len(procs), start_at)
-        deadline = time.monotonic() + opts.start_delay + load.duration + load.graceful_stop + 30
+        deadline = time.monotonic() + opts.start_delay + self.planned_length(self.profile)
+        deadline += load.graceful_stop + 30
         signalled = killed = 0.0
         while True:
             running = [p for p in procs if p.returncode is None]
@@ -232,7 +238,12 @@ class LocalRun(MergedRun):
             stop_reason=self._stop_reason,
             interrupted=self._interrupted,
             aborted_by=self._aborted_by,
+            conductor=self.conductor,
         )
+
+    def _send_step(self, command: dict[str, Any]) -> None:
+        with self._steps_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(command) + "\n")
 
 
 def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from loadgen.breakpoint import Conductor, summary
 from loadgen.control import RunControl
 from loadgen.distributed.live import Aborts, LiveMerge
 from loadgen.errors import StartError
@@ -57,10 +58,16 @@ def finish(
     aborted_by: dict[str, Any] | None,
     offsets: Sequence[float] | None = None,
     clock: dict[str, Any] | None = None,
+    conductor: Conductor | None = None,
 ) -> Result:
     """Merge the parts, say how the run ended (the driver knows; the workers only saw a
-    SIGTERM), list failed workers, and write ``OUT/result.json``."""
+    SIGTERM), list failed workers, add the driver's breakpoint search, and write
+    ``OUT/result.json``."""
     data = merge_results(parts, thresholds=profile.thresholds, offsets=offsets)
+    if conductor is not None:
+        unit = "users" if profile.load.model == "closed" else "rate"
+        data["breakpoint"] = summary(conductor.search, unit)
+        data.pop("breakpoint_by_part", None)
     run = data["run"]
     if aborted_by is not None or (stop_reason and not interrupted):
         run["stop_reason"] = stop_reason
@@ -97,12 +104,31 @@ def _with_offsets(
 
 
 class MergedRun(RunControl):
-    """A run of several parts: hands out their merged live records and judges the abort
-    rules on them (the same for worker processes and Ray actors)."""
+    """A run of several parts: hands out their merged live records, judges the abort rules
+    on them and, for a breakpoint profile, runs the search on them (the same for worker
+    processes and Ray actors)."""
 
-    def __init__(self) -> None:
+    def __init__(self, profile: Profile) -> None:
         super().__init__()
         self._aborted_by: dict[str, Any] | None = None
+        #: The breakpoint search over the merged records (breakpoint profiles only).
+        self.conductor = (
+            Conductor(profile.breakpoint, profile.slo) if profile.breakpoint is not None else None
+        )
+
+    def planned_length(self, profile: Profile) -> float:
+        """How long the parts should run: the plan, or the longest search possible."""
+        if self.conductor is not None:
+            return self.conductor.longest()
+        return profile.load.duration
+
+    def _send_step(self, command: dict[str, Any]) -> None:
+        """Give every part a breakpoint step command (the runner's own channel)."""
+        raise NotImplementedError
+
+    def _begin_steps(self, start: float, now: float) -> None:
+        if self.conductor is not None:
+            self._send_step(self.conductor.begin(now - start))
 
     def _hand_out(self, live: LiveMerge, aborts: Aborts, now: float, parts: str) -> None:
         """Publish every merged second that is ready; stop all ``parts`` when a rule fails."""
@@ -116,3 +142,7 @@ class MergedRun(RunControl):
                     interrupted=False,
                 )
             self._publish(record)
+            if self.conductor is not None and not self._stop.is_set():
+                command = self.conductor.add(record, now - live.start)
+                if command is not None:
+                    self._send_step(command)

@@ -59,6 +59,7 @@ class SegmentActor:
         self._task: asyncio.Task[dict[str, Any]] | None = None
         self._started: float | None = None
         self._stop_request: tuple[str, bool] | None = None
+        self._steps: Any = None  # a QueueSteps for breakpoint profiles, made on the loop
 
     def clock(self) -> float:
         return time.time()
@@ -69,8 +70,11 @@ class SegmentActor:
 
     async def _run(self, start_at: float) -> dict[str, Any]:
         from loadgen.engine import Engine
+        from loadgen.steps import QueueSteps
 
         opts = self.options
+        if self.profile.breakpoint is not None and self._steps is None:
+            self._steps = QueueSteps()
         async with Engine(
             self.profile,
             users=opts.users,
@@ -79,6 +83,7 @@ class SegmentActor:
             seed=opts.seed,
             segment=self.segment,
             start_at=start_at,
+            steps=self._steps,
         ) as engine:
             self._engine = engine
             if self._stop_request is not None:
@@ -103,6 +108,14 @@ class SegmentActor:
         records, self._records = self._records, []
         done = self._task is not None and self._task.done()
         return {"records": records, "started": self._started, "done": done}
+
+    async def step(self, command: dict[str, Any]) -> None:
+        """A breakpoint step command from the driver (see loadgen.steps)."""
+        if self._steps is None:
+            from loadgen.steps import QueueSteps
+
+            self._steps = QueueSteps()
+        self._steps.put(command)
 
     async def stop(self, reason: str, interrupted: bool) -> None:
         self._stop_request = (reason, interrupted)  # for an engine not yet entered
@@ -134,7 +147,7 @@ class RayRun(MergedRun):
     def __init__(self, profile: Profile, options: RayOptions) -> None:
         self.profile = profile
         self.options = options
-        MergedRun.__init__(self)
+        MergedRun.__init__(self, profile)
         self.clock: dict[str, Any] = {}
         self._ray: Any = None
         #: The actor handles, in segment order, once created.
@@ -170,6 +183,7 @@ class RayRun(MergedRun):
                 await asyncio.gather(
                     *(a.start.remote(start_at + o) for a, o in zip(actors, offsets, strict=True))
                 )
+                self._begin_steps(start_at, time.time())
                 dead: dict[int, str] = {}
                 try:
                     await self._watch(actors, offsets, start_at, Aborts(driver_rules), dead)
@@ -245,6 +259,7 @@ class RayRun(MergedRun):
             aborted_by=self._aborted_by,
             offsets=[offsets[k] for k, _ in parts],
             clock=self.clock,
+            conductor=self.conductor,
         )
         if opts.out is not None:  # the parts too, as the process runner leaves them
             for k, part in parts:
@@ -264,7 +279,8 @@ class RayRun(MergedRun):
         A lost actor (its process or node died) goes into ``dead``; the others go on."""
         load = self.profile.load
         live = LiveMerge(len(actors), start_at)
-        deadline = time.monotonic() + self.options.start_delay + load.duration + 30
+        deadline = time.monotonic() + self.options.start_delay + self.planned_length(self.profile)
+        deadline += 30
         deadline += load.graceful_stop
         stopped_at = 0.0
         while True:
@@ -308,6 +324,10 @@ class RayRun(MergedRun):
             else:  # wake at once on a stop
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), _POLL)
+
+    def _send_step(self, command: dict[str, Any]) -> None:
+        for actor in self.actors:  # fire and forget: a lost actor is found by the next poll
+            actor.step.remote(command)
 
     async def _follow_an_abort(self, finished: list[Any]) -> None:
         """An actor that ended early on an abort rule of its own stops the others."""
