@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from loadgen import units
+from loadgen import collector, units
 from loadgen._version import __version__
 from loadgen.errors import Problem, ProfileError, StartError
 from loadgen.profile import Profile, load_profile
@@ -417,12 +417,13 @@ async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> 
 
 
 def run_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run on uvloop when it is installed (the CLI's choice; the library never picks a loop)."""
+    """Run on uvloop when it is installed, with the cycle collector tuned for a run (the
+    CLI's choices for the process it owns; the library never picks a loop or touches gc)."""
     try:
         import uvloop
 
         loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
     except ImportError:
         loop_factory = None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
+    with collector.tuned(), asyncio.Runner(loop_factory=loop_factory) as runner:
         return runner.run(factory())

@@ -69,12 +69,18 @@ class SegmentActor:
         self._task = asyncio.create_task(self._run(start_at))
 
     async def _run(self, start_at: float) -> dict[str, Any]:
-        from loadgen.engine import Engine
+        from loadgen import collector
         from loadgen.steps import QueueSteps
 
-        opts = self.options
         if self.profile.breakpoint is not None and self._steps is None:
             self._steps = QueueSteps()
+        with collector.tuned():  # the actor's process is the run's, as a worker's is
+            return await self._engine_run(start_at)
+
+    async def _engine_run(self, start_at: float) -> dict[str, Any]:
+        from loadgen.engine import Engine
+
+        opts = self.options
         async with Engine(
             self.profile,
             users=opts.users,
