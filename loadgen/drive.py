@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -166,17 +166,7 @@ class Drivers:
             return
         search = self._search = Search(spec)
         closed = self.profile.load.model == "closed"
-        self._bp_level = 0.0
-        driver = (
-            asyncio.create_task(
-                self._drive_closed(
-                    ctx, start, level=lambda _: self._bp_level, duration=float("inf")
-                )
-            )
-            if closed
-            else None
-        )
-        try:
+        async with self._at_breakpoint_level(ctx, start):
             while (level := search.next_level()) is not None:
                 step_start = monotonic() - start
                 # Steps start on whole seconds, so their windows are whole intervals.
@@ -185,62 +175,65 @@ class Drivers:
                     return
                 self._bp_level = level
                 step_end = step_start + spec.step_duration
-                if closed:
-                    stopped = await self._wait(start + step_end)
-                else:
+                if not closed:
                     await self._drive_open(
                         ctx, start, [RateStage(spec.step_duration, level)], level, offset=step_start
                     )
-                    stopped = await self._wait(start + step_end)
+                stopped = await self._wait(start + step_end)
                 await self._wait(monotonic() + 0.05)  # let the last interval close
                 if stopped:
                     return
                 step = judge_step(self._intervals, self.profile.slo, spec, step_start, step_end)
                 search.record(level, step)
-        finally:
-            self._bp_level = 0.0
-            if driver is not None:
-                driver.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await driver
 
     async def _follow_steps(self, ctx: VUContext, start: float, steps: StepSource) -> None:
         """A part of a distributed search: run the levels the driver sends, judge nothing."""
         spec = self.profile.breakpoint
         assert spec is not None
         closed = self.profile.load.model == "closed"
+        follow = asyncio.ensure_future(steps.next())
+        try:
+            async with self._at_breakpoint_level(ctx, start):
+                while True:
+                    stop = asyncio.ensure_future(self._stop.wait())
+                    await asyncio.wait([follow, stop], return_when=asyncio.FIRST_COMPLETED)
+                    stop.cancel()
+                    if not follow.done():
+                        return  # the run was stopped
+                    step = follow.result()
+                    if step is None:
+                        return
+                    level, step_start = step
+                    follow = asyncio.ensure_future(steps.next())
+                    if await self._wait(start + step_start):
+                        return
+                    self._bp_level = level
+                    if not closed:
+                        await self._drive_open(
+                            ctx,
+                            start,
+                            [RateStage(spec.step_duration, level)],
+                            level,
+                            offset=step_start,
+                        )
+        finally:
+            follow.cancel()
+
+    @contextlib.asynccontextmanager
+    async def _at_breakpoint_level(self, ctx: VUContext, start: float) -> AsyncIterator[None]:
+        """Closed model: the VUs follow ``_bp_level`` until the block ends (open model: each
+        step drives its own arrivals, nothing runs between them)."""
         self._bp_level = 0.0
-        driver = (
-            asyncio.create_task(
+        driver = None
+        if self.profile.load.model == "closed":
+            driver = asyncio.create_task(
                 self._drive_closed(
                     ctx, start, level=lambda _: self._bp_level, duration=float("inf")
                 )
             )
-            if closed
-            else None
-        )
-        follow = asyncio.ensure_future(steps.next())
         try:
-            while True:
-                stop = asyncio.ensure_future(self._stop.wait())
-                await asyncio.wait([follow, stop], return_when=asyncio.FIRST_COMPLETED)
-                stop.cancel()
-                if not follow.done():
-                    return  # the run was stopped
-                step = follow.result()
-                if step is None:
-                    return
-                level, step_start = step
-                follow = asyncio.ensure_future(steps.next())
-                if await self._wait(start + step_start):
-                    return
-                self._bp_level = level
-                if not closed:
-                    await self._drive_open(
-                        ctx, start, [RateStage(spec.step_duration, level)], level, offset=step_start
-                    )
+            yield
         finally:
-            follow.cancel()
             self._bp_level = 0.0
             if driver is not None:
                 driver.cancel()
