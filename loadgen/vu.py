@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from time import monotonic
 from typing import Any
 
-from loadgen.auth.base import OutgoingRequest, VUAuth
+from loadgen.auth.base import NoAuth, OutgoingRequest, VUAuth
 from loadgen.checks import ResponseView, extract, holds
 from loadgen.errors import ErrorKind
 from loadgen.exchange import chat_body, run_chat, run_http
@@ -268,7 +268,6 @@ class VU:
         """Send one request (and, after a 401 that auth can mend, one retry)."""
         for attempt in (1, 2):
             sample = self._new_sample(task, t0 if attempt == 1 else monotonic())
-            view = ResponseView()
             try:
                 view = await self._send(
                     client, task, sample, messages, keep_text or self.ctx.on_response is not None
@@ -427,7 +426,7 @@ class VU:
         absolute: bool = False,
     ) -> tuple[str, dict[str, str]]:
         """Let the auth kind add credentials (or sign); return the path (or URL) and headers."""
-        if self.auth is None:
+        if self.auth is None or type(self.auth) is NoAuth:  # nothing to add: no request object
             return (self.ctx.base_url + path if absolute else path), headers
         request = OutgoingRequest(
             method=method, url=self.ctx.base_url + path, headers=headers, body=body
