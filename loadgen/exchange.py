@@ -21,7 +21,7 @@ from loadgen.checks import ResponseView
 from loadgen.errors import ErrorKind
 from loadgen.fasthttp import FastClient, FastResponse
 from loadgen.profile.model import ChatTask
-from loadgen.readers import Reader, StreamEnded, make_reader
+from loadgen.readers import OpenAIReader, Reader, StreamEnded, make_reader
 from loadgen.sample import Sample
 from loadgen.template import render_value
 from loadgen.transport import VUClient, classify
@@ -72,17 +72,21 @@ async def run_chat(
     keep_text: bool = False,
 ) -> ResponseView:
     """Send a chat request and read its answer into ``sample``."""
-    reader = make_reader(
-        task.api,
-        stream=task.stream,
-        content_event=task.content_event,
-        content_field=task.content_field,
-        done_event=task.done_event,
-        usage_field=task.usage_field if task.api != "openai" else None,
-        keep_text=keep_text,
-        max_line=client.max_line,
-        max_body=client.max_response_size,
-    )
+    reader: Reader
+    if task.api == "openai" and task.stream:  # the common case, without make_reader's kwargs
+        reader = OpenAIReader(keep_text=keep_text, max_line=client.max_line)
+    else:
+        reader = make_reader(
+            task.api,
+            stream=task.stream,
+            content_event=task.content_event,
+            content_field=task.content_field,
+            done_event=task.done_event,
+            usage_field=task.usage_field if task.api != "openai" else None,
+            keep_text=keep_text,
+            max_line=client.max_line,
+            max_body=client.max_response_size,
+        )
     sink = _capped(reader.feed, client.max_response_size)
     headers = {
         "content-type": "application/json",

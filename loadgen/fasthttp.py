@@ -111,7 +111,9 @@ class Deadlines:
         """Expire ``conn``'s request at ``deadline`` (``loop.time()``); returns its bucket."""
         if self._handle is None or self._loop is not asyncio.get_running_loop():
             self._start()
-        bucket = max(-int(-deadline // self.tick), self._swept + 1)  # rounded up, not past
+        bucket = -int(-deadline // self.tick)  # rounded up
+        if bucket <= self._swept:
+            bucket = self._swept + 1  # not into a bucket already swept
         members = self._buckets.get(bucket)
         if members is None:
             members = self._buckets[bucket] = {}
@@ -368,12 +370,14 @@ class FastClient:
         if start is None:
             start = self._starts[(method, path)] = f"{method} {self.prefix}{path} HTTP/1.1\r\n"
         base = self._base_headers
-        if any(k.lower() in base for k in headers):
+        keys = headers.keys()
+        # C-level checks: no name of the client's own, none that could be one in other case.
+        if base.keys() & keys or not all(map(str.islower, keys)):
             merged = dict(base)
             merged.update((k.lower(), v) for k, v in headers.items())
-            fields = "".join(f"{k}: {v}\r\n" for k, v in merged.items())
+            fields = "".join([f"{k}: {v}\r\n" for k, v in merged.items()])
         else:
-            fields = self._base_block + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            fields = self._base_block + "".join([f"{k}: {v}\r\n" for k, v in headers.items()])
         if body is not None:
             fields += f"content-length: {len(body)}\r\n"
         head = (start + fields + "\r\n").encode("latin-1")
