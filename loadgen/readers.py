@@ -104,14 +104,13 @@ class OpenAIReader(_Base):
             if chunk[-len(_DONE_B) - 1] != 10:
                 return False
             body = chunk[: -len(_DONE_B)]
-        # Structure: "data: {" … "}" lines, each followed by a blank line. Every newline is
-        # then part of a "}\n\ndata: {" boundary or of the final "}\n\n": counting both proves it.
-        if (
-            not body.startswith(b"data: {")
-            or not body.endswith(b"}\n\n")
-            or body.count(10) != 2 * (body.count(_BOUNDARY_B) + 1)
-            or _ERROR_B in body
-        ):
+        # Structure: "data: {" … "}" lines, each followed by a blank line: cut at every
+        # "}\n\ndata: {" boundary, no piece may hold a newline but the last its final "\n\n".
+        if not body.startswith(b"data: {") or not body.endswith(b"}\n\n") or _ERROR_B in body:
+            return False
+        pieces = body.split(_BOUNDARY_B)
+        last = pieces.pop()
+        if last.find(10) != len(last) - 2 or 10 in b"".join(pieces):
             return False
         content = body.count(_CONTENT_B)
         if body.count(_ANY_CONTENT_B) != content:

@@ -61,7 +61,7 @@ class Scope:
     usage_tokens: int = 0  # over requests that had both usage and events
     usage_events: int = 0
     token_sources: Counter[str] = field(default_factory=Counter)
-    light: bool = False  # an interval's scope: only the histograms the time series shows
+    light: bool = False  # an interval's scope: only what the time series shows
 
     def add(self, s: Sample, gaps: Gaps) -> None:
         """Count one finished request; ``gaps`` are its inter-token gaps (see ``_gaps``)."""
@@ -69,7 +69,8 @@ class Scope:
             self.interrupted += 1
             return
         self.requests += 1
-        if s.status is not None:
+        light = self.light
+        if s.status is not None and not light:
             self.statuses[s.status] += 1
         error = s.error
         if error is not None:
@@ -88,13 +89,14 @@ class Scope:
         events = len(times)
         usage = s.usage_tokens
         tokens, source = s.output_tokens
-        if events or usage is not None:  # a chat, not a plain request
-            self.token_sources[source] += 1
         self.output_tokens += tokens
-        self.content_events += events
-        if usage is not None:
-            self.usage_tokens += usage
-            self.usage_events += events
+        if not light:  # an interval's record has no use for these
+            if events or usage is not None:  # a chat, not a plain request
+                self.token_sources[source] += 1
+            self.content_events += events
+            if usage is not None:
+                self.usage_tokens += usage
+                self.usage_events += events
         if events:
             ttft = times[0] - t0
             h["ttft"].record_us(round(ttft * _US))
@@ -104,7 +106,7 @@ class Scope:
                 itl.record_us(0, zeros)  # events that arrived in one read: a gap of 0, clamped
             if spread:
                 itl.record_many_us(spread)
-            if self.light:
+            if light:
                 return
             self.output_tokens_hist.record(tokens)
             if tokens >= 2 and e2e > ttft:
