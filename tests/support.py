@@ -44,3 +44,13 @@ def chat_profile(
         profile["target"]["builtin"] = builtin
     profile.update(top)
     return profile
+
+
+def held_levels(part: dict[str, Any], step: dict[str, Any]) -> set[int]:
+    """The user counts a part's intervals show inside a breakpoint step, after its first
+    second (the part may still be moving to the step's level during that second)."""
+    return {
+        r["users"]
+        for r in part["intervals"]
+        if step["start"] + 1 <= r["t"] and r["t"] + r["length"] <= step["end"]
+    }

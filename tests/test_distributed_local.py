@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support import chat_profile, run_async
+from support import chat_profile, held_levels, run_async
 
 from loadgen import Engine, profile_from_dict
 from loadgen.distributed import LocalOptions, LocalRun
@@ -169,12 +169,7 @@ def test_a_breakpoint_search_over_two_processes_is_judged_on_the_merged_numbers(
         part = json.loads((out / f"part-{i}" / "result.json").read_text(encoding="utf-8"))
         assert "breakpoint" not in part  # the workers judged nothing
         for step in bp["steps"]:
-            held = {
-                r["users"]
-                for r in part["intervals"]
-                if step["start"] + 1 <= r["t"] and r["t"] + r["length"] <= step["end"]
-            }
-            assert held == {step["level"] // 2}, (i, step["level"], held)
+            assert held_levels(part, step) == {step["level"] // 2}, (i, step["level"])
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import importlib.util
 import json
 
 import pytest
-from support import chat_profile, run_async
+from support import chat_profile, held_levels, run_async
 
 from loadgen import StartError, profile_from_dict
 from loadgen.distributed.ray import RayOptions, RayRun
@@ -42,12 +42,7 @@ def test_ray_actors_follow_the_driver_s_breakpoint_search(tmp_path):
         part = json.loads((tmp_path / f"part-{i}" / "result.json").read_text("utf-8"))
         assert "breakpoint" not in part
         for step in bp["steps"]:
-            held = {
-                r["users"]
-                for r in part["intervals"]
-                if step["start"] + 1 <= r["t"] and r["t"] + r["length"] <= step["end"]
-            }
-            assert held == {step["level"] // 2}, (i, step["level"], held)
+            assert held_levels(part, step) == {step["level"] // 2}, (i, step["level"])
 
 
 @pytest.mark.slow

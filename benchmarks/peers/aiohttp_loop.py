@@ -16,16 +16,7 @@ import time
 
 import aiohttp
 import uvloop
-
-BODY = json.dumps(
-    {
-        "model": "builtin",
-        "messages": [{"role": "user", "content": "Benchmark question"}],
-        "stream": True,
-        "max_tokens": 32,
-        "stream_options": {"include_usage": True},
-    }
-).encode()
+from chat_request import BODY, HEADERS, PATH  # beside this file (a script's dir is on the path)
 
 
 async def main(url: str, users: int, seconds: float) -> dict[str, float]:
@@ -39,11 +30,7 @@ async def main(url: str, users: int, seconds: float) -> dict[str, float]:
             while time.monotonic() < stop:
                 events = 0
                 try:
-                    async with session.post(
-                        url + "/v1/chat/completions",
-                        data=BODY,
-                        headers={"content-type": "application/json"},
-                    ) as response:
+                    async with session.post(url + PATH, data=BODY, headers=HEADERS) as response:
                         async for chunk in response.content.iter_any():
                             events += chunk.count(b'"content":"')
                     done += 1

@@ -20,19 +20,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
+from chat_request import BODY, HEADERS, PATH  # beside this file: Locust puts its dir on the path
 from locust import FastHttpUser, constant, task
-
-BODY = json.dumps(
-    {
-        "model": "builtin",
-        "messages": [{"role": "user", "content": "Benchmark question"}],
-        "stream": True,
-        "max_tokens": 32,
-        "stream_options": {"include_usage": True},
-    }
-)
-
 
 MODE = os.environ.get("LOADGEN_PEER", "body")
 
@@ -48,26 +39,30 @@ class Chat(FastHttpUser):
         if MODE == "tokens":
             self._tokens()
             return
-        with self.client.post(
-            "/v1/chat/completions",
-            data=BODY,
-            headers={"content-type": "application/json"},
-            catch_response=True,
-        ) as response:
+        with self._post(stream=False) as response:
             if not response.content or not response.content.endswith(b"data: [DONE]\n\n"):
                 response.failure("stream did not end with [DONE]")
+
+    def _post(self, *, stream: bool) -> Any:
+        return self.client.post(
+            PATH, data=BODY, headers=HEADERS, stream=stream, catch_response=True
+        )
+
+    def _report(self, kind: str, ms: float, tokens: int) -> None:
+        self.environment.events.request.fire(
+            request_type=kind,
+            name=PATH,
+            response_time=ms,
+            response_length=tokens,
+            exception=None,
+            context={},
+        )
 
     def _streamed(self) -> None:
         start = time.perf_counter()
         first: float | None = None
         tail = b""
-        with self.client.post(
-            "/v1/chat/completions",
-            data=BODY,
-            headers={"content-type": "application/json"},
-            stream=True,
-            catch_response=True,
-        ) as response:
+        with self._post(stream=True) as response:
             while chunk := response.stream.read(65536):
                 if first is None and b'"content":"' in chunk.replace(b'"content":""', b""):
                     first = time.perf_counter()
@@ -75,14 +70,7 @@ class Chat(FastHttpUser):
             if not tail.endswith(b"data: [DONE]\n\n"):
                 response.failure("stream did not end with [DONE]")
         if first is not None:
-            self.environment.events.request.fire(
-                request_type="TTFT",
-                name="/v1/chat/completions",
-                response_time=(first - start) * 1000,
-                response_length=0,
-                exception=None,
-                context={},
-            )
+            self._report("TTFT", (first - start) * 1000, 0)
 
     def _tokens(self) -> None:
         start = time.perf_counter()
@@ -91,13 +79,7 @@ class Chat(FastHttpUser):
         tokens = 0
         done = False
         buffer = b""
-        with self.client.post(
-            "/v1/chat/completions",
-            data=BODY,
-            headers={"content-type": "application/json"},
-            stream=True,
-            catch_response=True,
-        ) as response:
+        with self._post(stream=True) as response:
             while chunk := response.stream.read(65536):
                 now = time.perf_counter()
                 *events, buffer = (buffer + chunk).split(b"\n\n")
@@ -115,21 +97,6 @@ class Chat(FastHttpUser):
                 response.failure("stream did not end with [DONE]")
         if first is None:
             return
-        fire = self.environment.events.request.fire
-        fire(
-            request_type="TTFT",
-            name="/v1/chat/completions",
-            response_time=(first - start) * 1000,
-            response_length=tokens,
-            exception=None,
-            context={},
-        )
+        self._report("TTFT", (first - start) * 1000, tokens)
         if tokens > 1:
-            fire(
-                request_type="TPOT",
-                name="/v1/chat/completions",
-                response_time=(last - first) * 1000 / (tokens - 1),
-                response_length=tokens,
-                exception=None,
-                context={},
-            )
+            self._report("TPOT", (last - first) * 1000 / (tokens - 1), tokens)
