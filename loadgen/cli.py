@@ -24,6 +24,7 @@ from loadgen._version import __version__
 from loadgen.errors import Problem, ProfileError, StartError
 from loadgen.profile import Profile, load_profile
 from loadgen.result import Result
+from loadgen.steps import FileSteps
 
 __all__ = ["ExitCode", "main"]
 
@@ -353,7 +354,6 @@ async def _run_async(
     profile: Profile, args: argparse.Namespace, out: Path, live: bool, rate: float | None
 ) -> Result:
     from loadgen.engine import Engine
-    from loadgen.steps import FileSteps
 
     async with Engine(
         profile,
@@ -366,11 +366,19 @@ async def _run_async(
         truth=args.truth,
         segment=args.segment,
         start_at=args.start_at,
-        steps=FileSteps(Path(args.follow_steps)) if args.follow_steps else None,
+        steps=_follow(profile, args.follow_steps),
     ) as engine:
         for warning in engine.limit_warnings:
             print(f"warning: {warning}", file=sys.stderr)
         return await attended(engine, live)
+
+
+def _follow(profile: Profile, path: str | None) -> FileSteps | None:
+    """``--follow-steps``: the driver's commands, given up after a step and a minute of
+    silence (a killed driver must not leave its workers running for ever)."""
+    if path is None or profile.breakpoint is None:
+        return None
+    return FileSteps(Path(path), patience=profile.breakpoint.step_duration + 60.0)
 
 
 def wants_live_line(quiet: bool) -> bool:

@@ -34,20 +34,31 @@ def parse_step(command: dict[str, Any]) -> tuple[float, float] | None:
 
 
 class FileSteps:
-    """Commands appended to a JSON-lines file, read as they come (polled every ``poll`` s)."""
+    """Commands appended to a JSON-lines file, read as they come (polled every ``poll`` s).
 
-    def __init__(self, path: Path, *, poll: float = 0.05) -> None:
+    A worker process outlives a driver that was killed: after ``patience`` seconds without a
+    new command it takes the search as ended, so it finishes and writes its result instead
+    of holding its last level for ever.
+    """
+
+    def __init__(self, path: Path, *, poll: float = 0.05, patience: float | None = None) -> None:
         self.path = path
         self.poll = poll
+        self.patience = patience
         self._offset = 0
         self._rest = b""
         self._queue: list[dict[str, Any]] = []
 
     async def next(self) -> tuple[float, float] | None:
+        waited = 0.0
         while not self._queue:
             self._read()
-            if not self._queue:
-                await asyncio.sleep(self.poll)
+            if self._queue:
+                break
+            if self.patience is not None and waited >= self.patience:
+                return None
+            await asyncio.sleep(self.poll)
+            waited += self.poll
         return parse_step(self._queue.pop(0))
 
     def _read(self) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 from support import chat_profile, run_async
 
@@ -10,6 +13,7 @@ from loadgen import profile_from_dict
 from loadgen.breakpoint import BreakpointSpec, Conductor, Search, knee, summary
 from loadgen.hist import Histogram
 from loadgen.slo import Slo
+from loadgen.steps import FileSteps
 
 SPEC = BreakpointSpec(start=4, step=4, step_duration=3, max=40)
 
@@ -125,3 +129,24 @@ def test_the_driver_judges_each_step_on_merged_seconds_and_sends_the_next_level(
 def test_the_longest_search_bounds_every_step_and_gap():
     spec = BreakpointSpec(start=4, step=4, step_duration=3, max=12, refine=1)
     assert Conductor(spec, Slo()).longest() >= 4 * 3 + 4 * 2
+
+
+def test_a_follower_reads_appended_commands_and_gives_up_on_a_silent_driver(tmp_path):
+    """Commands appended after the follower started are read in order; with no new command
+    for `patience` seconds (a killed driver) the search counts as ended."""
+    path = tmp_path / "steps.jsonl"
+    path.write_text(json.dumps({"level": 4, "start": 0}) + "\n")
+
+    async def follow() -> list:
+        steps = FileSteps(path, poll=0.01, patience=0.3)
+        seen = [await steps.next()]
+        with path.open("a") as f:  # a line written in two parts, as a driver's append may be
+            f.write('{"level": 8, ')
+            f.flush()
+            await asyncio.sleep(0.05)
+            f.write('"start": 5}\n')
+        seen.append(await steps.next())
+        seen.append(await steps.next())  # nothing more: the patience runs out
+        return seen
+
+    assert run_async(follow()) == [(4.0, 0.0), (8.0, 5.0), None]
