@@ -34,7 +34,7 @@ from loadgen.control import RunControl
 from loadgen.drive import Drivers, _OpenState
 from loadgen.errors import StartError
 from loadgen.health import assess
-from loadgen.limits import check_start
+from loadgen.limits import check_start, sockets_per_user
 from loadgen.phases import phase_summaries
 from loadgen.profile.model import Profile, Stage
 from loadgen.profile.overrides import scale_load
@@ -124,7 +124,7 @@ class Engine(RunControl, Drivers):
         bp = self.profile.breakpoint
         if bp is not None and load.model == "closed":  # the search may climb to its max
             load = replace(load, stages=(*load.stages, Stage(duration=0.0, target=bp.max)))
-        self.limit_warnings = check_start(load, self.segment[1])
+        self.limit_warnings = check_start(load, self.segment[1], sockets_per_user(self.profile))
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if self.profile.target.is_builtin:

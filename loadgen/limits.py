@@ -18,7 +18,7 @@ import math
 import resource
 
 from loadgen.errors import StartError
-from loadgen.profile.model import Load
+from loadgen.profile.model import Load, Profile, Task
 
 __all__ = [
     "FDS_PER_USER",
@@ -29,13 +29,14 @@ __all__ = [
     "check_user_cap",
     "fds_needed",
     "peak_users",
+    "sockets_per_user",
 ]
 
 #: Users one process runs at most. Beyond it one event loop's timer and socket work grows
 #: into the measured latencies; several processes (``--segment i/n``) keep them honest.
 MAX_USERS_PER_PROCESS = 10_000
-#: Descriptors one user may hold at once: its stream connection and an httpx connection
-#: (plain tasks, login) or a WebSocket.
+#: Descriptors one user may hold at once when the profile is not known: its stream
+#: connection and an httpx connection (plain tasks, login) or a WebSocket.
 FDS_PER_USER = 2
 #: Descriptors besides users': the event loop, the result journal, logs, the built-in target's
 #: pipes, the interpreter's own files.
@@ -51,8 +52,38 @@ def peak_users(load: Load, segments: int = 1) -> int:
     return math.ceil(peak / max(1, segments))
 
 
-def fds_needed(users: int) -> int:
-    return users * FDS_PER_USER + FD_RESERVE
+def sockets_per_user(profile: Profile) -> int:
+    """The connections one user of ``profile`` may hold at once: one per kind it uses (the
+    fast client's stream connection, an httpx client, a WebSocket), the most of any class.
+    A chat-only profile needs one per user, not the two a mixed one may."""
+    fast = profile.target.transport == "fast"
+    needs = 1
+    for cls in profile.users:
+        kinds: set[str] = set()
+        auth = cls.auth or profile.auth
+        if auth is not None and auth.kind in ("login", "cognito"):
+            kinds.add("httpx")  # login requests (Cognito's go through its own client: counted)
+        for task in _all_tasks((*cls.tasks, *cls.journey, *cls.on_start, *cls.on_stop)):
+            if task.chat is not None and task.chat.api != "bedrock":
+                kinds.add("fast" if fast else "httpx")
+            elif task.http is not None:
+                kinds.add("httpx")
+            elif task.ws is not None:
+                kinds.add("ws")
+        needs = max(needs, len(kinds))
+    return needs
+
+
+def _all_tasks(tasks: tuple[Task, ...]) -> list[Task]:
+    out = []
+    for task in tasks:
+        out.append(task)
+        out += _all_tasks(task.group)
+    return out
+
+
+def fds_needed(users: int, per_user: int = FDS_PER_USER) -> int:
+    return users * per_user + FD_RESERVE
 
 
 def check_user_cap(users: int, cap: int = MAX_USERS_PER_PROCESS) -> None:
@@ -67,13 +98,13 @@ def check_user_cap(users: int, cap: int = MAX_USERS_PER_PROCESS) -> None:
         )
 
 
-def check_fd_limit(users: int) -> str | None:
+def check_fd_limit(users: int, per_user: int = FDS_PER_USER) -> str | None:
     """Make room for ``users``' connections; return a warning with the fix if there is none.
 
     The soft ``RLIMIT_NOFILE`` is raised as far as needed and the hard limit allows (no
     privilege is needed for that). The hard limit is never touched.
     """
-    need = fds_needed(users)
+    need = fds_needed(users, per_user)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= need:
         return None
@@ -95,9 +126,10 @@ def check_fd_limit(users: int) -> str | None:
     )
 
 
-def check_start(load: Load, segments: int = 1) -> list[str]:
-    """Check a run's plan before it starts: raise for too many users, return warnings."""
+def check_start(load: Load, segments: int = 1, per_user: int = FDS_PER_USER) -> list[str]:
+    """Check a run's plan before it starts: raise for too many users, return warnings.
+    ``per_user``: the descriptors one user may hold (``sockets_per_user`` of the profile)."""
     users = peak_users(load, segments)
     check_user_cap(users)
-    warning = check_fd_limit(users)
+    warning = check_fd_limit(users, per_user)
     return [warning] if warning else []

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from loadgen import limits
+from loadgen import limits, profile_from_dict
 from loadgen.errors import StartError
 from loadgen.profile.model import Load, Stage
 
@@ -69,7 +69,7 @@ def test_an_unchangeable_limit_gives_a_warning_with_the_fix(monkeypatch):
 
 CHILD = """
 import json, resource
-from loadgen import limits
+from loadgen import limits, profile_from_dict
 resource.setrlimit(resource.RLIMIT_NOFILE, (100, 200))
 w1 = limits.check_fd_limit(50)
 w2 = limits.check_fd_limit(5000)
@@ -86,3 +86,42 @@ def test_real_limits_in_a_child_process():
     assert "5000 users need about 10064 file descriptors (hard limit 200)" in short
     assert "ulimit -n 10064" in short
     assert final == [200, 200]
+
+
+@pytest.mark.parametrize(
+    ("tasks", "auth", "sockets"),
+    [
+        pytest.param([{"chat": {"prompt": "hi"}}], None, 1, id="chats only: the stream"),
+        pytest.param(
+            [{"chat": {"prompt": "hi"}}, {"http": {"path": "/health"}}],
+            None,
+            2,
+            id="chats and plain requests: stream + httpx",
+        ),
+        pytest.param(
+            [{"chat": {"prompt": "hi"}}],
+            {"kind": "login", "login": {"path": "/login", "json": {"u": "a"}}},
+            2,
+            id="a login: its requests go through httpx",
+        ),
+        pytest.param(
+            [{"ws": {"path": "/ws"}}, {"chat": {"prompt": "hi"}}, {"http": {"path": "/"}}],
+            None,
+            3,
+            id="all three kinds",
+        ),
+    ],
+)
+def test_sockets_per_user_follow_the_profile(tasks, auth, sockets):
+    """The descriptor estimate counts the connection kinds a user really opens: 10,000
+    chat-only users need ~10,000 descriptors, not 20,000."""
+    data = {
+        "name": "fds",
+        "target": {"base_url": "builtin"},
+        "users": [{"name": "u", "tasks": tasks}],
+        "load": {"users": 1, "duration": "1s"},
+    }
+    if auth is not None:
+        data["auth"] = auth
+    assert limits.sockets_per_user(profile_from_dict(data)) == sockets
+    assert limits.fds_needed(10_000, 1) == 10_000 + limits.FD_RESERVE
