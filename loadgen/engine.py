@@ -34,7 +34,7 @@ from loadgen.control import RunControl
 from loadgen.drive import Drivers, _OpenState
 from loadgen.errors import StartError
 from loadgen.health import assess
-from loadgen.limits import check_start, sockets_per_user
+from loadgen.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.phases import phase_summaries
 from loadgen.profile.model import Profile, Stage
 from loadgen.profile.overrides import scale_load
@@ -147,7 +147,8 @@ class Engine(RunControl, Drivers):
             self.base_url = self._target.url
         else:
             await reach(self.base_url, self.profile.target.connect_timeout)
-        warm_up()
+        if any("httpx" in connection_kinds(self.profile, c) for c in self.profile.users):
+            warm_up()  # a chat-only run over the fast client never imports httpx
         return self
 
     async def __aexit__(

@@ -12,9 +12,7 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from time import monotonic
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from loadgen.chat import chat_request
 from loadgen.checks import ResponseView
@@ -25,6 +23,9 @@ from loadgen.readers import OpenAIReader, Reader, StreamEnded, make_reader
 from loadgen.sample import Sample
 from loadgen.template import render_value
 from loadgen.transport import VUClient, classify
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["chat_body", "run_chat", "run_http"]
 

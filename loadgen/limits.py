@@ -18,7 +18,7 @@ import math
 import resource
 
 from loadgen.errors import StartError
-from loadgen.profile.model import Load, Profile, Task
+from loadgen.profile.model import Load, Profile, Task, UserClass
 
 __all__ = [
     "FDS_PER_USER",
@@ -27,6 +27,7 @@ __all__ = [
     "check_fd_limit",
     "check_start",
     "check_user_cap",
+    "connection_kinds",
     "fds_needed",
     "peak_users",
     "sockets_per_user",
@@ -52,26 +53,28 @@ def peak_users(load: Load, segments: int = 1) -> int:
     return math.ceil(peak / max(1, segments))
 
 
-def sockets_per_user(profile: Profile) -> int:
-    """The connections one user of ``profile`` may hold at once: one per kind it uses (the
-    fast client's stream connection, an httpx client, a WebSocket), the most of any class.
-    A chat-only profile needs one per user, not the two a mixed one may."""
+def connection_kinds(profile: Profile, cls: UserClass) -> set[str]:
+    """The kinds of connection a user of ``cls`` opens: ``fast`` (the stream client),
+    ``httpx`` (plain requests, logins, chats over httpx) and ``ws``."""
     fast = profile.target.transport == "fast"
-    needs = 1
-    for cls in profile.users:
-        kinds: set[str] = set()
-        auth = cls.auth or profile.auth
-        if auth is not None and auth.kind in ("login", "cognito"):
-            kinds.add("httpx")  # login requests (Cognito's go through its own client: counted)
-        for task in _all_tasks((*cls.tasks, *cls.journey, *cls.on_start, *cls.on_stop)):
-            if task.chat is not None and task.chat.api != "bedrock":
-                kinds.add("fast" if fast else "httpx")
-            elif task.http is not None:
-                kinds.add("httpx")
-            elif task.ws is not None:
-                kinds.add("ws")
-        needs = max(needs, len(kinds))
-    return needs
+    kinds: set[str] = set()
+    auth = cls.auth or profile.auth
+    if auth.kind in ("login", "cognito"):
+        kinds.add("httpx")  # login requests (Cognito's go through its own client: counted)
+    for task in _all_tasks((*cls.tasks, *cls.journey, *cls.on_start, *cls.on_stop)):
+        if task.chat is not None and task.chat.api != "bedrock":
+            kinds.add("fast" if fast else "httpx")
+        elif task.http is not None:
+            kinds.add("httpx")
+        elif task.ws is not None:
+            kinds.add("ws")
+    return kinds
+
+
+def sockets_per_user(profile: Profile) -> int:
+    """The connections one user of ``profile`` may hold at once: one per kind it uses, the
+    most of any class. A chat-only profile needs one per user, not the two a mixed one may."""
+    return max([1, *(len(connection_kinds(profile, cls)) for cls in profile.users)])
 
 
 def _all_tasks(tasks: tuple[Task, ...]) -> list[Task]:

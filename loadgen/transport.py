@@ -9,11 +9,14 @@ one per client costs ~32 ms of CPU and ~850 KiB.
 from __future__ import annotations
 
 import ssl
-
-import httpx
+import sys
+from typing import TYPE_CHECKING, Any
 
 from loadgen.errors import ErrorKind
 from loadgen.fasthttp import ConnectFailed, Deadlines, FastClient, ProtocolFailed, StreamBroken
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ClientFactory", "VUClient", "classify"]
 
@@ -38,7 +41,10 @@ class ClientFactory:
         # Bounds on what one response may make a VU hold (target.max_response_size/max_line).
         self.max_response_size = max_response_size
         self.max_line = max_line
-        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        # httpx is imported when a VU first needs it (plain requests, logins, chats with
+        # transport: httpx): a chat-only run never pays its ~0.1 s of imports.
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
         self._headers = headers or {}
         # Always a context object, even for http://: given a bool, httpx builds a new SSL
         # context per client (65 ms the first time, then ~0.3-3 ms each).
@@ -62,15 +68,17 @@ class ClientFactory:
         return FastClient(
             self.base_url,
             ssl_context=ctx,
-            connect_timeout=self._timeout.connect or 10.0,
+            connect_timeout=self._connect_timeout,
             headers=self._headers,
             deadlines=self.deadlines,
         )
 
     def httpx_client(self) -> httpx.AsyncClient:
+        import httpx
+
         return httpx.AsyncClient(
             base_url=self.base_url,
-            timeout=self._timeout,
+            timeout=httpx.Timeout(self._timeout, connect=self._connect_timeout),
             verify=self._ssl,
             headers=self._headers,
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=1),
@@ -115,9 +123,28 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
         return ErrorKind.STREAM_BROKEN, str(exc)
     if isinstance(exc, ProtocolFailed):
         return ErrorKind.PROTOCOL, str(exc)
+    # No httpx exception can exist unless httpx was imported (it is, lazily, by the VUs
+    # that need it): a chat-only run classifies without importing it.
+    httpx: Any = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.HTTPError):
+        return _classify_httpx(httpx, exc, got_response)
+    if isinstance(exc, TimeoutError):
+        return ErrorKind.TIMEOUT, f"{'read' if got_response else 'response'} timeout"
+    if isinstance(exc, ssl.SSLError):
+        return ErrorKind.CONNECT, f"TLS: {_short(exc)}"
+    if isinstance(exc, OSError):
+        return (
+            ErrorKind.STREAM_BROKEN if got_response else ErrorKind.CONNECT
+        ), f"{name}: {_short(exc)}"
+    if isinstance(exc, ValueError | UnicodeDecodeError):  # SSEError, ChunkError, JSON errors
+        return ErrorKind.PROTOCOL, _short(exc)
+    return ErrorKind.PROTOCOL, f"{name}: {_short(exc)}"
+
+
+def _classify_httpx(httpx: Any, exc: BaseException, got_response: bool) -> tuple[ErrorKind, str]:
     if isinstance(exc, httpx.ConnectTimeout):
         return ErrorKind.CONNECT, "connect timeout"
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+    if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT, f"{'read' if got_response else 'response'} timeout"
     if isinstance(exc, httpx.ConnectError):
         return ErrorKind.CONNECT, _short(exc) or "connection refused"
@@ -127,15 +154,10 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
         return ErrorKind.CONNECT, _short(exc) or "server closed the connection"
     if isinstance(exc, httpx.DecodingError):
         return ErrorKind.PROTOCOL, _short(exc)
-    if isinstance(exc, ssl.SSLError):
-        return ErrorKind.CONNECT, f"TLS: {_short(exc)}"
-    if isinstance(exc, httpx.TransportError | OSError):
-        return (
-            ErrorKind.STREAM_BROKEN if got_response else ErrorKind.CONNECT
-        ), f"{name}: {_short(exc)}"
-    if isinstance(exc, ValueError | UnicodeDecodeError):  # SSEError, ChunkError, JSON errors
-        return ErrorKind.PROTOCOL, _short(exc)
-    return ErrorKind.PROTOCOL, f"{name}: {_short(exc)}"
+    if isinstance(exc, httpx.TransportError):
+        kind = ErrorKind.STREAM_BROKEN if got_response else ErrorKind.CONNECT
+        return kind, f"{type(exc).__name__}: {_short(exc)}"
+    return ErrorKind.PROTOCOL, f"{type(exc).__name__}: {_short(exc)}"
 
 
 def _short(exc: BaseException) -> str:
