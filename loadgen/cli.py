@@ -299,14 +299,9 @@ def _run(args: argparse.Namespace) -> int:
         )
     result = run_loop(lambda: _run_async(profile, args, out, live, rate))
     data = result.data
-    written = _render(result, out, profile.report.formats)
+    written = render_reports(result, out, profile.report.formats)
     if args.json:
-        overall = data["scopes"]["overall"]
-        brief = {k: v for k, v in overall.items() if k != "metrics"}
-        brief["metrics"] = {
-            k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
-            for k, v in overall["metrics"].items()
-        }
+        brief = overall_brief(data)
         summary_json = {
             "result": str(result.path),
             "reports": [str(p) for p in written],
@@ -327,8 +322,19 @@ def _run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _render(result: Result, out: Path, formats: Sequence[str]) -> list[Path]:
-    """Render the profile's report formats; a rendering failure is reported, never fatal."""
+def overall_brief(data: dict[str, Any]) -> dict[str, Any]:
+    """The overall scope for ``--json``: every number, no encoded histograms."""
+    overall = data["scopes"]["overall"]
+    brief = {k: v for k, v in overall.items() if k != "metrics"}
+    brief["metrics"] = {
+        k: {kk: vv for kk, vv in v.items() if kk != "hdr"} for k, v in overall["metrics"].items()
+    }
+    return brief
+
+
+def render_reports(result: Result, out: Path, formats: Sequence[str]) -> list[Path]:
+    """Render the report formats (json is the result itself); a rendering failure is
+    reported, never fatal."""
     wanted = [f for f in formats if f != "json"]
     if not wanted:
         return []

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen import units
+from loadgen.cli import attended, overall_brief, render_reports, run_loop, wants_live_line
 from loadgen.errors import ProfileError, StartError
 from loadgen.result import Result
 
@@ -127,18 +128,14 @@ def _run(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     if not quiet:
         _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
-    from loadgen.cli import wants_live_line
-
     live = wants_live_line(quiet)
     result = _loop(runner, live)
-    written = _render(result, out, [f for f in profile.report.formats if f != "json"])
+    written = render_reports(result, out, profile.report.formats)
     _print(result, written, args)
     return _exit_code(result)
 
 
 def _loop(runner: Any, live: bool) -> Result:
-    from loadgen.cli import attended, run_loop
-
     async def main() -> Result:
         connect = getattr(runner, "connect", None)
         if connect is not None:
@@ -179,33 +176,14 @@ def merge_main(argv: Sequence[str]) -> int:
     result = Result(data, out / "result.json")
     result.save(out / "result.json")
     formats = data.get("profile", {}).get("raw", {}).get("report", {}).get("formats", ["html"])
-    written = _render(result, out, [f for f in formats if f != "json"])
+    written = render_reports(result, out, formats)
     _print(result, written, args)
     return _exit_code(result)
-
-
-def _render(result: Result, out: Path, formats: Sequence[str]) -> list[Path]:
-    if not formats:
-        return []
-    from loadgen.report import render_all
-
-    try:
-        return render_all(result, out, formats)
-    except Exception as exc:  # the result is on disk already: say what failed, go on
-        _err(f"warning: could not render {', '.join(formats)}: {exc} — retry with "
-             f"`loadgen report {result.path}`")  # fmt: skip
-        return []
 
 
 def _print(result: Result, written: Sequence[Path], args: argparse.Namespace) -> None:
     data = result.data
     if args.json:
-        overall = data["scopes"]["overall"]
-        brief = {k: v for k, v in overall.items() if k != "metrics"}
-        brief["metrics"] = {
-            k: {kk: vv for kk, vv in v.items() if kk != "hdr"}
-            for k, v in overall["metrics"].items()
-        }
         _out(json.dumps({
             "result": str(result.path),
             "reports": [str(p) for p in written],
@@ -214,7 +192,7 @@ def _print(result: Result, written: Sequence[Path], args: argparse.Namespace) ->
             "clock": data.get("clock", {}),
             "thresholds": data.get("thresholds", []),
             "health": {k: v for k, v in data.get("health", {}).items() if k != "by_part"},
-            "overall": brief,
+            "overall": overall_brief(data),
             "exit_code": _exit_code(result),
         }, indent=1))  # fmt: skip
         return
