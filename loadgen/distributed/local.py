@@ -158,14 +158,13 @@ class LocalRun(MergedRun):
         self, procs: list[asyncio.subprocess.Process], start_at: float, aborts: Aborts
     ) -> None:
         """Until every worker exits: merge live records, judge aborts, pass stops on."""
-        opts, load = self.options, self.profile.load
+        opts = self.options
         journals = [
             _Journal(opts.out / f"part-{i}" / "result.jsonl") for i in range(1, len(procs) + 1)
         ]
         started: dict[int, float] = {}
         live = LiveMerge(len(procs), start_at)
-        deadline = time.monotonic() + opts.start_delay + self.planned_length(self.profile)
-        deadline += load.graceful_stop + 30
+        deadline = self.give_up_at(self.profile, opts.start_delay)
         signalled = killed = 0.0
         while True:
             running = [p for p in procs if p.returncode is None]
@@ -187,8 +186,7 @@ class LocalRun(MergedRun):
             if not running:
                 return
             now = time.monotonic()
-            if now > deadline and not self._stop.is_set():
-                self.stop("stopped: the workers ran past the plan's end", interrupted=True)
+            self._stop_overrun(now, deadline, "workers")
             if self._stop.is_set() and not signalled:
                 signalled = now
                 for p in running:

@@ -4,6 +4,7 @@ step from the parts' results to the merged result the driver writes."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -116,11 +117,15 @@ class MergedRun(RunControl):
             Conductor(profile.breakpoint, profile.slo) if profile.breakpoint is not None else None
         )
 
-    def planned_length(self, profile: Profile) -> float:
-        """How long the parts should run: the plan, or the longest search possible."""
-        if self.conductor is not None:
-            return self.conductor.longest()
-        return profile.load.duration
+    def give_up_at(self, profile: Profile, start_delay: float) -> float:
+        """When (monotonic) parts still running have overrun: the start, the plan (or the
+        longest search possible) and the graceful stop, with 30 s to spare."""
+        planned = self.conductor.longest() if self.conductor is not None else profile.load.duration
+        return time.monotonic() + start_delay + planned + profile.load.graceful_stop + 30
+
+    def _stop_overrun(self, now: float, deadline: float, parts: str) -> None:
+        if now > deadline and not self._stop.is_set():
+            self.stop(f"stopped: the {parts} ran past the plan's end", interrupted=True)
 
     def _send_step(self, command: dict[str, Any]) -> None:
         """Give every part a breakpoint step command (the runner's own channel)."""

@@ -285,9 +285,7 @@ class RayRun(MergedRun):
         A lost actor (its process or node died) goes into ``dead``; the others go on."""
         load = self.profile.load
         live = LiveMerge(len(actors), start_at)
-        deadline = time.monotonic() + self.options.start_delay + self.planned_length(self.profile)
-        deadline += 30
-        deadline += load.graceful_stop
+        deadline = self.give_up_at(self.profile, self.options.start_delay)
         stopped_at = 0.0
         while True:
             alive = [k for k in range(len(actors)) if k not in dead]
@@ -311,8 +309,7 @@ class RayRun(MergedRun):
             if not running:
                 return
             now = time.monotonic()
-            if now > deadline and not self._stop.is_set():
-                self.stop("stopped: the actors ran past the plan's end", interrupted=True)
+            self._stop_overrun(now, deadline, "actors")
             if self._stop.is_set() and not stopped_at:
                 stopped_at = now
                 await asyncio.gather(
