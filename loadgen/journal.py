@@ -27,7 +27,7 @@ from loadgen.health import assess
 from loadgen.hist import Histogram
 from loadgen.result import SCHEMA
 
-__all__ = ["JournalError", "read_journal", "rebuild"]
+__all__ = ["JournalError", "Tail", "read_journal", "rebuild"]
 
 _MERGED = ("ttft", "e2e")  # metrics whose per-interval HdrHistograms the journal keeps
 _UNKNOWN = ("ttfb", "itl", "tpot", "output_tokens", "request_tps")
@@ -35,6 +35,27 @@ _UNKNOWN = ("ttfb", "itl", "tpot", "output_tokens", "request_tps")
 
 class JournalError(ValueError):
     """The journal cannot give a result (no header, not a loadgen journal); says why."""
+
+
+class Tail:
+    """The complete JSON lines another process appended to a file since the last ``read``
+    (a line still being written waits for its newline; a file not there yet reads empty)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._rest = b""
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        *lines, self._rest = (self._rest + chunk).split(b"\n")
+        return [json.loads(line) for line in lines if line.strip()]
 
 
 def read_journal(path: str | Path) -> dict[str, Any]:

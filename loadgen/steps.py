@@ -10,9 +10,10 @@ get them by a method call. Both look the same to the engine: ``await source.next
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any, Protocol
+
+from loadgen.journal import Tail
 
 __all__ = ["FileSteps", "QueueSteps", "StepSource", "parse_step"]
 
@@ -45,14 +46,13 @@ class FileSteps:
         self.path = path
         self.poll = poll
         self.patience = patience
-        self._offset = 0
-        self._rest = b""
+        self._tail = Tail(path)
         self._queue: list[dict[str, Any]] = []
 
     async def next(self) -> tuple[float, float] | None:
         waited = 0.0
         while not self._queue:
-            self._read()
+            self._queue += self._tail.read()
             if self._queue:
                 break
             if self.patience is not None and waited >= self.patience:
@@ -60,17 +60,6 @@ class FileSteps:
             await asyncio.sleep(self.poll)
             waited += self.poll
         return parse_step(self._queue.pop(0))
-
-    def _read(self) -> None:
-        try:
-            with self.path.open("rb") as f:
-                f.seek(self._offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return
-        self._offset += len(chunk)
-        *lines, self._rest = (self._rest + chunk).split(b"\n")
-        self._queue += [json.loads(line) for line in lines if line.strip()]
 
 
 class QueueSteps:

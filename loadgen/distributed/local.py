@@ -26,6 +26,7 @@ from typing import Any
 from loadgen.distributed.live import Aborts, LiveMerge, split_thresholds, worker_thresholds_set
 from loadgen.distributed.parts import MergedRun, finish, start_target
 from loadgen.errors import StartError
+from loadgen.journal import Tail
 from loadgen.profile import Profile
 from loadgen.result import Result
 
@@ -58,26 +59,6 @@ class LocalOptions:
     truth: str | None = None
     start_delay: float = 3.0  # time for the workers to import and connect before the start
     extra_args: Sequence[str] = field(default_factory=tuple)
-
-
-class _Journal:
-    """Reads the complete lines appended to one part's ``result.jsonl`` since the last read."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._offset = 0
-        self._rest = b""
-
-    def read(self) -> list[dict[str, Any]]:
-        try:
-            with self.path.open("rb") as f:
-                f.seek(self._offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            return []
-        self._offset += len(chunk)
-        *lines, self._rest = (self._rest + chunk).split(b"\n")
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 class LocalRun(MergedRun):
@@ -159,9 +140,7 @@ class LocalRun(MergedRun):
     ) -> None:
         """Until every worker exits: merge live records, judge aborts, pass stops on."""
         opts = self.options
-        journals = [
-            _Journal(opts.out / f"part-{i}" / "result.jsonl") for i in range(1, len(procs) + 1)
-        ]
+        journals = [Tail(opts.out / f"part-{i}" / "result.jsonl") for i in range(1, len(procs) + 1)]
         started: dict[int, float] = {}
         live = LiveMerge(len(procs), start_at)
         deadline = self.give_up_at(self.profile, opts.start_delay)
