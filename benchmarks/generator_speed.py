@@ -39,28 +39,6 @@ TASKSET = shutil.which("taskset")
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
-def loadgen(args: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
-    """Run loadgen pinned to CPU 0; return its result, wall seconds and CPU seconds."""
-    cmd = [sys.executable, "-m", "loadgen", *args, "--quiet"]
-    if TASKSET:
-        cmd = [TASKSET, "-c", "0", *cmd]
-    before = os.times()
-    started = time.monotonic()
-    subprocess.run(cmd, env={**os.environ, **env}, check=False, timeout=300)
-    wall = time.monotonic() - started
-    after = os.times()
-    cpu = (after.children_user - before.children_user) + (
-        after.children_system - before.children_system
-    )
-    out = Path(args[args.index("--out") + 1])
-    return json.loads((out / "result.json").read_text()), wall, cpu
-
-
-def target(truth: Path | None = None, **timing: object) -> BuiltinTarget:
-    config = TargetConfig.from_mapping({"timing": timing, "capacity": {"slots": 0}})
-    return BuiltinTarget(config, truth=truth, cpu=1 if TASKSET else None)
-
-
 def _children_cpu() -> float:
     t = os.times()
     return t.children_user + t.children_system
@@ -68,6 +46,23 @@ def _children_cpu() -> float:
 
 def _pinned(cmd: list[str]) -> list[str]:
     return [TASKSET, "-c", "0", *cmd] if TASKSET else cmd
+
+
+def loadgen(args: list[str], env: dict[str, str]) -> tuple[dict, float, float]:
+    """Run loadgen pinned to CPU 0; return its result, wall seconds and CPU seconds."""
+    cmd = _pinned([sys.executable, "-m", "loadgen", *args, "--quiet"])
+    before = _children_cpu()
+    started = time.monotonic()
+    subprocess.run(cmd, env={**os.environ, **env}, check=False, timeout=300)
+    wall = time.monotonic() - started
+    cpu = _children_cpu() - before
+    out = Path(args[args.index("--out") + 1])
+    return json.loads((out / "result.json").read_text()), wall, cpu
+
+
+def target(truth: Path | None = None, **timing: object) -> BuiltinTarget:
+    config = TargetConfig.from_mapping({"timing": timing, "capacity": {"slots": 0}})
+    return BuiltinTarget(config, truth=truth, cpu=1 if TASKSET else None)
 
 
 def locust_rate(
