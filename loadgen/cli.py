@@ -298,28 +298,37 @@ def _run(args: argparse.Namespace) -> int:
             f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr
         )
     result = run_loop(lambda: _run_async(profile, args, out, live, rate))
-    data = result.data
     written = render_reports(result, out, profile.report.formats)
     if args.json:
-        brief = overall_brief(data)
-        summary_json = {
-            "result": str(result.path),
-            "reports": [str(p) for p in written],
-            "run": data["run"],
-            "thresholds": data.get("thresholds", []),
-            "health": data.get("health", {}),
-            "overall": brief,
-            "exit_code": result.exit_code,
-        }
-        print(json.dumps(summary_json, indent=1))
+        print(json_summary(result, written))
     elif not args.quiet:
         from loadgen.console import summary
 
-        print(summary(data))
+        print(summary(result.data))
         print(f"\nresult: {result.path}")
         for path in written:
             print(f"report: {path}")
     return result.exit_code
+
+
+def json_summary(result: Result, written: Sequence[Path], **extra: Any) -> str:
+    """``--json``: where the files are, the run, the overall numbers and the verdict (the
+    same checks the console, HTML and JUnit show; ``exit_code`` is the process's)."""
+    data = result.data
+    verdict = result.verdict
+    summary = {
+        "result": str(result.path),
+        "reports": [str(p) for p in written],
+        "run": data["run"],
+        "thresholds": data.get("thresholds", []),
+        "slo": data.get("slo", []),
+        "health": data.get("health", {}),
+        **extra,
+        "overall": overall_brief(data),
+        "verdict": verdict.to_dict(),
+        "exit_code": verdict.exit_code,
+    }
+    return json.dumps(summary, indent=1)
 
 
 def overall_brief(data: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadgen.units import format_duration
+from loadgen.verdict import judge
 
 __all__ = ["live_line", "summary", "text_table"]
 
@@ -152,7 +153,7 @@ def summary(data: dict[str, Any]) -> str:
     if custom.get("counters"):
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in custom["counters"].items()))
     lines += _breakpoint(data)
-    lines += _thresholds(data)
+    lines += _verdict(data)
     health = data.get("health", {})
     for warning in health.get("warnings", [])[:5]:
         lines.append(f"WARNING: {warning['plain']}")
@@ -173,32 +174,18 @@ def live_line(record: dict[str, Any], elapsed: float) -> str:
     )
 
 
-def _value(t: dict[str, Any]) -> str:
-    value = t["value"]
-    if value is None:
-        return "not measured (no such requests)"
-    if t["unit"] == "%":
-        return f"{value:.2%}"
-    if t["unit"] == "ms":
-        return f"{value:.1f} ms"
-    return f"{value:g} {t['unit']}".rstrip()
-
-
-def _thresholds(data: dict[str, Any]) -> list[str]:
-    """Each threshold with what was measured, and the verdict (SPEC §3)."""
-    rows = data.get("thresholds") or []
-    if not rows:
-        return []
-    lines = ["", "thresholds:"]
-    width = max(len(t["expr"]) for t in rows)
-    for t in rows:
-        mark = "PASS" if t["ok"] else "FAIL"
-        lines.append(f"  {mark}  {t['expr'].ljust(width)}  measured {_value(t)}")
-    aborted = data.get("aborted_by")
-    if aborted:
-        lines.append(f"  run stopped early: {aborted['expr']} failed with abort_on_fail")
-    failed = sum(1 for t in rows if not t["ok"])
-    lines.append(f"  {failed} of {len(rows)} failed" if failed else f"  all {len(rows)} passed")
+def _verdict(data: dict[str, Any]) -> list[str]:
+    """Every check with its outcome, then the verdict: the same as --json, HTML and JUnit."""
+    verdict = judge(data)
+    checks = verdict.checks
+    width = max(len(c.name) for c in checks)
+    lines = ["", "checks:"]
+    for c in checks:
+        scope = "" if c.scope == "all" else f" [{c.scope}]"
+        lines.append(f"  {c.mark:<6}  {c.name.ljust(width)}  {c.observed} (limit {c.limit}){scope}")
+    for why in dict.fromkeys(c.why for c in checks if c.why):
+        lines.append(f"  (ok/missed: informs only — {why})")
+    lines.append(f"verdict: {verdict.text} — exit {verdict.exit_code}")
     return lines
 
 

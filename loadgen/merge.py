@@ -126,10 +126,12 @@ def merge_results(
 def slo_of(parts: Sequence[Mapping[str, Any]]) -> Slo:
     """The SLOs the parts were judged by, read back from their verdict records."""
     limits: dict[str, float] = {}
+    gate = False
     for p in parts:
         for record in p.get("slo") or []:
             limits.setdefault(str(record["key"]), float(record["limit"]))
-    return Slo(**limits)
+            gate = gate or bool(record.get("gates"))
+    return Slo(**limits, gate=gate)
 
 
 def thresholds_of(parts: Sequence[Mapping[str, Any]]) -> list[Threshold]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadgen.verdict import Verdict, judge
+
 __all__ = ["SCHEMA", "MetricSummary", "Result", "load_result"]
 
 SCHEMA = "loadgen.result/1"
@@ -85,21 +87,22 @@ class Result:
         return bool(self.data["run"].get("interrupted"))
 
     @property
+    def verdict(self) -> Verdict:
+        """The one verdict every output shows (``loadgen.verdict``)."""
+        return judge(self.data)
+
+    @property
     def exit_code(self) -> int:
-        """SPEC §3: 130 when interrupted, 1 when a threshold failed, else 0."""
-        if self.interrupted:
-            return 130
-        if self.data.get("aborted_by") is not None:
-            return 1
-        if not self.data.get("breakpoint", {}).get("ok", True):
-            return 1
-        return 1 if any(not t.get("ok", True) for t in self.data.get("thresholds", [])) else 0
+        """SPEC §3: 130 when interrupted, 1 when a gating check failed, else 0."""
+        return self.verdict.exit_code
 
     def save(self, path: Path) -> None:
-        """Write atomically: a reader never sees half a file."""
+        """Write atomically: a reader never sees half a file. The verdict is written beside
+        the data for readers of the JSON; loadgen itself always judges the data afresh."""
         tmp = path.with_suffix(path.suffix + ".tmp")
+        data = {**self.data, "verdict": self.verdict.to_dict()}
         with tmp.open("w", encoding="utf-8") as f:
-            json.dump(self.data, f, indent=1)
+            json.dump(data, f, indent=1)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())

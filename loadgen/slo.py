@@ -40,10 +40,15 @@ class Slo:
     itl_p99: float | None = None
     error_rate: float | None = None
     goodput_ratio: float | None = None
+    gate: bool = False  # slo: {gate: true}: a miss fails the run (exit 1), see verdict.py
 
     @property
     def declared(self) -> dict[str, float]:
-        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        return {
+            f.name: v
+            for f in fields(self)
+            if f.name != "gate" and (v := getattr(self, f.name)) is not None
+        }
 
     def good(self, s: Sample) -> bool:
         """Did this one request meet the per-request objectives (no error, ttft, e2e)?"""
@@ -103,6 +108,7 @@ class Slo:
                     "abort_on_fail": False,
                     "kind": "slo",
                     "key": key,
+                    "gates": self.gate,
                 }
             )
         return out

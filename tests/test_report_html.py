@@ -109,14 +109,25 @@ def test_total_row_equals_the_overall_scope(rich):
         assert_cell(cell, json_value(result.data["scopes"]["overall"], key))
 
 
-def test_checks_table_shows_failures_and_the_verdict(rich):
-    """One row per threshold and SLO; the failing threshold is FAIL and the verdict FAILED."""
+def test_checks_table_shows_the_verdicts_checks_in_a_breakpoint_search(rich):
+    """A breakpoint search's verdict is its answer: its thresholds and SLOs are shown, the
+    failed one as "missed", and none of them fails the run."""
     result, text = rich
     rows = parse(text).tables["checks"]["rows"]
-    assert len(rows) == len(result.data["thresholds"]) + len(result.data["slo"])
-    assert [r[0] for r in rows] == ["pass", "FAIL", "pass"]
-    assert 'class="badge">FAILED<' in text
+    assert len(rows) == 2 + len(result.data["thresholds"]) + len(result.data["slo"]) + 1
+    assert [r[0] for r in rows] == ["PASS", "PASS", "ok", "missed", "ok", "ok"]
+    assert 'class="badge">PASSED<' in text
     assert "broke at 40 users" in text
+
+
+def test_checks_table_shows_a_failed_threshold_and_the_verdict(base, tmp_path):
+    """Without a breakpoint the failing threshold is FAIL and the verdict FAILED."""
+    data = enrich(base.data)
+    del data["breakpoint"]
+    text = render_all(Result(data), tmp_path, ["html"])[0].read_text()
+    rows = parse(text).tables["checks"]["rows"]
+    assert [r[0] for r in rows] == ["PASS", "PASS", "PASS", "FAIL", "ok"]
+    assert 'class="badge">FAILED<' in text
 
 
 def test_error_tables_match_the_result(rich):
@@ -159,11 +170,17 @@ def test_nothing_is_loaded_from_outside(rich):
 
 
 def test_a_plain_run_has_no_empty_sections(base, tmp_path):
-    """Without checks, breakpoint or counters: NO CHECKS and those sections are absent."""
+    """Without thresholds, breakpoint or counters: the run's own checks, PASSED, and no
+    empty sections."""
     text = render_all(base, tmp_path, ["html"])[0].read_text()
     ids = set(parse(text).ids)
-    assert 'class="badge">NO CHECKS<' in text
-    assert not {"checks", "breakpoint", "counters", "health"} & ids
+    assert 'class="badge">PASSED<' in text
+    rows = parse(text).tables["checks"]["rows"]
+    assert [r[2] for r in rows] == [
+        "requests succeeded",
+        "virtual users ran without internal errors",
+    ]
+    assert not {"breakpoint", "counters", "health"} & ids
 
 
 def test_truncated_and_interrupted_runs_carry_a_banner(base, tmp_path):

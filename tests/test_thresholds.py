@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -127,12 +128,12 @@ def test_passing_and_failing_thresholds_give_exit_0_and_1(tmp_path, capsys):
         users=2, duration="2s", builtin=FAST, thresholds={"ttft.p95": "< 5s", "errors.rate": "< 1%"}
     )
     assert run_cli(tmp_path, data) == 0
-    assert "all 2 passed" in capsys.readouterr().out
+    assert "verdict: PASSED — all 4 checks held" in capsys.readouterr().out
     data["thresholds"] = {"ttft.p50": "< 1ms", "errors.rate": "< 1%"}
     assert run_cli(tmp_path, data) == 1
     out = capsys.readouterr().out
-    assert "FAIL  ttft.p50 < 1ms" in out
-    assert "1 of 2 failed" in out
+    assert re.search(r"^  FAIL\s+ttft\.p50 < 1ms\s", out, re.M)
+    assert "verdict: FAILED — 1 of 4 checks failed: ttft.p50 < 1ms" in out
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
     assert [t["ok"] for t in saved["thresholds"]] == [False, True]
 
@@ -167,4 +168,4 @@ def test_abort_on_fail_stops_a_failing_run_within_its_delay_plus_an_interval(tmp
     assert saved["aborted_by"]["expr"] == "errors.rate < 10%"
     assert saved["run"]["stop_reason"].startswith("aborted: threshold errors.rate < 10% failed")
     assert len(saved["intervals"]) >= 2
-    assert "run stopped early" in capsys.readouterr().out
+    assert re.search(r"FAIL\s+ran to the end of its plan\s+stopped early", capsys.readouterr().out)

@@ -8,7 +8,6 @@ not run as planned) unless it was interrupted (130).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen import units
-from loadgen.cli import attended, overall_brief, render_reports, run_loop, wants_live_line
+from loadgen.cli import attended, json_summary, render_reports, run_loop, wants_live_line
 from loadgen.errors import ProfileError, StartError
 from loadgen.result import Result
 
@@ -132,7 +131,7 @@ def _run(args: argparse.Namespace) -> int:
     result = _loop(runner, live)
     written = render_reports(result, out, profile.report.formats)
     _print(result, written, args)
-    return _exit_code(result)
+    return result.exit_code
 
 
 def _loop(runner: Any, live: bool) -> Result:
@@ -178,23 +177,21 @@ def merge_main(argv: Sequence[str]) -> int:
     formats = data.get("profile", {}).get("raw", {}).get("report", {}).get("formats", ["html"])
     written = render_reports(result, out, formats)
     _print(result, written, args)
-    return _exit_code(result)
+    return result.exit_code
 
 
 def _print(result: Result, written: Sequence[Path], args: argparse.Namespace) -> None:
     data = result.data
     if args.json:
-        _out(json.dumps({
-            "result": str(result.path),
-            "reports": [str(p) for p in written],
-            "run": data["run"],
-            "parts": data.get("parts", []),
-            "clock": data.get("clock", {}),
-            "thresholds": data.get("thresholds", []),
-            "health": {k: v for k, v in data.get("health", {}).items() if k != "by_part"},
-            "overall": overall_brief(data),
-            "exit_code": _exit_code(result),
-        }, indent=1))  # fmt: skip
+        _out(
+            json_summary(
+                result,
+                written,
+                parts=data.get("parts", []),
+                clock=data.get("clock", {}),
+                health={k: v for k, v in data.get("health", {}).items() if k != "by_part"},
+            )
+        )
         return
     if args.quiet:
         return
@@ -233,13 +230,6 @@ def _parts_text(data: dict[str, Any]) -> str:
     if late is not None and late > 0.1:
         head += f"; a worker started {late:.2f} s after the agreed start"
     return "\n".join([head, *lines])
-
-
-def _exit_code(result: Result) -> int:
-    code = result.exit_code
-    if code == 0 and not result.data["run"].get("complete", True):
-        return 1  # a worker died or a segment is missing: the test did not run as planned
-    return code
 
 
 def _out(text: str) -> None:

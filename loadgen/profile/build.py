@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from loadgen import units
+from loadgen import extras, units
 from loadgen.aws.config import AwsConfig
 from loadgen.breakpoint import BreakpointSpec
 from loadgen.profile.authspec import AuthSection
@@ -81,6 +81,7 @@ class Builder(TaskSections, AuthSection):
                 "chat api bedrock needs an aws section",
                 "add aws: {region: us-east-1} (credentials come from the usual AWS chain)",
             )
+        self.extras_needed(top, auth, target)
         bp = (
             self.breakpoint(top["breakpoint"], ("breakpoint",), load)
             if "breakpoint" in top
@@ -91,6 +92,13 @@ class Builder(TaskSections, AuthSection):
                 ("breakpoint",),
                 "a breakpoint search needs SLOs to decide what is broken",
                 "add slo: {ttft_p95: 2s, error_rate: 5%}",
+            )
+        if bp is not None and slo.gate:
+            self.bad(
+                ("slo", "gate"),
+                "a breakpoint search goes past its SLOs on purpose: they judge its steps, "
+                "and its verdict is the search's answer",
+                "drop slo.gate; set breakpoint.require_at_least to fail below a level",
             )
         if self.problems or target is None:
             return None
@@ -164,16 +172,38 @@ class Builder(TaskSections, AuthSection):
 
         return parse_aws(value, problem)
 
+    def extras_needed(self, top: Mapping[str, Any], auth: Any, target: Any) -> None:
+        """Refuse now, with the pip line, what would fail mid-run for a missing extra."""
+        needs: list[tuple[str, Path_, str]] = []
+        if auth is not None and getattr(auth, "kind", None) in ("cognito", "sigv4"):
+            needs.append(("aws", ("auth", "kind"), f"auth kind {auth.kind}"))
+        if "aws" in top:
+            needs.append(("aws", ("aws",), "the aws section (Bedrock, CloudWatch, cost)"))
+        if target is not None and target.tokenizer:
+            needs.append(("tokenizer", ("target", "tokenizer"), "a tokenizer"))
+        for extra, path, what in needs:
+            module = extras.missing(extra)
+            if module is not None:
+                self.bad(
+                    path,
+                    f"{what} needs the {extra} extra ({module} is not installed)",
+                    extras.install_hint(extra),
+                )
+
     def slo(self, value: Any, path: Path_) -> Slo:
-        s = self.mapping(value, path, tuple(SLO_KEYS))
+        s = self.mapping(value, path, (*SLO_KEYS, "gate"))
         limits: dict[str, float] = {}
+        gate = s.pop("gate", False)
+        if not isinstance(gate, bool):
+            self.bad((*path, "gate"), f"{gate!r} is not true or false", "write gate: true")
+            gate = False
         for key, raw in s.items():
             _, _, unit = SLO_KEYS[key]
             if unit == "ms":
                 limits[key] = self.unit(raw, (*path, key), units.parse_duration, 0.0) * 1000
             else:
                 limits[key] = self.unit(raw, (*path, key), units.parse_percent, 0.0)
-        return Slo(**limits)
+        return Slo(**limits, gate=gate)
 
     def breakpoint(self, value: Any, path: Path_, load: Load) -> BreakpointSpec | None:
         """``{start, step, step_duration, max, warmup, consecutive, refine, require_at_least}``

@@ -1,7 +1,11 @@
-"""JUnit XML: one test case per threshold and per SLO, so CI shows pass/fail natively.
+"""JUnit XML: one test case per check of the verdict, so CI shows pass/fail natively.
 
 Jenkins, GitLab, GitHub test reporters and Azure DevOps read the common subset written
-here: ``testsuites`` > ``testsuite`` > ``testcase`` with a ``failure`` child on failure.
+here: ``testsuites`` > ``testsuite`` > ``testcase`` with a ``failure`` child on failure. The
+cases are the verdict's checks (``loadgen.verdict``): a gating check that failed is a
+failure; a check that only informs (an SLO without ``gate: true``, limits in a breakpoint
+search) is ``skipped`` with its outcome in the message, so the suite fails exactly when the
+exit code says the run failed.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from loadgen.report.view import check_rows
 from loadgen.result import Result
+from loadgen.verdict import judge
 
 __all__ = ["junit_xml", "write_junit"]
 
@@ -20,7 +25,9 @@ __all__ = ["junit_xml", "write_junit"]
 def junit_xml(data: dict[str, Any]) -> str:
     """The document as a string; the suite is named after the profile."""
     rows = check_rows(data)
-    failures = sum(1 for r in rows if not r["ok"])
+    verdict = judge(data)
+    failures = sum(1 for r in rows if r["gates"] and not r["ok"])
+    skipped = sum(1 for r in rows if not r["gates"])
     profile = (data.get("profile") or {}).get("name", "loadgen")
     duration = f"{float(data['run'].get('duration') or 0):.3f}"
     started = dt.datetime.fromtimestamp(float(data.get("started", 0)), dt.UTC)
@@ -39,7 +46,7 @@ def junit_xml(data: dict[str, Any]) -> str:
         tests=str(len(rows)),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(skipped),
         time=duration,
         timestamp=started.strftime("%Y-%m-%dT%H:%M:%S"),
     )
@@ -49,15 +56,21 @@ def junit_xml(data: dict[str, Any]) -> str:
         ("seed", data.get("seed", "")),
         ("loadgen_version", data.get("loadgen_version", "")),
         ("stop_reason", data["run"].get("stop_reason", "")),
+        ("verdict", verdict.text),
+        ("exit_code", verdict.exit_code),
     ):
         ET.SubElement(props, "property", name=name, value=str(value))
     for r in rows:
-        kind = "slo" if r["kind"] == "SLO" else "threshold"
+        kind = str(r["kind"])
         case = ET.SubElement(
             suite, "testcase", classname=f"loadgen.{kind}", name=r["expr"], time="0"
         )
         text = f"{r['expr']} (scope {r['scope']}): observed {r['value']}, limit {r['limit']}"
-        if r["ok"]:
+        if not r["gates"]:
+            outcome = "held" if r["ok"] else "missed"
+            ET.SubElement(case, "skipped", message=f"{outcome}; informs only: {r['why']}")
+            ET.SubElement(case, "system-out").text = text
+        elif r["ok"]:
             ET.SubElement(case, "system-out").text = text
         else:
             failure = ET.SubElement(case, "failure", message=text, type=f"{kind}_failed")

@@ -17,6 +17,7 @@ from loadgen.report.awsview import aws_view
 from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.series import MAX_POINTS, time_series
 from loadgen.result import Result
+from loadgen.verdict import judge
 
 __all__ = ["COLUMNS", "GROUPS", "build", "check_rows", "scope_cells"]
 
@@ -89,39 +90,25 @@ def _value(value: Any, unit: str) -> str:
 
 
 def check_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Thresholds and SLOs as table rows (kind, expr, scope, observed, limit, ok)."""
-    rows = []
-    for kind, items in (
-        ("threshold", data.get("thresholds") or []),
-        ("SLO", data.get("slo") or []),
-    ):
-        for t in items:
-            scope = ", ".join(f"{k} {v}" for k, v in (t.get("scope") or {}).items()) or "all"
-            unit = str(t.get("unit") or "")
-            rows.append(
-                {
-                    "kind": kind,
-                    "expr": str(t.get("expr", "")),
-                    "scope": scope,
-                    "value": _value(t.get("value"), unit),
-                    "limit": f"{t.get('op', '')} {_value(t.get('limit'), unit)}",
-                    "ok": bool(t.get("ok", True)),
-                    "abort": bool(t.get("abort_on_fail")),
-                }
-            )
-    return rows
+    """The verdict's checks as table rows (the console, ``--json`` and JUnit show the same)."""
+    return [
+        {
+            "kind": c.kind,
+            "expr": c.name,
+            "scope": c.scope,
+            "value": c.observed,
+            "limit": c.limit,
+            "ok": c.ok,
+            "gates": c.gates,
+            "mark": c.mark,
+            "why": c.why,
+        }
+        for c in judge(data).checks
+    ]
 
 
-def _verdict(
-    data: dict[str, Any], checks: list[dict[str, Any]], bp: dict[str, Any] | None
-) -> dict[str, Any]:
-    failed = [c for c in checks if not c["ok"]]
-    if failed:
-        status, text = "failed", f"{len(failed)} of {len(checks)} checks failed"
-    elif checks:
-        status, text = "passed", f"all {len(checks)} checks passed"
-    else:
-        status, text = "none", "no thresholds or SLOs declared"
+def _verdict(data: dict[str, Any], bp: dict[str, Any] | None) -> dict[str, Any]:
+    verdict = judge(data)
     notes: list[str] = []
     if bp and bp.get("summary"):
         notes.append(bp["summary"])
@@ -133,7 +120,14 @@ def _verdict(
     health = data.get("health") or {}
     if health.get("limited"):
         notes.append("the generator limited part of this test: see the warnings below")
-    return {"status": status, "text": text, "notes": notes}
+    whys = dict.fromkeys(c.why for c in verdict.checks if c.why)
+    notes += [f"informs only: {why}" for why in whys]
+    return {
+        "status": verdict.status,
+        "text": verdict.text,
+        "exit_code": verdict.exit_code,
+        "notes": notes,
+    }
 
 
 def _banners(data: dict[str, Any]) -> list[str]:
@@ -392,7 +386,7 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "data": data,
         "banners": _banners(data),
         "checks": checks,
-        "verdict": _verdict(data, checks, bp),
+        "verdict": _verdict(data, bp),
         "warnings": list((data.get("health") or {}).get("warnings") or []),
         "headline": headline,
         "facts": _facts(data),
