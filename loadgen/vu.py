@@ -447,6 +447,8 @@ class VU:
         for cond in task.count:
             if holds(_rendered(cond, self.vars), view):
                 self.ctx.count(cond.name, 1)
+        if sample.error in _STATUS_KINDS and _status_declared(task, sample.status):
+            sample.error, sample.message = None, ""  # a status check lists it: expected
         if sample.error is None:
             failed = []
             for cond in task.checks:
@@ -457,6 +459,9 @@ class VU:
             if failed:
                 sample.error = ErrorKind.CHECK
                 sample.message = "check failed: " + ", ".join(failed)
+        else:
+            for cond in task.checks:  # a failed request fails its checks (it keeps its kind)
+                self.ctx.check(cond.name, False)
         for rule in task.extract:
             value = extract(rule, view)
             if value is not None:
@@ -466,6 +471,18 @@ class VU:
                 number = _observed(rule, view, sample)
                 if number is not None:
                     self.ctx.observe(rule.name, number)
+
+
+_STATUS_KINDS = frozenset(
+    (ErrorKind.HTTP_4XX, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX, ErrorKind.AUTH)
+)
+
+
+def _status_declared(task: Task, status: int | None) -> bool:
+    """Does one of the task's status checks list this status (``status: [201, 409]``)?"""
+    return status is not None and any(
+        c.kind == "status" and status in c.values for c in task.checks
+    )
 
 
 def _rendered(cond: Condition, variables: dict[str, Any]) -> Condition:
