@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 SHIPPED = sorted(p.name for p in PROFILES.glob("*.yaml"))
 # Each run: a few seconds and a few users, whatever its full size.
 QUICK = ["--duration", "3s", "--scale", "0.05"]
+SMALL_SMOKE = ["--duration", "3s", "--users", "3"]
 OVERRIDES = {
+    "smoke.yaml": SMALL_SMOKE,
     "breakpoint.yaml": [
         "--set",
         "breakpoint.step_duration=2s",
@@ -54,13 +57,30 @@ def test_shipped_profile_validates(name, capsys, monkeypatch):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_profile_runs_scaled_down(name, tmp_path, capsys, monkeypatch):
-    """A few seconds of it against the built-in target: requests, no loadgen errors."""
+    """A few seconds of it against the built-in target: requests, zero errors, and a passing
+    verdict — where a check fails, only because a scope it names did not run at this size."""
     monkeypatch.delenv("CHATBOT_URL", raising=False)
-    args = ["run", str(PROFILES / name), "--out", str(tmp_path), "--seed", "3", "--quiet"]
+    args = ["run", str(PROFILES / name), "--out", str(tmp_path), "--seed", "3", "--json"]
     extra = OVERRIDES.get(name, QUICK)
     code = main(args + extra)
+    summary = json.loads(capsys.readouterr().out)
     result = json.loads((tmp_path / "result.json").read_text())
-    assert code in (0, 1), capsys.readouterr().err  # 1: a threshold may fail at this size
-    assert result["scopes"]["overall"]["requests"] > 0
+    overall = result["scopes"]["overall"]
+    assert overall["requests"] > 0
+    assert overall["errors"] == 0, overall["errors_by_kind"]
     assert result["run"]["internal_errors"] == []
     assert result["run"]["duration"] < 40
+    failed = [c for c in summary["verdict"]["checks"] if c["gates"] and not c["ok"]]
+    assert all(c["observed"].startswith("not measured") for c in failed), failed
+    assert code == (1 if failed else 0) == summary["exit_code"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_profile_passes_check(name, capsys, monkeypatch):
+    """`loadgen check` runs each of its tasks once against the built-in target: all ok."""
+    monkeypatch.delenv("CHATBOT_URL", raising=False)
+    assert main(["check", str(PROFILES / name)]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    done = re.search(r"(\d+) of (\d+) requests ok", out)
+    assert done, out
+    assert done.group(1) == done.group(2)
