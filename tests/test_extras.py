@@ -100,3 +100,24 @@ def test_missing_names_the_absent_module_and_nothing_when_installed():
     assert extras.missing("aws") is None  # the dev environment has every extra
     for extra in extras.EXTRAS:
         assert extras.install_hint(extra) == f"pip install 'loadgen[{extra}]'"
+
+
+@pytest.mark.parametrize(
+    ("module", "extra", "argv"),
+    [
+        pytest.param("aioboto3", "aws", ["aws", "discover", "--region", "us-east-1"], id="aws"),
+        pytest.param(
+            "ray",
+            "ray",
+            ["run", str(ROOT / "profiles" / "smoke.yaml"), "--ray", "2", "--out", "o"],
+            id="--ray",
+        ),
+    ],
+)
+def test_commands_that_need_an_extra_say_so_in_one_line(tmp_path, module, extra, argv):
+    """`loadgen aws discover` and `--ray` without their extra: exit 2, the pip line, no run."""
+    done = _without(tmp_path, module, *argv)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"pip install 'loadgen[{extra}]'" in done.stderr
+    assert not (tmp_path / "o" / "result.json").exists()

@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from loadgen import extras
+
 __all__ = ["aws_main"]
 
 _PROG = "loadgen aws"
@@ -71,6 +73,13 @@ def aws_main(argv: list[str]) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage line
         return 0 if exc.code == 0 else 2
+    module = extras.missing("aws")
+    if module is not None:
+        sys.stderr.write(
+            f"{_PROG}: needs the aws extra ({module} is not installed) — "
+            f"{extras.install_hint('aws')}\n"
+        )
+        return 2
     try:
         region = _region(args.region, args.profile)
     except Exception as exc:  # e.g. a profile name that does not exist
