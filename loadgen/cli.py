@@ -19,10 +19,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from loadgen import collector, units
+from loadgen import collector, packaged, units
 from loadgen._version import __version__
 from loadgen.errors import Problem, ProfileError, StartError
 from loadgen.profile import Profile, load_profile
+from loadgen.quick import APIS, QuickOptions, choose_model, profile_text
+from loadgen.quick import models as quick_models
 from loadgen.result import Result
 from loadgen.steps import FileSteps
 
@@ -38,7 +40,18 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
-_COMMANDS = ("run", "validate", "serve", "report", "compare", "aws", "check", "merge")
+_COMMANDS = (
+    "run",
+    "validate",
+    "serve",
+    "report",
+    "compare",
+    "aws",
+    "check",
+    "merge",
+    "profiles",
+    "init",
+)
 # Commands with parsers of their own: loadgen COMMAND ARGS → function(ARGS) -> exit code.
 _DELEGATED = {
     "serve": ("loadgen.target.cli", "serve_main"),
@@ -60,8 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"loadgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run a profile")
-    run.add_argument("profile", help="the profile YAML file")
+    run = sub.add_parser(
+        "run",
+        help="run a profile (a file, or a shipped one by name), or --url for a quick run",
+        description="Run a profile: a YAML file, a shipped profile by name (`loadgen "
+        "profiles` lists them), or with no profile a chat load against --url.",
+    )
+    run.add_argument(
+        "profile", nargs="?", help="the profile: a YAML file or a shipped name (smoke, load, …)"
+    )
+    _quick_arguments(run)
     run.add_argument(
         "--users", type=_positive_int, help="scale the load plan to this many users at peak"
     )
@@ -111,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
 
+    sub.add_parser("profiles", help="list the shipped profiles, one line each")
+    init = sub.add_parser(
+        "init", help="copy the shipped profiles and a .env.example into DIR/profiles"
+    )
+    init.add_argument("dir", nargs="?", default=".", help="the project directory (default .)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     check = sub.add_parser(
         "check", help="preflight: reach the target, log in, run every task once, show a table"
     )
@@ -136,6 +164,43 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="run the built-in chatbot target (see `loadgen serve --help`)", add_help=False
     )
     return parser
+
+
+def _quick_arguments(run: argparse.ArgumentParser) -> None:
+    quick = run.add_argument_group(
+        "quick run (no profile)", "a chat load against any OpenAI-compatible server"
+    )
+    quick.add_argument("--url", help="the server's base URL, or builtin for the built-in target")
+    quick.add_argument(
+        "--model", help="the model to ask for (default: the server's only model, from /v1/models)"
+    )
+    quick.add_argument("--api", choices=APIS, default="openai", help="how to chat (openai)")
+    quick.add_argument("--prompt", help="the question every request asks")
+    quick.add_argument("--max-tokens", type=_positive_int, help="max_tokens of each request")
+    quick.add_argument(
+        "--header",
+        dest="headers",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_header,
+        help="a header sent with every request (repeatable)",
+    )
+    quick.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="send Authorization: Bearer $VAR (read from the environment, never written out)",
+    )
+    quick.add_argument(
+        "--print-profile", action="store_true", help="print the profile the options stand for"
+    )
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE, e.g. x-tenant=acme")
+    return name.strip(), value
 
 
 def _positive_int(text: str) -> int:
@@ -178,6 +243,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return ExitCode.USAGE
     try:
+        if args.command == "profiles":
+            return _profiles()
+        if args.command == "init":
+            return _init(args)
+        if args.command == "run" and (args.url or args.profile is None):
+            printed = _quick(args)
+            if printed is not None:
+                return printed
+        if getattr(args, "profile", None):
+            args.profile = str(packaged.resolve(args.profile))
         if args.command == "validate":
             return _validate(args)
         if args.command == "check":
@@ -194,6 +269,107 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+
+
+def _profiles() -> int:
+    """``loadgen profiles``: the shipped profiles, one line each."""
+    where = packaged.directory()
+    if where is None:
+        print("this installation of loadgen carries no profiles", file=sys.stderr)
+        return ExitCode.USAGE
+    names = packaged.names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name.ljust(width)}  {packaged.describe(where / (name + '.yaml'))}")
+    print("\nrun one with `loadgen run NAME`; copy them into a project with `loadgen init`")
+    return ExitCode.OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    """``loadgen init [DIR]``: the shipped profiles and a .env.example, to edit and commit."""
+    dest = Path(args.dir)
+    try:
+        copied, kept = packaged.copy_into(dest, force=args.force)
+    except OSError as exc:
+        print(f"error: cannot write into {dest}: {exc.strerror or exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    for path in copied:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept  {path} (exists; --force overwrites)")
+    print(
+        f"\nnext: `loadgen run {dest / 'profiles' / 'smoke.yaml'}` (the built-in target), or set "
+        "CHATBOT_URL in profiles/.env to point it at your server (see profiles/.env.example)"
+    )
+    return ExitCode.OK
+
+
+def _quick(args: argparse.Namespace) -> int | None:
+    """The quick path: write the profile the options stand for, then run it like any other
+    (returns None to go on with ``args.profile`` set), or print it (``--print-profile``)."""
+    if args.url is None:
+        raise ProfileError(
+            [
+                Problem(
+                    "run",
+                    None,
+                    "",
+                    "no profile given",
+                    "name a profile (`loadgen profiles` lists the shipped ones), or run a quick "
+                    "load: loadgen run --url http://127.0.0.1:8000 --users 10 --duration 30s",
+                )
+            ]
+        )
+    if args.profile is not None:
+        raise ProfileError(
+            [Problem("--url", None, "", "give a profile or --url, not both", "drop one")]
+        )
+    url = args.url.rstrip("/")
+    model = args.model
+    if model is None and args.api == "openai" and url != "builtin":
+        model = _ask_model(url, args)
+    opts = QuickOptions(
+        url=url,
+        model=model,
+        api=args.api,
+        prompt=args.prompt,
+        max_tokens=args.max_tokens,
+        headers=tuple(args.headers),
+        api_key_env=args.api_key_env,
+        users=args.users,
+        rate=args.rate,
+        duration=units.format_duration(args.duration) if args.duration else "30s",
+    )
+    text = profile_text(opts)
+    if args.print_profile:
+        print(text, end="")
+        return ExitCode.OK
+    out = (
+        Path(args.out) if args.out else Path("reports") / f"quick-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "profile.yaml").write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StartError(f"cannot write {out}: {exc.strerror or exc}", "choose --out") from exc
+    args.profile, args.out = str(out / "profile.yaml"), str(out)
+    args.users = args.rate = args.duration = None  # in the profile now
+    return None
+
+
+def _ask_model(url: str, args: argparse.Namespace) -> str:
+    headers = dict(args.headers)
+    if args.api_key_env and os.environ.get(args.api_key_env):
+        headers["authorization"] = f"Bearer {os.environ[args.api_key_env]}"
+    try:
+        listed = run_loop(lambda: quick_models(url, headers))
+    except (OSError, ValueError) as exc:
+        raise StartError(str(exc), "pass --model NAME") from exc
+    model, said = choose_model(listed, url)
+    if model is None:
+        raise StartError(said)
+    print(f"loadgen: {said}", file=sys.stderr)
+    return model
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -1,0 +1,104 @@
+"""The quick path: ``loadgen run --url URL --users N --duration D`` with no profile file.
+
+The options become an ordinary profile (YAML text), so the run is the same engine, the same
+result and the same reports as a profile's, and ``--print-profile`` shows a user the file to
+save and grow. ``${VAR}`` stays in the text for ``--api-key-env``: the key is read from the
+environment when the profile is loaded, never written into the profile or the result.
+
+Front layer: the CLI calls it; ``models`` is the one function here that does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = ["QuickOptions", "choose_model", "models", "profile_text"]
+
+APIS = ("openai", "sse", "ws")
+DEFAULT_PROMPT = "Explain in three sentences what a load test measures."
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QuickOptions:
+    url: str
+    model: str | None = None
+    api: str = "openai"
+    prompt: str | None = None
+    max_tokens: int | None = None
+    headers: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    api_key_env: str | None = None
+    users: int | None = None
+    rate: str | None = None
+    duration: str = "30s"
+    timeout: str = "60s"
+
+
+def profile_text(opts: QuickOptions) -> str:
+    """The profile the options stand for, as YAML a user can save and edit."""
+    headers = dict(opts.headers)
+    if opts.api_key_env:
+        headers["authorization"] = f"Bearer ${{{opts.api_key_env}}}"
+    target: dict[str, Any] = {"base_url": opts.url, "timeout": opts.timeout}
+    if headers:
+        target["headers"] = headers
+    task: dict[str, Any] = {"prompt": opts.prompt or DEFAULT_PROMPT}
+    if opts.api == "openai":
+        task["model"] = opts.model or "builtin"
+        if opts.max_tokens is not None:
+            task["max_tokens"] = opts.max_tokens
+        step: dict[str, Any] = {"chat": task}
+    elif opts.api == "sse":
+        step = {"chat": {"api": "sse", **task}}
+    else:
+        step = {"ws": task}
+    if opts.rate is not None:
+        load: dict[str, Any] = {"model": "open", "rate": opts.rate, "duration": opts.duration}
+    else:
+        load = {"users": opts.users or 1, "duration": opts.duration}
+    profile = {
+        "name": "quick",
+        "target": target,
+        "users": [{"name": "chat", "tasks": [step]}],
+        "load": load,
+        "report": {"dir": "reports"},
+    }
+    head = (
+        "# Made by loadgen run --url …; save it, edit it, run it with `loadgen run FILE`.\n"
+        "# Reference: docs/profiles.md.\n"
+    )
+    return head + yaml.safe_dump(profile, sort_keys=False, allow_unicode=True)
+
+
+def choose_model(listed: Sequence[str], url: str) -> tuple[str | None, str]:
+    """The model to use from a server's ``/v1/models`` list, or None and what to tell the
+    user: the only model is taken; several or none need ``--model``."""
+    if len(listed) == 1:
+        return listed[0], f"using the server's only model, {listed[0]!r}"
+    if not listed:
+        return None, f"{url}/v1/models lists no model — pass --model NAME"
+    shown = ", ".join(listed[:10]) + (f" and {len(listed) - 10} more" if len(listed) > 10 else "")
+    return None, f"{url}/v1/models lists {len(listed)} models ({shown}) — pick one with --model"
+
+
+async def models(url: str, headers: dict[str, str], timeout: float = 10.0) -> list[str]:
+    """The model ids a server lists at ``/v1/models`` (OpenAI's shape: ``{"data": [{"id"}]}``);
+    raises ``OSError`` or ``ValueError`` with a short reason when it cannot say."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            response = await client.get(f"{url}/v1/models", headers=headers)
+    except httpx.HTTPError as exc:
+        raise OSError(f"cannot ask {url}/v1/models: {type(exc).__name__}") from exc
+    if response.status_code != 200:
+        raise ValueError(f"{url}/v1/models answered HTTP {response.status_code}")
+    try:
+        data = json.loads(response.content)
+        return [str(m["id"]) for m in data["data"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{url}/v1/models did not answer OpenAI's model list") from exc
