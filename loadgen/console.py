@@ -10,7 +10,7 @@ from typing import Any
 
 from loadgen.units import format_duration
 
-__all__ = ["live_line", "summary", "text_table"]
+__all__ = ["health_lines", "live_line", "summary", "text_table"]
 
 _COLUMNS = (
     "name",
@@ -153,14 +153,23 @@ def summary(data: dict[str, Any]) -> str:
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in custom["counters"].items()))
     lines += _breakpoint(data)
     lines += _thresholds(data)
-    health = data.get("health", {})
-    for warning in health.get("warnings", [])[:5]:
-        lines.append(f"WARNING: {warning['plain']}")
-    if len(health.get("warnings", [])) > 5:
-        lines.append(f"WARNING: … and {len(health['warnings']) - 5} more generator-limited ranges")
+    lines += health_lines(data.get("health") or {})
     for err in run.get("internal_errors", []):
         lines.append(f"loadgen internal error in a VU (please report): {err}")
     return "\n".join(lines)
+
+
+def health_lines(health: dict[str, Any]) -> list[str]:
+    """Generator-limited ranges, each reason once; the start-up apart, as a note."""
+    lines = []
+    startup = health.get("startup")
+    if startup:
+        lines.append(f"note: {startup['plain']}")
+    warnings = health.get("warnings") or []
+    lines += [f"WARNING: {w['plain']}" for w in warnings[:5]]
+    if len(warnings) > 5:
+        lines.append(f"WARNING: … and {len(warnings) - 5} more generator-limited ranges")
+    return lines
 
 
 def live_line(record: dict[str, Any], elapsed: float) -> str:

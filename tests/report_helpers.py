@@ -145,7 +145,8 @@ def enrich(data: dict[str, Any]) -> dict[str, Any]:
                 "t": 1.0,
                 "until": 2.0,
                 "what": "schedule lag p99 23 ms > 10 ms",
-                "plain": "the generator, not the target, limited the test from 1 s to 2 s",
+                "plain": "the generator, not the target, limited the test from 1s to 2s "
+                "(schedule lag p99 23 ms > 10 ms)",
             }
         ],
     )

@@ -394,6 +394,7 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "checks": checks,
         "verdict": _verdict(data, checks, bp),
         "warnings": list((data.get("health") or {}).get("warnings") or []),
+        "health_startup": ((data.get("health") or {}).get("startup") or {}).get("plain"),
         "headline": headline,
         "facts": _facts(data),
         "time_charts": time_svgs,
