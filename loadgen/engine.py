@@ -168,6 +168,13 @@ class Engine(RunControl, Drivers):
             return len(self._inflight)
         return sum(1 for vu in self._vus.values() if not vu.stopping)
 
+    @property
+    def finishing_users(self) -> int:
+        """Closed model: VUs told to stop (ramp-down, graceful stop) still finishing a request."""
+        if self.profile.load.model == "open":
+            return 0
+        return sum(1 for vu in self._vus.values() if vu.stopping)
+
     async def run(self) -> Result:
         profile = self.profile
         if self.start_at is not None:
@@ -361,6 +368,7 @@ class Engine(RunControl, Drivers):
             else level_at(load, at - self.recorder.start)
         )
         record = self.recorder.close_interval(at, self.active_users)
+        record["finishing"] = self.finishing_users
         cpu_now = time.process_time()
         length = record["length"]
         record["cpu"] = round((cpu_now - self._cpu_mark) / length, 4) if length > 0 else 0.0
