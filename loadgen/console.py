@@ -6,11 +6,12 @@ decides where and whether to print.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from loadgen.units import format_duration
 
-__all__ = ["health_lines", "live_line", "summary", "text_table"]
+__all__ = ["columns", "health_lines", "live_line", "summary", "text_table"]
 
 _COLUMNS = (
     "name",
@@ -54,13 +55,18 @@ def _row(name: str, scope: dict[str, Any]) -> list[str]:
     ]
 
 
+def columns(text: str) -> int:
+    """Terminal columns ``text`` takes: wide characters (CJK, most emoji) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def text_table(rows: list[list[str]]) -> list[str]:
     """Left-aligned first column, right-aligned numbers, a rule under the header."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(columns(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        cells = [r[0] + " " * (widths[0] - columns(r[0]))] + [
+            " " * (w - columns(c)) + c for c, w in zip(r[1:], widths[1:], strict=True)
         ]
         out.append("  ".join(cells).rstrip())
         if n == 0:
