@@ -3,7 +3,7 @@
 Resolves the profile's variables, reaches the target (starting the built-in one if asked),
 logs in once, runs every task of every user class once (journeys in order) and returns one
 row per request: what was sent, what came back, and for each failure the likely fix. Think
-times are skipped (the endurance profile's between-turn pauses made a check last 85 s):
+times are skipped (the endurance profile's between-turn pauses made a check last over a minute):
 the check asks whether each request works, not how users pace them.
 """
 
