@@ -373,29 +373,22 @@ def _ask_model(url: str, args: argparse.Namespace) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from loadgen.shapes import plan
+    from loadgen.describe import describe
 
     profile = load_profile(args.profile, sets=args.sets)
     print(f"{args.profile}: ok — profile {profile.name!r}, target {profile.target.base_url}")
-    for cls in profile.users:
-        tasks = ", ".join(f"{t.name} ×{t.weight:g}" for t in cls.tasks) or "journey: " + " → ".join(
-            t.name + (f" ×{t.repeat}" if t.repeat > 1 else "") for t in cls.journey
-        )
-        print(f"  users {cls.name} (weight {cls.weight:g}, think {cls.think_time.kind}): {tasks}")
-    print("  load plan (closed model):")
-    for step in plan(profile.load):
-        print(
-            f"    {units.format_duration(step.at):>6} → {units.format_duration(step.until):<6} "
-            f"users {step.start:g} → {step.end:g}"
-        )
+    for line in describe(profile):
+        print(line)
     return ExitCode.OK
 
 
 def _check(args: argparse.Namespace) -> int:
     """Print one row per request of the preflight; exit 2 when any failed, with the fix."""
+    import textwrap
+
     from loadgen.console import text_table
     from loadgen.engine import Engine
-    from loadgen.preflight import CheckRow, preflight, table
+    from loadgen.preflight import WIDTH, CheckRow, fixes, preflight, table
 
     profile = load_profile(args.profile, sets=args.sets)
 
@@ -405,13 +398,11 @@ def _check(args: argparse.Namespace) -> int:
             return await preflight(engine)
 
     rows = run_loop(go)
-    header = ["class", "task", "status", "ttft ms", "answer (first bytes)", "problem"]
-    for line in text_table([header, *[[str(c) for c in row] for row in table(rows)]]):
+    for line in text_table(table(rows)):
         print(line)
     failed = [r for r in rows if not r.ok]
-    for row in failed:
-        if row.fix:
-            print(f"fix {row.name}: {row.fix}")
+    for fix in fixes(rows):
+        print(textwrap.fill(fix, WIDTH, subsequent_indent="    ", break_on_hyphens=False))
     if not rows:
         print("nothing ran: the profile has no tasks")
         return ExitCode.USAGE

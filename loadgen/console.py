@@ -6,12 +6,13 @@ decides where and whether to print.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from loadgen.units import format_duration
 from loadgen.verdict import judge
 
-__all__ = ["live_line", "summary", "text_table"]
+__all__ = ["columns", "health_lines", "live_line", "summary", "text_table"]
 
 _COLUMNS = (
     "name",
@@ -55,13 +56,18 @@ def _row(name: str, scope: dict[str, Any]) -> list[str]:
     ]
 
 
+def columns(text: str) -> int:
+    """Terminal columns ``text`` takes: wide characters (CJK, most emoji) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def text_table(rows: list[list[str]]) -> list[str]:
     """Left-aligned first column, right-aligned numbers, a rule under the header."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(columns(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        cells = [r[0] + " " * (widths[0] - columns(r[0]))] + [
+            " " * (w - columns(c)) + c for c, w in zip(r[1:], widths[1:], strict=True)
         ]
         out.append("  ".join(cells).rstrip())
         if n == 0:
@@ -154,14 +160,23 @@ def summary(data: dict[str, Any]) -> str:
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in custom["counters"].items()))
     lines += _breakpoint(data)
     lines += _verdict(data)
-    health = data.get("health", {})
-    for warning in health.get("warnings", [])[:5]:
-        lines.append(f"WARNING: {warning['plain']}")
-    if len(health.get("warnings", [])) > 5:
-        lines.append(f"WARNING: … and {len(health['warnings']) - 5} more generator-limited ranges")
+    lines += health_lines(data.get("health") or {})
     for err in run.get("internal_errors", []):
         lines.append(f"loadgen internal error in a VU (please report): {err}")
     return "\n".join(lines)
+
+
+def health_lines(health: dict[str, Any]) -> list[str]:
+    """Generator-limited ranges, each reason once; the start-up apart, as a note."""
+    lines = []
+    startup = health.get("startup")
+    if startup:
+        lines.append(f"note: {startup['plain']}")
+    warnings = health.get("warnings") or []
+    lines += [f"WARNING: {w['plain']}" for w in warnings[:5]]
+    if len(warnings) > 5:
+        lines.append(f"WARNING: … and {len(warnings) - 5} more generator-limited ranges")
+    return lines
 
 
 def live_line(record: dict[str, Any], elapsed: float) -> str:

@@ -145,10 +145,11 @@ class Drivers:
             t0 = start + offset + due
             if await self._wait(t0):
                 return
+            assert self.recorder is not None
             if len(self._inflight) >= state.max_in_flight and not load.queue:
-                assert self.recorder is not None
                 self.recorder.add_dropped()
                 continue
+            self.recorder.add_sent()
             task = asyncio.create_task(self._arrival(runner, task_def, t0, state, ctx))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)

@@ -107,6 +107,8 @@ class Engine(RunControl, Drivers):
         self._inflight: set[asyncio.Task[None]] = set()
         self._open_state: _OpenState | None = None
         self._interval_start = 0.0
+        self._draining = False
+        self._finishing_peak = 0  # most VUs finishing at once during the graceful stop
         self._cpu_mark = time.process_time()
         self._aborted_by: dict[str, Any] | None = None
         self._search: Search | None = None
@@ -167,6 +169,13 @@ class Engine(RunControl, Drivers):
         if self.profile.load.model == "open":
             return len(self._inflight)
         return sum(1 for vu in self._vus.values() if not vu.stopping)
+
+    @property
+    def finishing_users(self) -> int:
+        """Closed model: VUs told to stop (ramp-down, graceful stop) still finishing a request."""
+        if self.profile.load.model == "open":
+            return 0
+        return sum(1 for vu in self._vus.values() if vu.stopping)
 
     async def run(self) -> Result:
         profile = self.profile
@@ -320,6 +329,8 @@ class Engine(RunControl, Drivers):
             await asyncio.sleep(max(0.0, due - loop.time()))
             now = monotonic()
             self.recorder.add_loop_lag(max(0.0, now - due))
+            if self._draining:  # every VU left is finishing: len() is all it costs
+                self._finishing_peak = max(self._finishing_peak, len(self._vus))
             while now >= next_interval:
                 self._close_interval(next_interval)
                 next_interval += _INTERVAL
@@ -334,6 +345,8 @@ class Engine(RunControl, Drivers):
         """Let in-flight requests finish for ``grace`` seconds, then cancel (→ interrupted)."""
         for vu in self._vus.values():
             vu.stop()
+        self._draining = True
+        self._finishing_peak = max(self._finishing_peak, self.finishing_users)
         tasks = [*self._vus, *self._inflight]
         if not tasks:
             return
@@ -361,6 +374,10 @@ class Engine(RunControl, Drivers):
             else level_at(load, at - self.recorder.start)
         )
         record = self.recorder.close_interval(at, self.active_users)
+        # The graceful stop's users are counted at their peak in the interval: sampled at its
+        # end, answers completing in it would be drawn beside users already at 0.
+        record["finishing"] = max(self.finishing_users, self._finishing_peak)
+        self._finishing_peak = 0
         cpu_now = time.process_time()
         length = record["length"]
         record["cpu"] = round((cpu_now - self._cpu_mark) / length, 4) if length > 0 else 0.0

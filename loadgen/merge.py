@@ -31,7 +31,18 @@ from loadgen.thresholds import Threshold, evaluate, parse
 __all__ = ["merge_interval", "merge_intervals", "merge_results", "slo_of", "thresholds_of"]
 
 _SCOPE_TABLES = ("by_name", "by_class", "by_category")
-_SUMMED = ("users", "requests", "ok", "errors", "interrupted", "dropped", "rate_limited", "good")
+_SUMMED = (
+    "users",
+    "finishing",
+    "requests",
+    "ok",
+    "errors",
+    "interrupted",
+    "dropped",
+    "sent",
+    "rate_limited",
+    "good",
+)
 _BRIEFS = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
 
 

@@ -2,24 +2,31 @@
 
 Resolves the profile's variables, reaches the target (starting the built-in one if asked),
 logs in once, runs every task of every user class once (journeys in order) and returns one
-row per request: what was sent, what came back, and for each failure the likely fix.
+row per request: what was sent, what came back, and for each failure the likely fix. Think
+times are skipped (the endurance profile's between-turn pauses made a check last over a minute):
+the check asks whether each request works, not how users pace them.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from time import monotonic
 from typing import Any
 
 from loadgen.checks import ResponseView
+from loadgen.console import columns
 from loadgen.engine import Engine
 from loadgen.errors import ErrorKind
-from loadgen.profile.model import Task
+from loadgen.profile.model import Task, ThinkTime
 from loadgen.sample import Sample
 from loadgen.vu import VU
 
-__all__ = ["CheckRow", "fix_for", "preflight"]
+__all__ = ["HEADER", "WIDTH", "CheckRow", "fix_for", "fixes", "preflight", "table"]
+
+WIDTH = 100  # the check's output fits a terminal this wide
+HEADER = ["class", "task", "status", "ttft ms", "answer (first bytes)", "problem"]
 
 
 @dataclass(slots=True)
@@ -106,7 +113,8 @@ async def preflight(engine: Engine) -> list[CheckRow]:
 
     ctx = engine.vu_context(record, on_response=on_response)
     for index, cls in enumerate(engine.profile.users, start=1):
-        vu = VU(index, cls, ctx, random.Random(engine.seed))
+        no_think = replace(cls, think_time=ThinkTime())
+        vu = VU(index, no_think, ctx, random.Random(engine.seed))
         client = ctx.new_client()
         try:
             await vu.start_auth(client)
@@ -126,15 +134,46 @@ async def preflight(engine: Engine) -> list[CheckRow]:
     return rows
 
 
-def table(rows: list[CheckRow]) -> list[list[Any]]:
-    return [
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal columns, ending in … when cut."""
+    if columns(text) <= width:
+        return text
+    while text and columns(text) > width - 1:
+        text = text[:-1]
+    return text + "…"
+
+
+def table(rows: Sequence[CheckRow], width: int = WIDTH) -> list[list[str]]:
+    """The header and one row per request, the answer and problem cut to fit ``width``.
+
+    Separators are two spaces (``console.text_table``); the problem keeps what it needs
+    first (its fix is printed in full below), the answer takes the rest, at least its header.
+    """
+    body: list[list[Any]] = [
         [
             r.user_class,
             r.name,
-            r.status or "-",
+            str(r.status or "-"),
             f"{r.ttft_ms:.0f}" if r.ttft_ms is not None else "-",
             r.answer or "-",
             r.problem or "ok",
         ]
         for r in rows
     ]
+    cells = [HEADER, *body]
+    need = [max(columns(row[i]) for row in cells) for i in range(len(HEADER))]
+    room = width - sum(need[:4]) - 2 * (len(HEADER) - 1)
+    if need[4] + need[5] > room:
+        answer = min(need[4], max(len(HEADER[4]), room - need[5]))
+        problem = max(len(HEADER[5]), room - answer)
+        body = [[*row[:4], _cut(row[4], answer), _cut(row[5], problem)] for row in body]
+    return [HEADER, *body]
+
+
+def fixes(rows: Sequence[CheckRow]) -> list[str]:
+    """Each distinct fix once, after the names of the requests that need it."""
+    names: dict[str, list[str]] = {}
+    for r in rows:
+        if not r.ok and r.fix and r.name not in names.setdefault(r.fix, []):
+            names[r.fix].append(r.name)
+    return [f"fix {', '.join(who)}: {fix}" for fix, who in names.items()]

@@ -197,6 +197,7 @@ class Recorder:
         self._interval_loop = Histogram()
         self._interval_start = start
         self._interval_dropped = 0
+        self._interval_sent = 0
         self.good = 0
         self._interval_good = 0
         self.intervals_closed = 0
@@ -269,6 +270,10 @@ class Recorder:
         self.dropped += 1
         self._interval_dropped += 1
 
+    def add_sent(self) -> None:
+        """An open-model arrival was sent (the arrival chart draws these, not completions)."""
+        self._interval_sent += 1
+
     def add_loop_lag(self, seconds: float) -> None:
         us = round(seconds * _US)
         self.loop_lag.record_us(us)
@@ -297,6 +302,7 @@ class Recorder:
             "errors_by_kind": dict(scope.errors),
             "interrupted": scope.interrupted,
             "dropped": self._interval_dropped,
+            "sent": self._interval_sent,
             "good": self._interval_good,
             "counters": dict(self._interval_counters),
             "rate_limited": scope.errors.get("http_429", 0),
@@ -318,6 +324,7 @@ class Recorder:
         loop.reset()
         self._interval_start = now
         self._interval_dropped = 0
+        self._interval_sent = 0
         self._interval_good = 0
         self._interval_counters = Counter()
         self.intervals_closed += 1

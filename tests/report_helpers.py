@@ -22,7 +22,8 @@ TIMING = {
 
 
 def profile_dict(*, ttft: Any = None, faults: bool = True, duration_scale: float = 1.0) -> dict:
-    """Two user classes, three request names, three stages; optional injected 500s/429s."""
+    """Two user classes, three request names, three stages (the second a named phase, from
+    1.2 s to 3.2 s: off whole seconds); optional injected 500s/429s."""
     timing = dict(TIMING)
     if ttft is not None:
         timing["ttft"] = ttft
@@ -51,7 +52,7 @@ def profile_dict(*, ttft: Any = None, faults: bool = True, duration_scale: float
     data["load"] = {
         "stages": [
             {"duration": f"{1.2 * s}s", "users": 12},
-            {"duration": f"{2.0 * s}s", "users": 12},
+            {"duration": f"{2.0 * s}s", "users": 12, "name": "steady"},
             {"duration": f"{1.0 * s}s", "users": 4},
         ],
         "graceful_stop": "2s",
@@ -145,7 +146,8 @@ def enrich(data: dict[str, Any]) -> dict[str, Any]:
                 "t": 1.0,
                 "until": 2.0,
                 "what": "schedule lag p99 23 ms > 10 ms",
-                "plain": "the generator, not the target, limited the test from 1 s to 2 s",
+                "plain": "the generator, not the target, limited the test from 1s to 2s "
+                "(schedule lag p99 23 ms > 10 ms)",
             }
         ],
     )

@@ -247,3 +247,25 @@ def test_an_unreachable_target_does_not_start(capsys, tmp_path):
     assert "cannot reach http://127.0.0.1:9" in err
     assert "CHATBOT_URL" in err
     assert "Traceback" not in err
+
+
+def test_a_graceful_stop_records_the_users_still_finishing_their_answers():
+    """Answers of ~2.5 s outlive a 1 s plan: the seconds after its end record users 0 (none is
+    recruiting) but ``finishing`` > 0 while their answers complete, so the report's active users
+    do not drop to 0 before the requests do."""
+    from loadgen.report.series import time_series
+
+    timing = {"ttft": "1500ms", "itl": "100ms", "output_tokens": 10}
+    data = chat_profile(
+        users=4, duration="1s", builtin={"timing": timing, "capacity": {"slots": 0}}
+    )
+    result = run_async(loadgen.run(profile_from_dict(data)))
+    after = [i for i in result.intervals if i["t"] >= 1.0]
+    assert after
+    assert all(i["users"] == 0 for i in after)
+    completing = [i for i in after if i["requests"]]
+    assert completing  # the answers completed during the graceful stop ...
+    assert max(i["finishing"] for i in after) == 4  # ... while their users were still drawn
+    drawn = time_series(result.intervals, plan_end=1.0)
+    assert drawn.values["users"][-1] > 0  # the graceful stop's window, with its final tail
+    assert drawn.values["planned"][1:] == [None] * (len(drawn.t) - 1)

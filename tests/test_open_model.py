@@ -91,3 +91,18 @@ def test_queued_arrivals_wait_and_their_latency_includes_the_wait():
     # is in its ttft, measured from the scheduled arrival, not from when a slot freed up.
     assert 900 <= result.metrics["ttft"].max <= 1400
     assert result.metrics["ttft"].min == pytest.approx(200, abs=30)
+
+
+def test_each_interval_counts_the_arrivals_sent_in_it_not_those_completed():
+    """Answers stall 1 s: the first second sends 20 arrivals and completes none; what the
+    arrival chart draws is the sent count, on schedule, not the completions a second later."""
+    from loadgen.report.series import time_series
+
+    builtin = {**FAST, "faults": {"stall": {"rate": 1.0, "duration": "1s"}}}
+    result = run_async(loadgen.run(profile_from_dict(open_profile("20/s", "2s", builtin))))
+    first = result.intervals[0]
+    assert first["sent"] == pytest.approx(20, abs=1)
+    assert first["requests"] == 0
+    assert sum(i["sent"] for i in result.intervals) == result.requests
+    drawn = time_series(result.intervals)
+    assert drawn.values["sent"][0] == pytest.approx(20, abs=1)

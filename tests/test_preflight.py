@@ -78,3 +78,42 @@ def test_an_unreachable_target_says_where_it_looked(tmp_path, capsys):
     data["target"] = {"base_url": "http://127.0.0.1:9"}
     assert main(["check", write(tmp_path, data)]) == 2
     assert "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_check_skips_think_times_even_between_conversation_turns(tmp_path, capsys):
+    """A 20 s think time (paid between the turns of a conversation, as in endurance.yaml) is
+    not waited: a check of a 4-turn conversation takes seconds, not a minute."""
+    import time
+
+    data = base(
+        users=[
+            {
+                "name": "power",
+                "think_time": {"constant": "20s"},
+                "tasks": [{"chat": {"conversation": True}}, {"chat": {"category": "simple"}}],
+            }
+        ]
+    )
+    started = time.monotonic()
+    assert main(["check", write(tmp_path, data)]) == 0
+    assert time.monotonic() - started < 15  # one think would be 20 s
+    out = capsys.readouterr().out
+    assert out.count("chat.multi_turn") >= 3  # the turns of one conversation
+
+
+def test_check_fits_in_100_columns_and_says_each_fix_once(tmp_path, capsys):
+    """Three wrong paths with long names and long answers: every line ≤ 100 columns, and the
+    shared fix is said once after the three names."""
+    from loadgen.console import columns
+
+    tasks = [
+        {"name": f"a-rather-long-request-name-{i}", "http": {"path": f"/api/nope-{i}" * 8}}
+        for i in range(3)
+    ]
+    assert main(["check", write(tmp_path, base(users=[{"tasks": tasks}]))]) == 2
+    out = capsys.readouterr().out
+    assert all(columns(line) <= 100 for line in out.splitlines()), out
+    fixes = [line for line in out.splitlines() if line.startswith("fix ")]
+    assert len(fixes) == 1, out
+    assert fixes[0].startswith("fix a-rather-long-request-name-0, a-rather-long-request-name-1, ")
+    assert "wrong path" in " ".join(out.split())

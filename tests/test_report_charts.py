@@ -131,3 +131,32 @@ def test_short_runs_keep_every_interval():
     ts = time_series(intervals)
     assert ts.t == [0.5, 1.5, 2.5, 3.5, 4.5]
     assert ts.values["ttft_p50"] == [iv["ttft"]["p50"] for iv in intervals]
+
+
+def test_a_short_final_interval_is_drawn_as_a_rate_over_its_real_length():
+    """3 requests in a final 5 ms are not a point at 600 req/s: they join the last second."""
+    intervals = [interval(t, [2000] * 10) for t in range(5)]
+    intervals.append(dict(interval(5, [2000] * 3), length=0.005))
+    ts = time_series(intervals)
+    assert len(ts.t) == 5
+    assert ts.values["rps"][-1] == pytest.approx(13 / 1.005)
+    assert max(ts.values["rps"]) < 14
+
+
+def test_a_graceful_stop_draws_users_still_finishing_and_ends_the_plan():
+    """After the plan's end no user is planned, and users finishing answers are still drawn."""
+    intervals = [interval(t, [2000]) for t in range(4)]
+    intervals[2].update(users=0, finishing=7)  # the plan ended at 2 s; 7 answers in flight
+    intervals[3].update(users=0, finishing=0)
+    ts = time_series(intervals, plan_end=2.0)
+    assert ts.values["users"] == [10, 10, 7, 0]
+    assert ts.values["planned"] == [10.0, 10.0, None, None]
+
+
+def test_the_open_model_series_counts_sent_arrivals_not_completions():
+    """``sent`` is arrivals sent per second, independent of when their answers complete."""
+    intervals = [dict(interval(t, [2000] * 2), sent=5) for t in range(3)]
+    ts = time_series(intervals)
+    assert ts.values["sent"] == [5.0, 5.0, 5.0]
+    assert ts.values["rps"] == [2.0, 2.0, 2.0]
+    assert time_series([interval(0, [2000])]).values["sent"] == [None]

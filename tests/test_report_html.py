@@ -10,7 +10,7 @@ from report_helpers import cached_run, enrich, parse
 
 from loadgen.report import fmt, render_all
 from loadgen.report.html import template_dir
-from loadgen.report.view import COLUMNS
+from loadgen.report.view import COLUMNS, phase_rows
 from loadgen.result import Result
 
 
@@ -151,6 +151,22 @@ def test_breakpoint_steps_and_counters(rich):
     assert [r[0] for r in rows] == [f"{s['level']} users" for s in steps]
     assert [r[10] for r in rows] == [s["verdict"] for s in steps]
     assert t["custom-counters"]["rows"] == [["citations_seen", "42"], ["retries", "3"]]
+
+
+def test_named_phases_have_their_own_table_with_rates_over_their_span(rich):
+    """The named stage "steady" (1.2 s to 3.2 s) is a row whose req/s is its requests over its
+    own 2 s span, and the page's cells are the view's numbers."""
+    result, text = rich
+    (phase,) = result.data["phases"]
+    assert (phase["name"], phase["seconds"]) == ("steady", 2.0)
+    shared = sum(
+        i["requests"] * (min(3.2, i["t"] + i["length"]) - max(1.2, i["t"])) / i["length"]
+        for i in result.intervals
+        if i["t"] < 3.2 and i["t"] + i["length"] > 1.2
+    )
+    assert phase["rps"] == pytest.approx(shared / 2.0)
+    assert parse(text).tables["phase-table"]["rows"] == phase_rows(result.data)
+    assert 'href="#phases"' in text
 
 
 def test_nothing_is_loaded_from_outside(rich):

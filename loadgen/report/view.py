@@ -19,7 +19,7 @@ from loadgen.report.series import MAX_POINTS, time_series
 from loadgen.result import Result
 from loadgen.verdict import judge
 
-__all__ = ["COLUMNS", "GROUPS", "build", "check_rows", "scope_cells"]
+__all__ = ["COLUMNS", "GROUPS", "PHASE_COLUMNS", "build", "check_rows", "phase_rows", "scope_cells"]
 
 C = charts.COLORS
 
@@ -210,18 +210,29 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
+def _plan_end(data: dict[str, Any]) -> float | None:
+    """When the stage plan ends (a graceful stop may follow); None for a breakpoint search."""
+    steps = data.get("plan") or []
+    if data.get("breakpoint") or not steps:
+        return None
+    return max(float(s["until"]) for s in steps)
+
+
 def _marks(data: dict[str, Any]) -> list[charts.Mark]:
     unit = "/s" if (data.get("load") or {}).get("model") == "open" else ""
     out = []
     for step in (data.get("plan") or [])[1:]:
         start, end = float(step["start"]), float(step["end"])
-        label = f"hold {end:g}{unit}" if start == end else f"→ {end:g}{unit}"
+        label = step.get("name") or (f"hold {end:g}{unit}" if start == end else f"→ {end:g}{unit}")
         out.append(charts.Mark(float(step["at"]), label))
+    plan_end = _plan_end(data)
+    if plan_end is not None and float(data["run"].get("duration") or 0.0) > plan_end + 0.5:
+        out.append(charts.Mark(plan_end, "graceful stop"))
     return out
 
 
 def _time_charts(data: dict[str, Any], max_points: int) -> tuple[list[str], float]:
-    ts = time_series(data.get("intervals") or [], max_points)
+    ts = time_series(data.get("intervals") or [], max_points, _plan_end(data))
     duration = float(data["run"].get("duration") or (ts.t[-1] if ts.t else 1.0))
     marks = _marks(data)
     bands = [
@@ -235,9 +246,12 @@ def _time_charts(data: dict[str, Any], max_points: int) -> tuple[list[str], floa
     open_model = (data.get("load") or {}).get("model") == "open"
     p = ts.points
     if open_model:
+        sent = any(v is not None for v in ts.values["sent"])
         load = [
             charts.Line("planned arrival rate", p("planned"), C["gray"], dashed=True),
-            charts.Line("completed req/s", p("rps"), C["blue"]),
+            charts.Line("sent arrivals/s", p("sent"), C["blue"])
+            if sent  # older results recorded completions only
+            else charts.Line("completed req/s", p("rps"), C["blue"]),
         ]
         load_title, load_unit = "Arrival rate", "requests/s"
     else:
@@ -359,6 +373,47 @@ def _errors(data: dict[str, Any]) -> dict[str, Any]:
     return {"kinds": kinds, "statuses": statuses, "examples": examples}
 
 
+PHASE_COLUMNS = (
+    "phase",
+    "from",
+    "to",
+    "level",
+    "requests",
+    "errors",
+    "error %",
+    "req/s",
+    "ttft p50",
+    "ttft p95",
+    "ttft p99",
+    "e2e p95",
+)
+
+
+def phase_rows(data: dict[str, Any]) -> list[list[str]]:
+    """Named stages (``phases`` in the result), cells in ``PHASE_COLUMNS`` order."""
+    unit = "/s" if (data.get("load") or {}).get("model") == "open" else " users"
+    rows = []
+    for ph in data.get("phases") or []:
+        lo, hi = float(ph["level_from"]), float(ph["level_to"])
+        level = f"{hi:g}{unit}" if lo == hi else f"{lo:g} → {hi:g}{unit}"
+        t, e = ph.get("ttft") or {}, ph.get("e2e") or {}
+        rows.append(
+            [
+                str(ph["name"]),
+                fmt.seconds(ph["start"]),
+                fmt.seconds(ph["end"]),
+                level,
+                fmt.count(ph["requests"]),
+                fmt.count(ph["errors"]),
+                fmt.pct(ph["error_rate"]),
+                fmt.rate(ph["rps"]),
+                *(fmt.ms(t.get(p)) if t.get("count") else "–" for p in ("p50", "p95", "p99")),
+                fmt.ms(e.get("p95")) if e.get("count") else "–",
+            ]
+        )
+    return rows
+
+
 def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
     """The template context of ``report.html.j2``."""
     data = result.data
@@ -388,6 +443,9 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "checks": checks,
         "verdict": _verdict(data, bp),
         "warnings": list((data.get("health") or {}).get("warnings") or []),
+        "phases": phase_rows(data),
+        "phase_columns": PHASE_COLUMNS,
+        "health_startup": ((data.get("health") or {}).get("startup") or {}).get("plain"),
         "headline": headline,
         "facts": _facts(data),
         "time_charts": time_svgs,
