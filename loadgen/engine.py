@@ -2,8 +2,9 @@
 
 ``Engine`` is an async context manager (it owns the built-in target, the clients and the
 result writer); ``run()`` returns a ``Result``. Embedders may iterate ``snapshots()`` for
-live interval records and call ``stop()`` from any other task. The engine never prints,
-never installs signal handlers and never touches the event-loop policy.
+live interval records and call ``stop()`` (or ``stop_now()``, which skips the graceful stop)
+from any other task. The engine never prints, never installs signal handlers and never touches
+the event-loop policy.
 """
 
 from __future__ import annotations
@@ -168,6 +169,13 @@ class Engine(RunControl, Drivers):
             return len(self._inflight)
         return sum(1 for vu in self._vus.values() if not vu.stopping)
 
+    @property
+    def in_flight(self) -> int:
+        """Requests running now: what a stop waits for (at most ``load.graceful_stop``)."""
+        if self.profile.load.model == "open":
+            return len(self._inflight)
+        return sum(1 for vu in self._vus.values() if vu.in_request)
+
     async def run(self) -> Result:
         profile = self.profile
         if self.start_at is not None:
@@ -331,13 +339,23 @@ class Engine(RunControl, Drivers):
             self._errors_in_vus.append(f"{type(exc).__name__}: {exc}")
 
     async def _drain(self, grace: float) -> None:
-        """Let in-flight requests finish for ``grace`` seconds, then cancel (→ interrupted)."""
+        """Let in-flight requests finish for ``grace`` seconds (or until ``stop_now()``), then
+        cancel them (→ interrupted)."""
         for vu in self._vus.values():
             vu.stop()
-        tasks = [*self._vus, *self._inflight]
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        pending: set[asyncio.Task[None]] = {*self._vus, *self._inflight}
+        deadline = monotonic() + grace
+        now = asyncio.create_task(self._stop_now.wait())
+        try:  # until every task ends, the grace runs out or stop_now() (a second Ctrl-C)
+            while pending and not self._stop_now.is_set() and monotonic() < deadline:
+                done, _ = await asyncio.wait(
+                    {*pending, now},
+                    timeout=deadline - monotonic(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                pending -= done
+        finally:
+            now.cancel()
         for t in pending:
             t.cancel()
         if pending:
