@@ -24,6 +24,7 @@ from time import monotonic
 from types import TracebackType
 from typing import Any
 
+from loadgen import units
 from loadgen._version import __version__
 from loadgen.auth.aws import aws_factory
 from loadgen.auth.base import NoAuth, VUAuth
@@ -59,6 +60,31 @@ _TICK = 0.1  # controller and loop-lag sampling period (s)
 _INTERVAL = 1.0  # statistics interval (s)
 
 
+def run_options(
+    users: int | str | None, rate: float | str | None, duration: float | str | None
+) -> tuple[int | None, float | None, float | None]:
+    """Read ``users``, ``rate`` and ``duration`` as the command line does (loadgen.units)."""
+    try:
+        if users is not None:
+            if isinstance(users, bool) or not str(users).strip().isdigit() or int(users) <= 0:
+                raise ValueError(f"users: {users!r} must be a whole number > 0")
+            users = int(users)
+        if rate is not None:
+            rate = _named("rate", units.parse_rate, rate)
+        if duration is not None:
+            duration = _named("duration", units.parse_duration, duration)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from exc
+    return users, rate, duration
+
+
+def _named(name: str, parse: Callable[[Any], float], value: Any) -> float:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+
+
 class Engine(RunControl, Drivers):
     """Runs one profile once. Use as ``async with Engine(profile) as e: result = await e.run()``."""
 
@@ -66,9 +92,9 @@ class Engine(RunControl, Drivers):
         self,
         profile: Profile,
         *,
-        users: int | None = None,
-        rate: float | None = None,
-        duration: float | None = None,
+        users: int | str | None = None,
+        rate: float | str | None = None,
+        duration: float | str | None = None,
         seed: int | None = None,
         out: str | Path | None = None,
         truth: str | Path | None = None,
@@ -80,7 +106,12 @@ class Engine(RunControl, Drivers):
         """``segment=(i, n)`` runs the i-th of n exact parts of the load (1-based), as one of
         n processes or machines; ``start_at`` (epoch seconds) makes them start together.
         ``steps``: in a breakpoint search run by a driver over several parts, where this part
-        gets its levels (it then judges nothing; see loadgen.steps)."""
+        gets its levels (it then judges nothing; see loadgen.steps).
+
+        ``users``, ``rate`` and ``duration`` take what the command line takes (``50``,
+        ``"20/s"``, ``"3s"``) or numbers (users, per second, seconds); a wrong one is a
+        ``ValueError`` naming the argument."""
+        users, rate, duration = run_options(users, rate, duration)
         if not 1 <= segment[0] <= segment[1]:
             raise ValueError(f"segment {segment[0]}/{segment[1]}: write i/n with 1 <= i <= n")
         self.segment = (segment[0] - 1, segment[1])
