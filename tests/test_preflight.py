@@ -78,3 +78,37 @@ def test_an_unreachable_target_says_where_it_looked(tmp_path, capsys):
     data["target"] = {"base_url": "http://127.0.0.1:9"}
     assert main(["check", write(tmp_path, data)]) == 2
     assert "cannot reach http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_multi_line_error_body_stays_on_its_row(tmp_path, capsys):
+    """A server answering 500 with a body of several lines (a stack trace, an HTML page): the
+    check table keeps one line per request, the body's lines joined by spaces."""
+    import socketserver
+    import threading
+
+    body = b"Internal error\n  at handler (app.js:12)\r\n\tat main (app.js:3)\n"
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            self.wfile.write(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+            )
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        data = base(users=[{"name": "u", "tasks": [{"name": "api", "http": {"path": "/x"}}]}])
+        data["target"] = {"base_url": f"http://127.0.0.1:{server.server_address[1]}"}
+        try:
+            code = main(["check", write(tmp_path, data)])
+        finally:
+            server.shutdown()
+    out = capsys.readouterr().out
+    assert code == 2
+    rows = [line for line in out.splitlines() if line.startswith("u ")]
+    assert len(rows) == 1, out
+    assert "Internal error at handler (app.js:12) at main (app.js:3)" in rows[0]
+    assert not any(line.lstrip().startswith("at ") for line in out.splitlines())
