@@ -18,18 +18,20 @@ __all__ = ["run"]
 async def run(
     profile: Profile | str | Path,
     *,
-    users: int | None = None,
-    rate: float | None = None,
-    duration: float | None = None,
+    users: int | str | None = None,
+    rate: float | str | None = None,
+    duration: float | str | None = None,
     seed: int | None = None,
     out: str | Path | None = None,
     truth: str | Path | None = None,
 ) -> Result:
     """Run a profile (a ``Profile`` or a path) to the end and return its result.
 
-    ``users`` (closed) or ``rate`` (open, per second) scales the load plan's peak and
-    ``duration`` its length (seconds); ``out`` is a directory for the result files (none are
-    written without it); ``truth`` asks the built-in target for its per-request truth log.
+    ``users`` (closed) or ``rate`` (open) scales the load plan's peak and ``duration`` its
+    length, written as on the command line (``50``, ``"20/s"``, ``"3s"``) or as numbers (per
+    second, seconds); a wrong one is a ``ValueError`` naming it. ``out`` is a directory for
+    the result files (none are written without it); ``truth`` asks the built-in target for
+    its per-request truth log.
     """
     if not isinstance(profile, Profile):
         profile = load_profile(profile)

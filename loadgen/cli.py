@@ -269,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.USAGE
+    except KeyboardInterrupt:  # outside a run's handlers: while loading, rendering reports
+        print("interrupted", file=sys.stderr)
+        return ExitCode.INTERRUPTED
 
 
 def _profiles() -> int:
@@ -573,15 +576,36 @@ def wants_live_line(quiet: bool) -> bool:
     )
 
 
+_STOP_SIGNALS = (
+    (signal.SIGINT, "Ctrl-C"),
+    (signal.SIGTERM, "SIGTERM"),
+    (signal.SIGHUP, "SIGHUP"),  # a closed terminal or ssh session: keep the results too
+)
+
+
 async def attended(runner: Any, live: bool) -> Result:
-    """``runner.run()`` (an Engine or a distributed run) with Ctrl-C and SIGTERM stopping it
-    gracefully, and the live line on stderr when ``live``; the handlers go when it ends."""
+    """``runner.run()`` (an Engine or a distributed run) with Ctrl-C, SIGTERM and SIGHUP
+    stopping it as k6 does: the first lets requests in flight finish (up to
+    ``load.graceful_stop``), the second cancels them at once; results are written either way.
+    The live line goes to stderr when ``live``; the handlers go when the run ends."""
     from loadgen.console import live_line
 
     loop = asyncio.get_running_loop()
-    for sig, label in ((signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")):
+    signals = [sig for sig, _ in _STOP_SIGNALS]
+
+    def on_signal(label: str) -> None:
+        if not runner.stopping:
+            runner.stop(f"interrupted by {label}")
+            grace = units.format_duration(runner.profile.load.graceful_stop)
+            sys.stderr.write("\r\033[K" if live else "")
+            print(stop_notice(grace, runner.in_flight), file=sys.stderr, flush=True)
+        elif not runner.stopping_now:
+            runner.stop_now(f"interrupted by {label}")
+            print("stopping now — requests in flight are interrupted", file=sys.stderr, flush=True)
+
+    for sig, label in _STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, runner.stop, f"interrupted by {label}")
+            loop.add_signal_handler(sig, on_signal, label)
     watcher = asyncio.create_task(_live(runner, live_line)) if live else None
     try:
         result: Result = await runner.run()
@@ -590,9 +614,19 @@ async def attended(runner: Any, live: bool) -> Result:
         if watcher is not None:
             watcher.cancel()
             sys.stderr.write("\r\033[K")
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+
+
+def stop_notice(grace: str, in_flight: int | None) -> str:
+    """The line the first Ctrl-C prints: what the stop waits for and how to skip it."""
+    what = (
+        "the requests in flight"
+        if in_flight is None
+        else f"{in_flight} request{'' if in_flight == 1 else 's'}"
+    )
+    return f"stopping — waiting up to {grace} for {what}; Ctrl-C again to stop now"
 
 
 async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> None:

@@ -56,13 +56,20 @@ def _row(name: str, scope: dict[str, Any]) -> list[str]:
     ]
 
 
+def one_line(text: str) -> str:
+    """A server's multi-line error body as one line, so it cannot break a table's rows."""
+    return " ".join(text.split())
+
+
 def columns(text: str) -> int:
     """Terminal columns ``text`` takes: wide characters (CJK, most emoji) take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def text_table(rows: list[list[str]]) -> list[str]:
-    """Left-aligned first column, right-aligned numbers, a rule under the header."""
+    """Left-aligned first column, right-aligned numbers, a rule under the header; every cell
+    on one line."""
+    rows = [[one_line(c) for c in r] for r in rows]
     widths = [max(columns(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for n, r in enumerate(rows):
@@ -101,7 +108,8 @@ def summary(data: dict[str, Any]) -> str:
         kinds = ", ".join(f"{k} {v}" for k, v in overall["errors_by_kind"].items())
         lines.append(f"errors by kind: {kinds}")
         for row in data.get("errors", [])[:5]:
-            lines.append(f"  {row['count']:>6} × {row['kind']} on {row['name']}: {row['example']}")
+            example = one_line(str(row["example"]))
+            lines.append(f"  {row['count']:>6} × {row['kind']} on {row['name']}: {example}")
     dropped = data.get("load", {}).get("dropped", 0)
     if dropped:
         lines.append(f"dropped arrivals (max_in_flight reached, not sent): {dropped}")

@@ -16,6 +16,7 @@ __all__ = ["RunControl"]
 class RunControl:
     def __init__(self) -> None:
         self._stop = asyncio.Event()
+        self._stop_now = asyncio.Event()
         self._stop_reason = ""
         self._interrupted = False
         self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
@@ -26,6 +27,26 @@ class RunControl:
             self._stop_reason = reason
             self._interrupted = interrupted
             self._stop.set()
+
+    def stop_now(self, reason: str = "stopped") -> None:
+        """Stop without the graceful stop: requests in flight are cancelled at once and
+        counted ``interrupted``; results are still written (a second Ctrl-C)."""
+        self.stop(reason)
+        self._stop_now.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once ``stop()`` was called (or the run decided to end early)."""
+        return self._stop.is_set()
+
+    @property
+    def stopping_now(self) -> bool:
+        return self._stop_now.is_set()
+
+    @property
+    def in_flight(self) -> int | None:
+        """Requests running now, or None where this runner cannot count them."""
+        return None
 
     async def snapshots(self) -> AsyncIterator[dict[str, Any]]:
         """Live interval records, about one a second, until the run ends."""

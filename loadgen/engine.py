@@ -2,8 +2,9 @@
 
 ``Engine`` is an async context manager (it owns the built-in target, the clients and the
 result writer); ``run()`` returns a ``Result``. Embedders may iterate ``snapshots()`` for
-live interval records and call ``stop()`` from any other task. The engine never prints,
-never installs signal handlers and never touches the event-loop policy.
+live interval records and call ``stop()`` (or ``stop_now()``, which skips the graceful stop)
+from any other task. The engine never prints, never installs signal handlers and never touches
+the event-loop policy.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from time import monotonic
 from types import TracebackType
 from typing import Any
 
+from loadgen import units
 from loadgen._version import __version__
 from loadgen.auth.aws import aws_factory
 from loadgen.auth.base import NoAuth, VUAuth
@@ -58,6 +60,31 @@ _TICK = 0.1  # controller and loop-lag sampling period (s)
 _INTERVAL = 1.0  # statistics interval (s)
 
 
+def run_options(
+    users: int | str | None, rate: float | str | None, duration: float | str | None
+) -> tuple[int | None, float | None, float | None]:
+    """Read ``users``, ``rate`` and ``duration`` as the command line does (loadgen.units)."""
+    try:
+        if users is not None:
+            if isinstance(users, bool) or not str(users).strip().isdigit() or int(users) <= 0:
+                raise ValueError(f"users: {users!r} must be a whole number > 0")
+            users = int(users)
+        if rate is not None:
+            rate = _named("rate", units.parse_rate, rate)
+        if duration is not None:
+            duration = _named("duration", units.parse_duration, duration)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from exc
+    return users, rate, duration
+
+
+def _named(name: str, parse: Callable[[Any], float], value: Any) -> float:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from exc
+
+
 class Engine(RunControl, Drivers):
     """Runs one profile once. Use as ``async with Engine(profile) as e: result = await e.run()``."""
 
@@ -65,9 +92,9 @@ class Engine(RunControl, Drivers):
         self,
         profile: Profile,
         *,
-        users: int | None = None,
-        rate: float | None = None,
-        duration: float | None = None,
+        users: int | str | None = None,
+        rate: float | str | None = None,
+        duration: float | str | None = None,
         seed: int | None = None,
         out: str | Path | None = None,
         truth: str | Path | None = None,
@@ -79,7 +106,12 @@ class Engine(RunControl, Drivers):
         """``segment=(i, n)`` runs the i-th of n exact parts of the load (1-based), as one of
         n processes or machines; ``start_at`` (epoch seconds) makes them start together.
         ``steps``: in a breakpoint search run by a driver over several parts, where this part
-        gets its levels (it then judges nothing; see loadgen.steps)."""
+        gets its levels (it then judges nothing; see loadgen.steps).
+
+        ``users``, ``rate`` and ``duration`` take what the command line takes (``50``,
+        ``"20/s"``, ``"3s"``) or numbers (users, per second, seconds); a wrong one is a
+        ``ValueError`` naming the argument."""
+        users, rate, duration = run_options(users, rate, duration)
         if not 1 <= segment[0] <= segment[1]:
             raise ValueError(f"segment {segment[0]}/{segment[1]}: write i/n with 1 <= i <= n")
         self.segment = (segment[0] - 1, segment[1])
@@ -176,6 +208,13 @@ class Engine(RunControl, Drivers):
         if self.profile.load.model == "open":
             return 0
         return sum(1 for vu in self._vus.values() if vu.stopping)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests running now: what a stop waits for (at most ``load.graceful_stop``)."""
+        if self.profile.load.model == "open":
+            return len(self._inflight)
+        return sum(1 for vu in self._vus.values() if vu.in_request)
 
     async def run(self) -> Result:
         profile = self.profile
@@ -342,15 +381,25 @@ class Engine(RunControl, Drivers):
             self._errors_in_vus.append(f"{type(exc).__name__}: {exc}")
 
     async def _drain(self, grace: float) -> None:
-        """Let in-flight requests finish for ``grace`` seconds, then cancel (→ interrupted)."""
+        """Let in-flight requests finish for ``grace`` seconds (or until ``stop_now()``), then
+        cancel them (→ interrupted)."""
         for vu in self._vus.values():
             vu.stop()
         self._draining = True
         self._finishing_peak = max(self._finishing_peak, self.finishing_users)
-        tasks = [*self._vus, *self._inflight]
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        pending: set[asyncio.Task[None]] = {*self._vus, *self._inflight}
+        deadline = monotonic() + grace
+        now = asyncio.create_task(self._stop_now.wait())
+        try:  # until every task ends, the grace runs out or stop_now() (a second Ctrl-C)
+            while pending and not self._stop_now.is_set() and monotonic() < deadline:
+                done, _ = await asyncio.wait(
+                    {*pending, now},
+                    timeout=deadline - monotonic(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                pending -= done
+        finally:
+            now.cancel()
         for t in pending:
             t.cancel()
         if pending:

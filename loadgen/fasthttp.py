@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from loadgen.netcause import network_cause
+
 __all__ = [
     "ConnectFailed",
     "Deadlines",
@@ -402,7 +404,7 @@ class FastClient:
                 raise  # the request's timeout, not the connect timeout
             raise ConnectFailed(f"connect timeout after {self._connect_timeout:g}s") from None
         except socket.gaierror as exc:
-            raise ConnectFailed(f"DNS: cannot resolve {self.host!r}: {exc.strerror}") from None
+            raise ConnectFailed(f"DNS: cannot resolve {self.host!r}: {network_cause(exc)}") from exc
         except ssl.SSLCertVerificationError as exc:
             raise ConnectFailed(
                 f"TLS: certificate verify failed: {exc.verify_message} — give target.verify "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from urllib.parse import urlsplit
 
 from loadgen.errors import StartError
+from loadgen.netcause import network_cause
 
 __all__ = ["reach", "warm_up"]
 
@@ -20,14 +20,12 @@ async def reach(base_url: str, timeout: float) -> None:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except (OSError, TimeoutError) as exc:
-        if isinstance(exc, TimeoutError):
-            reason = "timed out"
-        else:  # asyncio's own text says "Connect call failed"; the errno says why
-            reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+        # asyncio's own text says "Connect call failed"; the errno says why, and a resolver
+        # code in words ("name not resolved", never os.strerror's "Unknown error -2")
         raise StartError(
-            f"cannot reach {parts.scheme}://{host}:{port}: {reason}",
+            f"cannot reach {parts.scheme}://{host}:{port}: {network_cause(exc)}",
             "check target.base_url (or CHATBOT_URL) and that the server is up",
-        ) from None
+        ) from exc
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from loadgen.errors import ErrorKind
 from loadgen.fasthttp import ConnectFailed, Deadlines, FastClient, ProtocolFailed, StreamBroken
+from loadgen.netcause import network_cause
 
 if TYPE_CHECKING:
     import httpx
@@ -135,7 +136,7 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
     if isinstance(exc, OSError):
         return (
             ErrorKind.STREAM_BROKEN if got_response else ErrorKind.CONNECT
-        ), f"{name}: {_short(exc)}"
+        ), f"{name}: {network_cause(exc)}"
     if isinstance(exc, ValueError | UnicodeDecodeError):  # SSEError, ChunkError, JSON errors
         return ErrorKind.PROTOCOL, _short(exc)
     return ErrorKind.PROTOCOL, f"{name}: {_short(exc)}"
@@ -146,8 +147,8 @@ def _classify_httpx(httpx: Any, exc: BaseException, got_response: bool) -> tuple
         return ErrorKind.CONNECT, "connect timeout"
     if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT, f"{'read' if got_response else 'response'} timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return ErrorKind.CONNECT, _short(exc) or "connection refused"
+    if isinstance(exc, httpx.ConnectError):  # "[Errno -2] …" → "name not resolved"
+        return ErrorKind.CONNECT, network_cause(exc)
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         if got_response:
             return ErrorKind.STREAM_BROKEN, _short(exc) or "connection closed mid-stream"

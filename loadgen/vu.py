@@ -104,6 +104,7 @@ class VU:
         self.ctx = ctx
         self.rng = rng
         self.stopping = False
+        self.in_request = False  # for the stop notice: how many requests a stop waits for
         self._seq = 0
         self._failed = False
         self._wake: asyncio.Future[None] | None = None
@@ -268,6 +269,7 @@ class VU:
         """Send one request (and, after a 401 that auth can mend, one retry)."""
         for attempt in (1, 2):
             sample = self._new_sample(task, t0 if attempt == 1 else monotonic())
+            self.in_request = True
             try:
                 view = await self._send(
                     client, task, sample, messages, keep_text or self.ctx.on_response is not None
@@ -276,6 +278,7 @@ class VU:
                 if self.ctx.on_response is not None:
                     self.ctx.on_response(sample, view)
             finally:
+                self.in_request = False
                 self._failed = sample.error is not None
                 self.ctx.record(sample)
             if (

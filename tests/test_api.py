@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import loadgen
 
 
@@ -32,3 +34,37 @@ def test_importing_loadgen_has_no_side_effects():
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr == ""
+
+
+def test_run_takes_durations_rates_and_users_written_as_on_the_command_line():
+    """``loadgen.run(profile, duration="2s", rate="20/s")`` means what ``--duration 2s --rate
+    20/s`` means (one units module reads both): the plan is 2 s long at 20 arrivals a second."""
+    import asyncio
+
+    from support import chat_profile
+
+    data = chat_profile(users=1, duration="30s", builtin={"timing": {"ttft": "10ms"}})
+    data["load"] = {"model": "open", "rate": 5, "duration": "30s"}
+    profile = loadgen.profile_from_dict(data)
+    result = asyncio.run(asyncio.wait_for(loadgen.run(profile, duration="2s", rate="20/s"), 60))
+    assert result.data["plan"][-1]["until"] == 2.0
+    assert result.data["plan"][0]["end"] == 20.0
+    assert 20 <= result.requests <= 41  # 20/s for 2 s, whatever the load on the machine
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"duration": "soon"}, "duration: 'soon' is not a duration"),
+        ({"rate": "fast"}, "rate: 'fast' is not a rate"),
+        ({"users": "lots"}, "users: 'lots' must be a whole number > 0"),
+        ({"users": 0}, "users: 0 must be a whole number > 0"),
+    ],
+)
+def test_a_wrong_run_option_is_a_value_error_naming_it(kwargs, named):
+    """An embedder's mistake is a ValueError naming the argument, not a TypeError deep inside."""
+    from support import chat_profile
+
+    profile = loadgen.profile_from_dict(chat_profile())
+    with pytest.raises(ValueError, match=named):
+        loadgen.Engine(profile, **kwargs)

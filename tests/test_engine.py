@@ -269,3 +269,38 @@ def test_a_graceful_stop_records_the_users_still_finishing_their_answers():
     drawn = time_series(result.intervals, plan_end=1.0)
     assert drawn.values["users"][-1] > 0  # the graceful stop's window, with its final tail
     assert drawn.values["planned"][1:] == [None] * (len(drawn.t) - 1)
+
+
+def test_stop_now_cancels_the_requests_in_flight_without_waiting_for_the_grace():
+    """``stop_now()`` (a second Ctrl-C) ends a 60 s graceful stop at once: the requests in
+    flight are counted interrupted, not errors, and the engine reports how many there were."""
+
+    async def main() -> tuple[int, float, loadgen.Result]:
+        data = chat_profile(users=3, duration="60s", builtin={"timing": {"ttft": "30s"}})
+        data["load"]["graceful_stop"] = "60s"
+        import asyncio
+        import time
+
+        async with Engine(profile_from_dict(data)) as engine:
+            runner = asyncio.create_task(engine.run())
+            for _ in range(100):  # every VU is waiting on its first token
+                await asyncio.sleep(0.05)
+                if engine.in_flight == 3:
+                    break
+            in_flight = engine.in_flight
+            engine.stop("first Ctrl-C")
+            await asyncio.sleep(0.5)
+            assert not runner.done()  # the first stop waits for the answers
+            engine.stop_now("second Ctrl-C")
+            stopped = time.monotonic()
+            result = await runner
+            return in_flight, time.monotonic() - stopped, result
+
+    in_flight, took, result = run_async(main())
+    assert in_flight == 3
+    assert took < 10  # not the 60 s grace, nor the 30 s answer
+    overall = result.data["scopes"]["overall"]
+    assert overall["interrupted"] == 3
+    assert overall["errors"] == 0
+    assert result.data["run"]["stop_reason"] == "first Ctrl-C"
+    assert result.exit_code == 130

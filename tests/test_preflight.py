@@ -117,3 +117,37 @@ def test_check_fits_in_100_columns_and_says_each_fix_once(tmp_path, capsys):
     assert len(fixes) == 1, out
     assert fixes[0].startswith("fix a-rather-long-request-name-0, a-rather-long-request-name-1, ")
     assert "wrong path" in " ".join(out.split())
+
+
+def test_a_multi_line_error_body_stays_on_its_row(tmp_path, capsys):
+    """A server answering 500 with a body of several lines (a stack trace, an HTML page): the
+    check table keeps one line per request, the body's lines joined by spaces."""
+    import socketserver
+    import threading
+
+    body = b"Internal error\n  at handler (app.js:12)\r\n\tat main (app.js:3)\n"
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            self.wfile.write(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+            )
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        data = base(users=[{"name": "u", "tasks": [{"name": "api", "http": {"path": "/x"}}]}])
+        data["target"] = {"base_url": f"http://127.0.0.1:{server.server_address[1]}"}
+        try:
+            code = main(["check", write(tmp_path, data)])
+        finally:
+            server.shutdown()
+    out = capsys.readouterr().out
+    assert code == 2
+    rows = [line for line in out.splitlines() if line.startswith("u ")]
+    assert len(rows) == 1, out
+    assert "Internal error at handler (app.js:12) at main (app.js:3)" in rows[0]
+    assert not any(line.lstrip().startswith("at ") for line in out.splitlines())

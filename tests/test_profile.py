@@ -67,6 +67,23 @@ def test_set_overrides_apply_before_validation(tmp_path):
         load_profile(write(tmp_path, GOOD), sets=["users.0.weight=0"])
 
 
+@pytest.mark.parametrize("raw", ["!ENV X", "!!python/object:os.system x", "!!int x", "[1"])
+def test_a_set_value_that_is_not_yaml_is_one_problem_naming_the_key(tmp_path, raw):
+    """--set with a tag or broken YAML is a ProfileError naming --set and the key (exit 2),
+    not a ConstructorError."""
+    with pytest.raises(ProfileError) as info:
+        load_profile(write(tmp_path, GOOD), sets=[f"name={raw}"])
+    (problem,) = info.value.problems
+    assert (problem.file, problem.field) == ("--set", "name")
+    assert "is not a YAML value" in problem.what
+
+
+def test_a_set_value_of_equals_or_nothing_is_text(tmp_path):
+    """'=' (YAML 1.1's value type) and an empty value are kept as text."""
+    assert load_profile(write(tmp_path, GOOD), sets=["name=="]).name == "="
+    assert load_profile(write(tmp_path, GOOD), sets=["users.0.name="]).users[0].name == ""
+
+
 BAD = [
     (
         "unknown key with a suggestion",
@@ -110,7 +127,7 @@ BAD = [
         GOOD.replace("load:", "data: {questions: nope.yaml}\nload:"),
         15,
         "data.questions",
-        "file not found",
+        "'nope.yaml' not found: looked for",
     ),
     (
         "unset variable",
@@ -165,6 +182,23 @@ def test_a_missing_profile_file_is_a_clear_error(tmp_path, capsys):
     """A wrong path exits 2 and names the file."""
     assert main(["run", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml: file not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["questions", "rows"])
+def test_a_missing_data_file_names_the_path_looked_for_relative_to_the_profile(
+    tmp_path, monkeypatch, key
+):
+    """Data paths resolve against the profile's folder, whatever the current directory; the
+    problem names the resolved path, so a user sees where loadgen looked."""
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    profile = write(folder, GOOD.replace("load:", f"data: {{{key}: data/nope.txt}}\nload:"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ProfileError) as info:
+        load_profile(Path("profiles") / profile.name)
+    (problem,) = [p for p in info.value.problems if p.field == f"data.{key}"]
+    assert str(folder / "data" / "nope.txt") in problem.what
+    assert "relative to the profile's folder" in problem.fix
 
 
 def test_profiles_can_be_built_from_python_data():

@@ -10,9 +10,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from loadgen.aws.clients import AwsClients
-from loadgen.aws.errors import aws_error_code
+from loadgen.aws.errors import aws_error_code, status_of
+from loadgen.netcause import network_cause
 
 __all__ = ["Api", "DiscoverError", "FunctionUrl", "Inventory", "UserPool", "discover"]
 
@@ -111,28 +113,47 @@ def write_env(path: Path, values: dict[str, str]) -> None:
     path.write_text("\n".join(out) + "\n")
 
 
-async def _call(action: str, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
-    """Run one read call, turning credential and permission failures into one clear line."""
+async def _call(
+    action: str,
+    method: Callable[..., Awaitable[Any]],
+    *,
+    allow: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> Any:
+    """Run one read call; every failure but the ``ClientError`` codes in ``allow`` (which
+    the caller handles) becomes a DiscoverError with one clear line: credentials,
+    permissions, the network (endpoint and cause) or the AWS error code."""
     from botocore import exceptions as bx
 
     try:
         return await method(**kwargs)
-    except (bx.NoCredentialsError, bx.PartialCredentialsError):
+    except (bx.NoCredentialsError, bx.PartialCredentialsError) as exc:
         raise DiscoverError(
             "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and"
             " AWS_SECRET_ACCESS_KEY), run `aws sso login`, or run on a role"
-        ) from None
+        ) from exc
+    except (bx.ConnectionError, bx.HTTPClientError) as exc:  # refused, DNS, TLS, timeouts
+        url = urlsplit(str(exc.kwargs.get("endpoint_url", "")))  # no path or query: no secrets
+        endpoint = f"{url.scheme}://{url.netloc}" if url.netloc else "the AWS endpoint"
+        raise DiscoverError(
+            f"cannot reach {endpoint} calling {action}: {network_cause(exc)} — check the "
+            "network (a proxy?), --region and --endpoint-url"
+        ) from exc
     except bx.ClientError as exc:
         code = aws_error_code(exc)
+        if code in allow:
+            raise
         if code in _DENIED:
             raise DiscoverError(
                 f"missing IAM permission {action} ({code}); docs/aws.md has the read-only policy"
-            ) from None
+            ) from exc
         if code in _BAD_KEYS or code == "ExpiredTokenException":
             raise DiscoverError(
                 f"AWS rejected the credentials ({code}) calling {action}; refresh them"
-            ) from None
-        raise
+            ) from exc
+        raise DiscoverError(
+            f"{action} failed: {code or 'an AWS error'} (HTTP {status_of(exc) or '?'})"
+        ) from exc
 
 
 def _execute_api(api_id: str, region: str) -> str:
@@ -212,6 +233,7 @@ async def _function_urls(clients: AwsClients) -> list[FunctionUrl]:
                 got = await _call(
                     "lambda:GetFunctionUrlConfig",
                     client.get_function_url_config,
+                    allow=("ResourceNotFoundException",),
                     FunctionName=name,
                 )
             except ClientError as exc:

@@ -5,8 +5,8 @@ a worker is exactly what a user could start by hand, and its result is a normal 
 (``OUT/part-i/result.json``). The driver only coordinates: it starts one built-in target for
 all of them, agrees a start time (``--start-at``), tails every part's ``result.jsonl`` for
 the live merged view and the abort rules, stops the workers with SIGTERM when the run must
-end early, and merges the parts when they are done. A worker that dies is reported in the
-result's ``parts`` and the rest of the run is kept.
+end early (a second one after a second Ctrl-C), and merges the parts when they are done. A
+worker that dies is reported in the result's ``parts`` and the rest of the run is kept.
 """
 
 from __future__ import annotations
@@ -133,6 +133,9 @@ class LocalRun(MergedRun):
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=err,
+                # Out of the terminal's process group: a Ctrl-C reaches the workers only
+                # through the driver, once per press (two would be a second Ctrl-C).
+                start_new_session=True,
             )
 
     async def _watch(
@@ -144,7 +147,7 @@ class LocalRun(MergedRun):
         started: dict[int, float] = {}
         live = LiveMerge(len(procs), start_at)
         deadline = self.give_up_at(self.profile, opts.start_delay)
-        signalled = killed = 0.0
+        signalled = killed = now_sent = 0.0
         while True:
             running = [p for p in procs if p.returncode is None]
             for k, journal in enumerate(journals):
@@ -166,6 +169,10 @@ class LocalRun(MergedRun):
                 return
             now = time.monotonic()
             self._stop_overrun(now, deadline, "workers")
+            if signalled and self._stop_now.is_set() and not now_sent:
+                now_sent = now  # a worker's second SIGTERM, a poll after the first: stop now
+                for p in running:
+                    _signal(p, signal.SIGTERM)
             if self._stop.is_set() and not signalled:
                 signalled = now
                 for p in running:

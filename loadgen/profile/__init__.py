@@ -91,7 +91,21 @@ def apply_sets(data: Any, sets: Sequence[str]) -> Any:
                 Problem("--set", None, item, "expected key.path=value", "write --set load.users=20")
             )
             continue
-        value = yaml.safe_load(raw) if raw else ""
+        try:
+            # '=' alone is YAML 1.1's "value" type, which the safe loader cannot build: text
+            value = yaml.safe_load(raw) if raw and raw.strip() != "=" else raw
+        except Exception as exc:  # YAMLError, or a safe tag's constructor failing ('!!int x')
+            what = str(getattr(exc, "problem", None) or exc).splitlines()[0]
+            problems.append(
+                Problem(
+                    "--set",
+                    None,
+                    key,
+                    f"{raw!r} is not a YAML value: {what}",
+                    f"quote it: --set '{key}=\"...\"'",
+                )
+            )
+            continue
         node = data
         parts = key.split(".")
         for i, part in enumerate(parts):

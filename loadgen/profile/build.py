@@ -334,12 +334,8 @@ class Builder(TaskSections, AuthSection):
         if not isinstance(verify, bool | str):
             self.bad((*path, "verify"), "expected true, false or a CA bundle path")
             verify = True
-        if isinstance(verify, str) and not (self.base_dir / verify).is_file():
-            self.bad(
-                (*path, "verify"),
-                f"CA bundle {verify!r} not found",
-                "give a PEM file path relative to the profile",
-            )
+        if isinstance(verify, str):
+            self.missing_file(verify, (*path, "verify"))
         headers = self.str_map(t.get("headers"), (*path, "headers"))
         builtin = t.get("builtin") or {}
         if not isinstance(builtin, Mapping):
@@ -395,6 +391,8 @@ class Builder(TaskSections, AuthSection):
                 (*path, "questions"), "expected a file path", "write questions: data/questions.yaml"
             )
             pools = DataPools()
+        elif self.missing_file(ref, (*path, "questions")):
+            pools = DataPools()
         else:
             pools, problems = load_pools(self.base_dir / ref)
             for p in problems:
@@ -405,12 +403,26 @@ class Builder(TaskSections, AuthSection):
         if rows_ref is not None:
             if not isinstance(rows_ref, str):
                 self.bad((*path, "rows"), "expected a CSV file path", "write rows: data/users.csv")
-            else:
+            elif not self.missing_file(rows_ref, (*path, "rows")):
                 rows, what = load_rows(self.base_dir / rows_ref)
                 if what:
                     self.bad((*path, "rows"), what, "give a CSV file with a header row")
                 pools = replace(pools, rows=rows)
         return pools
+
+    def missing_file(self, ref: str, path: Path_) -> bool:
+        """True (and a problem naming the path looked at) when a file the profile names is not
+        there; paths are relative to the profile's folder, whatever the current directory."""
+        resolved = self.base_dir / ref
+        if resolved.is_file():
+            return False
+        self.bad(
+            path,
+            f"{ref!r} not found: looked for {resolved.resolve()}",
+            "a path in a profile is relative to the profile's folder, not to the current "
+            "directory; fix it or give an absolute path",
+        )
+        return True
 
     def load(self, value: Any, path: Path_, *, plan: bool = True) -> Load:
         """The load plan; with ``plan=False`` (a breakpoint search makes its own steps) only

@@ -122,8 +122,18 @@ def source_from_text(text: str, filename: str, env: Mapping[str, str]) -> Source
     return Source(data, lines, frozenset(builder.secrets))
 
 
+_VALUE_TAG = "tag:yaml.org,2002:value"  # YAML 1.1 reads a bare ``=`` as this; we keep text
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_RESOLVER = yaml.resolver.Resolver()
+_MAX_VALUES = 1_000_000  # aliases can make a short file expand to billions of values
+
+
 class _Builder:
-    """Turn a composed node tree into data, recording lines and expanding variables."""
+    """Turn a composed node tree into data, recording lines and expanding variables.
+
+    Every way a composed document can fail to become data (a tag PyYAML's safe loader does not
+    know, a value its tag cannot read, an unhashable key, an alias inside its own anchor) is a
+    ``Problem`` at the node's line, never a foreign exception."""
 
     def __init__(self, lines: Lines, env: Mapping[str, str]) -> None:
         self.lines = lines
@@ -131,39 +141,97 @@ class _Builder:
         self.problems: list[Problem] = []
         self.secrets: set[str] = set()
         self._constructor = yaml.SafeLoader("")
+        self._open: set[int] = set()  # ids of the collection nodes being built (for cycles)
+        self._count = 0
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.lines.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                key = (
-                    self.build(key_node, path)
-                    if not isinstance(key_node, yaml.ScalarNode)
-                    else self._constructor.construct_object(key_node)
+        self._count += 1
+        if self._count > _MAX_VALUES:
+            if self._count == _MAX_VALUES + 1:
+                self._problem(
+                    node,
+                    path,
+                    f"the document expands to more than {_MAX_VALUES:,} values",
+                    "use fewer aliases (*name) of large anchors",
                 )
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<":
-                    merged = self.build(value_node, path)
-                    if isinstance(merged, dict):
-                        for k, v in merged.items():
-                            out.setdefault(k, v)
-                    continue
-                if key in out:
-                    self.problems.append(
-                        self.lines.problem(
-                            (*path, str(key)), "duplicate key", "keep one of the two"
-                        )
-                    )
-                self.lines.lines[(*path, str(key))] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, (*path, str(key)))
-            return out
-        if isinstance(node, yaml.SequenceNode):
+            return None
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self._open:
+            self._problem(
+                node,
+                path,
+                "an alias (*name) refers to the mapping or list that contains it",
+                "remove the alias from inside its own anchor",
+            )
+            return None
+        self._open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+            assert isinstance(node, yaml.SequenceNode)
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        assert isinstance(node, yaml.ScalarNode)
-        value = self._constructor.construct_object(node)
+        finally:
+            self._open.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE_TAG:
+                self._merge(out, value_node, path)
+                continue
+            key = self.build(key_node, path)
+            try:
+                duplicate = key in out
+            except TypeError:  # a list or mapping as a key
+                self._problem(
+                    key_node,
+                    path,
+                    "a key must be a plain value (text or a number), not a list or mapping",
+                    "write the key as plain text",
+                )
+                continue
+            if duplicate:
+                self.problems.append(
+                    self.lines.problem((*path, str(key)), "duplicate key", "keep one of the two")
+                )
+            self.lines.lines[(*path, str(key))] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*path, str(key)))
+        return out
+
+    def _merge(self, out: dict[Any, Any], value_node: yaml.Node, path: Path_) -> None:
+        """``<<: *anchor`` (or a list of anchors): keys not already set come from them."""
+        merged = self.build(value_node, path)
+        sources = merged if isinstance(merged, list) else [merged]
+        if not all(isinstance(m, dict) for m in sources):
+            self._problem(
+                value_node,
+                path,
+                "'<<' merges mappings only",
+                "write <<: *name where &name marks a mapping, or remove the '<<' key",
+            )
+            return
+        for source in sources:
+            for k, v in source.items():
+                out.setdefault(k, v)
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path_) -> Any:
+        if node.tag == _VALUE_TAG:
+            return node.value
+        try:
+            value = self._constructor.construct_object(node)
+        except Exception as exc:  # safe tags' constructors raise what their parsing hits:
+            # ValueError ('!!int abc'), IndexError ('!!int '), KeyError ('!!bool x'), …
+            self._problem(node, path, *_unreadable(node, exc))
+            return None
         if isinstance(value, str) and "${" in value:
             return self._expand(value, node, path)
         return value
+
+    def _problem(self, node: yaml.Node, path: Path_, what: str, fix: str) -> None:
+        where = dotted(path)
+        self.problems.append(Problem(self.lines.file, node.start_mark.line + 1, where, what, fix))
 
     def _expand(self, text: str, node: yaml.ScalarNode, path: Path_) -> Any:
         missing: list[str] = []
@@ -200,6 +268,37 @@ class _Builder:
             if isinstance(typed, int | float | bool) and not isinstance(typed, str):
                 return typed
         return expanded
+
+
+def _unreadable(node: yaml.ScalarNode, exc: Exception) -> tuple[str, str]:
+    """What went wrong with a scalar PyYAML's safe constructor could not read, and the fix."""
+    tag = _short_tag(node.tag)
+    if isinstance(exc, yaml.constructor.ConstructorError) and (
+        "could not determine a constructor" in str(exc.problem)
+    ):
+        return (
+            f"the YAML tag {tag} is not supported",
+            "remove it: loadgen reads plain YAML (write ${VAR} for an environment variable)",
+        )
+    if isinstance(exc, yaml.MarkedYAMLError):
+        reason = f": {exc.problem}"
+    elif isinstance(exc, ValueError):
+        reason = f": {exc}"
+    else:
+        reason = ""
+    resolved: str = _RESOLVER.resolve(  # type: ignore[no-untyped-call]
+        yaml.ScalarNode, node.value, (True, False)
+    )
+    implicit = node.style is None and node.tag == resolved  # no tag written: quoting helps
+    return (
+        f"{node.value[:40]!r} is not a valid {tag}{reason}",
+        "quote it to keep it as text" if implicit else "fix the value or remove the tag",
+    )
+
+
+def _short_tag(tag: str) -> str:
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
 
 
 _SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "PASS", "PW")

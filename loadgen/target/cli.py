@@ -1,7 +1,8 @@
 """``loadgen serve`` / ``python -m loadgen.target serve``: the only place that prints.
 
 Prints exactly one line to stdout once listening (``loadgen target listening on URL``),
-serves until SIGINT or SIGTERM and exits 0. Bad flags or config: one line per problem on
+serves until SIGINT or SIGTERM (or, with ``--until-stdin-closes``, until the parent that
+started it dies) and exits 0. Bad flags or config: one line per problem on
 stderr naming the flag or ``file:line`` and the fix, exit 2, no traceback.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import resource
+import shutil
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -55,17 +58,35 @@ def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
     return factory
 
 
-async def _run(config: TargetConfig) -> None:
+async def _run(config: TargetConfig, *, until_stdin_closes: bool = False) -> bool:
+    """Serve until SIGINT, SIGTERM or (when asked) the end of stdin; True when stdin ended."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    orphaned = False
+    if until_stdin_closes:
+        fd = sys.stdin.fileno()
+
+        def on_stdin() -> None:
+            nonlocal orphaned
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                data = b""
+            if not data:  # the parent closed its end, or died
+                loop.remove_reader(fd)
+                orphaned = True
+                stop.set()
+
+        loop.add_reader(fd, on_stdin)
 
     def ready(url: str) -> None:
         sys.stdout.write(f"{READY_PREFIX}{url}\n")
         sys.stdout.flush()
 
     await serve(config, stop, ready)
+    return orphaned
 
 
 def serve_main(argv: list[str] | None = None) -> int:
@@ -84,10 +105,10 @@ def serve_main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"loadgen serve: {line}\n")
         return 2
     _raise_nofile()
-    coro: Coroutine[Any, Any, None] = _run(config)
+    coro: Coroutine[Any, Any, bool] = _run(config, until_stdin_closes=args.until_stdin_closes)
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            runner.run(coro)
+            orphaned = runner.run(coro)
     except OSError as exc:
         sys.stderr.write(
             f"loadgen serve: cannot listen on {config.host}:{config.port}: "
@@ -96,6 +117,8 @@ def serve_main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 0
+    if orphaned and args.orphan_dir:
+        shutil.rmtree(args.orphan_dir, ignore_errors=True)
     return 0
 
 

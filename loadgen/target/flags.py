@@ -94,6 +94,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every flag is also a key of the --config YAML file; flags win.",
     )
     parser.add_argument("--config", metavar="FILE", help="YAML config file (see docs/target.md)")
+    parser.add_argument(
+        "--until-stdin-closes",
+        action="store_true",
+        help="also stop when stdin reaches its end: a parent holding the other end of the "
+        "pipe takes the target with it when it dies, even by SIGKILL",
+    )
+    parser.add_argument(
+        "--orphan-dir",
+        metavar="DIR",
+        help="with --until-stdin-closes: remove DIR when stdin closes (the parent that "
+        "made it is gone and cannot)",
+    )
     for flag, key, metavar, help_text in FLAGS:
         action = "append" if key == "auth.api_keys" else "store"
         parser.add_argument(flag, dest=key, metavar=metavar, help=help_text, action=action)

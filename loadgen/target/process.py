@@ -5,6 +5,14 @@ the generator's event loop and its timings are its own. The config travels as a 
 YAML file; the child prints one ``listening on URL`` line, which ``start`` waits for.
 ``stop`` sends SIGTERM (the child flushes its truth log and exits 0), waits, and kills
 after a timeout. The async form runs the same steps in a worker thread.
+
+The child dies with its parent, however the parent ends: it watches the end of a pipe on
+its stdin that only the parent holds, and when that closes (the kernel closes it even after
+SIGKILL) it stops as on SIGTERM and removes the temporary directory, which the parent can no
+longer do. A pipe rather than Linux's ``PR_SET_PDEATHSIG``: it works on every POSIX system,
+and the death signal fires when the *thread* that started the child ends, which here is a
+worker thread of ``asyncio.to_thread``. The child runs in a session of its own, so a Ctrl-C
+at the terminal reaches only the run, which then lets the answers in flight finish.
 """
 
 from __future__ import annotations
@@ -90,6 +98,9 @@ class BuiltinTarget:
             "serve",
             "--config",
             str(config_path),
+            "--until-stdin-closes",
+            "--orphan-dir",
+            str(config_path.parent),
             *self.extra_args,
         ]
         if self.cpu is not None:
@@ -109,10 +120,11 @@ class BuiltinTarget:
         try:
             self._proc = subprocess.Popen(
                 self.command(config_path),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,  # never written: its end tells the child we are gone
                 stdout=subprocess.PIPE,
                 stderr=stderr,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,  # a terminal's Ctrl-C is the run's to handle
             )
         finally:
             stderr.close()
@@ -160,8 +172,9 @@ class BuiltinTarget:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
             self.returncode = proc.returncode
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)

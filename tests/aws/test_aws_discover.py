@@ -121,3 +121,22 @@ def test_write_env_creates_a_file(tmp_path: Path) -> None:
     path = tmp_path / "new.env"
     write_env(path, {"AWS_REGION": "eu-west-1", "CHATBOT_URL": "https://x"})
     assert path.read_text() == "AWS_REGION=eu-west-1\nCHATBOT_URL=https://x\n"
+
+
+def test_no_network_is_exit_2_with_the_endpoint_and_cause(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Credentials set but nothing listening at the endpoint (a closed loopback port): one
+    line naming the endpoint and the cause, exit 2, no EndpointConnectionError traceback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+        code = aws_main(["discover", "--region", REGION, "--endpoint-url", url])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith(f"loadgen aws discover: cannot reach {url} calling apigateway:GET: ")
+    assert "connection refused — check the network" in err
+    assert "Traceback" not in err
