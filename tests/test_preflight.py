@@ -149,5 +149,5 @@ def test_a_multi_line_error_body_stays_on_its_row(tmp_path, capsys):
     assert code == 2
     rows = [line for line in out.splitlines() if line.startswith("u ")]
     assert len(rows) == 1, out
-    assert "Internal error at handler (app.js:12) at main (app.js:3)" in rows[0]
+    assert "HTTP 500: Internal error at handler" in rows[0]  # joined (and cut to fit 100)
     assert not any(line.lstrip().startswith("at ") for line in out.splitlines())
