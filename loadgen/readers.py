@@ -71,7 +71,8 @@ class OpenAIReader(_Base):
         super().__init__(keep_text=keep_text)
         self._sse = SSEDecoder(max_line=max_line)
         self._max_line = max_line
-        self.finished = False  # a choice's finish_reason came
+        self.finished = False  # a choice's finish_reason came (seen by a full parse)
+        self._last = self._before_last = b""  # the last two reads counted in bulk
 
     def feed(self, chunk: bytes, now: float) -> None:
         if not self.keep_text and self._bulk(chunk, now):
@@ -141,10 +142,10 @@ class OpenAIReader(_Base):
             tokens -= usage.count(_CONTENT_B) - usage.count(_EMPTY_B)  # counted by _event
         if not self._sse.skip_whole_events():
             return False
-        if not done and not self.finished:
-            # Only a stream without [DONE] needs it, so a read ending with [DONE] (a fast
-            # server's whole answer) pays no scan for it.
-            self.finished = _FINISH_B in body or _FINISH_SPACED_B in body
+        if not done:
+            # Kept for close(), which looks for a finish_reason only when [DONE] never came:
+            # scanning every read here cost ~0.4 µs a read (a sixth of a one-event read).
+            self._before_last, self._last = self._last, body
         if tokens:
             self.token_times.extend([now] * tokens)
         if usage is not None:
@@ -201,7 +202,11 @@ class OpenAIReader(_Base):
             return
         if self._sse.pending:
             raise StreamEnded("stream ended inside an event, before data: [DONE]")
-        if self.finished:
+        if self.finished or any(
+            _FINISH_B in read or _FINISH_SPACED_B in read
+            for read in (self._before_last, self._last)
+        ):
+            # The finish chunk is the last choice chunk; only a usage chunk follows it.
             self.without_done = "finish_reason"
         elif self.token_times or self.usage_tokens is not None:
             self.without_done = "clean"
