@@ -29,6 +29,21 @@ _COLUMNS = (
 )
 
 
+def _without_done_line(ended: dict[str, int], answers: int) -> str:
+    """Say once that streams lacked ``data: [DONE]`` and why they still count as answers."""
+    after, neither = ended.get("finish_reason", 0), ended.get("clean", 0)
+    if not neither:
+        why = "finish_reason then a clean end"
+    elif not after:
+        why = "a clean end; the server sent no finish_reason either"
+    else:
+        why = f"{after} with finish_reason then a clean end, {neither} with a clean end alone"
+    return (
+        f"{after + neither} of {max(answers, after + neither)} streams ended without "
+        f"data: [DONE] (accepted: {why})"
+    )
+
+
 def _ms(value: Any) -> str:
     if value is None:
         return "-"
@@ -126,6 +141,9 @@ def summary(data: dict[str, Any]) -> str:
             f"server usage counted {diff['usage_tokens']} tokens in "
             f"{diff['content_events']} content events (difference {diff['difference']:+d})"
         )
+    ended = overall.get("without_done") or {}
+    if ended:
+        lines.append(_without_done_line(ended, sum(sources.values())))
     lag = data.get("schedule_lag", {})
     if lag.get("count"):
         lines.append(

@@ -247,6 +247,7 @@ def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
     scope.usage_tokens = int(usage.get("usage_tokens", 0))
     scope.usage_events = int(usage.get("content_events", 0))
     scope.token_sources = Counter({k: int(v) for k, v in d.get("token_source", {}).items()})
+    scope.without_done = Counter({k: int(v) for k, v in d.get("without_done", {}).items()})
     return scope
 
 

@@ -33,6 +33,9 @@ class Sample:
     usage_tokens: int | None = None  # server-reported completion tokens
     tokenizer_tokens: int | None = None
     request_id: str = ""
+    # A stream accepted without its end marker (data: [DONE]): "finish_reason" when it ended
+    # cleanly after one, "clean" when the server sent neither; "" otherwise.
+    without_done: str = ""
 
     @property
     def content_events(self) -> int:

@@ -61,6 +61,7 @@ class Scope:
     usage_tokens: int = 0  # over requests that had both usage and events
     usage_events: int = 0
     token_sources: Counter[str] = field(default_factory=Counter)
+    without_done: Counter[str] = field(default_factory=Counter)  # by how the stream ended
     light: bool = False  # an interval's scope: only what the time series shows
 
     def add(self, s: Sample, gaps: Gaps) -> None:
@@ -97,6 +98,8 @@ class Scope:
             if usage is not None:
                 self.usage_tokens += usage
                 self.usage_events += events
+            if s.without_done:
+                self.without_done[s.without_done] += 1
         if events:
             ttft = times[0] - t0
             h["ttft"].record_us(round(ttft * _US))
@@ -124,6 +127,7 @@ class Scope:
         self.errors.clear()
         self.statuses.clear()
         self.token_sources.clear()
+        self.without_done.clear()
 
     def merge(self, other: Scope) -> None:
         for m in LATENCY_METRICS:
@@ -140,6 +144,7 @@ class Scope:
         self.usage_tokens += other.usage_tokens
         self.usage_events += other.usage_events
         self.token_sources.update(other.token_sources)
+        self.without_done.update(other.without_done)
 
     def to_dict(self, duration: float, *, with_hdr: bool = True) -> dict[str, Any]:
         """The scope as the result JSON holds it (SPEC §4)."""
@@ -162,6 +167,7 @@ class Scope:
                 "content_events": self.usage_events,
                 "difference": self.usage_tokens - self.usage_events,
             },
+            "without_done": dict(sorted(self.without_done.items())),
             "metrics": {},
         }
         for name, hist in (

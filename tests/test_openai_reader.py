@@ -68,6 +68,15 @@ CASES: dict[str, list[bytes]] = {
     "error event": [ROLE + tokens("a") + b"event: error\ndata: {}\n\n" + DONE],
     "invalid UTF-8": [ROLE + b'data: {"choices":[{"delta":{"content":"\xff"}}]}\n\n' + DONE],
     "no [DONE]": [ROLE + tokens("a", "b")],
+    "finish_reason, no [DONE]": [ROLE + tokens("a", "b") + STOP],
+    "finish_reason, usage, no [DONE]": [ROLE + tokens("a"), STOP, USAGE],
+    "spaced finish_reason, no [DONE]": [
+        ROLE + tokens("a") + b'data: {"choices":[{"delta":{},"finish_reason": "stop"}]}\n\n'
+    ],
+    "content with finish_reason, no [DONE]": [
+        ROLE + b'data: {"choices":[{"delta":{"content":"a"},"finish_reason":"length"}]}\n\n'
+    ],
+    "cut inside the last event": [ROLE + tokens("a") + b'data: {"choices":[{"delta":{}'],
     "BOM first": [b"\xef\xbb\xbf" + ROLE + tokens("a") + DONE],
     "unbalanced braces": [ROLE + b'data: {"choices":[{"delta":{"content":"a"}}]\n\n' + DONE],
 }
@@ -81,7 +90,7 @@ def _run(reads: list[bytes], keep_text: bool) -> tuple[object, ...]:
         reader.close(99.0)
     except (ChunkError, SSEError, StreamEnded) as exc:
         return ("raised", type(exc).__name__, reader.token_times)
-    return (reader.token_times, reader.usage_tokens, reader.done)
+    return (reader.token_times, reader.usage_tokens, reader.done, reader.without_done)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -106,3 +115,54 @@ def test_counting_refuses_a_read_longer_than_the_line_limit() -> None:
     reader = OpenAIReader(max_line=256)
     with pytest.raises(SSEError, match="longer than 256"):
         reader.feed(big, 0.0)
+
+
+END_CASES = [
+    pytest.param([ROLE + tokens("a", "b") + STOP + USAGE], "finish_reason", id="finish then end"),
+    pytest.param([ROLE + tokens("a"), STOP], "finish_reason", id="finish in its own read"),
+    pytest.param(
+        [ROLE + b'data: {"choices":[{"delta":{"content":"a"},"finish_reason":"stop"}]}\n\n'],
+        "finish_reason",
+        id="finish_reason on the last content chunk",
+    ),
+    pytest.param([ROLE + tokens("a", "b")], "clean", id="neither finish_reason nor DONE"),
+    pytest.param([ROLE + tokens("a") + STOP + DONE], "", id="DONE: nothing to note"),
+]
+
+
+@pytest.mark.parametrize("keep_text", [False, True], ids=["counting reads", "event by event"])
+@pytest.mark.parametrize(("reads", "ended"), END_CASES)
+def test_a_clean_end_without_done_is_an_answer(
+    reads: list[bytes], ended: str, keep_text: bool
+) -> None:
+    """A body that ends cleanly after whole events is an answer, [DONE] or not; the reader
+    says whether a finish_reason came (transformers serve) or neither did."""
+    reader = OpenAIReader(keep_text=keep_text)
+    for i, read in enumerate(reads):
+        reader.feed(read, float(i))
+    reader.close(9.0)
+    assert reader.token_times
+    assert reader.without_done == ended
+
+
+BROKEN_CASES = [
+    pytest.param([ROLE + tokens("a") + b'data: {"choices":[{"delta"'], id="cut mid-line"),
+    pytest.param([ROLE + tokens("a") + b'data: {"choices":[]}\n'], id="cut before the blank line"),
+    pytest.param([ROLE + tokens("a") + STOP[:-1]], id="finish chunk cut short"),
+    pytest.param([ROLE], id="role chunk only"),
+    pytest.param([b""], id="empty body"),
+]
+
+
+@pytest.mark.parametrize("keep_text", [False, True], ids=["counting reads", "event by event"])
+@pytest.mark.parametrize("reads", BROKEN_CASES)
+def test_a_stream_cut_inside_an_event_or_without_content_is_broken(
+    reads: list[bytes], keep_text: bool
+) -> None:
+    """Ending inside an event, or with no content, usage or finish_reason at all, is still
+    ``stream_broken`` (``StreamEnded``), with or without a clean HTTP end."""
+    reader = OpenAIReader(keep_text=keep_text)
+    for read in reads:
+        reader.feed(read, 0.0)
+    with pytest.raises(StreamEnded):
+        reader.close(1.0)

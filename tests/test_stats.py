@@ -5,7 +5,7 @@ import pytest
 from loadgen.errors import ErrorKind
 from loadgen.hist import Histogram
 from loadgen.sample import Sample
-from loadgen.stats import Recorder
+from loadgen.stats import Recorder, Scope
 
 
 def chat(
@@ -54,6 +54,25 @@ def test_output_tokens_prefer_usage_and_record_the_disagreement():
     assert d["output_tokens"] == 12
     assert d["token_source"] == {"usage": 1, "events": 1}
     assert d["usage_vs_events"] == {"usage_tokens": 7, "content_events": 5, "difference": 2}
+
+
+def test_streams_without_done_are_counted_per_scope_by_how_they_ended():
+    """Answers accepted without data: [DONE] are counted by how they ended, in every scope
+    and through a merge; a failed request is not counted there."""
+    rec = Recorder(start=0.0)
+    for i, (ended, cls) in enumerate([("finish_reason", "a"), ("clean", "b"), ("", "a")]):
+        s = chat(float(i), ttft=0.1, gaps=[0.01], cls=cls)
+        s.without_done = ended
+        rec.add(s)
+    broken = chat(3.0, ttft=0.1, gaps=[], error=ErrorKind.STREAM_BROKEN)
+    broken.without_done = "clean"
+    rec.add(broken)
+    assert rec.overall.to_dict(duration=1.0)["without_done"] == {"clean": 1, "finish_reason": 1}
+    assert rec.by_class["a"].to_dict(duration=1.0)["without_done"] == {"finish_reason": 1}
+    merged = Scope()
+    merged.merge(rec.overall)
+    merged.merge(rec.overall)
+    assert merged.to_dict(duration=1.0)["without_done"] == {"clean": 2, "finish_reason": 2}
 
 
 def test_errors_are_counted_by_kind_and_keep_no_latency():

@@ -252,6 +252,44 @@ async def _huge(writer: asyncio.StreamWriter) -> bool:
     return True
 
 
+async def _no_done(writer: asyncio.StreamWriter) -> bool:
+    """As ``transformers serve`` ends a stream: the finish_reason and usage chunks, then the
+    chunked terminator, without ``data: [DONE]``."""
+    return await _stream(writer, sse_answer()[:-1], close=False)
+
+
+async def _no_done_no_finish(writer: asyncio.StreamWriter) -> bool:
+    """Content chunks only, then the chunked terminator: neither finish_reason nor [DONE]."""
+    return await _stream(writer, sse_answer()[1 : 1 + TOKENS], close=False)
+
+
+async def _no_terminator(writer: asyncio.StreamWriter) -> bool:
+    """Whole events up to finish_reason and usage, then a close without the chunked
+    terminator: the SSE looks finished, the HTTP body was cut."""
+    await _stream_part(writer, sse_answer()[:-1])
+    return False
+
+
+async def _cut_mid_chunk(writer: asyncio.StreamWriter) -> bool:
+    """A chunk that promises more bytes than come before the close, cut inside an event."""
+    events = sse_answer()
+    await _stream_part(writer, events[:4])
+    writer.write(b"%x\r\n%s" % (len(events[4]), events[4][:10]))
+    await writer.drain()
+    return False
+
+
+async def _short_length(writer: asyncio.StreamWriter) -> bool:
+    """A Content-Length larger than the body sent before the close (whole events, no [DONE])."""
+    body = b"".join(sse_answer()[:-1])
+    writer.write(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+        b"content-length: %d\r\n\r\n%s" % (len(body) + 100, body)
+    )
+    await writer.drain()
+    return False
+
+
 async def _not_found(writer: asyncio.StreamWriter) -> bool:
     writer.write(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")
     await writer.drain()
@@ -267,6 +305,11 @@ ROUTES: dict[str, Handler] = {
     "/unknown-event": _unknown_event,
     "/long-line": _long_line,
     "/huge": _huge,
+    "/no-done": _no_done,
+    "/no-done-no-finish": _no_done_no_finish,
+    "/no-terminator": _no_terminator,
+    "/cut-mid-chunk": _cut_mid_chunk,
+    "/short-length": _short_length,
 }
 
 

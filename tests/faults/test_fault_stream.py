@@ -10,6 +10,8 @@ from __future__ import annotations
 import pytest
 from faults_support import assert_isolated, pair_profile, run_timed
 
+from loadgen.console import summary
+
 
 def chat(path: str) -> dict:
     return {"chat": {"path": path}}
@@ -32,6 +34,60 @@ def test_broken_stream_is_counted_as_its_kind(raw, path, kinds, example):
     assert scope["ok"] == 0
     messages = {e["example"] for e in result.data["errors"]}
     assert any(example in m for m in messages), messages
+
+
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+@pytest.mark.parametrize(
+    ("path", "ended", "why"),
+    [
+        pytest.param(
+            "/no-done",
+            "finish_reason",
+            "finish_reason then a clean end",
+            id="finish_reason then a clean end",
+        ),
+        pytest.param(
+            "/no-done-no-finish",
+            "clean",
+            "a clean end; the server sent no finish_reason either",
+            id="content then a clean end",
+        ),
+    ],
+)
+def test_a_clean_end_without_done_is_an_answer(raw, path, ended, why, transport):
+    """A chunked body that ends cleanly without ``data: [DONE]`` (transformers serve) is a
+    success with every token, and the result counts each such stream by how it ended."""
+    data = pair_profile(raw.url, faulty=chat(path), transport=transport)
+    result, _ = run_timed(data)
+    scope = result.scope("name", "chat.fault")
+    assert scope["requests"] >= 5
+    assert scope["errors"] == 0, result.data["errors"]
+    assert scope["content_events"] == 8 * scope["requests"]
+    assert scope["without_done"] == {ended: scope["requests"]}
+    assert result.scope("name", "chat.ok")["without_done"] == {}
+    answers = result.overall["ok"]
+    line = f"{scope['requests']} of {answers} streams ended without data: [DONE] (accepted: {why})"
+    assert summary(result.data).count("without data: [DONE]") == 1
+    assert line in summary(result.data)
+
+
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/no-terminator", id="whole events, no chunked terminator"),
+        pytest.param("/cut-mid-chunk", id="cut inside a chunk"),
+        pytest.param("/short-length", id="body short of its Content-Length"),
+    ],
+)
+def test_a_body_cut_at_the_http_level_is_broken(raw, path, transport):
+    """A body the connection cut before its HTTP framing ended stays ``stream_broken``, even
+    when the events received so far look like a finished answer."""
+    data = pair_profile(raw.url, faulty=chat(path), transport=transport)
+    result, elapsed = run_timed(data)
+    fault = assert_isolated(result, elapsed, kinds={"stream_broken"})
+    assert fault["ok"] == 0
+    assert fault["without_done"] == {}
 
 
 def test_a_reset_stream_keeps_its_status_and_first_byte(raw):
