@@ -265,6 +265,7 @@ def test_usage_mistakes_exit_2(runs, capsys):
     assert report_main([str(base.path), "--format", "pdf"]) == 2
     assert compare_main([str(base.path)]) == 2
     assert compare_main([str(base.path), str(base.path), "--metrics", "ttft.p42"]) == 2
+    assert compare_main([str(base.path), str(base.path), "--confidence", "100%"]) == 2
     assert "Traceback" not in capsys.readouterr().err
 
 
