@@ -152,6 +152,7 @@ def compare_main(argv: list[str]) -> int:
 
 
 def _compare(argv: Sequence[str]) -> int:
+    from loadgen.report.comparable import run_label
     from loadgen.report.compare import METRICS, compare, text
     from loadgen.report.html import render_compare
 
@@ -181,6 +182,13 @@ def _compare(argv: Sequence[str]) -> int:
         help="a latency must also grow by this many ms to count (default 1)",
     )
     parser.add_argument(
+        "--confidence",
+        type=_fraction,
+        default=0.95,
+        help="a latency change counts only when the percentiles' intervals at this confidence "
+        "do not overlap (default 95%%; 0 judges by --tolerance and --min-ms alone)",
+    )
+    parser.add_argument(
         "--min-requests",
         type=int,
         default=10,
@@ -203,14 +211,19 @@ def _compare(argv: Sequence[str]) -> int:
             raise BadInput(
                 f"--metrics: unknown {', '.join(unknown)}; choose among {', '.join(sorted(known))}"
             )
+    if not 0.0 <= args.confidence < 1.0:
+        raise BadInput(
+            f"--confidence {args.confidence:g}: pick a level below 100%, or 0 to not judge noise"
+        )
     assert base.path is not None
     assert new.path is not None
     try:
         c = compare(
             base.data,
             new.data,
-            base_label=str(base.path),
-            new_label=str(new.path),
+            base_label=run_label(base.data, str(base.path.parent)),
+            new_label=run_label(new.data, str(new.path.parent)),
+            confidence=args.confidence,
             tolerance=args.tolerance,
             error_tolerance=args.error_tolerance,
             min_ms=args.min_ms,

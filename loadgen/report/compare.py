@@ -3,9 +3,12 @@
 Pure: two result documents in, a ``Comparison`` out; ``text`` and the compare template render
 it. The rules (docs/reports.md): a latency percentile regresses when the new value exceeds the
 base by more than ``tolerance`` (relative) *and* ``min_ms`` (absolute, so 0.4 → 0.5 ms is not
-a 25 % regression); throughput regresses when it falls by more than ``tolerance``; the error
-rate regresses when it rises by more than ``error_tolerance`` (absolute). Scopes with fewer
-than ``min_requests`` requests on either side are shown but not judged.
+a 25 % regression) *and* its confidence interval lies above the base's (``noise``: two runs
+of one target differ by chance, more so in the tail and with few samples); a change past the
+floors whose intervals overlap is "within noise". Throughput regresses when it falls by more
+than ``tolerance``; the error rate regresses when it rises by more than ``error_tolerance``
+(absolute). Scopes with fewer than ``min_requests`` requests on either side are shown but not
+judged. ``warnings`` say when the two runs had different profiles or targets.
 """
 
 from __future__ import annotations
@@ -14,9 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadgen.report import fmt
+from loadgen.report import fmt, noise
+from loadgen.report.comparable import differences
 
-__all__ = ["METRICS", "Comparison", "Diff", "compare", "text"]
+__all__ = ["METRICS", "Comparison", "Diff", "compare", "rule", "text"]
+
+#: Metrics with several samples per answer: their noise is counted in answers (noise.py).
+_PER_GAP = frozenset({"itl"})
 
 # key, unit, kind: "latency" (higher is worse), "rate" (lower is worse), "errors" (absolute)
 METRICS: tuple[tuple[str, str, str], ...] = (
@@ -42,7 +49,9 @@ class Diff:
     unit: str
     base: float | None
     new: float | None
-    verdict: str  # regression | improvement | same | not judged
+    verdict: str  # regression | improvement | same | within noise | not judged
+    base_ci: noise.Interval | None = None
+    new_ci: noise.Interval | None = None
 
     @property
     def change(self) -> float | None:
@@ -60,6 +69,13 @@ class Diff:
             change = "–" if self.change is None else f"{self.change * 100:+.1f}%"
         return show(self.base), show(self.new), change
 
+    def intervals(self) -> str:
+        """``base-interval vs new-interval`` in ms, or "" when not computed."""
+        if self.base_ci is None or self.new_ci is None:
+            return ""
+        (bl, bh), (nl, nh) = self.base_ci, self.new_ci
+        return f"{fmt.ms(bl)}–{fmt.ms(bh)} vs {fmt.ms(nl)}–{fmt.ms(nh)}"
+
 
 @dataclass
 class Comparison:
@@ -68,6 +84,7 @@ class Comparison:
     rules: dict[str, float]
     diffs: list[Diff] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Diff]:
@@ -88,7 +105,33 @@ def _get(scope: dict[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def _judge(kind: str, base: float | None, new: float | None, rules: dict[str, float]) -> str:
+def _intervals(
+    b: dict[str, Any], n: dict[str, Any], key: str, z: float | None
+) -> tuple[noise.Interval | None, noise.Interval | None]:
+    """Both sides' confidence intervals of a latency percentile, or Nones without histograms."""
+    name, stat = key.split(".", 1)
+    if z is None or not stat.startswith("p"):
+        return None, None
+    out = []
+    for scope in (b, n):
+        m = scope["metrics"].get(name) or {}
+        if not m.get("hdr"):
+            return None, None
+        clusters = None
+        if name in _PER_GAP:
+            answers = (scope["metrics"].get("tpot") or {}).get("count") or scope["requests"]
+            clusters = int(answers)
+        out.append(noise.interval(str(m["hdr"]), float(stat[1:]), z, clusters))
+    return out[0], out[1]
+
+
+def _judge(
+    kind: str,
+    base: float | None,
+    new: float | None,
+    rules: dict[str, float],
+    cis: tuple[noise.Interval | None, noise.Interval | None] = (None, None),
+) -> str:
     if base is None or new is None:
         return "not judged"
     tol = rules["tolerance"]
@@ -101,10 +144,11 @@ def _judge(kind: str, base: float | None, new: float | None, rules: dict[str, fl
             return "regression"
         return "improvement" if new > base * (1 + tol) else "same"
     floor = rules["min_ms"]
+    b_ci, n_ci = cis
     if new > base * (1 + tol) and new - base > floor:
-        return "regression"
+        return "within noise" if b_ci and n_ci and n_ci[0] <= b_ci[1] else "regression"
     if new < base * (1 - tol) and base - new > floor:
-        return "improvement"
+        return "within noise" if b_ci and n_ci and n_ci[1] >= b_ci[0] else "improvement"
     return "same"
 
 
@@ -118,17 +162,23 @@ def compare(
     error_tolerance: float = 0.01,
     min_ms: float = 1.0,
     min_requests: int = 10,
+    confidence: float = 0.95,
     metrics: Sequence[str] | None = None,
 ) -> Comparison:
-    """Diff the overall scope and every request name found in either result."""
+    """Diff the overall scope and every request name found in either result.
+
+    ``confidence`` 0 turns the noise rule off: latencies are judged by the floors alone.
+    """
     rules = {
         "tolerance": tolerance,
         "error_tolerance": error_tolerance,
         "min_ms": min_ms,
         "min_requests": float(min_requests),
+        "confidence": confidence,
     }
+    z = noise.z_score(confidence) if confidence else None
     chosen = [m for m in METRICS if metrics is None or m[0] in metrics]
-    out = Comparison(base_label, new_label, rules)
+    out = Comparison(base_label, new_label, rules, warnings=differences(base, new))
     pairs: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = [
         ("overall", base["scopes"]["overall"], new["scopes"]["overall"])
     ]
@@ -146,18 +196,33 @@ def compare(
             )
         for key, unit, kind in chosen:
             bv, nv = _get(b, key), _get(n, key)
-            verdict = "not judged" if few else _judge(kind, bv, nv, rules)
-            out.diffs.append(Diff(scope, key, unit, bv, nv, verdict))
+            cis = _intervals(b, n, key, z) if kind == "latency" else (None, None)
+            verdict = "not judged" if few else _judge(kind, bv, nv, rules, cis)
+            out.diffs.append(Diff(scope, key, unit, bv, nv, verdict, *cis))
     return out
+
+
+def rule(c: Comparison) -> str:
+    """The rules in one line, as the console and the HTML page state them."""
+    r = c.rules
+    latency = f"latency +{r['tolerance']:.0%} and > {r['min_ms']:g} ms"
+    if r.get("confidence"):
+        latency += (
+            f" and its {r['confidence']:.0%} interval above the base's (order statistics of "
+            "the histograms' counts; ITL per answer)"
+        )
+    return (
+        f"regression: {latency}, throughput -{r['tolerance']:.0%}, error rate "
+        f"+{r['error_tolerance'] * 100:.2f} pp"
+    )
 
 
 def text(c: Comparison) -> str:
     """The console table: every overall metric, then per-name rows beyond tolerance."""
-    r = c.rules
     lines = [
         f"loadgen compare: base {c.base_label}  vs  new {c.new_label}",
-        f"regression: latency +{r['tolerance']:.0%} and > {r['min_ms']:g} ms, throughput "
-        f"-{r['tolerance']:.0%}, error rate +{r['error_tolerance'] * 100:.2f} pp",
+        *(f"warning: {w}" for w in c.warnings),
+        rule(c),
         "",
     ]
     rows = [("scope", "metric", "base", "new", "change", "")]
@@ -167,6 +232,8 @@ def text(c: Comparison) -> str:
             hidden += 1
             continue
         flag = {"regression": "REGRESSION", "improvement": "better"}.get(d.verdict, "")
+        if d.verdict == "within noise":
+            flag = f"within noise (intervals {d.intervals()} ms overlap)"
         rows.append((d.scope, d.metric, *d.cells(), flag))
     widths = [max(len(row[i]) for row in rows) for i in range(6)]
     for row in rows:
@@ -177,10 +244,14 @@ def text(c: Comparison) -> str:
         lines.append(f"({hidden} per-name values within tolerance or not judged: see the HTML)")
     lines += c.notes
     n = len(c.regressions)
+    noisy = sum(d.verdict == "within noise" for d in c.diffs)
     lines.append("")
     lines.append(
-        f"{n} regression{'s' if n != 1 else ''} beyond tolerance"
-        if n
-        else "no regression beyond tolerance"
+        (
+            f"{n} regression{'s' if n != 1 else ''} beyond tolerance"
+            if n
+            else "no regression beyond tolerance"
+        )
+        + (f"; {noisy} change{'s' if noisy != 1 else ''} within noise" if noisy else "")
     )
     return "\n".join(lines)

@@ -13,8 +13,7 @@ from typing import Any
 import jinja2
 
 from loadgen.report import charts, view
-from loadgen.report.compare import Comparison
-from loadgen.report.compare import text as compare_text
+from loadgen.report.compare import Comparison, rule
 from loadgen.report.series import MAX_POINTS
 from loadgen.result import Result
 
@@ -71,7 +70,12 @@ def render_compare(c: Comparison, base: dict[str, Any], new: dict[str, Any], pat
     scopes = []
     for scope in c.scopes():
         rows = [
-            {"metric": d.metric, "cells": d.cells(), "verdict": d.verdict}
+            {
+                "metric": d.metric,
+                "cells": d.cells(),
+                "verdict": d.verdict,
+                "intervals": d.intervals(),
+            }
             for d in c.diffs
             if d.scope == scope
         ]
@@ -84,7 +88,7 @@ def render_compare(c: Comparison, base: dict[str, Any], new: dict[str, Any], pat
         )
     context = {
         "c": c,
-        "compare_text": compare_text(c).splitlines()[1],
+        "rule": rule(c),
         "scopes": scopes,
         "charts": [
             _overlay(base, new, "ttft", "TTFT by percentile"),
