@@ -130,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
         "--truth", help="with the built-in target: write its per-request truth log here"
     )
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    run.add_argument(
+        "--progress-interval",
+        type=_duration,
+        metavar="D",
+        help="in CI or a pipe, print a progress line this often (default 10s)",
+    )
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
 
     sub.add_parser("profiles", help="list the shipped profiles, one line each")
@@ -462,7 +468,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
-    live = wants_live_line(quiet)
+    live = progress_choice(args, quiet)
     if not quiet:
         print(
             f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr
@@ -536,7 +542,11 @@ def _default_out(profile: Profile) -> Path:
 
 
 async def _run_async(
-    profile: Profile, args: argparse.Namespace, out: Path, live: bool, rate: float | None
+    profile: Profile,
+    args: argparse.Namespace,
+    out: Path,
+    live: tuple[str, float],
+    rate: float | None,
 ) -> Result:
     from loadgen.engine import Engine
 
@@ -566,14 +576,12 @@ def _follow(profile: Profile, path: str | None) -> FileSteps | None:
     return FileSteps(Path(path), patience=profile.breakpoint.step_duration + 60.0)
 
 
-def wants_live_line(quiet: bool) -> bool:
-    """A live status line only for a person at a terminal: not quiet, not CI, not NO_COLOR."""
-    return (
-        not quiet
-        and sys.stderr.isatty()
-        and not os.environ.get("CI")
-        and not os.environ.get("NO_COLOR")
-    )
+def progress_choice(args: argparse.Namespace, quiet: bool) -> tuple[str, float]:
+    """How to show progress: a live area at a terminal, a plain line every
+    ``--progress-interval`` seconds in CI or a pipe, nothing with --quiet or --json."""
+    from loadgen.progress import mode
+
+    return mode(quiet=quiet), float(getattr(args, "progress_interval", None) or 10.0)
 
 
 _STOP_SIGNALS = (
@@ -583,13 +591,15 @@ _STOP_SIGNALS = (
 )
 
 
-async def attended(runner: Any, live: bool) -> Result:
+async def attended(runner: Any, progress: tuple[str, float]) -> Result:
     """``runner.run()`` (an Engine or a distributed run) with Ctrl-C, SIGTERM and SIGHUP
     stopping it as k6 does: the first lets requests in flight finish (up to
     ``load.graceful_stop``), the second cancels them at once; results are written either way.
-    The live line goes to stderr when ``live``; the handlers go when the run ends."""
-    from loadgen.console import live_line
+    Progress goes to stderr as ``progress`` says; the handlers go when the run ends."""
+    from loadgen.progress import Progress
 
+    how, interval = progress
+    shown = Progress(runner, how=how, interval=interval) if how != "off" else None
     loop = asyncio.get_running_loop()
     signals = [sig for sig, _ in _STOP_SIGNALS]
 
@@ -597,7 +607,6 @@ async def attended(runner: Any, live: bool) -> Result:
         if not runner.stopping:
             runner.stop(f"interrupted by {label}")
             grace = units.format_duration(runner.profile.load.graceful_stop)
-            sys.stderr.write("\r\033[K" if live else "")
             print(stop_notice(grace, runner.in_flight), file=sys.stderr, flush=True)
         elif not runner.stopping_now:
             runner.stop_now(f"interrupted by {label}")
@@ -606,14 +615,17 @@ async def attended(runner: Any, live: bool) -> Result:
     for sig, label in _STOP_SIGNALS:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal, label)
-    watcher = asyncio.create_task(_live(runner, live_line)) if live else None
+    watcher = asyncio.create_task(shown.watch()) if shown is not None else None
     try:
         result: Result = await runner.run()
         return result
     finally:
         if watcher is not None:
             watcher.cancel()
-            sys.stderr.write("\r\033[K")
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        if shown is not None:
+            shown.stop()
         for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
@@ -627,17 +639,6 @@ def stop_notice(grace: str, in_flight: int | None) -> str:
         else f"{in_flight} request{'' if in_flight == 1 else 's'}"
     )
     return f"stopping — waiting up to {grace} for {what}; Ctrl-C again to stop now"
-
-
-async def _live(engine: Any, render: Callable[[dict[str, Any], float], str]) -> None:
-    start = time.monotonic()
-    last = 0.0
-    async for record in engine.snapshots():
-        now = time.monotonic()
-        if now - last >= 2.0:
-            last = now
-            sys.stderr.write("\r\033[K" + render(record, now - start))
-            sys.stderr.flush()
 
 
 def run_loop(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:

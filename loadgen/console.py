@@ -7,12 +7,22 @@ decides where and whether to print.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.shapes import PlanStep
 from loadgen.units import format_duration
 from loadgen.verdict import judge
 
-__all__ = ["columns", "health_lines", "live_line", "summary", "text_table"]
+__all__ = [
+    "ProgressState",
+    "columns",
+    "health_lines",
+    "progress_fields",
+    "progress_line",
+    "summary",
+    "text_table",
+]
 
 _COLUMNS = (
     "name",
@@ -205,14 +215,72 @@ def health_lines(health: dict[str, Any]) -> list[str]:
     return lines
 
 
-def live_line(record: dict[str, Any], elapsed: float) -> str:
-    """One status line from the latest interval."""
-    ttft = record.get("ttft", {})
-    p95 = f"{_ms(ttft['p95'])} ms" if ttft.get("count") else "-"
-    return (
-        f"{format_duration(elapsed):>7}  users {record['users']:>5}  rps {record['rps']:>8.1f}  "
-        f"errors {record['errors']:>4}  ttft p95 {p95}"
-    )
+@dataclass
+class ProgressState:
+    """What the progress display knows: the plan, and the run so far from its snapshots."""
+
+    total: float | None  # the plan's length in seconds; None for a breakpoint search
+    steps: tuple[PlanStep, ...] = ()
+    open_model: bool = False
+    elapsed: float = 0.0
+    record: dict[str, Any] = field(default_factory=dict)
+    requests: int = 0
+    errors: int = 0
+    in_flight: int | None = None
+    stopping: bool = False
+
+    def take(self, record: dict[str, Any]) -> None:
+        """One interval record (a snapshot): the latest, and the totals so far."""
+        self.record = record
+        self.elapsed = float(record.get("t", 0.0)) + float(record.get("length", 0.0))
+        self.requests += int(record.get("requests", 0))
+        self.errors += int(record.get("errors", 0))
+
+    @property
+    def stage(self) -> str:
+        for i, step in enumerate(self.steps):
+            if step.at <= self.elapsed < step.until:
+                return step.name or f"{i + 1} of {len(self.steps)}"
+        if self.total is None:
+            return "breakpoint search"
+        return "graceful stop" if self.elapsed >= self.total else "-"
+
+
+def progress_fields(p: ProgressState) -> list[tuple[str, str]]:
+    """(label, value) pairs the live area and the plain CI line both show."""
+    r = p.record
+    planned = r.get("planned") or {}
+    elapsed = format_duration(round(p.elapsed))
+    fields = [("elapsed", elapsed + (f" / {format_duration(p.total)}" if p.total else ""))]
+    fields.append(("stage", p.stage))
+    if p.open_model:
+        rate = planned.get("rate")
+        sent = r.get("sent", r.get("requests", 0))
+        fields.append(("arrivals/s", f"{sent}" + (f" of {rate:g}" if rate is not None else "")))
+    else:
+        users = planned.get("users")
+        fields.append(
+            ("users", f"{r.get('users', 0)}" + (f" of {users:g}" if users is not None else ""))
+        )
+    if p.in_flight is not None:
+        fields.append(("in flight", str(p.in_flight)))
+    fields.append(("rps", f"{float(r.get('rps', 0.0)):.1f}"))
+    share = f" ({p.errors / p.requests:.1%})" if p.requests and p.errors else ""
+    fields.append(("errors", f"{p.errors}{share}"))
+    ttft = r.get("ttft") or {}
+    fields.append(("ttft p95", f"{_ms(ttft['p95'])} ms" if ttft.get("count") else "-"))
+    if p.total is not None:
+        left = max(0.0, p.total - p.elapsed)
+        fields.append(("eta", format_duration(round(left)) if left else "-"))
+    if p.stopping:
+        flight = f", {p.in_flight} in flight" if p.in_flight is not None else ""
+        fields.append(("state", f"stopping{flight}"))
+    return fields
+
+
+def progress_line(p: ProgressState) -> str:
+    """The plain form, one line for CI logs: ``progress: elapsed 10s / 30s  stage …``."""
+    return "progress: " + "  ".join(f"{label} {value}" for label, value in progress_fields(p))
 
 
 def _verdict(data: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen import units
-from loadgen.cli import attended, json_summary, render_reports, run_loop, wants_live_line
+from loadgen.cli import attended, json_summary, progress_choice, render_reports, run_loop
 from loadgen.errors import ProfileError, StartError
 from loadgen.result import Result
 
@@ -127,14 +127,14 @@ def _run(args: argparse.Namespace) -> int:
     quiet = args.quiet or args.json
     if not quiet:
         _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
-    live = wants_live_line(quiet)
+    live = progress_choice(args, quiet)
     result = _loop(runner, live)
     written = render_reports(result, out, profile.report.formats)
     _print(result, written, args)
     return result.exit_code
 
 
-def _loop(runner: Any, live: bool) -> Result:
+def _loop(runner: Any, live: tuple[str, float]) -> Result:
     async def main() -> Result:
         connect = getattr(runner, "connect", None)
         if connect is not None:
