@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from loadgen import packaged
 from loadgen.errors import Problem, ProfileError
 from loadgen.profile.build import Builder
 from loadgen.profile.model import (
@@ -52,8 +53,9 @@ __all__ = [
 def load_profile(
     path: str | Path, *, sets: Sequence[str] = (), env: Mapping[str, str] | None = None
 ) -> Profile:
-    """Read, expand, override and validate a profile file."""
-    path = Path(path)
+    """Read, expand, override and validate a profile file (or a shipped profile by name:
+    ``load_profile("smoke")``, as on the command line)."""
+    path = packaged.resolve(str(path))
     source = load_source(path, env)
     data = apply_sets(source.data, sets)
     return _build(data, source.lines, path.parent, path, source.secrets)
