@@ -13,9 +13,10 @@ characters of a secret (3 or more) has that fragment masked too, so a cut never 
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = [
     "MASK",
@@ -145,7 +146,12 @@ def _credential_part(value: str) -> set[str]:
 def _url_secrets(text: str) -> set[str]:
     try:
         parts = urlsplit(text.strip())
-        found = {parts.password or "", parts.username or ""} if "@" in parts.netloc else set()
+        found = set()
+        if "@" in parts.netloc:
+            user, password = unquote(parts.username or ""), unquote(parts.password or "")
+            # An HTTP client sends userinfo as Basic auth: base64 is no disguise.
+            basic = b64encode(f"{user}:{password}".encode()).decode()
+            found = {user, password, basic} if password else {user}
         for name, v in parse_qsl(parts.query, keep_blank_values=False):
             if is_secret_key(name) or name.lower() in _QUERY_WORDS:
                 found.add(v)
