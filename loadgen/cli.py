@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 
 from loadgen import collector, packaged, units
 from loadgen._version import __version__
-from loadgen.errors import Problem, ProfileError, StartError
+from loadgen.errors import OutputError, Problem, ProfileError, StartError
 from loadgen.profile import Profile, load_profile
 from loadgen.quick import APIS, QuickOptions, choose_model, profile_text
 from loadgen.quick import models as quick_models
 from loadgen.result import Result
+from loadgen.safetext import terminal
 from loadgen.steps import FileSteps
 
 __all__ = ["ExitCode", "main"]
@@ -37,6 +38,7 @@ class ExitCode(enum.IntEnum):
     OK = 0
     THRESHOLD_FAILED = 1
     USAGE = 2
+    OUTPUT = 3  # a result or report file could not be written (full disk, --out a file)
     INTERRUPTED = 130
 
 
@@ -270,11 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except ProfileError as exc:
         for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+            print(f"error: {terminal(str(problem))}", file=sys.stderr)
         return ExitCode.USAGE
     except StartError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {terminal(str(exc))}", file=sys.stderr)
         return ExitCode.USAGE
+    except OutputError as exc:
+        print(output_failure(exc), file=sys.stderr)
+        return ExitCode.OUTPUT
     except KeyboardInterrupt:  # outside a run's handlers: while loading, rendering reports
         print("interrupted", file=sys.stderr)
         return ExitCode.INTERRUPTED
@@ -383,11 +388,13 @@ def _ask_model(url: str, args: argparse.Namespace) -> str:
 
 def _validate(args: argparse.Namespace) -> int:
     from loadgen.describe import describe
+    from loadgen.redact import redact_text
 
     profile = load_profile(args.profile, sets=args.sets)
-    print(f"{args.profile}: ok — profile {profile.name!r}, target {profile.target.base_url}")
+    target = redact_text(profile.target.base_url, profile.secrets)
+    print(terminal(f"{args.profile}: ok — profile {profile.name!r}, target {target}"))
     for line in describe(profile):
-        print(line)
+        print(terminal(redact_text(line, profile.secrets)))
     return ExitCode.OK
 
 
@@ -403,7 +410,8 @@ def _check(args: argparse.Namespace) -> int:
 
     async def go() -> list[CheckRow]:
         async with Engine(profile) as engine:
-            print(f"checking {profile.name!r} against {engine.base_url}", file=sys.stderr)
+            target = engine.secrets.text(engine.base_url)
+            print(terminal(f"checking {profile.name!r} against {target}"), file=sys.stderr)
             return await preflight(engine)
 
     rows = run_loop(go)
@@ -411,6 +419,7 @@ def _check(args: argparse.Namespace) -> int:
         print(line)
     failed = [r for r in rows if not r.ok]
     for fix in fixes(rows):
+        fix = terminal(fix)
         print(textwrap.fill(fix, WIDTH, subsequent_indent="    ", break_on_hyphens=False))
     if not rows:
         print("nothing ran: the profile has no tasks")
@@ -471,20 +480,40 @@ def _run(args: argparse.Namespace) -> int:
     live = progress_choice(args, quiet)
     if not quiet:
         print(
-            f"loadgen {__version__}: running {profile.name!r} — results in {out}", file=sys.stderr
+            terminal(f"loadgen {__version__}: running {profile.name!r} — results in {out}"),
+            file=sys.stderr,
         )
-    result = run_loop(lambda: _run_async(profile, args, out, live, rate))
-    written = render_reports(result, out, profile.report.formats)
+    failure: OutputError | None = None
+    try:
+        result = run_loop(lambda: _run_async(profile, args, out, live, rate))
+    except OutputError as exc:
+        if not isinstance(exc.result, Result):
+            raise  # nothing ran: the directory could not be made
+        result, failure = exc.result, exc
+    written: list[Path] = []
+    if failure is None:
+        try:
+            written = render_reports(result, out, profile.report.formats)
+        except OutputError as exc:
+            failure = exc
     if args.json:
         print(json_summary(result, written))
     elif not args.quiet:
         from loadgen.console import summary
 
         print(summary(result.data))
-        print(f"\nresult: {result.path}")
+        print(f"\nresult: {result.path or 'not written'}")
         for path in written:
             print(f"report: {path}")
+    if failure is not None:  # the run's numbers stand; its files do not
+        print(output_failure(failure), file=sys.stderr)
+        return ExitCode.OUTPUT
     return result.exit_code
+
+
+def output_failure(exc: OutputError) -> str:
+    """The one line an output failure prints: the path, the OS's cause and the fix."""
+    return f"error: {terminal(str(exc))} — {exc.hint}"
 
 
 def json_summary(result: Result, written: Sequence[Path], **extra: Any) -> str:
@@ -518,8 +547,8 @@ def overall_brief(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_reports(result: Result, out: Path, formats: Sequence[str]) -> list[Path]:
-    """Render the report formats (json is the result itself); a rendering failure is
-    reported, never fatal."""
+    """Render the report formats (json is the result itself). A file that cannot be written
+    raises ``OutputError``; any other rendering failure is a warning (the result is safe)."""
     wanted = [f for f in formats if f != "json"]
     if not wanted:
         return []
@@ -527,6 +556,9 @@ def render_reports(result: Result, out: Path, formats: Sequence[str]) -> list[Pa
 
     try:
         return render_all(result, out, wanted)
+    except OSError as exc:  # a full disk, a path that is a file: exit 3, not a warning
+        where = exc.filename if isinstance(exc.filename, str) else out
+        raise OutputError(where, exc) from exc
     except Exception as exc:  # the results are safe on disk already; say what failed
         print(
             f"warning: could not render {', '.join(wanted)}: {exc} — the result is in "

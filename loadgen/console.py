@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.safetext import terminal
 from loadgen.shapes import PlanStep
 from loadgen.units import format_duration
 from loadgen.verdict import judge
@@ -82,8 +83,9 @@ def _row(name: str, scope: dict[str, Any]) -> list[str]:
 
 
 def one_line(text: str) -> str:
-    """A server's multi-line error body as one line, so it cannot break a table's rows."""
-    return " ".join(text.split())
+    """A server's multi-line error body as one line, so it cannot break a table's rows, with
+    no escape sequence or control character left to reach the terminal."""
+    return " ".join(terminal(text).split())
 
 
 def columns(text: str) -> int:
@@ -199,7 +201,8 @@ def summary(data: dict[str, Any]) -> str:
     lines += health_lines(data.get("health") or {})
     for err in run.get("internal_errors", []):
         lines.append(f"loadgen internal error in a VU (please report): {err}")
-    return "\n".join(lines)
+    # Names, reasons and messages come from profiles and servers: nothing raw reaches a terminal.
+    return "\n".join(terminal(line) for line in lines)
 
 
 def health_lines(health: dict[str, Any]) -> list[str]:

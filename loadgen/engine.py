@@ -34,13 +34,13 @@ from loadgen.breakpoint import Search
 from loadgen.breakpoint import summary as bp_summary
 from loadgen.control import RunControl
 from loadgen.drive import Drivers, _OpenState
-from loadgen.errors import StartError
+from loadgen.errors import OutputError, StartError
 from loadgen.health import assess
 from loadgen.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.phases import phase_summaries
 from loadgen.profile.model import Profile, Stage
 from loadgen.profile.overrides import scale_load
-from loadgen.redact import redact, redact_text
+from loadgen.redact import Secrets, redact, redact_strings
 from loadgen.result import SCHEMA, Result
 from loadgen.sample import Sample
 from loadgen.shapes import level_at, plan
@@ -58,6 +58,7 @@ __all__ = ["Engine"]
 
 _TICK = 0.1  # controller and loop-lag sampling period (s)
 _INTERVAL = 1.0  # statistics interval (s)
+_ENCODED = frozenset({"hdr"})  # base64 histograms: any three characters may occur by chance
 
 
 def run_options(
@@ -133,6 +134,8 @@ class Engine(RunControl, Drivers):
         self.out_dir = Path(out) if out is not None else None
         self.truth = truth
         self.base_url = profile.target.base_url
+        # Every value this run knows to be secret: the profile's, then what auth learns.
+        self.secrets = Secrets(profile.secrets)
         self._target: Any = None
         RunControl.__init__(self)
         self._vus: dict[asyncio.Task[None], VU] = {}
@@ -225,7 +228,9 @@ class Engine(RunControl, Drivers):
         self._cpu_mark = time.process_time()
         slo = profile.slo
         self.recorder = recorder = Recorder(start, good=slo.good if slo.declared else None)
-        self.writer = writer = ResultWriter(self.out_dir) if self.out_dir is not None else None
+        self.writer = writer = (
+            ResultWriter(self.out_dir, self.redacted) if self.out_dir is not None else None
+        )
         header = self._header(started_wall)
         record: Callable[[Sample], None] = recorder.add
         if writer is not None:
@@ -270,11 +275,18 @@ class Engine(RunControl, Drivers):
             if self._search is not None:
                 unit = "users" if profile.load.model == "closed" else "rate"
                 data["breakpoint"] = bp_summary(self._search, unit)
+            # A server may echo a credential in any text it sends (error bodies above all).
+            data = self.redacted(data)
             result = Result(data, writer.result_path if writer else None)
             if writer is not None:
                 writer.finish(result)
         if profile.aws is not None and (profile.aws.cloudwatch or profile.aws.cost):
             await self._aws_after_run(result)
+        if writer is not None and writer.failure is not None:
+            failure = writer.failure
+            if failure.path == str(writer.result_path):
+                result = replace(result, path=None)
+            raise OutputError(failure.path, failure.cause, result=result) from failure
         return result
 
     async def _aws_after_run(self, result: Result) -> None:
@@ -293,9 +305,14 @@ class Engine(RunControl, Drivers):
                 after_run(aws, {**data, "ended": data["run"]["ended"]}, cognito_mau=mau), 300
             )
         except Exception as exc:  # the run's own numbers stand
-            data["aws"] = {"region": aws.region, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            error = self.secrets.text(f"{type(exc).__name__}: {exc}")[:300]
+            data["aws"] = {"region": aws.region, "error": error}
         if result.path is not None:
-            result.save(result.path)
+            try:
+                result.save(result.path)
+            except OSError as exc:
+                if self.writer is not None and self.writer.failure is None:
+                    self.writer.failure = OutputError(result.path, exc)
 
     def vu_context(
         self,
@@ -334,6 +351,7 @@ class Engine(RunControl, Drivers):
             honor_retry_after=profile.target.honor_retry_after,
             max_retry_after=profile.target.max_retry_after,
             on_response=on_response,
+            learn=self.secrets.add,
             bedrock=self._bedrock if profile.aws is not None else None,
         )
 
@@ -453,6 +471,7 @@ class Engine(RunControl, Drivers):
                 record=vu.ctx.record,
                 user_class=vu.user_class.name,
                 variables=vu.vars,
+                learn=self.secrets.add,
             )
         if kind in ("cognito", "sigv4"):
             factory = self._aws_factories.get(id(spec))
@@ -460,6 +479,11 @@ class Engine(RunControl, Drivers):
                 factory = self._aws_factories[id(spec)] = aws_factory(kind, spec.extra)
             return factory.for_vu(vu.id, vu.ctx.record)
         return NoAuth()
+
+    def redacted(self, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with every secret this run knows masked in its text (histograms kept)."""
+        out: dict[str, Any] = redact_strings(data, self.secrets, skip=_ENCODED)
+        return out
 
     def _check_aborts(self, now: float) -> None:
         """Stop early when an ``abort_on_fail`` threshold fails past its ``after`` delay."""
@@ -499,7 +523,7 @@ class Engine(RunControl, Drivers):
             "profile": {
                 "name": p.name,
                 "path": str(p.path) if p.path else None,
-                "raw": redact(p.raw, p.secrets),
+                "raw": redact(p.raw, self.secrets),
             },
             "target": {"base_url": self.base_url, "builtin": p.target.is_builtin},
             "seed": self.seed,
@@ -527,8 +551,6 @@ class Engine(RunControl, Drivers):
         duration = end - start
         recorded = rec.to_result(duration)
         errors = recorded.pop("errors")
-        for row in errors:  # a server may echo a credential back in its error body
-            row["example"] = redact_text(str(row["example"]), self.profile.secrets)
         return {
             **header,
             "run": {

@@ -5,7 +5,9 @@ The tree::
     LoadgenError          anything loadgen raises on purpose
     ├── ProfileError      the profile or command line is wrong (exit 2); holds every Problem
     │   └── DataError     a data file (questions, CSV) is missing or malformed
-    └── StartError        the run could not start: target unreachable, target failed (exit 2)
+    ├── StartError        the run could not start: target unreachable, target failed (exit 2)
+    └── OutputError       a result or report file could not be written: full disk, a path
+                          that is a file, no permission (exit 3)
 
 Errors *of the target* never raise out of a virtual user: the transport maps each foreign
 exception once to an ``ErrorKind`` and the statistics count kinds. Messages never contain
@@ -17,7 +19,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["DataError", "ErrorKind", "LoadgenError", "Problem", "ProfileError", "StartError"]
+__all__ = [
+    "DataError",
+    "ErrorKind",
+    "LoadgenError",
+    "OutputError",
+    "Problem",
+    "ProfileError",
+    "StartError",
+]
 
 
 class ErrorKind(enum.StrEnum):
@@ -86,3 +96,22 @@ class StartError(LoadgenError):
     def __init__(self, message: str, hint: str = "") -> None:
         self.hint = hint
         super().__init__(f"{message} — {hint}" if hint else message)
+
+
+class OutputError(LoadgenError):
+    """A file loadgen writes could not be written; names the path and the OS's cause.
+
+    ``result`` is the finished run's result when the run itself completed (its numbers are
+    good; only the files are missing), so the CLI can still show the summary."""
+
+    def __init__(self, path: object, cause: OSError | str, result: object = None) -> None:
+        self.path = str(path)
+        if isinstance(cause, OSError):
+            cause = cause.strerror or type(cause).__name__
+        self.cause = cause
+        self.result = result
+        super().__init__(f"cannot write {self.path}: {self.cause}")
+
+    @property
+    def hint(self) -> str:
+        return "free space there, or choose another --out (a directory you can write)"

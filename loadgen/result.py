@@ -7,6 +7,7 @@ round-trips exactly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -101,12 +102,17 @@ class Result:
         the data for readers of the JSON; loadgen itself always judges the data afresh."""
         tmp = path.with_suffix(path.suffix + ".tmp")
         data = {**self.data, "verdict": self.verdict.to_dict()}
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
+        try:
+            with tmp.open("w", encoding="utf-8") as f:
+                json.dump(data, f, indent=1)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            tmp.replace(path)
+        except BaseException:  # a full disk, a kill: never leave a half-written .tmp behind
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
 
 def load_result(path: str | Path) -> Result:

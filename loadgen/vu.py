@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from time import monotonic
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from loadgen.auth.base import NoAuth, OutgoingRequest, VUAuth
 from loadgen.checks import ResponseView, extract, holds
@@ -28,6 +29,7 @@ from loadgen.profile.model import (
     ThinkTime,
     UserClass,
 )
+from loadgen.redact import is_secret_key
 from loadgen.sample import Sample
 from loadgen.shapes import WeightedChoice, draw_think
 from loadgen.template import render, render_value
@@ -35,6 +37,9 @@ from loadgen.transport import VUClient
 from loadgen.wschat import WsChat
 
 __all__ = ["VU", "VUContext"]
+
+# Headers a signer adds that carry no secret (masking every date would garble messages).
+_NOT_CREDENTIALS = frozenset({"x-amz-date", "x-amz-content-sha256", "content-type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,9 @@ class VUContext:
     connect_timeout: float = 10.0
     honor_retry_after: bool = True
     max_retry_after: float = 60.0
+    # Remember a value as secret for the run's redactor (rendered secret vars, credentials
+    # auth puts on a request): every output is redacted with what VUs learn this way.
+    learn: Callable[[str], None] = lambda value: None
     # `loadgen check`: see every response (and keep answer text) to show what came back
     on_response: Callable[[Sample, ResponseView], None] | None = None
 
@@ -123,6 +131,10 @@ class VU:
         }
         for key, template in user_class.vars.items():
             self.vars[key] = render(template, self.vars)
+        secret_names = user_class.secret_vars | ctx.pools.secret_columns
+        for key, value in self.vars.items():
+            if isinstance(value, str) and (key in secret_names or is_secret_key(key)):
+                ctx.learn(value)
         self.auth: VUAuth | None = None
         self._ws: WsChat | None = None
 
@@ -379,6 +391,9 @@ class VU:
         extra_headers: dict[str, str] | None = None,
     ) -> ResponseView:
         headers = {k: render(v, self.vars) for k, v in http.headers.items()}
+        for name, value in headers.items():
+            if is_secret_key(name):
+                self.ctx.learn(value)
         headers.update(extra_headers or {})
         content: bytes | None = None
         files = data = None
@@ -434,10 +449,26 @@ class VU:
         request = OutgoingRequest(
             method=method, url=self.ctx.base_url + path, headers=headers, body=body
         )
+        before = dict(headers)
         await self.auth.prepare(request)
+        self._learn_credentials(before, request, self.ctx.base_url + path)
         if absolute:
             return request.url, request.headers
         return request.url[len(self.ctx.base_url) :] or "/", request.headers
+
+    def _learn_credentials(
+        self, before: dict[str, str], request: OutgoingRequest, url: str
+    ) -> None:
+        """What auth added to a request is a credential (a login's token, an AWS session
+        token, a static key): the run's redactor must know it before a server echoes it."""
+        for name, value in request.headers.items():
+            if before.get(name) != value and name.lower() not in _NOT_CREDENTIALS:
+                self.ctx.learn(value)
+        if request.url != url:
+            old = set(parse_qsl(urlsplit(url).query))
+            for pair in parse_qsl(urlsplit(request.url).query):
+                if pair not in old:
+                    self.ctx.learn(pair[1])
 
     def _after(self, task: Task, sample: Sample, view: ResponseView) -> None:
         """Checks, counters, extraction and Retry-After, once the response is in."""

@@ -9,14 +9,18 @@ fsync in the event loop stalls every stream for as long as the disk takes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from loadgen.errors import OutputError
 from loadgen.result import Result
+from loadgen.safetext import csv_cell
 from loadgen.sample import Sample
 
 __all__ = ["RAW_COLUMNS", "ResultWriter"]
@@ -44,8 +48,19 @@ RAW_COLUMNS = (
 
 
 class ResultWriter:
-    def __init__(self, directory: Path) -> None:
+    """Writes one run's files. ``start`` raises ``OutputError`` when the directory cannot be
+    made or written; a write that fails later (a full disk) never stops the run: the file it
+    failed on is closed as it stands (the journal keeps every line written before) and
+    ``failure`` says which path and why, for the caller to report once the run is over."""
+
+    def __init__(
+        self,
+        directory: Path,
+        redacted: Callable[[dict[str, Any]], dict[str, Any]] = lambda record: record,
+    ) -> None:
+        """``redacted`` masks the run's secrets in each journal record before it is written."""
         self.dir = directory
+        self._redacted = redacted
         self.result_path = directory / "result.json"
         self.journal_path = directory / "result.jsonl"
         self.raw_path = directory / "requests.csv"
@@ -53,16 +68,29 @@ class ResultWriter:
         self._raw: IO[str] | None = None
         self._raw_csv: Any = None
         self._fsync: ThreadPoolExecutor | None = None
+        self.failure: OutputError | None = None
 
     def start(self, header: dict[str, Any], *, raw: bool = False) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._journal = self.journal_path.open("w", encoding="utf-8")
-        self._fsync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loadgen-fsync")
-        self._line({"type": "header", **header})
-        if raw:
-            self._raw = self.raw_path.open("w", encoding="utf-8", newline="")
-            self._raw_csv = csv.writer(self._raw)
-            self._raw_csv.writerow(RAW_COLUMNS)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise OutputError(self.dir, "it is a file, not a directory")
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._journal = self.journal_path.open("w", encoding="utf-8")
+            self._fsync = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loadgen-fsync")
+            self._line({"type": "header", **header})
+            if self.failure is not None:
+                raise self.failure
+            if raw:
+                self._raw = self.raw_path.open("w", encoding="utf-8", newline="")
+                self._raw_csv = csv.writer(self._raw)
+                self._raw_csv.writerow(RAW_COLUMNS)
+        except OSError as exc:
+            self._close_all()
+            where = exc.filename if isinstance(exc.filename, str) else self.dir
+            raise OutputError(where, exc) from exc
+        except OutputError:
+            self._close_all()
+            raise
 
     def sample(self, s: Sample) -> None:
         """One row per request (``report.raw: true``): times are monotonic seconds, so rows
@@ -71,55 +99,110 @@ class ResultWriter:
             return
         first = s.token_times[0] if s.token_times else None
         tokens, source = s.output_tokens
-        self._raw_csv.writerow(
-            (
-                s.request_id,
-                s.name,
-                s.user_class,
-                s.category or "",
-                f"{s.t0:.6f}",
-                f"{s.send:.6f}",
-                _t(s.first_byte),
-                _t(first),
-                _t(s.end),
-                _ms(s.first_byte, s.t0),
-                _ms(first, s.t0),
-                _ms(s.end, s.t0),
-                tokens,
-                source,
-                s.content_events,
-                s.status or "",
-                s.error.value if s.error else "",
-                int(s.interrupted),
-            )
+        row = (
+            s.request_id,
+            csv_cell(s.name),
+            csv_cell(s.user_class),
+            csv_cell(s.category or ""),
+            f"{s.t0:.6f}",
+            f"{s.send:.6f}",
+            _t(s.first_byte),
+            _t(first),
+            _t(s.end),
+            _ms(s.first_byte, s.t0),
+            _ms(first, s.t0),
+            _ms(s.end, s.t0),
+            tokens,
+            source,
+            s.content_events,
+            s.status or "",
+            s.error.value if s.error else "",
+            int(s.interrupted),
         )
+        try:
+            self._raw_csv.writerow(row)
+        except OSError as exc:
+            self._failed(self.raw_path, exc)
 
     def interval(self, record: dict[str, Any]) -> None:
         self._line({"type": "interval", **record})
         if self._raw is not None:
-            self._raw.flush()
+            try:
+                self._raw.flush()
+            except OSError as exc:
+                self._failed(self.raw_path, exc)
 
     def finish(self, result: Result) -> None:
+        """Close the files and save the result; a failure is left in ``failure``."""
         if self._raw is not None:
-            self._raw.close()
+            try:
+                self._raw.close()
+            except OSError as exc:
+                self._failed(self.raw_path, exc)
             self._raw = self._raw_csv = None
-        result.save(self.result_path)
+        try:
+            result.save(self.result_path)
+        except OSError as exc:
+            self._failed(self.result_path, exc)
         if self._fsync is not None:
             self._fsync.shutdown(wait=True)  # no fsync may run on a closed descriptor
             self._fsync = None
         if self._journal is not None:
             self._line({"type": "end", "run": result.data["run"]})
-            os.fsync(self._journal.fileno())
-            self._journal.close()
+        if self._journal is not None:
+            try:
+                os.fsync(self._journal.fileno())
+                self._journal.close()
+            except OSError as exc:
+                self._failed(self.journal_path, exc)
             self._journal = None
 
     def _line(self, obj: dict[str, Any]) -> None:
         if self._journal is None:
             return
-        self._journal.write(json.dumps(obj, separators=(",", ":")) + "\n")
-        self._journal.flush()
+        try:
+            self._journal.write(json.dumps(self._redacted(obj), separators=(",", ":")) + "\n")
+            self._journal.flush()
+        except OSError as exc:
+            self._failed(self.journal_path, exc)
+            return
         if self._fsync is not None:
-            self._fsync.submit(os.fsync, self._journal.fileno())
+            self._fsync.submit(_fsync, self._journal.fileno())
+
+    def _failed(self, path: Path, exc: OSError) -> None:
+        """Keep the first failure; stop writing the file it happened on (what it holds stays)."""
+        if self.failure is None:
+            self.failure = OutputError(path, exc)
+        if path == self.journal_path and self._journal is not None:
+            journal, self._journal = self._journal, None
+            if self._fsync is not None:
+                self._fsync.shutdown(wait=True)
+                self._fsync = None
+            _close_quietly(journal)
+        elif path == self.raw_path and self._raw is not None:
+            raw, self._raw, self._raw_csv = self._raw, None, None
+            _close_quietly(raw)
+
+    def _close_all(self) -> None:
+        if self._fsync is not None:
+            self._fsync.shutdown(wait=True)
+            self._fsync = None
+        for f in (self._journal, self._raw):
+            if f is not None:
+                _close_quietly(f)
+        self._journal = self._raw = self._raw_csv = None
+
+
+def _fsync(fd: int) -> None:
+    """On the fsync thread: a failure here shows up again on the next write or at close."""
+    with contextlib.suppress(OSError):
+        os.fsync(fd)
+
+
+def _close_quietly(f: IO[str]) -> None:
+    """Close a file whose write failed: the buffered rest cannot be written either."""
+    with contextlib.suppress(OSError):
+        f.close()
 
 
 def _t(value: float | None) -> str:

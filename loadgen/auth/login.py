@@ -37,13 +37,16 @@ class LoginAuth:
         user_class: str,
         variables: MutableMapping[str, Any],
         clock: Callable[[], float] = monotonic,
+        learn: Callable[[str], None] = lambda value: None,
     ) -> None:
+        """``learn`` hears every token obtained (the run's redactor must know them)."""
         self._spec = spec
         self._send = send
         self._record = record
         self._class = user_class
         self._vars = variables
         self._clock = clock
+        self._learn = learn
         self._token: str | None = None
         self._refresh_token: str | None = None
         self._expires_at: float | None = None
@@ -127,10 +130,12 @@ class LoginAuth:
                 sample.message = f"{name}: no {self._spec.token_path!r} in the response"
             else:
                 self._token = token
+                self._learn(token)
                 self._vars["token"] = token
                 if self._spec.refresh_token_path:
                     rt = json_path(view.json(), self._spec.refresh_token_path)
                     if isinstance(rt, str):
+                        self._learn(rt)
                         self._refresh_token = rt
                         self._vars["refresh_token"] = rt
                 expires = (

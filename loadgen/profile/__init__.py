@@ -31,6 +31,7 @@ from loadgen.profile.model import (
 )
 from loadgen.profile.overrides import scale_load
 from loadgen.profile.source import Lines, load_source, source_from_text
+from loadgen.redact import is_secret_key, secrets_in
 
 __all__ = [
     "ChatTask",
@@ -80,7 +81,23 @@ def _build(
         raise ProfileError(builder.problems)
     from dataclasses import replace
 
-    return replace(profile, secrets=secrets)
+    return replace(profile, secrets=secrets | known_secrets(profile))
+
+
+def known_secrets(profile: Profile) -> frozenset[str]:
+    """Every secret value the profile itself holds: under secret-named keys, in URLs'
+    userinfo and query strings, in secret-named or ``secret: true`` vars that need no
+    rendering, and in the CSV rows' secret columns (templates are registered by each VU)."""
+    found = secrets_in(profile.raw)
+    for cls in profile.users:
+        for name, template in cls.vars.items():
+            if (name in cls.secret_vars or is_secret_key(name)) and "{{" not in template:
+                found.add(template)
+    rows = profile.data.rows
+    columns = {c for c in (rows[0] if rows else ()) if is_secret_key(c)}
+    for row in rows:
+        found |= {row[c] for c in columns | profile.data.secret_columns if row.get(c)}
+    return frozenset(s for s in found if len(s) >= 3)
 
 
 def apply_sets(data: Any, sets: Sequence[str]) -> Any:

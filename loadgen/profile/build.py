@@ -382,7 +382,7 @@ class Builder(TaskSections, AuthSection):
 
         from loadgen.profile.pools import default_pools, load_pools, load_rows
 
-        d = self.mapping(value, path, ("questions", "rows"))
+        d = self.mapping(value, path, ("questions", "rows", "secret"))
         ref = d.get("questions")
         if ref is None:
             pools = default_pools()
@@ -408,6 +408,17 @@ class Builder(TaskSections, AuthSection):
                 if what:
                     self.bad((*path, "rows"), what, "give a CSV file with a header row")
                 pools = replace(pools, rows=rows)
+        secret = d.get("secret", [])
+        if not isinstance(secret, list) or not all(isinstance(c, str) for c in secret):
+            self.bad((*path, "secret"), "expected a list of column names", "write secret: [pin]")
+        elif pools.rows and (unknown := [c for c in secret if c not in pools.rows[0]]):
+            self.bad(
+                (*path, "secret"),
+                f"no column {unknown[0]!r} in the rows file",
+                f"name columns of its header: {', '.join(pools.rows[0])}",
+            )
+        else:
+            pools = replace(pools, secret_columns=frozenset(secret))
         return pools
 
     def missing_file(self, ref: str, path: Path_) -> bool:

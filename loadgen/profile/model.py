@@ -200,6 +200,7 @@ class UserClass:
     on_start: tuple[Task, ...] = ()
     on_stop: tuple[Task, ...] = ()
     vars: dict[str, str] = field(default_factory=dict)  # per-VU variables (templates)
+    secret_vars: frozenset[str] = frozenset()  # vars marked secret: true (redacted everywhere)
     auth: AuthSpec | None = None  # overrides the profile's auth for this class
 
 
@@ -264,6 +265,7 @@ class DataPools:
     conversations: tuple[tuple[str, ...], ...] = ()
     source: str | None = None
     rows: tuple[dict[str, str], ...] = ()  # CSV rows, one per VU in turn (data.rows)
+    secret_columns: frozenset[str] = frozenset()  # data.secret: columns redacted everywhere
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -84,6 +84,7 @@ class TaskSections(Checker):
                     "a user class needs tasks or a journey",
                     "add tasks: [{chat: {category: simple}}]",
                 )
+            variables, secret_vars = self.variables(u.get("vars"), (*p, "vars"))
             out.append(
                 UserClass(
                     name=name,
@@ -93,12 +94,33 @@ class TaskSections(Checker):
                     journey=journey,
                     on_start=self.tasks(u.get("on_start"), (*p, "on_start"), pools),
                     on_stop=self.tasks(u.get("on_stop"), (*p, "on_stop"), pools),
-                    vars=self.str_map(u.get("vars"), (*p, "vars")),
+                    vars=variables,
+                    secret_vars=secret_vars,
                     auth=self.auth_spec(u["auth"], (*p, "auth")) if "auth" in u else None,
                 )
             )
             self._check_variables(u, p, out[-1], pools)
         return tuple(out)
+
+    def variables(self, value: Any, path: Path_) -> tuple[dict[str, str], frozenset[str]]:
+        """``vars:`` name → template, or name → ``{value: ..., secret: true}`` for a value that
+        must never appear in an output (names like *password* or *token* are secret anyway)."""
+        plain: dict[str, Any] = {}
+        secret: set[str] = set()
+        for key, item in value.items() if isinstance(value, Mapping) else ():
+            if isinstance(item, Mapping):
+                spec = self.mapping(item, (*path, str(key)), ("value", "secret"))
+                if "value" not in spec:
+                    self.bad(
+                        (*path, str(key)),
+                        "a variable written as a mapping needs value:",
+                        f"write {key}: {{value: ..., secret: true}}",
+                    )
+                if self.typed(spec.get("secret"), (*path, str(key), "secret"), bool, False):
+                    secret.add(str(key))
+                item = spec.get("value", "")
+            plain[key] = item
+        return self.str_map(plain if isinstance(value, Mapping) else value, path), frozenset(secret)
 
     def _check_variables(
         self, raw: Mapping[str, Any], path: Path_, cls: UserClass, pools: DataPools

@@ -31,27 +31,39 @@ def render_all(result: Result, out_dir: Path, formats: Sequence[str]) -> list[Pa
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for fmt in dict.fromkeys(formats):
-        if fmt == "html":
-            from loadgen.report.html import render_html
-
-            written.append(render_html(result, out_dir / "report.html"))
-        elif fmt == "csv":
-            from loadgen.report.csvout import write_csv
-
-            written += write_csv(result, out_dir)
-        elif fmt == "junit":
-            from loadgen.report.junit import write_junit
-
-            written.append(write_junit(result, out_dir))
-        elif fmt == "hlog":
-            from loadgen.report.hlog import write_hlog
-
-            written.append(write_hlog(result, out_dir))
-        else:
-            target = out_dir / "result.json"
-            if result.path is None:
-                result.save(target)
-            elif result.path.resolve() != target.resolve():
-                shutil.copyfile(result.path, target)
-            written.append(target)
+        try:
+            written += _render(result, out_dir, fmt)
+        except OSError as exc:  # a failed write names no file: say which one it was
+            if exc.filename is None:
+                exc.filename = str(out_dir / _FILES.get(fmt, ""))
+            raise
     return written
+
+
+# The file each format writes first (csv writes several; a failure names the first).
+_FILES = {"html": "report.html", "csv": "stats.csv", "junit": "junit.xml", "hlog": "latency.hlog"}
+
+
+def _render(result: Result, out_dir: Path, fmt: str) -> list[Path]:
+    if fmt == "html":
+        from loadgen.report.html import render_html
+
+        return [render_html(result, out_dir / "report.html")]
+    if fmt == "csv":
+        from loadgen.report.csvout import write_csv
+
+        return write_csv(result, out_dir)
+    if fmt == "junit":
+        from loadgen.report.junit import write_junit
+
+        return [write_junit(result, out_dir)]
+    if fmt == "hlog":
+        from loadgen.report.hlog import write_hlog
+
+        return [write_hlog(result, out_dir)]
+    target = out_dir / "result.json"
+    if result.path is None:
+        result.save(target)
+    elif result.path.resolve() != target.resolve():
+        shutil.copyfile(result.path, target)
+    return [target]

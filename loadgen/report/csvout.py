@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.result import Result
+from loadgen.safetext import csv_cell
 
 __all__ = ["HISTORY_COLUMNS", "STATS_COLUMNS", "write_csv"]
 
@@ -60,7 +61,7 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
-        w.writerows(rows)
+        w.writerows([csv_cell(c) for c in row] for row in rows)
     return path
 
 

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from loadgen.report import charts, view
 from loadgen.report.compare import Comparison, rule
 from loadgen.report.series import MAX_POINTS
 from loadgen.result import Result
+from loadgen.safetext import terminal
 
 __all__ = ["environment", "render_compare", "render_html", "template_dir"]
 
@@ -38,7 +40,16 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_printable,
     )
+
+
+def _printable(value: Any) -> Any:
+    """Every value a template prints: text from servers and profiles loses escape sequences
+    and control characters (jinja escapes it after); markup loadgen built is left alone."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return terminal(value, lines=True)
+    return value
 
 
 def render(template: str, context: dict[str, Any]) -> str:

@@ -17,9 +17,19 @@ from typing import Any
 
 from loadgen.report.view import check_rows
 from loadgen.result import Result
+from loadgen.safetext import xml
 from loadgen.verdict import judge
 
 __all__ = ["junit_xml", "write_junit"]
+
+
+def _only_xml_chars(root: ET.Element) -> None:
+    """Profile names, targets and stop reasons may hold characters XML 1.0 forbids (an
+    escape, a NUL): ElementTree would write them and every JUnit reader would refuse the file."""
+    for element in root.iter():
+        element.attrib = {k: xml(v) for k, v in element.attrib.items()}
+        if element.text:
+            element.text = xml(element.text)
 
 
 def junit_xml(data: dict[str, Any]) -> str:
@@ -75,6 +85,7 @@ def junit_xml(data: dict[str, Any]) -> str:
         else:
             failure = ET.SubElement(case, "failure", message=text, type=f"{kind}_failed")
             failure.text = text
+    _only_xml_chars(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
