@@ -347,10 +347,8 @@ class Builder(TaskSections, AuthSection):
             builtin = {}
         return TargetSpec(
             base_url=base_url.rstrip("/"),
-            timeout=self.unit(t.get("timeout"), (*path, "timeout"), units.parse_duration, 60.0),
-            connect_timeout=self.unit(
-                t.get("connect_timeout"), (*path, "connect_timeout"), units.parse_duration, 10.0
-            ),
+            timeout=self._timeout(t, path, "timeout", 60.0),
+            connect_timeout=self._timeout(t, path, "connect_timeout", 10.0),
             verify=verify if isinstance(verify, bool) else str(self.base_dir / verify),
             headers=headers,
             tokenizer=self.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),
@@ -363,6 +361,14 @@ class Builder(TaskSections, AuthSection):
             max_response_size=self._size(t, path, "max_response_size", 64 << 20),
             max_line=self._size(t, path, "max_line", 1 << 20),
         )
+
+    def _timeout(self, t: Mapping[str, Any], path: Path_, key: str, default: float) -> float:
+        """A timeout of zero would fail every request before it is sent: refuse it."""
+        seconds = self.unit(t.get(key), (*path, key), units.parse_duration, default)
+        if seconds <= 0:
+            self.bad((*path, key), f"{key} must be > 0", f"write a duration such as {default:g}s")
+            return default
+        return seconds
 
     def _retry_after(self, value: Any, path: Path_) -> bool:
         if value is None or value == "honor":
@@ -563,6 +569,12 @@ class Builder(TaskSections, AuthSection):
         # A zero total that only follows from a duration already reported is not news.
         if stages and sum(s.duration for s in stages) <= 0 and len(self.problems) == known:
             self.bad((*path, "stages"), "the stages add up to no time", "give a duration > 0")
+        elif stages and max(s.target for s in stages) <= 0 and len(self.problems) == known:
+            self.bad(
+                (*path, "stages"),
+                f"no stage has any {level_key}: the run would send nothing",
+                f"give at least one stage {level_key} > 0",
+            )
         return Load(model=model, stages=tuple(stages), start=start, graceful_stop=graceful, **extra)
 
     def report_spec(self, value: Any, path: Path_) -> ReportSpec:
