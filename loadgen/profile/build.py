@@ -479,7 +479,7 @@ class Builder(TaskSections, AuthSection):
                 arrival = "constant"
             max_in_flight = self.typed(ld.get("max_in_flight"), (*path, "max_in_flight"), int, 1000)
             if max_in_flight <= 0:
-                self.bad((*path, "max_in_flight"), "must be > 0")
+                self.bad((*path, "max_in_flight"), "must be > 0", "write max_in_flight: 1000")
             extra = {
                 "arrival": arrival,
                 "max_in_flight": max_in_flight,
@@ -504,7 +504,7 @@ class Builder(TaskSections, AuthSection):
             if model == "closed":
                 users = self.typed(raw, p, int, 0, "write a whole number of users")
                 if users < 0:
-                    self.bad(p, "users must be ≥ 0")
+                    self.bad(p, "users must be ≥ 0", "write a whole number of users")
                 return float(users)
             return self.unit(raw, p, units.parse_rate, 0.0)
 
@@ -555,9 +555,14 @@ class Builder(TaskSections, AuthSection):
                     f"{level_key}: 10, duration: 1m",
                 )
                 return Load(model=model, graceful_stop=graceful, **extra)
+            before = len(self.problems)
             peak = level(ld[level_key], (*path, level_key))
-            if peak <= 0:
-                self.bad((*path, level_key), f"{level_key} must be > 0")
+            if peak <= 0 and len(self.problems) == before:  # one problem per value
+                self.bad(
+                    (*path, level_key),
+                    f"{level_key} must be > 0",
+                    "write users: 10" if level_key == "users" else "write rate: 5/s",
+                )
             duration = self.unit(ld["duration"], (*path, "duration"), units.parse_duration, 0.0)
             ramp = self.unit(ld.get("ramp_up"), (*path, "ramp_up"), units.parse_duration, 0.0)
             if ramp > duration:

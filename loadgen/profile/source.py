@@ -187,6 +187,7 @@ def source_from_text(text: str, filename: str, env: Mapping[str, str]) -> Source
 
 _VALUE_TAG = "tag:yaml.org,2002:value"  # YAML 1.1 reads a bare ``=`` as this; we keep text
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _RESOLVER = yaml.resolver.Resolver()
 _MAX_VALUES = 1_000_000  # all values of one document (a 16 MiB pool file holds fewer)
 
@@ -253,6 +254,14 @@ class _Builder:
     def _build(self, node: yaml.Node, path: Path_) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:  # !!python/object/apply:… on a list, !!set, !x
+            self._problem(
+                node,
+                path,
+                f"the YAML tag {_short_tag(node.tag)} is not supported",
+                "remove it: loadgen reads plain YAML mappings and lists",
+            )
+            return None
         if id(node) in self._open:
             self._problem(
                 node,
