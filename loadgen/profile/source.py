@@ -81,9 +81,22 @@ class Source:
 
 
 def load_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of a ``.env`` file, read with python-dotenv's quoting rules."""
+    """``KEY=VALUE`` lines of a ``.env`` file, read with python-dotenv's quoting rules (a
+    regular file of at most ``MAX_PROFILE_BYTES``: a device or FIFO is not one)."""
     if not path.is_file():
         return {}
+    if path.stat().st_size > MAX_PROFILE_BYTES:
+        raise ProfileError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "",
+                    f"the file is larger than {MAX_PROFILE_BYTES >> 10:,} KiB",
+                    "a .env file holds a few variables: remove what is not KEY=VALUE",
+                )
+            ]
+        )
     from dotenv import dotenv_values
 
     return {k: v for k, v in dotenv_values(path).items() if v is not None}

@@ -220,3 +220,18 @@ def test_the_address_space_cap_is_real(tmp_path):
     )
     assert proc.returncode != 0
     assert b"MemoryError" in proc.stderr
+
+
+def test_a_huge_env_file_beside_the_profile_is_refused_unread(tmp_path):
+    """A 20 MB `.env` beside the profile: refused on its size (exit 2, naming the file)."""
+    (tmp_path / "p.yaml").write_text(json.dumps(VALID), encoding="utf-8")
+    with (tmp_path / ".env").open("w", encoding="utf-8") as f:
+        for i in range(200_000):
+            f.write(f"K{i}={'v' * 100}\n")
+    done = loadgen("validate", "p.yaml", cwd=tmp_path, timeout=30)
+    assert done.code == 2
+    assert done.seconds < 10
+    assert done.errors == [
+        "error: .env: the file is larger than 1,024 KiB — a .env file holds a few variables: "
+        "remove what is not KEY=VALUE"
+    ]
