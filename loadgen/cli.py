@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import enum
 import json
+import math
 import os
 import signal
 import sys
@@ -91,10 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--duration", type=_duration, help="scale the load plan to this total length (30s, 5m)"
     )
-    run.add_argument("--rate", help="arrival rate for open-model profiles (20/s)")
+    run.add_argument("--rate", type=_rate, help="arrival rate for open-model profiles (20/s)")
     run.add_argument(
         "--scale",
-        type=float,
+        type=_scale,
         metavar="F",
         help="multiply the plan's users or rate by F (0.1 for a tenth)",
     )
@@ -109,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--start-at",
-        type=float,
+        type=_start_at,
         metavar="EPOCH",
         help="start at this wall-clock time (seconds since the epoch)",
     )
@@ -226,10 +227,53 @@ def _segment(text: str) -> tuple[int, int]:
 
 
 def _duration(text: str) -> float:
+    """A run length: finite and > 0 (``inf`` would never end, ``0`` would send nothing)."""
     try:
-        return units.parse_duration(text)
+        seconds = units.parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no time: the run would send nothing")
+    return seconds
+
+
+def _rate(text: str) -> str:
+    """Checked here, kept as written (workers and the quick profile take the text)."""
+    try:
+        rate = units.parse_rate(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is no arrivals: the run would send nothing")
+    return text
+
+
+def _scale(text: str) -> float:
+    try:
+        factor = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; write 0.5 or 2") from None
+    if not math.isfinite(factor) or factor <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number > 0, such as 0.5 or 2")
+    return factor
+
+
+_START_AT_HORIZON = 86400.0  # further ahead is a typo (milliseconds for seconds)
+
+
+def _start_at(text: str) -> float:
+    """Epoch seconds within a day from now: a later start is a mistake, not a plan."""
+    try:
+        at = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not epoch seconds") from None
+    if not math.isfinite(at):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time; write epoch seconds")
+    if at - time.time() > _START_AT_HORIZON:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more than a day away; write epoch seconds (date +%s), not milliseconds"
+        )
+    return at
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import platform
 import secrets
@@ -72,11 +73,23 @@ def run_options(
             users = int(users)
         if rate is not None:
             rate = _named("rate", units.parse_rate, rate)
+            if rate <= 0:
+                raise ValueError(f"rate: {rate!r} is no arrivals: the run would send nothing")
         if duration is not None:
             duration = _named("duration", units.parse_duration, duration)
+            if duration <= 0:
+                raise ValueError(f"duration: {duration!r} is no time: the run would send nothing")
     except TypeError as exc:
         raise ValueError(str(exc)) from exc
     return users, rate, duration
+
+
+def _check_scale_and_start(scale: float | None, start_at: float | None) -> None:
+    """What the command line refuses, refused for embedders too (``ValueError``)."""
+    if scale is not None and not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale: {scale!r} must be a number > 0, such as 0.5 or 2")
+    if start_at is not None and not math.isfinite(start_at):
+        raise ValueError(f"start_at: {start_at!r} is not a time; give epoch seconds")
 
 
 def _named(name: str, parse: Callable[[Any], float], value: Any) -> float:
@@ -113,6 +126,7 @@ class Engine(RunControl, Drivers):
         ``"20/s"``, ``"3s"``) or numbers (users, per second, seconds); a wrong one is a
         ``ValueError`` naming the argument."""
         users, rate, duration = run_options(users, rate, duration)
+        _check_scale_and_start(scale, start_at)
         if not 1 <= segment[0] <= segment[1]:
             raise ValueError(f"segment {segment[0]}/{segment[1]}: write i/n with 1 <= i <= n")
         self.segment = (segment[0] - 1, segment[1])
@@ -222,7 +236,9 @@ class Engine(RunControl, Drivers):
     async def run(self) -> Result:
         profile = self.profile
         if self.start_at is not None:
-            await asyncio.sleep(max(0.0, self.start_at - time.time()))
+            await self._wait_for_start(self.start_at)
+            if self._stop.is_set():
+                self._stop_reason += " while waiting for the start"
         start = monotonic()
         started_wall = time.time()
         self._cpu_mark = time.process_time()
@@ -249,7 +265,9 @@ class Engine(RunControl, Drivers):
         self._intervals: list[dict[str, Any]] = []
         ticker = asyncio.create_task(self._tick(start), name="loadgen-ticker")
         try:
-            if profile.breakpoint is not None:
+            if self._stop.is_set():  # stopped while waiting for --start-at: send nothing
+                pass
+            elif profile.breakpoint is not None:
                 await self._drive_breakpoint(ctx, start)
             elif profile.load.model == "open":
                 await self._drive_open(ctx, start)
@@ -288,6 +306,14 @@ class Engine(RunControl, Drivers):
                 result = replace(result, path=None)
             raise OutputError(failure.path, failure.cause, result=result) from failure
         return result
+
+    async def _wait_for_start(self, start_at: float) -> None:
+        """Wait until the wall-clock ``start_at`` or a stop, whichever comes first (a
+        SIGTERM while waiting ends the run before any request). Re-read the clock each
+        second, so a clock stepped during a long wait still starts on time."""
+        while (delay := start_at - time.time()) > 0 and not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), min(delay, 1.0))
 
     async def _aws_after_run(self, result: Result) -> None:
         """CloudWatch's view of the test window and the cost estimate (loadgen.aws.post).

@@ -12,6 +12,11 @@ without one (ttfb and the generator's own ``schedule_lag``/``loop_lag``) get an 
 bound, marked ``"bound": "max_of_parts"``), which is what the health check needs: whether
 *any* generator fell behind. The whole-run histograms of every metric are exact. SLO
 verdicts are judged again on the merged numbers too (goodput counts add up exactly).
+
+A part rebuilt from the journal of a worker that was killed (``run.rebuilt_from_journal``)
+merges too: its intervals, counts and TTFT/E2E histograms are kept, the metrics its journal
+does not hold count as empty for it, and the merged result lists it in
+``run.partial_parts`` and those metrics' ``missing_parts``, so no total claims to be whole.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ def merge_results(
     indices = sorted(int(p["segment"]["index"]) for p in parts)
     missing = sorted(set(range(1, count + 1)) - set(indices))
     runs = [p["run"] for p in parts]
+    partial = [int(p["segment"]["index"]) for p in parts if p["run"].get("rebuilt_from_journal")]
     reasons = sorted({str(r.get("stop_reason", "")) for r in runs})
     intervals = merge_intervals(parts, offsets=offs)
     plan = [PlanStep(**step) for step in first.get("plan", [])]
@@ -92,8 +98,12 @@ def merge_results(
                 "duration": duration,
                 "ended": ended,
                 "stop_reason": reasons[0] if len(reasons) == 1 else "; ".join(reasons),
-                "interrupted": any(r.get("interrupted") for r in runs),
+                # a killed part is a loss, not an interruption: it must not turn exit 1 to 130
+                "interrupted": any(
+                    r.get("interrupted") and not r.get("rebuilt_from_journal") for r in runs
+                ),
                 "complete": not missing and all(r.get("complete", True) for r in runs),
+                "partial_parts": partial,
                 "internal_errors": [
                     f"segment {p['segment']['index']}: {e}"
                     for p in parts
@@ -122,6 +132,7 @@ def merge_results(
             ],
         }
     )
+    _mark_missing(data["scopes"]["overall"], parts)
     if offsets is not None:
         data["clock"] = {"offsets": offs, "max_abs_offset": max(abs(o) for o in offs)}
     chosen = thresholds_of(parts) if thresholds is None else list(thresholds)
@@ -224,16 +235,32 @@ def _check_compatible(parts: Sequence[Mapping[str, Any]]) -> None:
         seen.add(int(seg["index"]))
 
 
+def _mark_missing(overall: dict[str, Any], parts: Sequence[Mapping[str, Any]]) -> None:
+    """Name, on each merged metric, the parts whose journal did not hold it."""
+    for name, metric in overall["metrics"].items():
+        missing = [
+            int(p["segment"]["index"])
+            for p in parts
+            if (p["scopes"]["overall"]["metrics"].get(name) or {}).get("not_journaled")
+        ]
+        if missing:
+            metric["missing_parts"] = missing
+
+
 def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
-    """Rebuild a ``Scope`` from its JSON form (``Scope.to_dict`` with histograms)."""
+    """Rebuild a ``Scope`` from its JSON form (``Scope.to_dict`` with histograms); a metric a
+    rebuilt journal could not hold (``not_journaled``) counts as empty."""
     scope = Scope()
     metrics = d["metrics"]
     try:
         for m in LATENCY_METRICS:
-            scope.hists[m] = Histogram.decode(metrics[m]["hdr"])
+            if not metrics[m].get("not_journaled"):
+                scope.hists[m] = Histogram.decode(metrics[m]["hdr"])
         tokens, tps = metrics["output_tokens"], metrics["request_tps"]
-        scope.output_tokens_hist = ValueHistogram.decode(tokens["hdr"], scale=tokens["scale"])
-        scope.output_tps_hist = ValueHistogram.decode(tps["hdr"], scale=tps["scale"])
+        if not tokens.get("not_journaled"):
+            scope.output_tokens_hist = ValueHistogram.decode(tokens["hdr"], scale=tokens["scale"])
+        if not tps.get("not_journaled"):
+            scope.output_tps_hist = ValueHistogram.decode(tps["hdr"], scale=tps["scale"])
     except KeyError as exc:
         raise ValueError(f"a scope has no histogram {exc}: not a complete result") from None
     scope.requests = int(d["requests"])

@@ -4,13 +4,27 @@ One module so every part of loadgen agrees on what ``30s`` or ``20/s`` means. Ea
 takes a string (or a bare number) and returns a plain float in base units (seconds,
 per second, fraction, bytes), or raises ``ValueError`` with a message that says what a
 valid value looks like; callers add the file, line and field.
+
+Every parser refuses nan and infinity (a duration of ``inf`` is a run that never ends, a rate
+of ``nan`` schedules nothing), and a duration is at most a year: past that a typo such as
+``1e300s`` would overflow the event loop's timers.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["format_duration", "parse_duration", "parse_percent", "parse_rate", "parse_size"]
+__all__ = [
+    "MAX_DURATION",
+    "format_duration",
+    "parse_duration",
+    "parse_percent",
+    "parse_rate",
+    "parse_size",
+]
+
+MAX_DURATION = 366 * 86400.0  # a year: longer is a typo, and timers overflow long before inf
 
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)")
@@ -49,11 +63,9 @@ RATE_HINT = "write a rate such as 20/s, 600/m or 5/100ms"
 def parse_duration(value: str | int | float) -> float:
     """Return seconds. A bare number is seconds; strings join parts: ``1m30s``, ``250ms``."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; {DURATION_HINT}")
+        raise ValueError(f"{_shown(value)} is not a duration; {DURATION_HINT}")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError(f"{value!r} is negative; {DURATION_HINT}")
-        return float(value)
+        return _duration_in_range(value, value)
     text = str(value).strip()
     try:
         number = float(text)
@@ -68,8 +80,32 @@ def parse_duration(value: str | int | float) -> float:
         total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
         pos = match.end()
     if pos == 0 or pos != len(text):
-        raise ValueError(f"{value!r} is not a duration; {DURATION_HINT}")
-    return total
+        raise ValueError(f"{_shown(value)} is not a duration; {DURATION_HINT}")
+    return _duration_in_range(total, value)
+
+
+def _duration_in_range(seconds: float, written: object) -> float:
+    if not _finite(seconds):
+        raise ValueError(f"{_shown(written)} is not a finite duration; {DURATION_HINT}")
+    if seconds < 0:
+        raise ValueError(f"{_shown(written)} is negative; {DURATION_HINT}")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{_shown(written)} is longer than a year; {DURATION_HINT}")
+    return float(seconds)
+
+
+def _shown(value: object) -> str:
+    """The value as written, cut to a readable length (a hostile one can be megabytes)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finite(number: float) -> bool:
+    """False for nan and ±inf, and for an int too large to be a float."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
 
 
 def format_duration(seconds: float) -> str:
@@ -88,10 +124,12 @@ def format_duration(seconds: float) -> str:
 def parse_rate(value: str | int | float) -> float:
     """Return events per second. A bare number is per second: ``20``, ``20/s``, ``600/m``."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a rate; {RATE_HINT}")
+        raise ValueError(f"{_shown(value)} is not a rate; {RATE_HINT}")
     if isinstance(value, int | float):
+        if not _finite(value):
+            raise ValueError(f"{_shown(value)} is not a finite rate; {RATE_HINT}")
         if value < 0:
-            raise ValueError(f"{value!r} is negative; {RATE_HINT}")
+            raise ValueError(f"{_shown(value)} is negative; {RATE_HINT}")
         return float(value)
     text = str(value)
     try:
@@ -100,41 +138,50 @@ def parse_rate(value: str | int | float) -> float:
         pass
     match = _RATE.match(text)
     if not match:
-        raise ValueError(f"{value!r} is not a rate; {RATE_HINT}")
+        raise ValueError(f"{_shown(value)} is not a rate; {RATE_HINT}")
     count = float(match.group(1))
     per = float(match.group(2) or 1) * _RATE_UNITS[match.group(3) or "s"]
     if per <= 0:
-        raise ValueError(f"{value!r} divides by zero; {RATE_HINT}")
+        raise ValueError(f"{_shown(value)} divides by zero; {RATE_HINT}")
+    if not _finite(count / per):
+        raise ValueError(f"{_shown(value)} is not a finite rate; {RATE_HINT}")
     return count / per
 
 
 def parse_percent(value: str | int | float) -> float:
     """Return a fraction: ``5%`` → 0.05; a bare number ≤ 1 is already a fraction."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a percentage; write 5% or 0.05")
+        raise ValueError(f"{_shown(value)} is not a percentage; write 5% or 0.05")
     if isinstance(value, int | float):
+        if not _finite(value):
+            raise ValueError(f"{_shown(value)} is not a percentage; write 5% or 0.05")
         fraction = float(value)
     else:
         text = str(value).strip()
         try:
             fraction = float(text[:-1]) / 100 if text.endswith("%") else float(text)
         except ValueError:
-            raise ValueError(f"{value!r} is not a percentage; write 5% or 0.05") from None
+            raise ValueError(f"{_shown(value)} is not a percentage; write 5% or 0.05") from None
     if not 0 <= fraction <= 1:
-        raise ValueError(f"{value!r} is outside 0–100 %; write 5% or 0.05")
+        raise ValueError(f"{_shown(value)} is outside 0–100 %; write 5% or 0.05")
     return fraction
 
 
 def parse_size(value: str | int | float) -> int:
     """Return bytes: ``4KB`` (1000s), ``4KiB`` (1024s), ``2MB``, or a bare byte count."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a size; write 4KB, 400KiB or 2MB")
+        raise ValueError(f"{_shown(value)} is not a size; write 4KB, 400KiB or 2MB")
     if isinstance(value, int | float):
+        if not _finite(value):
+            raise ValueError(f"{_shown(value)} is not a finite size; write 4KB, 400KiB or 2MB")
         if value < 0:
-            raise ValueError(f"{value!r} is negative; write 4KB, 400KiB or 2MB")
+            raise ValueError(f"{_shown(value)} is negative; write 4KB, 400KiB or 2MB")
         return int(value)
     match = _SIZE.match(str(value))
     if not match:
-        raise ValueError(f"{value!r} is not a size; write 4KB, 400KiB or 2MB")
+        raise ValueError(f"{_shown(value)} is not a size; write 4KB, 400KiB or 2MB")
     unit = (match.group(2) or "").lower()
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    size = float(match.group(1)) * _SIZE_UNITS[unit]
+    if not _finite(size):
+        raise ValueError(f"{_shown(value)} is not a finite size; write 4KB, 400KiB or 2MB")
+    return int(size)

@@ -151,13 +151,18 @@ def _run_checks(data: Mapping[str, Any]) -> list[Check]:
     segment = data.get("segment") or {}
     if int(segment.get("count") or 1) > 1 and "merged" in segment:
         missing = list(segment.get("missing") or [])
-        complete = bool(run.get("complete", True)) and not missing
-        seen = f"{len(segment.get('merged') or [])} of {segment['count']} parts"
+        partial = list(run.get("partial_parts") or [])
+        complete = bool(run.get("complete", True)) and not missing and not partial
+        finished = len(segment.get("merged") or []) - len(partial)
+        seen = f"{finished} of {segment['count']} parts"
+        notes = [f"missing: {', '.join(map(str, missing))}"] if missing else []
+        if partial:
+            notes.append(f"partial, cut short: {', '.join(map(str, partial))}")
         out.append(
             Check(
                 "run",
                 "every part of the distributed run finished",
-                seen + (f" (missing: {', '.join(map(str, missing))})" if missing else ""),
+                seen + (f" ({'; '.join(notes)})" if notes else ""),
                 "all parts",
                 complete,
                 gates=True,

@@ -174,18 +174,26 @@ def test_a_breakpoint_search_over_two_processes_is_judged_on_the_merged_numbers(
 
 @pytest.mark.slow
 def test_a_dead_worker_is_reported_and_the_rest_kept(tmp_path):
-    """SIGKILL one worker mid-run: its segment is listed as crashed, the other's requests are
-    the result, and the run is marked incomplete."""
+    """SIGKILL one worker mid-run: its segment is listed as failed, with what it journaled
+    kept as a partial part (or as crashed when it journaled nothing), the other's requests
+    are all there, and the run is marked incomplete."""
     path = write_profile(tmp_path)
-    runner = local_run(path, tmp_path / "out")
+    out = tmp_path / "out"
+    runner = local_run(path, out)
     result, _ = run_async(run_with(runner, lambda r: r.workers[1].send_signal(signal.SIGKILL)))
     parts = result.data["parts"]
-    assert [p["status"] for p in parts] == ["ok", "crashed"]
+    journal = (out / "part-2" / "result.jsonl").read_text(encoding="utf-8")
+    journaled = [json.loads(line) for line in journal.splitlines() if '"interval"' in line]
+    assert [p["status"] for p in parts] == ["ok", "partial" if journaled else "crashed"]
     assert parts[1]["exit_code"] == -signal.SIGKILL
-    assert result.requests == parts[0]["requests"] > 0
+    assert parts[1]["error"] == "killed by SIGKILL"
+    kept = sum(int(i["requests"]) for i in journaled)
+    assert result.requests == parts[0]["requests"] + kept
     assert not result.data["run"]["complete"]
     assert result.data["run"]["failed_parts"] == [2]
-    assert result.data["segment"]["missing"] == [2]
+    assert result.data["run"]["partial_parts"] == ([2] if journaled else [])
+    assert result.data["segment"]["missing"] == ([] if journaled else [2])
+    assert result.verdict.exit_code == 1
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ import pytest
 from loadgen.errors import ErrorKind
 from loadgen.health import assess
 from loadgen.hist import Histogram
+from loadgen.journal import rebuild
 from loadgen.merge import merge_intervals, merge_results, thresholds_of
 from loadgen.sample import Sample
 from loadgen.slo import Slo
@@ -240,3 +241,32 @@ def test_results_of_different_tests_are_refused(change, match):
     parts[1].update(change)
     with pytest.raises(ValueError, match=match):
         merge_results(parts)
+
+
+def test_a_part_rebuilt_from_its_journal_merges_and_is_marked_partial():
+    """A killed worker's journal rebuilt (loadgen.journal) merges: its requests, TTFT and
+    E2E count in full, the metrics its journal lacks name it in ``missing_parts``, and the
+    run lists it as partial without calling the whole run interrupted."""
+    every = samples(120)
+    whole = [record(split(every, 2), i, 2, WALL) for i in (1, 2)]
+    header = {k: v for k, v in whole[1].items() if k in ("schema", "profile", "target", "seed",
+              "started", "segment", "plan", "environment", "loadgen_version")}  # fmt: skip
+    journal = [
+        {"type": "header", **header},
+        *({"type": "interval", **i} for i in whole[1]["intervals"]),
+    ]
+    rebuilt = rebuild(journal)
+    merged = merge_results([whole[0], rebuilt])
+    overall = merged["scopes"]["overall"]
+    full = merge_results(whole)["scopes"]["overall"]
+    assert overall["requests"] == full["requests"]
+    for metric in ("ttft", "e2e"):
+        assert overall["metrics"][metric]["count"] == full["metrics"][metric]["count"]
+        assert "missing_parts" not in overall["metrics"][metric]
+    itl = overall["metrics"]["itl"]
+    assert itl["count"] == whole[0]["scopes"]["overall"]["metrics"]["itl"]["count"]
+    assert itl["missing_parts"] == [2]
+    assert merged["run"]["partial_parts"] == [2]
+    assert merged["segment"]["missing"] == []
+    assert not merged["run"]["complete"]
+    assert not merged["run"]["interrupted"]  # a loss (exit 1), not a Ctrl-C (130)

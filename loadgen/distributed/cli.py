@@ -215,14 +215,23 @@ def _parts_text(data: dict[str, Any]) -> str:
             )
         else:
             error = str(p.get("error", "")).splitlines()[-1:] or [""]
+            kept = (
+                f"; {p.get('requests', 0)} requests in its {p.get('journaled_intervals')} "
+                "journaled intervals kept (partial)"
+                if p.get("status") == "partial"
+                else ""
+            )
             lines.append(
                 f"  segment {p['segment']}: FAILED (exit {p.get('exit_code')}): {error[0]}"
-                f" — see {p.get('dir', 'its stderr')}"
+                f"{kept} — see {p.get('dir', 'its stderr')}"
             )
     seg = data.get("segment", {})
     head = f"segments: {len(seg.get('merged', []))} of {seg.get('count')} merged"
     if seg.get("missing"):
         head += f" (missing: {', '.join(map(str, seg['missing']))})"
+    partial = data.get("run", {}).get("partial_parts")
+    if partial:
+        head += f" (partial, cut short: {', '.join(map(str, partial))})"
     clock = data.get("clock")
     if clock and "max_abs_offset" in clock:
         head += f"; clock skew up to {clock['max_abs_offset'] * 1000:.1f} ms (corrected)"

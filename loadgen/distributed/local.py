@@ -6,7 +6,8 @@ a worker is exactly what a user could start by hand, and its result is a normal 
 all of them, agrees a start time (``--start-at``), tails every part's ``result.jsonl`` for
 the live merged view and the abort rules, stops the workers with SIGTERM when the run must
 end early (a second one after a second Ctrl-C), and merges the parts when they are done. A
-worker that dies is reported in the result's ``parts`` and the rest of the run is kept.
+worker that dies is reported in the result's ``parts`` and the rest of the run is kept; so
+are the intervals it had journaled (rebuilt by ``loadgen.journal``, merged, marked partial).
 """
 
 from __future__ import annotations
@@ -197,13 +198,17 @@ class LocalRun(MergedRun):
                 parts.append(json.loads(path.read_text(encoding="utf-8")))
                 continue
             err = (part / "stderr.log").read_text("utf-8", "replace").strip()
+            rebuilt = _journaled(part / "result.jsonl")
+            if rebuilt is not None:
+                parts.append(rebuilt)
             failed.append(
                 {
                     "segment": i,
-                    "status": "crashed",
+                    "status": "partial" if rebuilt is not None else "crashed",
                     "exit_code": proc.returncode,
-                    "error": err[-2000:] or "no output",
+                    "error": err[-2000:] or _death(proc.returncode),
                     "dir": str(part),
+                    "journaled_intervals": len(rebuilt["intervals"]) if rebuilt else 0,
                 }
             )
         if not parts:
@@ -228,6 +233,28 @@ class LocalRun(MergedRun):
     def _send_step(self, command: dict[str, Any]) -> None:
         with self._steps_path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(command) + "\n")
+
+
+def _journaled(path: Path) -> dict[str, Any] | None:
+    """A dead worker's result rebuilt from its journal, or None when it journaled nothing
+    usable (killed before its header, or no interval yet)."""
+    from loadgen.journal import JournalError, read_journal
+
+    if not path.exists():
+        return None
+    try:
+        data = read_journal(path)
+    except JournalError:
+        return None
+    return data if data["intervals"] else None
+
+
+def _death(returncode: int | None) -> str:
+    """How a worker that said nothing ended: ``killed by SIGKILL`` or its exit status."""
+    if returncode is not None and returncode < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-returncode).name}"
+    return f"exited with status {returncode} without output"
 
 
 def _signal(proc: asyncio.subprocess.Process, sig: int) -> None:

@@ -63,7 +63,8 @@ def finish(
 ) -> Result:
     """Merge the parts, say how the run ended (the driver knows; the workers only saw a
     SIGTERM), list failed workers, add the driver's breakpoint search, and write
-    ``OUT/result.json``."""
+    ``OUT/result.json``. ``parts`` may hold a failed worker's result rebuilt from its journal
+    (listed in ``failed`` too, with status ``partial``): its intervals are merged."""
     data = merge_results(parts, thresholds=profile.thresholds, offsets=offsets)
     if conductor is not None:
         unit = "users" if profile.load.model == "closed" else "rate"
@@ -80,7 +81,13 @@ def finish(
     if failed:
         run["complete"] = False
         run["failed_parts"] = [f["segment"] for f in failed]
-        data["parts"] = sorted([*data["parts"], *failed], key=lambda p: int(p["segment"]))
+        merged = {int(p["segment"]): p for p in data["parts"]}
+        for f in failed:  # a part rebuilt from its journal is merged: say how it ended there
+            if int(f["segment"]) in merged:
+                merged[int(f["segment"])].update(f)
+            else:
+                merged[int(f["segment"])] = dict(f)
+        data["parts"] = [merged[k] for k in sorted(merged)]
     start_at = mode.get("start_at")
     if start_at is not None:
         late = [float(p["started"]) - o - start_at for p, o in _with_offsets(parts, offsets)]

@@ -347,10 +347,8 @@ class Builder(TaskSections, AuthSection):
             builtin = {}
         return TargetSpec(
             base_url=base_url.rstrip("/"),
-            timeout=self.unit(t.get("timeout"), (*path, "timeout"), units.parse_duration, 60.0),
-            connect_timeout=self.unit(
-                t.get("connect_timeout"), (*path, "connect_timeout"), units.parse_duration, 10.0
-            ),
+            timeout=self._timeout(t, path, "timeout", 60.0),
+            connect_timeout=self._timeout(t, path, "connect_timeout", 10.0),
             verify=verify if isinstance(verify, bool) else str(self.base_dir / verify),
             headers=headers,
             tokenizer=self.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),
@@ -363,6 +361,14 @@ class Builder(TaskSections, AuthSection):
             max_response_size=self._size(t, path, "max_response_size", 64 << 20),
             max_line=self._size(t, path, "max_line", 1 << 20),
         )
+
+    def _timeout(self, t: Mapping[str, Any], path: Path_, key: str, default: float) -> float:
+        """A timeout of zero would fail every request before it is sent: refuse it."""
+        seconds = self.unit(t.get(key), (*path, key), units.parse_duration, default)
+        if seconds <= 0:
+            self.bad((*path, key), f"{key} must be > 0", f"write a duration such as {default:g}s")
+            return default
+        return seconds
 
     def _retry_after(self, value: Any, path: Path_) -> bool:
         if value is None or value == "honor":
@@ -484,7 +490,7 @@ class Builder(TaskSections, AuthSection):
                 arrival = "constant"
             max_in_flight = self.typed(ld.get("max_in_flight"), (*path, "max_in_flight"), int, 1000)
             if max_in_flight <= 0:
-                self.bad((*path, "max_in_flight"), "must be > 0")
+                self.bad((*path, "max_in_flight"), "must be > 0", "write max_in_flight: 1000")
             extra = {
                 "arrival": arrival,
                 "max_in_flight": max_in_flight,
@@ -509,7 +515,7 @@ class Builder(TaskSections, AuthSection):
             if model == "closed":
                 users = self.typed(raw, p, int, 0, "write a whole number of users")
                 if users < 0:
-                    self.bad(p, "users must be ≥ 0")
+                    self.bad(p, "users must be ≥ 0", "write a whole number of users")
                 return float(users)
             return self.unit(raw, p, units.parse_rate, 0.0)
 
@@ -560,9 +566,14 @@ class Builder(TaskSections, AuthSection):
                     f"{level_key}: 10, duration: 1m",
                 )
                 return Load(model=model, graceful_stop=graceful, **extra)
+            before = len(self.problems)
             peak = level(ld[level_key], (*path, level_key))
-            if peak <= 0:
-                self.bad((*path, level_key), f"{level_key} must be > 0")
+            if peak <= 0 and len(self.problems) == before:  # one problem per value
+                self.bad(
+                    (*path, level_key),
+                    f"{level_key} must be > 0",
+                    "write users: 10" if level_key == "users" else "write rate: 5/s",
+                )
             duration = self.unit(ld["duration"], (*path, "duration"), units.parse_duration, 0.0)
             ramp = self.unit(ld.get("ramp_up"), (*path, "ramp_up"), units.parse_duration, 0.0)
             if ramp > duration:
@@ -574,6 +585,12 @@ class Builder(TaskSections, AuthSection):
         # A zero total that only follows from a duration already reported is not news.
         if stages and sum(s.duration for s in stages) <= 0 and len(self.problems) == known:
             self.bad((*path, "stages"), "the stages add up to no time", "give a duration > 0")
+        elif stages and max(s.target for s in stages) <= 0 and len(self.problems) == known:
+            self.bad(
+                (*path, "stages"),
+                f"no stage has any {level_key}: the run would send nothing",
+                f"give at least one stage {level_key} > 0",
+            )
         return Load(model=model, stages=tuple(stages), start=start, graceful_stop=graceful, **extra)
 
     def report_spec(self, value: Any, path: Path_) -> ReportSpec:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,9 +56,19 @@ class Checker:
                 value = kind(value.strip())
         ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > _LARGEST:
+                self.bad(path, f"{_short(value)} is too large", fix or "write a smaller number")
+                return default
             return float(value)
         if not ok:
-            self.bad(path, f"expected {kind.__name__}, got {kind_of(value)} {value!r}", fix)
+            self.bad(path, f"expected {kind.__name__}, got {kind_of(value)} {_brief(value)}", fix)
+            return default
+        if isinstance(value, float) and not math.isfinite(value):
+            # nan and inf are YAML floats, but no weight, rate or level means them
+            self.bad(path, f"{value} is not a finite number", fix or "write a number")
+            return default
+        if isinstance(value, int) and abs(value) > _LARGEST and kind is int:
+            self.bad(path, f"{_short(value)} is too large", fix or "write a smaller number")
             return default
         return value
 
@@ -85,6 +96,20 @@ class Checker:
             self.bad(path, f"expected a mapping of names to strings, got {kind_of(value)}")
             return {}
         return {str(k): str(v) for k, v in value.items()}
+
+
+_LARGEST = 2**64  # past any seed, count or level a profile means (and far from float overflow)
+
+
+def _short(value: int) -> str:
+    """A huge integer as its first digits and length, never thousands of digits."""
+    text = str(value)
+    return text if len(text) <= 20 else f"{text[:12]}… ({len(text)} digits)"
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def kind_of(value: Any) -> str:

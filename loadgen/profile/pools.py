@@ -22,6 +22,7 @@ from loadgen.profile.source import load_source
 
 __all__ = ["DEFAULT_QUESTIONS", "default_pools", "load_pools", "load_rows"]
 
+MAX_POOL_BYTES = 16 << 20  # hundreds of thousands of questions; PyYAML reads ~1 MiB/s
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent.parent / "data" / "questions.yaml"
 
 
@@ -36,7 +37,7 @@ def default_pools() -> DataPools:
 
 def load_pools(path: Path) -> tuple[DataPools, list[Problem]]:
     try:
-        source = load_source(path, env={})
+        source = load_source(path, env={}, max_bytes=MAX_POOL_BYTES)
     except ProfileError as exc:
         return DataPools(source=str(path)), exc.problems
     data: Any = source.data

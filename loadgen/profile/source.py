@@ -7,6 +7,11 @@ so validation can say ``profile.yaml:12: users[0].weight: ...`` for any value.
 Variables are expanded in scalar *values* after parsing (never in the raw text, so a password
 holding ``#`` or ``: `` cannot break the YAML). A plain scalar that is exactly one ``${...}``
 is re-typed after expansion, so ``users: ${USERS:-10}`` is the integer 10.
+
+A profile is untrusted input, so every way YAML can make a few bytes cost a lot is bounded
+before the model is built: the bytes read (``MAX_PROFILE_BYTES``; pools pass their own), the
+nesting depth (PyYAML composes recursively), the values aliases expand to ("billion laughs")
+and all values together. Only the standard tags are read; any other is a problem.
 """
 
 from __future__ import annotations
@@ -22,7 +27,19 @@ import yaml
 
 from loadgen.errors import Problem, ProfileError
 
-__all__ = ["Lines", "Path_", "Source", "load_env_file", "load_source", "parse_yaml"]
+__all__ = [
+    "MAX_PROFILE_BYTES",
+    "Lines",
+    "Path_",
+    "Source",
+    "load_env_file",
+    "load_source",
+    "parse_yaml",
+]
+
+MAX_PROFILE_BYTES = 1 << 20  # a profile is a page of YAML; 1 MiB takes PyYAML about a second
+MAX_DEPTH = 64  # profiles nest about 8 deep; PyYAML's composer recurses per level
+MAX_ALIASED_VALUES = 100_000  # values reached through aliases (*name), all aliases together
 
 Path_ = tuple[str | int, ...]
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-((?:[^{}]|\{[^{}]*\})*))?\}")
@@ -64,17 +81,55 @@ class Source:
 
 
 def load_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of a ``.env`` file, read with python-dotenv's quoting rules."""
+    """``KEY=VALUE`` lines of a ``.env`` file, read with python-dotenv's quoting rules (a
+    regular file of at most ``MAX_PROFILE_BYTES``: a device or FIFO is not one)."""
     if not path.is_file():
         return {}
+    if path.stat().st_size > MAX_PROFILE_BYTES:
+        raise ProfileError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    "",
+                    f"the file is larger than {MAX_PROFILE_BYTES >> 10:,} KiB",
+                    "a .env file holds a few variables: remove what is not KEY=VALUE",
+                )
+            ]
+        )
     from dotenv import dotenv_values
 
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+class _TooDeep(yaml.composer.ComposerError):
+    pass
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing to compose deeper than ``MAX_DEPTH`` (its composer is
+    recursive: 5,000 opening brackets would end in a RecursionError)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeep(None, None, f"deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, list[Problem]]:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), []
+        return yaml.compose(text, Loader=_DepthLimitedLoader), []
+    except _TooDeep as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        what = f"lists and mappings nest {exc.problem}"
+        return None, [Problem(filename, line, "", what, "flatten it: a profile nests ~8 deep")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -86,11 +141,29 @@ def parse_yaml(text: str, filename: str) -> tuple[yaml.Node | None, list[Problem
         return None, [Problem(filename, None, "", f"YAML error: {exc}", "fix the YAML syntax")]
 
 
-def load_source(path: Path, env: Mapping[str, str] | None = None) -> Source:
-    """Read, parse and expand one YAML file; raise ProfileError naming file and line."""
+def load_source(
+    path: Path, env: Mapping[str, str] | None = None, *, max_bytes: int = MAX_PROFILE_BYTES
+) -> Source:
+    """Read, parse and expand one YAML file of at most ``max_bytes``; raise ProfileError
+    naming file and line."""
     filename = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:  # bounded: a FIFO or /dev/zero has no size to stat
+            raw = f.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise ProfileError(
+                [
+                    Problem(
+                        filename,
+                        None,
+                        "",
+                        f"the file is larger than {max_bytes >> 10:,} KiB",
+                        "a profile is a page of YAML: keep large data in a data file "
+                        "(data.questions, data.rows)",
+                    )
+                ]
+            )
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(
             [
@@ -116,7 +189,10 @@ def source_from_text(text: str, filename: str, env: Mapping[str, str]) -> Source
         raise ProfileError(problems)
     lines = Lines(filename)
     builder = _Builder(lines, env)
-    data = builder.build(node, ()) if node is not None else {}
+    try:
+        data = builder.build(node, ()) if node is not None else {}
+    except _TooMany as exc:
+        raise ProfileError([exc.problem]) from None
     if builder.problems:
         raise ProfileError(builder.problems)
     return Source(data, lines, frozenset(builder.secrets))
@@ -124,8 +200,17 @@ def source_from_text(text: str, filename: str, env: Mapping[str, str]) -> Source
 
 _VALUE_TAG = "tag:yaml.org,2002:value"  # YAML 1.1 reads a bare ``=`` as this; we keep text
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _RESOLVER = yaml.resolver.Resolver()
-_MAX_VALUES = 1_000_000  # aliases can make a short file expand to billions of values
+_MAX_VALUES = 1_000_000  # all values of one document (a 16 MiB pool file holds fewer)
+
+
+class _TooMany(Exception):
+    """Building stops at once (one problem, not a cascade): the document expands too far."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 class _Builder:
@@ -142,22 +227,54 @@ class _Builder:
         self.secrets: set[str] = set()
         self._constructor = yaml.SafeLoader("")
         self._open: set[int] = set()  # ids of the collection nodes being built (for cycles)
+        self._built: set[int] = set()  # ids of the nodes built once: building again is an alias
         self._count = 0
+        self._aliased = 0
+        self._alias_at: tuple[yaml.Node, Path_] | None = None  # the outermost alias in use
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.lines.lines.setdefault(path, node.start_mark.line + 1)
         self._count += 1
         if self._count > _MAX_VALUES:
-            if self._count == _MAX_VALUES + 1:
-                self._problem(
-                    node,
-                    path,
-                    f"the document expands to more than {_MAX_VALUES:,} values",
-                    "use fewer aliases (*name) of large anchors",
+            raise _TooMany(
+                self._too_many(node, path, f"the document holds more than {_MAX_VALUES:,} values")
+            )
+        outermost = self._alias_at is None and id(node) in self._built
+        if outermost:
+            self._alias_at = (node, path)
+        if self._alias_at is not None:
+            self._aliased += 1
+            if self._aliased > MAX_ALIASED_VALUES:
+                at, at_path = self._alias_at
+                raise _TooMany(
+                    self._too_many(
+                        at,
+                        at_path,
+                        f"aliases (*name) expand to more than {MAX_ALIASED_VALUES:,} values",
+                    )
                 )
-            return None
+        self._built.add(id(node))
+        try:
+            return self._build(node, path)
+        finally:
+            if outermost:
+                self._alias_at = None
+
+    def _too_many(self, node: yaml.Node, path: Path_, what: str) -> Problem:
+        fix = "use fewer aliases of large anchors, or split the data into a data file"
+        return Problem(self.lines.file, node.start_mark.line + 1, dotted(path), what, fix)
+
+    def _build(self, node: yaml.Node, path: Path_) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:  # !!python/object/apply:… on a list, !!set, !x
+            self._problem(
+                node,
+                path,
+                f"the YAML tag {_short_tag(node.tag)} is not supported",
+                "remove it: loadgen reads plain YAML mappings and lists",
+            )
+            return None
         if id(node) in self._open:
             self._problem(
                 node,
@@ -263,7 +380,7 @@ class _Builder:
             # A plain scalar that was only a variable: type it as YAML would have.
             try:
                 typed = yaml.safe_load(expanded)
-            except yaml.YAMLError:
+            except (yaml.YAMLError, ValueError):  # ValueError: an integer of 5,000 digits
                 return expanded
             if isinstance(typed, int | float | bool) and not isinstance(typed, str):
                 return typed
@@ -279,6 +396,11 @@ def _unreadable(node: yaml.ScalarNode, exc: Exception) -> tuple[str, str]:
         return (
             f"the YAML tag {tag} is not supported",
             "remove it: loadgen reads plain YAML (write ${VAR} for an environment variable)",
+        )
+    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+        return (
+            f"an integer of {len(node.value):,} digits is too long to read",
+            "write a smaller number",
         )
     if isinstance(exc, yaml.MarkedYAMLError):
         reason = f": {exc.problem}"

@@ -318,7 +318,7 @@ class TaskSections(Checker):
             )
         max_tokens = self.typed(c.get("max_tokens"), (*path, "max_tokens"), int, None)
         if max_tokens is not None and max_tokens <= 0:
-            self.bad((*path, "max_tokens"), "must be > 0")
+            self.bad((*path, "max_tokens"), "must be > 0", "write max_tokens: 256")
         default_path = "/v1/chat/completions" if api == "openai" else "/api/chat"
         body = c.get("body")
         if body is not None and not isinstance(body, Mapping):

@@ -143,10 +143,34 @@ def _banners(data: dict[str, Any]) -> list[str]:
             f"The run was interrupted ({run.get('stop_reason', 'stopped')}); the results "
             "cover the time until then."
         )
+    out += _lost_parts(data)
     out += [
         f"loadgen internal error in a virtual user (please report): {e}"
         for e in run.get("internal_errors") or []
     ]
+    return out
+
+
+def _lost_parts(data: dict[str, Any]) -> list[str]:
+    """One banner per worker of a distributed run that did not finish: what is kept of it."""
+    out = []
+    for p in data.get("parts") or []:
+        status = p.get("status")
+        if status in (None, "ok"):
+            continue
+        error = (str(p.get("error") or "").strip().splitlines() or ["no output"])[-1]
+        if status == "partial":
+            kept = (
+                f"its {p.get('journaled_intervals', 0)} journaled intervals are kept "
+                "(counts, errors, TTFT and E2E; not ITL, TTFB or the per-name tables)"
+            )
+        else:
+            kept = "nothing of it is in these numbers"
+        out.append(
+            f"Segment {p.get('segment')} of the distributed run did not finish "
+            f"({error}, exit {p.get('exit_code')}): {kept}; the totals cover less load "
+            "than the plan."
+        )
     return out
 
 
