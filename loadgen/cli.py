@@ -709,6 +709,8 @@ async def attended(runner: Any, progress: tuple[str, float]) -> Result:
 
 def stop_notice(grace: str, in_flight: int | None) -> str:
     """The line the first Ctrl-C prints: what the stop waits for and how to skip it."""
+    if in_flight == 0:
+        return "stopping — no request in flight; writing the results"
     what = (
         "the requests in flight"
         if in_flight is None

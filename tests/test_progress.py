@@ -140,3 +140,19 @@ def test_a_terminal_gets_the_live_area_and_no_color_removes_colour_only(tmp_path
     assert "in flight" in drawn
     assert "/ 3s" in drawn
     assert ("\x1b[36m" in drawn) is (not no_color)
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "said"),
+    [
+        (3, "stopping — waiting up to 10s for 3 requests; Ctrl-C again to stop now"),
+        (1, "stopping — waiting up to 10s for 1 request; Ctrl-C again to stop now"),
+        (0, "stopping — no request in flight; writing the results"),
+        (None, "stopping — waiting up to 10s for the requests in flight; Ctrl-C again to stop now"),
+    ],
+)
+def test_the_stop_notice_says_what_it_waits_for(in_flight, said):
+    """The first Ctrl-C's line, including a stop with nothing in flight (a --start-at wait)."""
+    from loadgen.cli import stop_notice
+
+    assert stop_notice("10s", in_flight) == said
