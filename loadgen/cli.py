@@ -305,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return printed
         if getattr(args, "profile", None):
             args.profile = str(packaged.resolve(args.profile))
+            if args.command == "run" and args.print_profile:
+                load_profile(args.profile, sets=args.sets)  # its problems, if any, as usual
+                print(Path(args.profile).read_text(encoding="utf-8"), end="")
+                return ExitCode.OK
         if args.command == "validate":
             return _validate(args)
         if args.command == "check":

@@ -117,3 +117,15 @@ def test_the_wheel_runs_smoke_by_name_in_a_fresh_venv(tmp_path):
     assert summary["verdict"]["status"] == "passed"
     assert summary["overall"]["requests"] > 0
     assert (work / "out" / "report.html").exists()
+
+
+def test_print_profile_shows_a_shipped_profile_and_a_missing_one_says_where_to_look(
+    tmp_path, monkeypatch, capsys
+):
+    """`loadgen run smoke --print-profile` prints the shipped file; an unknown name is one
+    line pointing at `loadgen profiles`, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "smoke", "--print-profile"]) == 0
+    assert "name: smoke" in capsys.readouterr().out
+    assert main(["run", "nosuch"]) == 2
+    assert "`loadgen profiles` lists them" in capsys.readouterr().err

@@ -172,7 +172,8 @@ def load_source(
                     None,
                     "",
                     "file not found",
-                    "check the path; it is relative to the current directory",
+                    "check the path (relative to the current directory), or name a shipped "
+                    "profile: `loadgen profiles` lists them",
                 )
             ]
         ) from None
