@@ -105,6 +105,7 @@ async def run_chat(
             client.httpx, "POST", path, headers, body, sample, reader, sink, timeout, view
         )
     sample.usage_tokens = reader.usage_tokens
+    sample.usage_rejected = reader.usage_rejected
     sample.without_done = reader.without_done
     view.status = sample.status
     view.answer = "".join(reader.parts) if keep_text else None

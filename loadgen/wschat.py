@@ -19,7 +19,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from loadgen.chat import json_field
+from loadgen.chat import checked_usage, json_field
 from loadgen.checks import ResponseView
 from loadgen.errors import ErrorKind
 from loadgen.profile.model import WsTask
@@ -139,8 +139,7 @@ class WsChat:
                         view.final = text
                         if spec.usage_field:
                             usage = json_field(text, spec.usage_field)
-                            if isinstance(usage, int):
-                                sample.usage_tokens = usage
+                            sample.usage_tokens, sample.usage_rejected = checked_usage(usage)
                         sample.end = now
                         sample.status = 200
                         break
