@@ -115,7 +115,7 @@ def parse_openai_chunk(data: str) -> Chunk:
     return _finish(obj, "", None, False)
 
 
-def parse_openai_completion(body: bytes | str) -> Chunk:
+def parse_openai_completion(body: bytes | bytearray | str) -> Chunk:
     """Read a non-streamed chat completion: ``choices[0].message`` and ``usage``."""
     obj = _loads(body)
     if type(obj) is not dict:
@@ -209,7 +209,7 @@ def _split_path(path: str) -> tuple[str, ...]:
     return parts
 
 
-def _loads(data: str | bytes) -> Any:
+def _loads(data: str | bytes | bytearray) -> Any:
     if type(data) is str:
         try:
             obj, end = _scan(data, 0)
@@ -221,7 +221,7 @@ def _loads(data: str | bytes) -> Any:
     return _loads_slow(data)
 
 
-def _loads_slow(data: str | bytes) -> Any:
+def _loads_slow(data: str | bytes | bytearray) -> Any:
     # json.loads itself: leading or trailing whitespace, bytes, and every error message.
     try:
         return json.loads(data)
