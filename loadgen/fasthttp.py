@@ -236,7 +236,8 @@ class _Connection(asyncio.Protocol):
                 self._parts.clear()
                 self._deliver(chunk, now)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
-            self._fail(ProtocolFailed(self._bad_head or f"invalid HTTP response: {exc}"))
+            why = "bytes after the end of the response body" if self._extra else self._bad_head
+            self._fail(ProtocolFailed(why or f"invalid HTTP response: {exc}"))
             return
         except Exception as exc:  # the sink's parse errors: SSE, JSON, size limits
             self._fail(exc)
