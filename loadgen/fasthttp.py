@@ -214,8 +214,7 @@ class _Connection(asyncio.Protocol):
         if self.draining:
             self._drain(data)
             return
-        done = self._done
-        if done is None or done.done():
+        if self._done is None or self._done.done():
             # Bytes outside a request: what they say cannot be trusted, and parsed later they
             # would pass for the next request's answer. A stray CRLF is tolerated (RFC 9112).
             if data.strip(b"\r\n"):
@@ -227,7 +226,7 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
             if not self._headers_done:
                 self._head_bytes += len(data)
-                if self._head_bytes > MAX_HEAD_BYTES:
+                if self._head_bytes > MAX_HEAD_BYTES and not self._bad_head:
                     self._bad_head = f"response head larger than {MAX_HEAD_BYTES} bytes"
             if self._bad_head:
                 raise ProtocolFailed(self._bad_head)
@@ -242,17 +241,17 @@ class _Connection(asyncio.Protocol):
         except Exception as exc:  # the sink's parse errors: SSE, JSON, size limits
             self._fail(exc)
             return
-        finally:
-            data = b""  # the traceback of a failure must not keep a read alive
+        # No local may hold the request's future or the read: a failure's traceback keeps
+        # this frame, and the future holds the failure (a cycle only the collector breaks).
         if self._extra:
             self._fail(ProtocolFailed("bytes after the end of the response body"))
         elif self._complete:
-            done.set_result(None)
+            self._done.set_result(None)
         elif self._answered:
             # The answer is complete (data: [DONE]) but the body is not: the request ends
             # now; the rest of the body is read if it comes, and decides the connection's reuse.
             self.draining = not self._until_eof
-            done.set_result(None)
+            self._done.set_result(None)
 
     def _drain(self, data: bytes) -> None:
         self._drained += len(data)
@@ -314,7 +313,7 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._fields += 1
         if self._fields > MAX_HEADERS:
-            self._bad_head = f"more than {MAX_HEADERS} header fields"
+            self._bad_head = f"response head with more than {MAX_HEADERS} header fields"
             return
         if name.lower() in (b"content-length", b"transfer-encoding"):
             self._framed = True
