@@ -52,8 +52,13 @@ _LOCAL_LIMITS = {
 def local_limit(exc: BaseException) -> str:
     """What limit of the generator's own machine ``exc`` hit (``""`` when none): these fail a
     request without the target having any part in it."""
-    if isinstance(exc, MemoryError):
-        return "out of memory in the generator"
+    current: BaseException | None = exc
+    for _ in range(16):  # a chain of causes, however a library wrapped it
+        if current is None:
+            break
+        if isinstance(current, MemoryError):
+            return "out of memory in the generator"
+        current = current.__cause__ or current.__context__
     inner = _innermost_os_error(exc)
     if inner is None or isinstance(inner, socket.gaierror):
         return ""
