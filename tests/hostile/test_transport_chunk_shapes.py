@@ -6,19 +6,26 @@ reads in bulk and single events by a string scan. Fed the same reads, both must 
 same token times, usage and end marker. Shapes are generated: content empty, null, absent
 or text beside ``reasoning_content`` / ``reasoning`` (OpenRouter's shape), tool-call
 deltas, usage chunks (null, an object, absurd counts), finish chunks, compact or spaced
-JSON, cut into reads anywhere.
+JSON, cut into reads anywhere. Two live runs check the same on the wire, on both transports.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
+import pytest
+import transport_server as ts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import loadgen
+from loadgen import profile_from_dict
 from loadgen.chat import MAX_USAGE_TOKENS, ChunkError, parse_openai_chunk
+from loadgen.console import summary
 from loadgen.readers import OpenAIReader, StreamEnded
+from loadgen.result import Result
 from loadgen.sse import SSEError
 
 TEXT = st.sampled_from(["", "a", " w", 'say "content":"x"', "é🚀", "\\n", "reasoning"])
@@ -125,3 +132,78 @@ def test_an_absurd_usage_count_is_flagged_and_not_used() -> None:
         assert parsed.rejected_usage == count
     ok = parse_openai_chunk('{"choices":[],"usage":{"completion_tokens":20}}')
     assert (ok.completion_tokens, ok.rejected_usage) == (20, None)
+
+
+REASONING_TTFT = 0.1  # seconds from the request to the first reasoning chunk
+
+
+async def openrouter(w: ts.Writer) -> bool:
+    """5 reasoning chunks with ``"content":""`` beside ``"reasoning"``, 20 ms apart, then 15
+    answer tokens: the first reasoning chunk leaves 100 ms after the request, the first
+    answer token 180 ms later; each chunk in a read of its own."""
+    w.write(ts.SSE_HEAD + ts.framed(ts.chunk({"role": "assistant", "content": ""})))
+    await asyncio.sleep(REASONING_TTFT)
+    for i in range(5):
+        w.write(ts.framed(ts.chunk({"content": "", "reasoning": f" r{i}"})))
+        await w.drain()
+        await asyncio.sleep(0.02)
+    for i in range(15):
+        w.write(ts.framed(ts.chunk({"content": f" w{i}"})))
+        await w.drain()
+        await asyncio.sleep(0.002)
+    for event in (ts.chunk({}, "stop"), ts.usage(20), b"data: [DONE]\n\n"):
+        w.write(ts.framed(event))
+    w.write(b"0\r\n\r\n")
+    await w.drain()
+    return True
+
+
+async def absurd_usage(w: ts.Writer) -> bool:
+    events = ts.sse_answer()
+    events[-2] = ts.usage(10**15)
+    await ts._chunked(w, events)
+    w.write(b"0\r\n\r\n")
+    await w.drain()
+    return True
+
+
+def _run(data: dict[str, Any]) -> Result:
+    async def bounded() -> Result:
+        return await asyncio.wait_for(loadgen.run(profile_from_dict(data)), 30)
+
+    return asyncio.run(bounded())
+
+
+@pytest.mark.parametrize("transport", ["fast", "httpx"])
+def test_an_openrouter_stream_is_timed_from_its_first_reasoning_chunk(transport: str) -> None:
+    """Live, on both transports: TTFT is the first reasoning chunk's 100 ms (the lean client
+    took the first answer token's ~200 ms) and every answer has 20 content events (was 15),
+    as its usage says."""
+    with ts.HostileServer({"/reasoning": openrouter}) as s:
+        result = _run(ts.pair(s.url, {"chat": {"path": "/reasoning"}}, transport=transport))
+    assert result.data["run"]["internal_errors"] == []
+    scope = result.scope("name", "chat.hostile")
+    assert scope["errors"] == 0, result.data["errors"]
+    assert scope["requests"] >= 3
+    assert scope["content_events"] == 20 * scope["requests"]
+    assert scope["usage_vs_events"]["difference"] == 0
+    ttft = scope["metrics"]["ttft"]
+    assert ttft["p50"] >= REASONING_TTFT * 1000
+    assert ttft["p50"] < REASONING_TTFT * 1000 + 60  # the first answer token is 100 ms later
+    healthy = result.scope("name", "chat.ok")["metrics"]["ttft"]
+    assert healthy["p50"] >= ts.HEALTHY_TTFT * 1000
+    assert healthy["p99"] < ts.HEALTHY_TTFT * 1000 + 250
+
+
+def test_an_absurd_usage_count_is_not_added_up() -> None:
+    """A server reporting 10**15 completion tokens: each answer counts its 8 content events,
+    the result says how many usage counts were refused, and the console says why."""
+    with ts.HostileServer({"/usage": absurd_usage}) as s:
+        result = _run(ts.pair(s.url, {"chat": {"path": "/usage"}}))
+    scope = result.scope("name", "chat.hostile")
+    assert scope["errors"] == 0, result.data["errors"]
+    assert scope["output_tokens"] == ts.TOKENS * scope["requests"]
+    assert scope["usage_vs_events"]["rejected"] == scope["requests"]
+    assert scope["token_source"] == {"events": scope["requests"]}
+    assert result.overall["output_tokens"] < 10**6
+    assert "reported a usage count no answer can have" in summary(result.data)
