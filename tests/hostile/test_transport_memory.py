@@ -120,6 +120,13 @@ def scope(result: dict[str, Any], name: str) -> dict[str, Any]:
 ATTACKS = [
     pytest.param("/headers", endless_headers, {}, "response head", id="endless headers"),
     pytest.param(
+        "/headers",
+        endless_headers,
+        {"transport": "httpx"},
+        "Receive buffer too long",
+        id="endless headers (httpx: h11's 16 KiB)",
+    ),
+    pytest.param(
         "/header-value", endless_header_value, {}, "response head", id="one endless header"
     ),
     pytest.param("/hints", informational_flood, {}, "response head", id="endless 103 responses"),
@@ -150,8 +157,12 @@ def test_an_attack_is_refused_with_bounded_memory_and_healthy_timing(
 ) -> None:
     """The attack is counted as ``protocol`` with its reason, the child's peak RSS stays
     under PEAK_MIB, the run ends on time and the healthy class keeps its first token."""
+    chat = dict(chat)
+    target = {"transport": chat.pop("transport")} if "transport" in chat else {}
     with ts.HostileServer({path: handler}) as s:
-        data = ts.pair(s.url, {"chat": {"path": path, **chat}}, duration="2s", timeout="5s")
+        data = ts.pair(
+            s.url, {"chat": {"path": path, **chat}}, duration="2s", timeout="5s", **target
+        )
         began = time.monotonic()
         result, peak = run_child(tmp_path, data)
         elapsed = time.monotonic() - began
