@@ -17,7 +17,11 @@ import transport_server as ts
 
 import loadgen
 from loadgen import profile_from_dict
+from loadgen.errors import ErrorKind
+from loadgen.profile.model import WsTask
 from loadgen.result import Result
+from loadgen.sample import Sample
+from loadgen.wschat import WsChat
 
 TRANSPORTS = [pytest.param("fast", id="lean client"), pytest.param("httpx", id="httpx")]
 
@@ -263,3 +267,33 @@ def test_a_token_with_crlf_from_the_server_never_reaches_the_wire(transport: str
     text = messages(result)
     assert "header 'authorization' holds CR, LF or NUL" in text
     assert "tok-9f8e" not in text
+
+
+def test_a_websocket_handshake_header_with_crlf_is_refused_before_connecting() -> None:
+    """The WebSocket handshake refuses a CRLF header itself (websockets' own refusal quotes
+    the value): ``protocol``, naming the header, and no connection is tried (the port is
+    closed: trying would have been ``connect``)."""
+    samples: list[Sample] = []
+    chat = WsChat(
+        "http://127.0.0.1:9",
+        record=samples.append,
+        count=lambda _name: None,
+        user_class="u",
+        connect_timeout=1.0,
+    )
+    sample = Sample(name="ws", user_class="u", t0=0.0, send=0.0)
+    asyncio.run(
+        chat.ask(
+            WsTask(),
+            {"type": "message", "content": "hi"},
+            sample,
+            token=None,
+            headers={"authorization": "Bearer " + EVIL_TOKEN},
+            timeout=1.0,
+            keep_text=False,
+        )
+    )
+    (connect,) = samples
+    assert connect.error == ErrorKind.PROTOCOL
+    assert "header 'authorization' holds CR, LF or NUL" in connect.message
+    assert "tok-9f8e" not in connect.message
