@@ -19,9 +19,11 @@ from typing import Any
 
 __all__ = [
     "DONE",
+    "MAX_USAGE_TOKENS",
     "Chunk",
     "ChunkError",
     "chat_request",
+    "checked_usage",
     "is_content",
     "json_field",
     "parse_openai_chunk",
@@ -30,6 +32,10 @@ __all__ = [
 
 DONE = "[DONE]"
 """The data of the event that ends an OpenAI stream; it is not JSON, so test before parsing."""
+
+MAX_USAGE_TOKENS = 10_000_000
+"""More tokens than any one answer (or prompt) holds: a usage count past it, or below zero, is
+the server's mistake, never a count to add up."""
 
 # The C scanner behind json.loads, called directly: it skips loads' Python-level wrapper
 # (about a third of the cost on a 250-byte chunk). _loads falls back to json.loads whenever
@@ -56,6 +62,7 @@ class Chunk:
     prompt_tokens: int | None = None
     error: str | None = None
     reasoning: bool = False
+    rejected_usage: int | None = None  # an implausible completion count, not used
 
 
 def is_content(chunk: Chunk) -> bool:
@@ -108,7 +115,7 @@ def parse_openai_chunk(data: str) -> Chunk:
     return _finish(obj, "", None, False)
 
 
-def parse_openai_completion(body: bytes | str) -> Chunk:
+def parse_openai_completion(body: bytes | bytearray | str) -> Chunk:
     """Read a non-streamed chat completion: ``choices[0].message`` and ``usage``."""
     obj = _loads(body)
     if type(obj) is not dict:
@@ -202,7 +209,7 @@ def _split_path(path: str) -> tuple[str, ...]:
     return parts
 
 
-def _loads(data: str | bytes) -> Any:
+def _loads(data: str | bytes | bytearray) -> Any:
     if type(data) is str:
         try:
             obj, end = _scan(data, 0)
@@ -214,7 +221,7 @@ def _loads(data: str | bytes) -> Any:
     return _loads_slow(data)
 
 
-def _loads_slow(data: str | bytes) -> Any:
+def _loads_slow(data: str | bytes | bytearray) -> Any:
     # json.loads itself: leading or trailing whitespace, bytes, and every error message.
     try:
         return json.loads(data)
@@ -236,13 +243,13 @@ def _reasoning(delta: dict[str, Any]) -> str:
 
 
 def _finish(obj: dict[str, Any], content: str, finish: str | None, reasoning: bool) -> Chunk:
-    completion = prompt = None
+    completion = prompt = rejected = None
     usage = obj.get("usage")
     if usage is not None:
         if type(usage) is not dict:
             raise ChunkError("usage is not an object")
-        completion = _count(usage, "completion_tokens")
-        prompt = _count(usage, "prompt_tokens")
+        completion, rejected = checked_usage(_count(usage, "completion_tokens"))
+        prompt = checked_usage(_count(usage, "prompt_tokens"))[0]
     error = obj.get("error")
     message = None
     if error is not None:
@@ -252,7 +259,18 @@ def _finish(obj: dict[str, Any], content: str, finish: str | None, reasoning: bo
             message = error
         else:
             message = json.dumps(error)
-    return Chunk(content, finish, completion, prompt, message, reasoning)
+    return Chunk(content, finish, completion, prompt, message, reasoning, rejected)
+
+
+def checked_usage(value: Any) -> tuple[int | None, int | None]:
+    """``(count, None)`` for a usable token count; ``(None, value)`` for one that is negative or
+    past ``MAX_USAGE_TOKENS`` (flagged, and the content events counted instead); ``(None,
+    None)`` when there is none (absent, not an integer, a bool)."""
+    if type(value) is not int:
+        return None, None
+    if 0 <= value <= MAX_USAGE_TOKENS:
+        return value, None
+    return None, value
 
 
 def _count(usage: dict[str, Any], key: str) -> int | None:

@@ -153,6 +153,11 @@ def summary(data: dict[str, Any]) -> str:
             f"server usage counted {diff['usage_tokens']} tokens in "
             f"{diff['content_events']} content events (difference {diff['difference']:+d})"
         )
+    if diff.get("rejected"):
+        lines.append(
+            f"{diff['rejected']} answers reported a usage count no answer can have (below 0 or "
+            "over 10,000,000 tokens): their content events were counted instead"
+        )
     ended = overall.get("without_done") or {}
     if ended:
         lines.append(_without_done_line(ended, sum(sources.values())))

@@ -31,10 +31,16 @@ __all__ = [
 
 
 class ErrorKind(enum.StrEnum):
-    """The kinds of failed request SPEC §1 counts; ``interrupted`` is not an error."""
+    """The kinds of failed request SPEC §1 counts; ``interrupted`` is not an error.
+
+    ``http_3xx`` is a redirect where an answer was expected (a chat stream). ``generator`` is
+    the generator's own limit (open files, local ports, memory): not the target's error, and
+    a run with any fails its verdict.
+    """
 
     CONNECT = "connect"
     TIMEOUT = "timeout"
+    HTTP_3XX = "http_3xx"
     HTTP_4XX = "http_4xx"
     HTTP_429 = "http_429"
     HTTP_5XX = "http_5xx"
@@ -42,6 +48,7 @@ class ErrorKind(enum.StrEnum):
     PROTOCOL = "protocol"
     AUTH = "auth"
     CHECK = "check"
+    GENERATOR = "generator"
 
     @classmethod
     def for_status(cls, status: int) -> ErrorKind | None:

@@ -8,11 +8,13 @@ interrupted. Times come from ``time.monotonic`` — the clock of ``t0``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from time import monotonic
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from loadgen.chat import chat_request
 from loadgen.checks import ResponseView
@@ -23,6 +25,7 @@ from loadgen.readers import OpenAIReader, Reader, StreamEnded, make_reader
 from loadgen.sample import Sample
 from loadgen.template import render_value
 from loadgen.transport import VUClient, classify
+from loadgen.wire import UnsafeRequest, unsafe_request
 
 if TYPE_CHECKING:
     import httpx
@@ -32,6 +35,7 @@ __all__ = ["chat_body", "run_chat", "run_http"]
 _MAX_ERROR_BODY = 300
 _MAX_CAPTURE = 1 << 20  # bytes of a plain response kept for checks and extraction
 _CACHED_PROMPT = 4096  # longer prompts are encoded each time: the body cache stays < ~20 MB
+_DRAIN_AFTER_DONE = 0.25  # seconds httpx may read past [DONE] for the body's end (reuse)
 
 
 def chat_body(
@@ -88,7 +92,7 @@ async def run_chat(
             max_line=client.max_line,
             max_body=client.max_response_size,
         )
-    sink = _capped(reader.feed, client.max_response_size)
+    sink = _capped(reader, client.max_response_size)
     headers = {
         "content-type": "application/json",
         "x-request-id": sample.request_id,
@@ -105,6 +109,7 @@ async def run_chat(
             client.httpx, "POST", path, headers, body, sample, reader, sink, timeout, view
         )
     sample.usage_tokens = reader.usage_tokens
+    sample.usage_rejected = reader.usage_rejected
     sample.without_done = reader.without_done
     view.status = sample.status
     view.answer = "".join(reader.parts) if keep_text else None
@@ -130,6 +135,33 @@ def _one_turn_body(
 
 def _http_error(status: int, text: str) -> str:
     return f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+def _redirect(status: int, location: str | None) -> str:
+    """A redirect where an answer was expected, with where it points (no query: it may hold a
+    token)."""
+    if not location:
+        return f"HTTP {status}: redirect without a Location"
+    parts = urlsplit(location)
+    where = (
+        f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+        if parts.scheme
+        else ""
+    ) + parts.path
+    return (
+        f"HTTP {status}: redirected to {where[:200]} — point target.base_url (or the task's "
+        "path) at the address that answers"
+    )
+
+
+def _redirected(sample: Sample, status: int, headers: Mapping[str, str]) -> bool:
+    """A 3xx where an answer was expected: counted as ``http_3xx`` with where it points, not
+    read as an answer (its body would pass for a broken stream)."""
+    if 300 <= status < 400:
+        sample.error = ErrorKind.HTTP_3XX
+        sample.message = _redirect(status, headers.get("location"))
+        return True
+    return False
 
 
 class _Outcome:
@@ -192,6 +224,7 @@ async def run_http(
     headers = {"x-request-id": sample.request_id, **headers}
     view = ResponseView()
     with _Outcome(sample, lambda: view.status is not None):
+        _refuse_unsafe(url, headers)
         async with asyncio.timeout(timeout):
             request = client.httpx.build_request(
                 method, url, headers=headers, content=content, files=files, data=data
@@ -229,7 +262,7 @@ async def _fast_exchange(
     body: bytes | None,
     sample: Sample,
     reader: Reader,
-    sink: Callable[[bytes, float], None],
+    sink: Callable[[bytes, float], bool],
     timeout: float,
     view: ResponseView,
 ) -> None:
@@ -243,16 +276,16 @@ async def _fast_exchange(
         deadline = asyncio.get_running_loop().time() + timeout
         response: FastResponse = await client.request(method, path, headers, body, sink, deadline)
         now = monotonic()
-        sample.status = response.status
+        sample.status = status = response.status
         sample.first_byte = response.first_byte
         view.headers = response.headers
-        kind = ErrorKind.for_status(response.status)
+        kind = ErrorKind.for_status(status)
         if kind is not None:
             sample.error = kind
             sample.message = _http_error(
-                response.status, response.error_body.decode("utf-8", "replace").strip()
+                status, response.error_body.decode("utf-8", "replace").strip()
             )
-        else:
+        elif not _redirected(sample, status, response.headers):
             reader.close(now)
         sample.end = now
 
@@ -265,11 +298,12 @@ async def _httpx_exchange(
     content: bytes | None,
     sample: Sample,
     reader: Reader,
-    sink: Callable[[bytes, float], None],
+    sink: Callable[[bytes, float], bool],
     timeout: float,
     view: ResponseView,
 ) -> None:
     with _Outcome(sample, lambda: sample.status is not None, reader):
+        _refuse_unsafe(path, headers)
         async with asyncio.timeout(timeout):
             request = client.build_request(method, path, headers=headers, content=content)
             response = await client.send(request, stream=True)
@@ -277,21 +311,31 @@ async def _httpx_exchange(
                 sample.status = response.status_code
                 view.headers = response.headers
                 kind = ErrorKind.for_status(response.status_code)
-                if kind is not None:
-                    sample.error = kind
-                    sample.message = await _error_text(response)
+                if kind is not None or _redirected(sample, response.status_code, response.headers):
+                    if kind is not None:
+                        sample.error = kind
+                        sample.message = await _error_text(response)
                     sample.end = monotonic()
                     return
-                async for chunk in response.aiter_raw():
-                    now = monotonic()
+                # An async generator: closed at once, not by the collector, if we stop early.
+                raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())
+                async with contextlib.aclosing(raw) as chunks:
+                    ended = False
+                    async for chunk in chunks:
+                        now = monotonic()
+                        if sample.first_byte is None:
+                            sample.first_byte = now
+                        if sink(chunk, now):
+                            ended = True  # the answer is complete (data: [DONE])
+                            break
+                    else:
+                        now = monotonic()
                     if sample.first_byte is None:
                         sample.first_byte = now
-                    sink(chunk, now)
-                now = monotonic()
-                if sample.first_byte is None:
-                    sample.first_byte = now
-                reader.close(now)
-                sample.end = now
+                    reader.close(now)
+                    sample.end = now
+                    if ended:
+                        await _drain(chunks)
             finally:
                 await response.aclose()
 
@@ -300,19 +344,41 @@ class ResponseTooLarge(ValueError):
     """A response body passed ``target.max_response_size``: counted as ``protocol``."""
 
 
-def _capped(feed: Callable[[bytes, float], None], limit: int) -> Callable[[bytes, float], None]:
-    """``feed``, refusing bytes past ``limit``: a server sending without end (or far more
-    than any answer) must not grow a VU's memory until the timeout."""
+def _capped(reader: Reader, limit: int) -> Callable[[bytes, float], bool]:
+    """``reader.feed``, refusing bytes past ``limit``: a server sending without end (or far
+    more than any answer) must not grow a VU's memory until the timeout. Returns whether the
+    answer is complete (its end marker came): the request ends there."""
     seen = 0
+    feed = reader.feed
 
-    def sink(chunk: bytes, now: float) -> None:
+    def sink(chunk: bytes, now: float) -> bool:
         nonlocal seen
         seen += len(chunk)
         if seen > limit:
             raise ResponseTooLarge(f"response larger than target.max_response_size ({limit} bytes)")
         feed(chunk, now)
+        return reader.done
 
     return sink
+
+
+def _refuse_unsafe(target: str, headers: Mapping[str, str]) -> None:
+    """httpx's own refusal (h11's) quotes the header's value, a secret: refuse first."""
+    unsafe = unsafe_request(target, headers)
+    if unsafe:
+        raise UnsafeRequest(unsafe)
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read what follows an answer's end marker for a moment, so that a body that ends
+    properly keeps its connection; one kept open is closed by the caller's ``aclose``."""
+    read = 0
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_DRAIN_AFTER_DONE):
+            async for chunk in chunks:
+                read += len(chunk)
+                if read > 1 << 16:
+                    break
 
 
 async def _error_text(response: httpx.Response) -> str:

@@ -6,6 +6,12 @@ coroutine switch per body chunk, which shows up as latency under load. Here the 
 parsed by httptools (llhttp, the parser uvicorn uses) inside ``data_received`` and body bytes
 go straight to the stream reader with the time they arrived: the VU awaits one future per
 request. Only what the hot path needs: no redirects, no proxies, no compression, no HEAD.
+
+What a hostile server may send is bounded (RFC 9110/9112 where they speak): 1xx informational
+responses are skipped; the response head is at most ``MAX_HEAD_BYTES`` and ``MAX_HEADERS``
+fields; bytes after a framed body are a protocol error and never read as the next answer; a
+close-delimited body cut by a reset is broken, not complete; once the reader has its answer
+(``data: [DONE]``) the request ends even if the server keeps the body open.
 """
 
 from __future__ import annotations
@@ -22,19 +28,30 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from loadgen.netcause import network_cause
+from loadgen.netcause import local_limit, network_cause
+from loadgen.wire import unsafe_request
 
 __all__ = [
+    "MAX_HEADERS",
+    "MAX_HEAD_BYTES",
     "ConnectFailed",
     "Deadlines",
     "FastClient",
     "FastResponse",
+    "LocalLimit",
     "ProtocolFailed",
     "StreamBroken",
+    "UnsafeHeaders",
 ]
 
-Sink = Callable[[bytes, float], None]
+#: Takes each body chunk and the time it arrived; a true result means the answer is complete
+#: (the reader saw its end marker) whatever the HTTP framing still promises.
+Sink = Callable[[bytes, float], object]
 _ERROR_BODY = 300
+MAX_HEAD_BYTES = 64 << 10  # the response head (status line and fields, 1xx heads included)
+MAX_HEADERS = 256  # fields in the response head
+_DRAIN_LIMIT = 64 << 10  # bytes read past an answer's end while waiting for its framing's end
+_SETTLE = 0.25  # seconds a next request waits for that end before it opens a new connection
 
 
 class FastHTTPError(Exception):
@@ -51,6 +68,14 @@ class StreamBroken(FastHTTPError):
 
 class ProtocolFailed(FastHTTPError):
     """The response was not valid HTTP/1.1 (``protocol``)."""
+
+
+class LocalLimit(FastHTTPError):
+    """The generator ran out of its own resources: open files, local ports (``generator``)."""
+
+
+class UnsafeHeaders(FastHTTPError):
+    """A header or the path holds CR, LF or NUL: refused before sending (``protocol``)."""
 
 
 class RawHeaders(Mapping[str, str]):
@@ -170,6 +195,15 @@ class _Connection(asyncio.Protocol):
         self._keep_alive = False
         self.received_any = False
         self._paused_reading = False
+        self._head_bytes = 0  # bytes read while the final response's head was incomplete
+        self._fields = 0
+        self._informational = False  # parsing a 1xx response, skipped
+        self._bad_head = ""  # why the head was refused, set in a parser callback
+        self._extra = False  # a second message began after the response: never parsed
+        self._answered = False  # the sink said the answer is complete
+        self.draining = False  # answered before its body ended: reading the rest, if it comes
+        self._drained = 0
+        self._settled: asyncio.Future[None] | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -177,31 +211,87 @@ class _Connection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.draining:
+            self._drain(data)
+            return
         if self._done is None or self._done.done():
-            return  # bytes outside a request: ignore (the connection will be dropped)
+            # Bytes outside a request: what they say cannot be trusted, and parsed later they
+            # would pass for the next request's answer. A stray CRLF is tolerated (RFC 9112).
+            if data.strip(b"\r\n"):
+                self.abort()
+            return
         self.received_any = True
         now = monotonic()
         try:
             self._parser.feed_data(data)
+            if not self._headers_done:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES and not self._bad_head:
+                    self._bad_head = f"response head larger than {MAX_HEAD_BYTES} bytes"
+            if self._bad_head:
+                raise ProtocolFailed(self._bad_head)
             if self._parts:
                 chunk = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
                 self._parts.clear()
                 self._deliver(chunk, now)
-        except httptools.HttpParserError as exc:
-            self._fail(ProtocolFailed(f"invalid HTTP response: {exc}"))
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            why = "bytes after the end of the response body" if self._extra else self._bad_head
+            self._fail(ProtocolFailed(why or f"invalid HTTP response: {exc}"))
             return
         except Exception as exc:  # the sink's parse errors: SSE, JSON, size limits
             self._fail(exc)
             return
-        if self._complete:
+        # No local may hold the request's future or the read: a failure's traceback keeps
+        # this frame, and the future holds the failure (a cycle only the collector breaks).
+        if self._extra:
+            self._fail(ProtocolFailed("bytes after the end of the response body"))
+        elif self._complete:
             self._done.set_result(None)
+        elif self._answered:
+            # The answer is complete (data: [DONE]) but the body is not: the request ends
+            # now; the rest of the body is read if it comes, and decides the connection's reuse.
+            self.draining = not self._until_eof
+            self._done.set_result(None)
+
+    def _drain(self, data: bytes) -> None:
+        self._drained += len(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.abort()
+            return
+        self._parts.clear()
+        if self._extra or self._drained > _DRAIN_LIMIT:
+            self.abort()
+        elif self._complete:
+            self._settle()
+            if not self._keep_alive:
+                self.abort()
+
+    def _settle(self) -> None:
+        self.draining = False
+        if self._settled is not None and not self._settled.done():
+            self._settled.set_result(None)
+
+    async def settle(self) -> None:
+        """Wait (briefly) for the end of a body whose answer ended early; past ``_SETTLE``
+        the connection is dropped and the caller opens a new one."""
+        self._settled = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(_SETTLE):
+                await self._settled
+        except TimeoutError:
+            self.abort()
+        finally:
+            self._settled = None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._settle()
         done = self._done
         if done is None or done.done():
             return
-        if self._headers_done and self._until_eof:
+        if self._headers_done and self._until_eof and exc is None:
             self._complete = True  # a body delimited by the end of the connection
             done.set_result(None)
         elif self._headers_done:
@@ -216,7 +306,15 @@ class _Connection(asyncio.Protocol):
             )
 
     # -- httptools callbacks ---------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self._complete or self._answered:
+            self._extra = True  # a second response where none was asked for
+
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._fields += 1
+        if self._fields > MAX_HEADERS:
+            self._bad_head = f"response head with more than {MAX_HEADERS} header fields"
+            return
         if name.lower() in (b"content-length", b"transfer-encoding"):
             self._framed = True
         assert self._response is not None
@@ -224,14 +322,26 @@ class _Connection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         assert self._response is not None
+        status = self._parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            # 100 Continue, 103 Early Hints: informational, the final response follows.
+            self._informational = True
+            self._framed = False
+            self._response.headers.raw.clear()
+            return
+        if status == 101:
+            self._bad_head = "101 Switching Protocols, which was never asked for"
         self._headers_done = True
-        self._response.status = self._parser.get_status_code()
+        self._response.status = status
         self._until_eof = not self._framed
 
     def on_body(self, body: bytes) -> None:
         self._parts.append(body)
 
     def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False
+            return
         self._complete = True
         # Read here: once the callback returns, llhttp resets and says False for every message.
         self._keep_alive = self._parser.should_keep_alive()
@@ -243,8 +353,8 @@ class _Connection(asyncio.Protocol):
         if response.first_byte is None:
             response.first_byte = now
         if 200 <= response.status < 300:
-            if self._sink is not None:
-                self._sink(chunk, now)
+            if self._sink is not None and self._sink(chunk, now):
+                self._answered = True
         elif len(response.error_body) < _ERROR_BODY:
             response.error_body += chunk[:_ERROR_BODY]
 
@@ -277,8 +387,10 @@ class _Connection(asyncio.Protocol):
         self._response = response
         self._sink = sink
         self._headers_done = self._until_eof = self._framed = self._complete = False
-        self._keep_alive = False
-        self.received_any = False
+        self._keep_alive = self._informational = self._extra = self._answered = False
+        self.received_any = self.draining = False
+        self._head_bytes = self._fields = self._drained = 0
+        self._bad_head = ""
         # One parser per connection: llhttp starts on the next response after a complete
         # one; a connection whose response failed half-way is aborted, never reused.
         self.transport.write(payload)
@@ -290,8 +402,11 @@ class _Connection(asyncio.Protocol):
             raise
         finally:
             self._sink = None
+            self._done = None  # a failure's traceback refers back here: no cycle to wait for
             if bucket is not None:
                 deadlines.discard(self, bucket)
+        if self.draining:
+            return response
         if self._until_eof or not self._keep_alive:
             self.abort()
         return response
@@ -328,6 +443,7 @@ class FastClient:
         }
         self._base_headers = base
         self._base_block = "".join(f"{k}: {v}\r\n" for k, v in base.items())
+        self._base_unsafe = unsafe_request(self.prefix, base)
         self._starts: dict[tuple[str, str], str] = {}
         self._conn: _Connection | None = None
         #: The latest request's response, also when it failed part-way: its status and first
@@ -351,6 +467,8 @@ class FastClient:
         payload = self._payload(method, path, headers, body)
         self.partial = response = FastResponse()
         conn = self._conn
+        if conn is not None and conn.draining:
+            await conn.settle()
         reused = conn is not None and not conn.closed
         if not reused:
             conn = await self._connect(deadline)
@@ -367,7 +485,13 @@ class FastClient:
     def _payload(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
     ) -> bytes:
-        """The request head (and body): the client's own headers, overridden by ``headers``."""
+        """The request head (and body): the client's own headers, overridden by ``headers``.
+
+        Raises ``UnsafeHeaders`` for a header or path holding CR, LF or NUL.
+        """
+        unsafe = self._base_unsafe or unsafe_request(path, headers)
+        if unsafe:
+            raise UnsafeHeaders(unsafe)
         start = self._starts.get((method, path))
         if start is None:
             start = self._starts[(method, path)] = f"{method} {self.prefix}{path} HTTP/1.1\r\n"
@@ -413,6 +537,9 @@ class FastClient:
         except ssl.SSLError as exc:
             raise ConnectFailed(f"TLS handshake failed: {exc.reason or exc}") from None
         except OSError as exc:
+            limit_hit = local_limit(exc)
+            if limit_hit:
+                raise LocalLimit(f"{limit_hit} (connecting to {self.host}:{self.port})") from exc
             # asyncio's own "Connect call failed (addr)" hides the reason; errno has it.
             reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
             during = " during the TLS handshake" if self._ssl is not None else ""

@@ -10,6 +10,10 @@ about the test: the start-up (imports, first connections, logins — a cost paid
 the load is steady) is reported apart and never as a limit; the final partial interval,
 often a few milliseconds of teardown, is judged together with the second before it over
 their real length (``loadgen.windows``).
+
+Requests that failed on the generator's own limits (error kind ``generator``: out of open
+files, local ports, memory) are a limit too, from the first second on: the warning names
+them, so that they are never read as the target's failures.
 """
 
 from __future__ import annotations
@@ -97,6 +101,27 @@ def _ranges(
     return out
 
 
+def _own_limits(intervals: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """One warning over the time requests failed on the generator's own limits, or None."""
+    hit = [r for r in intervals if (r.get("errors_by_kind") or {}).get("generator")]
+    if not hit:
+        return None
+    count = sum(int(r["errors_by_kind"]["generator"]) for r in hit)
+    start = float(hit[0]["t"])
+    end = float(hit[-1]["t"]) + float(hit[-1].get("length", 1.0))
+    what = (
+        f"{count} request{'' if count == 1 else 's'} failed on the generator's own limits "
+        "(open files, local ports or memory: errors of kind generator)"
+    )
+    return {
+        "t": start,
+        "until": end,
+        "what": what,
+        "plain": f"the generator, not the target, limited the test from "
+        f"{format_duration(start)} to {format_duration(end)} ({what})",
+    }
+
+
 def assess(intervals: Sequence[Mapping[str, Any]], limits: Limits | None = None) -> dict[str, Any]:
     """The result's ``health`` record: limited or not, and when and why.
 
@@ -121,6 +146,9 @@ def assess(intervals: Sequence[Mapping[str, Any]], limits: Limits | None = None)
                 f"{format_duration(start)} to {format_duration(end)} ({what})",
             }
         )
+    own = _own_limits(intervals)
+    if own is not None:
+        warnings.append(own)
     startup = None
     if early and (excess := _excess(early, limits)):
         end = float(early[0]["t"]) + length(early)

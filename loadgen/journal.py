@@ -173,7 +173,12 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> dict[st
         "content_events": 0,
         "output_tps": tokens / duration if duration > 0 else 0.0,
         "token_source": {},
-        "usage_vs_events": {"usage_tokens": 0, "content_events": 0, "difference": 0},
+        "usage_vs_events": {
+            "usage_tokens": 0,
+            "content_events": 0,
+            "difference": 0,
+            "rejected": 0,
+        },
         "without_done": {},
         "metrics": metrics,
     }

@@ -122,8 +122,9 @@ def check_fd_limit(users: int, per_user: int = FDS_PER_USER) -> str | None:
         return None
     return (
         f"the open-file limit is {soft} but {users} users need about {need} file "
-        f"descriptors (hard limit {hard}): connections past it fail as 'connect' errors "
-        f"that are the generator's, not the target's — run `ulimit -n {need}` in this shell "
+        f"descriptors (hard limit {hard}): connections past it fail as 'generator' errors "
+        f"(the generator's, not the target's) and the run fails — run `ulimit -n {need}` in "
+        "this shell "
         "(raising the hard limit needs root or /etc/security/limits.conf), or use fewer "
         "users per process (--segment)"
     )

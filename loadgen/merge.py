@@ -273,6 +273,7 @@ def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
     usage = d.get("usage_vs_events", {})
     scope.usage_tokens = int(usage.get("usage_tokens", 0))
     scope.usage_events = int(usage.get("content_events", 0))
+    scope.usage_rejected = int(usage.get("rejected", 0))
     scope.token_sources = Counter({k: int(v) for k, v in d.get("token_source", {}).items()})
     scope.without_done = Counter({k: int(v) for k, v in d.get("without_done", {}).items()})
     return scope

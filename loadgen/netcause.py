@@ -14,7 +14,7 @@ import os
 import socket
 import ssl
 
-__all__ = ["network_cause"]
+__all__ = ["local_limit", "network_cause"]
 
 # Resolver codes (<netdb.h>); those a platform lacks are skipped.
 _GAI_WORDS = {
@@ -37,6 +37,32 @@ _ERRNO_WORDS = {
     errno.EHOSTUNREACH: "host unreachable",
     errno.EADDRNOTAVAIL: "address not available",
 }
+
+
+# The generator's own limits: raised by the local kernel, never by the target.
+_LOCAL_LIMITS = {
+    errno.EMFILE: "too many open files: the generator's open-file limit (ulimit -n)",
+    errno.ENFILE: "too many open files in the system: the machine's file table is full",
+    errno.ENOBUFS: "no buffer space: the generator's machine is out of socket buffers",
+    errno.ENOMEM: "out of memory on the generator's machine",
+    errno.EADDRNOTAVAIL: "no free local port on the generator's machine (ephemeral ports used up)",
+}
+
+
+def local_limit(exc: BaseException) -> str:
+    """What limit of the generator's own machine ``exc`` hit (``""`` when none): these fail a
+    request without the target having any part in it."""
+    current: BaseException | None = exc
+    for _ in range(16):  # a chain of causes, however a library wrapped it
+        if current is None:
+            break
+        if isinstance(current, MemoryError):
+            return "out of memory in the generator"
+        current = current.__cause__ or current.__context__
+    inner = _innermost_os_error(exc)
+    if inner is None or isinstance(inner, socket.gaierror):
+        return ""
+    return _LOCAL_LIMITS.get(inner.errno or 0, "")
 
 
 def network_cause(exc: BaseException) -> str:

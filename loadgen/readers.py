@@ -11,7 +11,14 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from loadgen.chat import DONE, ChunkError, json_field, parse_openai_chunk, parse_openai_completion
+from loadgen.chat import (
+    DONE,
+    ChunkError,
+    checked_usage,
+    json_field,
+    parse_openai_chunk,
+    parse_openai_completion,
+)
 from loadgen.sse import SSEDecoder
 
 __all__ = ["JSONReader", "OpenAIReader", "Reader", "SSEReader", "TextReader", "make_reader"]
@@ -20,6 +27,7 @@ __all__ = ["JSONReader", "OpenAIReader", "Reader", "SSEReader", "TextReader", "m
 class Reader(Protocol):
     token_times: list[float]
     usage_tokens: int | None
+    usage_rejected: int | None
     done: bool
     keep_text: bool
     parts: list[str]
@@ -35,6 +43,8 @@ class _Base:
     def __init__(self, *, keep_text: bool = False) -> None:
         self.token_times: list[float] = []
         self.usage_tokens: int | None = None
+        # A usage count the server sent but no answer can have (negative, absurd): not used.
+        self.usage_rejected: int | None = None
         self.done = False
         self.keep_text = keep_text
         self.parts: list[str] = []
@@ -54,12 +64,18 @@ _CONTENT_B = b'"content":"'
 _EMPTY_B = b'"content":""'
 _ANY_CONTENT_B = b'content"'  # every content key, compact or not, reasoning_content too
 _USAGE_B = b'"usage":{'
+_ANY_USAGE_B = b'"usage"'
+_NULL_USAGE_B = b'"usage":null'
+_REASONING_B = b'"reasoning'  # reasoning_content (DeepSeek, vLLM) and reasoning (OpenRouter)
 _ERROR_B = b'"error"'
 _BOUNDARY_B = b"}\n\ndata: {"
 _DONE_B = b"data: [DONE]\n\n"
-_USAGE = '"usage":{'
+_USAGE = '"usage"'
+_NULL_USAGE = '"usage":null'
 _ERROR = '"error"'
-_FINISH = '"finish_reason":"'  # a string, not the null every other chunk carries
+_FINISH = '"finish_reason"'
+_NULL_FINISH = '"finish_reason":null'  # the null every chunk but the finish chunk carries
+_REASONING = '"reasoning'
 _FINISH_B = b'"finish_reason":"'
 _FINISH_SPACED_B = b'"finish_reason": "'
 
@@ -130,11 +146,22 @@ class OpenAIReader(_Base):
             except UnicodeDecodeError:
                 return False  # feed() raises the error with its position
         tokens = content - body.count(_EMPTY_B)
+        if tokens <= len(pieces) and _REASONING_B in body:
+            # An event without a content token may carry reasoning text ("content":"" beside
+            # "reasoning":"…", OpenRouter's shape): that is a token, read it in full.
+            return False
         usage: bytes | None = None
-        at = body.find(_USAGE_B)
+        at = -1
+        pos = body.find(_ANY_USAGE_B)
+        while pos >= 0:  # one pass: "usage":null rides on every chunk of some servers
+            if body.startswith(_USAGE_B, pos):
+                if at >= 0:
+                    return False  # two usage objects
+                at = pos
+            elif not body.startswith(_NULL_USAGE_B, pos):
+                return False  # "usage": {…} spaced, or not an object: read it in full
+            pos = body.find(_ANY_USAGE_B, pos + len(_ANY_USAGE_B))
         if at >= 0:
-            if body.find(_USAGE_B, at + 1) >= 0:
-                return False
             begin = body.rfind(b"\n\n", 0, at) + 2  # 1 when it is the first event: fixed below
             begin = begin if begin > 1 else 0
             end = body.find(b"\n\n", at)
@@ -161,21 +188,23 @@ class OpenAIReader(_Base):
         if not self.keep_text:
             # The hot path: a plain content delta only needs "is there content?". A chunk
             # that is a whole object with a non-empty "content" (or reasoning_content) string,
-            # and carries no usage or error object, is a token without a JSON parse (~2x
-            # faster per event, measured). Anything else, malformed chunks included, is
-            # parsed in full below.
+            # and carries no usage, error or finish_reason (null aside), is a token without a
+            # JSON parse (~2x faster per event, measured). An empty "content" beside reasoning
+            # text, and anything else, malformed chunks included, is parsed in full below.
             at = data.find(_CONTENT)
             if (
                 at > 0
                 and data[0] == "{"
                 and data[-1] == "}"
-                and _USAGE not in data
+                and ((u := data.find(_USAGE)) < 0 or data.startswith(_NULL_USAGE, u))
                 and _ERROR not in data
-                and _FINISH not in data
+                and ((f := data.find(_FINISH)) < 0 or data.startswith(_NULL_FINISH, f))
             ):
                 if data[at + len(_CONTENT)] != '"':
                     self.token_times.append(now)
-                return
+                    return
+                if _REASONING not in data:
+                    return
         parsed = parse_openai_chunk(data)
         if parsed.error:
             raise ChunkError(f"error in stream: {parsed.error}")
@@ -185,6 +214,8 @@ class OpenAIReader(_Base):
                 self.parts.append(parsed.content)
         if parsed.completion_tokens is not None:
             self.usage_tokens = parsed.completion_tokens
+        elif parsed.rejected_usage is not None:
+            self.usage_rejected = parsed.rejected_usage
         if parsed.finish_reason:
             self.finished = True
 
@@ -248,9 +279,10 @@ class SSEReader(_Base):
                 if event.data != DONE:
                     self.final = event.data
                 if self._usage_field and event.data != DONE:
-                    usage = json_field(event.data, self._usage_field)
-                    if isinstance(usage, int):
+                    usage, rejected = checked_usage(json_field(event.data, self._usage_field))
+                    if usage is not None:
                         self.usage_tokens = usage
+                    self.usage_rejected = rejected
                 continue
             if self._content_event and event.event != self._content_event:
                 continue
@@ -279,8 +311,21 @@ class TextReader(_Base):
         self.done = True
 
 
+MAX_JSON = 8 << 20
+"""The largest JSON answer parsed (``target.max_response_size`` bounds it further): parsing
+64 MiB in one go held the event loop for ~0.1 s and, made of small values, took 1.7 GiB."""
+MAX_JSON_CONTAINERS = 1 << 16  # objects and arrays in one JSON answer
+MAX_JSON_COMMAS = 1 << 19  # a bound on its values (commas in text count too)
+
+
 class JSONReader(_Base):
-    """A non-streamed JSON answer: one content event when the body is complete."""
+    """A non-streamed JSON answer: one content event when the body is complete.
+
+    What it may cost is bounded before it is parsed: at most ``MAX_JSON`` bytes are kept
+    (refused as soon as more arrive), and a body past 1 MiB is parsed only if it holds at most
+    ``MAX_JSON_CONTAINERS`` objects and arrays and ``MAX_JSON_COMMAS`` commas: the parsed tree
+    of a body of small values is ~25 times its size.
+    """
 
     def __init__(
         self,
@@ -296,28 +341,39 @@ class JSONReader(_Base):
         self._content_field = content_field
         self._usage_field = usage_field
         self._body = bytearray()
-        self._max_body = max_body
+        self._max_body = min(max_body, MAX_JSON)
 
     def feed(self, chunk: bytes, now: float) -> None:
+        if len(self._body) + len(chunk) > self._max_body:
+            self._body = bytearray()  # freed now, not when the error is collected
+            raise ChunkError(f"JSON answer larger than {self._max_body} bytes: not parsed")
         self._body += chunk
-        if len(self._body) > self._max_body:
-            raise ChunkError(f"response larger than {self._max_body} bytes")
 
     def close(self, now: float) -> None:
+        body, self._body = self._body, bytearray()
+        if len(body) > 1 << 20:
+            containers = body.count(b"{") + body.count(b"[")
+            if containers > MAX_JSON_CONTAINERS or body.count(b",") > MAX_JSON_COMMAS:
+                raise ChunkError(
+                    f"JSON answer of {len(body)} bytes holds too many values (over "
+                    f"{MAX_JSON_CONTAINERS} objects and arrays or {MAX_JSON_COMMAS} commas): "
+                    "not parsed"
+                )
         self.done = True
-        self.final = self._body.decode("utf-8", "replace")
+        self.final = body.decode("utf-8", "replace")
         if self._openai:
-            parsed = parse_openai_completion(bytes(self._body))
+            parsed = parse_openai_completion(body)
             content, self.usage_tokens = parsed.content, parsed.completion_tokens
+            self.usage_rejected = parsed.rejected_usage
         else:
             try:
-                text = self._body.decode("utf-8")
+                text = body.decode("utf-8")
                 json.loads(text)
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise ChunkError(f"invalid JSON body: {exc}") from None
             content = json_field(text, self._content_field)
             usage = json_field(text, self._usage_field) if self._usage_field else None
-            self.usage_tokens = usage if isinstance(usage, int) else None
+            self.usage_tokens, self.usage_rejected = checked_usage(usage)
         if content:
             self.token_times.append(now)
             if self.keep_text:

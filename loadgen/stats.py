@@ -60,6 +60,7 @@ class Scope:
     content_events: int = 0
     usage_tokens: int = 0  # over requests that had both usage and events
     usage_events: int = 0
+    usage_rejected: int = 0  # requests whose usage count was implausible (events used)
     token_sources: Counter[str] = field(default_factory=Counter)
     without_done: Counter[str] = field(default_factory=Counter)  # by how the stream ended
     light: bool = False  # an interval's scope: only what the time series shows
@@ -98,6 +99,8 @@ class Scope:
             if usage is not None:
                 self.usage_tokens += usage
                 self.usage_events += events
+            elif s.usage_rejected is not None:
+                self.usage_rejected += 1
             if s.without_done:
                 self.without_done[s.without_done] += 1
         if events:
@@ -124,6 +127,7 @@ class Scope:
         self.output_tps_hist.reset()
         self.requests = self.ok = self.interrupted = 0
         self.output_tokens = self.content_events = self.usage_tokens = self.usage_events = 0
+        self.usage_rejected = 0
         self.errors.clear()
         self.statuses.clear()
         self.token_sources.clear()
@@ -143,6 +147,7 @@ class Scope:
         self.content_events += other.content_events
         self.usage_tokens += other.usage_tokens
         self.usage_events += other.usage_events
+        self.usage_rejected += other.usage_rejected
         self.token_sources.update(other.token_sources)
         self.without_done.update(other.without_done)
 
@@ -166,6 +171,7 @@ class Scope:
                 "usage_tokens": self.usage_tokens,
                 "content_events": self.usage_events,
                 "difference": self.usage_tokens - self.usage_events,
+                "rejected": self.usage_rejected,
             },
             "without_done": dict(sorted(self.without_done.items())),
             "metrics": {},

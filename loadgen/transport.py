@@ -13,8 +13,16 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from loadgen.errors import ErrorKind
-from loadgen.fasthttp import ConnectFailed, Deadlines, FastClient, ProtocolFailed, StreamBroken
-from loadgen.netcause import network_cause
+from loadgen.fasthttp import (
+    ConnectFailed,
+    Deadlines,
+    FastClient,
+    LocalLimit,
+    ProtocolFailed,
+    StreamBroken,
+    UnsafeHeaders,
+)
+from loadgen.netcause import local_limit, network_cause
 
 if TYPE_CHECKING:
     import httpx
@@ -118,11 +126,16 @@ def classify(exc: BaseException, *, got_response: bool) -> tuple[ErrorKind, str]
     stream; before it, the server could not be reached or hung up on the request.
     """
     name = type(exc).__name__
+    if isinstance(exc, LocalLimit):
+        return ErrorKind.GENERATOR, str(exc)
+    limit = local_limit(exc)  # whichever library wrapped it: EMFILE is never the target's
+    if limit:
+        return ErrorKind.GENERATOR, limit
     if isinstance(exc, ConnectFailed):
         return ErrorKind.CONNECT, str(exc)
     if isinstance(exc, StreamBroken):
         return ErrorKind.STREAM_BROKEN, str(exc)
-    if isinstance(exc, ProtocolFailed):
+    if isinstance(exc, ProtocolFailed | UnsafeHeaders):
         return ErrorKind.PROTOCOL, str(exc)
     # No httpx exception can exist unless httpx was imported (it is, lazily, by the VUs
     # that need it): a chat-only run classifies without importing it.
@@ -149,6 +162,12 @@ def _classify_httpx(httpx: Any, exc: BaseException, got_response: bool) -> tuple
         return ErrorKind.TIMEOUT, f"{'read' if got_response else 'response'} timeout"
     if isinstance(exc, httpx.ConnectError):  # "[Errno -2] …" → "name not resolved"
         return ErrorKind.CONNECT, network_cause(exc)
+    if (
+        isinstance(exc, httpx.RemoteProtocolError)
+        and not got_response
+        and "disconnected" not in str(exc)  # "Server disconnected without sending a response"
+    ):
+        return ErrorKind.PROTOCOL, f"invalid HTTP response: {_short(exc)}"  # h11: malformed head
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         if got_response:
             return ErrorKind.STREAM_BROKEN, _short(exc) or "connection closed mid-stream"

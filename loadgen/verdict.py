@@ -11,7 +11,9 @@ What gates:
   search, which goes past its SLOs on purpose;
 * a breakpoint search's own answer: ``require_at_least`` met, when the profile declares it;
 * the run itself: at least one request succeeded; no virtual user hit an internal error;
-  no ``abort_on_fail`` threshold stopped it; in a distributed run, every part finished.
+  no request failed on the generator's own limits (kind ``generator``: open files, local
+  ports, memory — the numbers would blame the target for them); no ``abort_on_fail``
+  threshold stopped it; in a distributed run, every part finished.
 
 An interrupted run exits 130 whatever its checks say (SPEC §3). Pure: result data in,
 ``Verdict`` out.
@@ -136,6 +138,19 @@ def _run_checks(data: Mapping[str, Any]) -> list[Check]:
             gates=True,
         )
     )
+    own = int((overall.get("errors_by_kind") or {}).get("generator", 0))
+    if own:
+        out.append(
+            Check(
+                "run",
+                "no request failed on the generator's own limits",
+                f"{own} request{'' if own == 1 else 's'} failed on them (open files, local "
+                "ports or memory)",
+                "none",
+                False,
+                gates=True,
+            )
+        )
     aborted = data.get("aborted_by")
     if aborted:
         out.append(

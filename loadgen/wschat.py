@@ -19,11 +19,13 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from loadgen.chat import json_field
+from loadgen.chat import checked_usage, json_field
 from loadgen.checks import ResponseView
 from loadgen.errors import ErrorKind
+from loadgen.netcause import local_limit
 from loadgen.profile.model import WsTask
 from loadgen.sample import Sample
+from loadgen.wire import UnsafeRequest, unsafe_request
 
 __all__ = ["WsChat"]
 
@@ -68,7 +70,11 @@ class WsChat:
             url += ("&" if "?" in url else "?") + f"{spec.token_query}={token}"
         t0 = monotonic()
         sample = Sample(name="ws.connect", user_class=self._class, t0=t0, send=t0)
+        # websockets refuses CR/LF too, but its message quotes the value (a token): refuse first.
+        unsafe = unsafe_request(spec.path, headers)
         try:
+            if unsafe:
+                raise UnsafeRequest(unsafe)
             self._ws = await connect(
                 url,
                 additional_headers=headers,
@@ -87,8 +93,15 @@ class WsChat:
             sample.message = f"WebSocket handshake rejected: HTTP {code}"
         except TimeoutError:
             sample.error, sample.message = ErrorKind.CONNECT, "WebSocket handshake timed out"
+        except UnsafeRequest as exc:
+            sample.error, sample.message = ErrorKind.PROTOCOL, f"WebSocket connect: {exc}"
         except (OSError, WebSocketException) as exc:
-            sample.error, sample.message = ErrorKind.CONNECT, f"WebSocket connect: {exc}"[:200]
+            limit = local_limit(exc)
+            if limit:
+                sample.error, sample.message = ErrorKind.GENERATOR, f"WebSocket connect: {limit}"
+            else:
+                sample.error = ErrorKind.CONNECT
+                sample.message = f"WebSocket connect: {exc}"[:200]
         sample.end = sample.end or monotonic()
         self._record(sample)
         if self._ws is None:
@@ -139,8 +152,7 @@ class WsChat:
                         view.final = text
                         if spec.usage_field:
                             usage = json_field(text, spec.usage_field)
-                            if isinstance(usage, int):
-                                sample.usage_tokens = usage
+                            sample.usage_tokens, sample.usage_rejected = checked_usage(usage)
                         sample.end = now
                         sample.status = 200
                         break

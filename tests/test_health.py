@@ -99,3 +99,18 @@ def test_windows_fold_only_a_group_much_shorter_than_the_one_before():
     assert [len(w) for w in windows(recs)] == [1] * 6 + [2]
     assert [len(w) for w in windows(recs, per=2)] == [2, 2, 2, 2]  # 1.3 s ≥ half of 2 s
     assert [len(w) for w in windows(recs[:7], per=3)] == [3, 4]  # a lone 1 s after 3 s joins
+
+
+def test_requests_failed_on_the_generators_own_limits_are_named_even_at_start_up():
+    """Errors of kind ``generator`` (EMFILE) make the run limited from the first second, with
+    the count and the kind named, apart from CPU and lag."""
+    records = [interval(0), interval(1), interval(2)]
+    records[0]["errors_by_kind"] = {"generator": 4, "connect": 1}
+    records[1]["errors_by_kind"] = {"generator": 2}
+    h = assess(records)
+    assert h["limited"] is True
+    (warning,) = h["warnings"]
+    assert (warning["t"], warning["until"]) == (0, 2.0)
+    assert "6 requests failed on the generator's own limits" in warning["plain"]
+    assert "kind generator" in warning["plain"]
+    assert h["startup"] is None

@@ -53,7 +53,12 @@ def test_output_tokens_prefer_usage_and_record_the_disagreement():
     d = rec.overall.to_dict(duration=2.0)
     assert d["output_tokens"] == 12
     assert d["token_source"] == {"usage": 1, "events": 1}
-    assert d["usage_vs_events"] == {"usage_tokens": 7, "content_events": 5, "difference": 2}
+    assert d["usage_vs_events"] == {
+        "usage_tokens": 7,
+        "content_events": 5,
+        "difference": 2,
+        "rejected": 0,
+    }
 
 
 def test_streams_without_done_are_counted_per_scope_by_how_they_ended():

@@ -130,6 +130,20 @@ CASES = [
         id="a distributed run with a lost part fails",
     ),
     pytest.param(
+        _data(overall={"ok": 7, "errors": 3, "errors_by_kind": {"generator": 3}}),
+        "failed",
+        1,
+        ["no request failed on the generator's own limits"],
+        id="requests failed on the generator's own limits (EMFILE): failed, however many passed",
+    ),
+    pytest.param(
+        _data(overall={"ok": 7, "errors": 3, "errors_by_kind": {"connect": 3}}),
+        "passed",
+        0,
+        [],
+        id="the target's errors alone do not fail the run without a threshold",
+    ),
+    pytest.param(
         _data(run={"interrupted": True}, thresholds=[_limit("ttft.p95 < 100ms", False)]),
         "interrupted",
         130,

@@ -64,6 +64,7 @@ GROUPS = [
 ERROR_MEANING = {
     "connect": "could not connect",
     "timeout": "no complete answer within target.timeout",
+    "http_3xx": "redirect (3xx) where an answer was expected",
     "http_4xx": "client error status (4xx other than 401/403/429)",
     "http_429": "rate limited (429)",
     "http_5xx": "server error status (5xx)",
@@ -71,6 +72,7 @@ ERROR_MEANING = {
     "protocol": "malformed SSE, JSON or WebSocket frame",
     "auth": "401/403 or login failed",
     "check": "a declared check failed",
+    "generator": "the generator's own limit (open files, local ports, memory), not the target",
 }
 
 
