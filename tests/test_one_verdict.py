@@ -110,6 +110,7 @@ def test_a_run_where_every_request_failed_fails_everywhere(tmp_path, capsys):
     assert r["saved"]["scopes"]["overall"]["ok"] == 0
     assert r["saved"]["scopes"]["overall"]["requests"] > 0
     assert "requests succeeded: 0 of" in r["json"]["verdict"]["text"]
+    assert '<span class="verdict-text">1 of 2 checks failed: requests succeeded: 0 of' in r["html"]
 
 
 def test_a_missed_slo_informs_unless_it_gates(tmp_path, capsys):

@@ -126,7 +126,7 @@ def _verdict(data: dict[str, Any], bp: dict[str, Any] | None) -> dict[str, Any]:
     notes += [f"informs only: {why}" for why in whys]
     return {
         "status": verdict.status,
-        "text": verdict.text,
+        "text": verdict.text.partition(" — ")[2],  # the badge already says PASSED/FAILED
         "exit_code": verdict.exit_code,
         "notes": notes,
     }
