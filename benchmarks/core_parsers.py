@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import time
 
-from loadgen.chat import DONE, is_content, parse_openai_chunk
-from loadgen.hist import Histogram
-from loadgen.sse import SSEDecoder
+from loadgen.core.chat import DONE, is_content, parse_openai_chunk
+from loadgen.core.hist import Histogram
+from loadgen.core.sse import SSEDecoder
 
 TOKENS = 32
 HEAD = {

@@ -35,8 +35,8 @@ from typing import Any
 
 import yaml
 
-from loadgen.distributed import LocalOptions, LocalRun
-from loadgen.profile import load_profile
+from loadgen.core.profile import load_profile
+from loadgen.engine.distributed import LocalOptions, LocalRun
 from loadgen.target import BuiltinTarget, TargetConfig
 
 TARGET = {

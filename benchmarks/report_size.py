@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from loadgen.core.result import Result, load_result
 from loadgen.report import render_all
-from loadgen.result import Result, load_result
 
 
 def scale(data: dict[str, Any], seconds: int, names: int) -> dict[str, Any]:

@@ -5,10 +5,10 @@ Importing it has no side effects: no event-loop policy, no signal handlers, no o
 
 from loadgen._version import __version__
 from loadgen.api import run
-from loadgen.engine import Engine
-from loadgen.errors import ErrorKind, LoadgenError, ProfileError, StartError
-from loadgen.profile import Profile, load_profile, profile_from_dict
-from loadgen.result import MetricSummary, Result, load_result
+from loadgen.core.errors import ErrorKind, LoadgenError, ProfileError, StartError
+from loadgen.core.profile import Profile, load_profile, profile_from_dict
+from loadgen.core.result import MetricSummary, Result, load_result
+from loadgen.engine.run import Engine
 
 __all__ = [
     "Engine",

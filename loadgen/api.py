@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loadgen.engine import Engine
-from loadgen.profile import Profile, load_profile
-from loadgen.result import Result
+from loadgen.core.profile import Profile, load_profile
+from loadgen.core.result import Result
+from loadgen.engine.run import Engine
 
 __all__ = ["run"]
 

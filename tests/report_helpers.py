@@ -12,7 +12,7 @@ from typing import Any
 from support import chat_profile, run_async
 
 import loadgen
-from loadgen.result import Result
+from loadgen.core.result import Result
 
 TIMING = {
     "ttft": {"lognormal": {"median": "120ms", "sigma": 0.4}},

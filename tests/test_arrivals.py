@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from loadgen.arrivals import ArrivalSchedule, RateStage, rate_at
+from loadgen.core.arrivals import ArrivalSchedule, RateStage, rate_at
 
 
 def due_times(schedule: ArrivalSchedule) -> list[float]:

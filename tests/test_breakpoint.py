@@ -10,10 +10,10 @@ from support import chat_profile, run_async
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.breakpoint import BreakpointSpec, Conductor, Search, knee, summary
-from loadgen.hist import Histogram
-from loadgen.slo import Slo
-from loadgen.steps import FileSteps
+from loadgen.core.breakpoint import BreakpointSpec, Conductor, Search, knee, summary
+from loadgen.core.hist import Histogram
+from loadgen.core.slo import Slo
+from loadgen.engine.steps import FileSteps
 
 SPEC = BreakpointSpec(start=4, step=4, step_duration=3, max=40)
 

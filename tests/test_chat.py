@@ -1,4 +1,4 @@
-"""Tests for loadgen.chat: what counts as content, usage and errors, request bodies, paths."""
+"""Tests for loadgen.core.chat: what counts as content, usage and errors, request bodies, paths."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loadgen.chat import (
+from loadgen.core.chat import (
     Chunk,
     ChunkError,
     chat_request,

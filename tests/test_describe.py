@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from loadgen import profile_from_dict
-from loadgen.cli import main
-from loadgen.describe import describe
+from loadgen.cli.commands import main
+from loadgen.core.describe import describe
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 USERS = [{"name": "regular", "tasks": [{"chat": {"category": "simple"}}]}]

@@ -18,13 +18,13 @@ import yaml
 from support import chat_profile, held_levels, run_async
 
 from loadgen import Engine, profile_from_dict
-from loadgen.distributed import LocalOptions, LocalRun
-from loadgen.distributed.cli import merge_main, run_distributed
-from loadgen.distributed.live import Aborts, LiveMerge, split_thresholds, worker_thresholds_set
-from loadgen.hist import Histogram
-from loadgen.profile import load_profile
+from loadgen.cli.distributed import merge_main, run_distributed
+from loadgen.core.hist import Histogram
+from loadgen.core.live import Aborts, LiveMerge, split_thresholds, worker_thresholds_set
+from loadgen.core.profile import load_profile
+from loadgen.core.thresholds import parse
+from loadgen.engine.distributed import LocalOptions, LocalRun
 from loadgen.target import BuiltinTarget, TargetConfig
-from loadgen.thresholds import parse
 
 FAST = {"timing": {"ttft": "10ms", "itl": "2ms", "output_tokens": 4}, "capacity": {"slots": 0}}
 
@@ -230,7 +230,7 @@ def test_run_distributed_prints_the_summary_and_the_parts(tmp_path, capsys):
 
 DRIVER = """
 import argparse, sys
-from loadgen.distributed.cli import run_distributed
+from loadgen.cli.distributed import run_distributed
 args = argparse.Namespace(
     profile=sys.argv[1], sets=[], users=None, duration=None, rate=None, seed=None,
     out=sys.argv[2], truth=None, quiet=True, json=False, segment=(1, 1), start_at=None,
@@ -277,7 +277,7 @@ def test_bad_options_are_usage_errors(tmp_path, capsys):
 
 
 def test_follow_steps_needs_a_breakpoint_profile(tmp_path, capsys):
-    from loadgen.cli import main
+    from loadgen.cli.commands import main
 
     path = write_profile(tmp_path)
     assert main(["run", str(path), "--follow-steps", str(tmp_path / "steps.jsonl")]) == 2

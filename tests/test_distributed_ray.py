@@ -11,7 +11,7 @@ import pytest
 from support import chat_profile, held_levels, run_async
 
 from loadgen import StartError, profile_from_dict
-from loadgen.distributed.ray import RayOptions, RayRun
+from loadgen.engine.distributed.ray import RayOptions, RayRun
 
 FAST = {"timing": {"ttft": "10ms", "itl": "2ms", "output_tokens": 4}, "capacity": {"slots": 0}}
 HAS_RAY = importlib.util.find_spec("ray") is not None

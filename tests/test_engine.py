@@ -238,7 +238,7 @@ def test_non_streamed_json_answers_are_timed_too():
 
 def test_an_unreachable_target_does_not_start(capsys, tmp_path):
     """Nothing listening: exit 2 with the address and a hint, no traceback."""
-    from loadgen.cli import main
+    from loadgen.cli.commands import main
 
     profile = tmp_path / "p.yaml"
     profile.write_text(json.dumps(chat_profile("http://127.0.0.1:9")))

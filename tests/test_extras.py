@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen import extras
+from loadgen.core import extras
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from loadgen.fasthttp import Deadlines, FastClient
+from loadgen.edge.fasthttp import Deadlines, FastClient
 
 TICK = 0.02
 SLACK = 0.25  # scheduling on a busy 2-core CI machine; the bound is checked, not timed tightly

@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loadgen.errors import ProfileError
-from loadgen.profile import Profile, load_profile
+from loadgen.core.errors import ProfileError
+from loadgen.core.profile import Profile, load_profile
 
 KEYS = [
     "name",
@@ -263,7 +263,7 @@ def test_each_yaml_tag_and_construct_is_one_problem_at_its_line(where, text, lin
 
 def test_a_yaml_tag_in_a_profile_is_exit_2_and_one_line(where, capsys):
     """Through the command line: exit 2, one line naming file, line and the fix."""
-    from loadgen.cli import main
+    from loadgen.cli.commands import main
 
     where.write_text("name: t\ntarget: {base_url: !ENV URL}\n", encoding="utf-8")
     assert main(["validate", str(where)]) == 2

@@ -14,7 +14,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loadgen.readers import OpenAIReader, make_reader
+from loadgen.core.readers import OpenAIReader, make_reader
 
 FUZZ = settings(max_examples=300, deadline=None)
 APIS = st.sampled_from(

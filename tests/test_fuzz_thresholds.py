@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loadgen.thresholds import METRICS, SCOPES, Threshold, evaluate, parse
+from loadgen.core.thresholds import METRICS, SCOPES, Threshold, evaluate, parse
 
 FUZZ = settings(max_examples=300, deadline=None)
 ALPHABET = st.sampled_from([*"ttft.p95<>=!{}%/ms0123456789 _=,nameclass.e-+", "\u00a0", "é"])

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosedError
 
-from loadgen.errors import ErrorKind
-from loadgen.profile.model import WsTask
-from loadgen.sample import Sample
-from loadgen.wschat import WsChat
+from loadgen.core.errors import ErrorKind
+from loadgen.core.profile.model import WsTask
+from loadgen.core.sample import Sample
+from loadgen.edge.wschat import WsChat
 
 
 class FakeConnection:

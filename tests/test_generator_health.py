@@ -16,7 +16,7 @@ from pathlib import Path
 from support import chat_profile, run_async
 
 import loadgen
-from loadgen.console import health_lines
+from loadgen.report.console import health_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """Generator health: windows past a limit become plain-words warnings over time ranges."""
 
-from loadgen.health import Limits, assess
-from loadgen.windows import windows
+from loadgen.core.health import Limits, assess
+from loadgen.core.windows import windows
 
 
 def interval(t, *, cpu=0.2, sched=1.0, loop=1.0, length=1.0):

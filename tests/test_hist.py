@@ -1,4 +1,4 @@
-"""Tests for loadgen.hist: recording, clamping, percentiles, encoding and exact merging."""
+"""Tests for loadgen.core.hist: recording, clamping, percentiles, encoding and exact merging."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hdrh.histogram import HdrHistogram
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loadgen.hist import PERCENTILES, Histogram, ValueHistogram, _tables
+from loadgen.core.hist import PERCENTILES, Histogram, ValueHistogram, _tables
 
 SUMMARY_KEYS = ["count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max", "min"]
 

@@ -11,9 +11,9 @@ from support import run_async
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.auth.base import OutgoingRequest
-from loadgen.auth.simple import StaticAuth
-from loadgen.profile.model import AuthSpec
+from loadgen.core.profile.model import AuthSpec
+from loadgen.edge.auth.base import OutgoingRequest
+from loadgen.edge.auth.simple import StaticAuth
 
 FAST = {
     "timing": {"ttft": "20ms", "itl": "2ms", "output_tokens": 6},

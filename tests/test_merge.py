@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from loadgen.errors import ErrorKind
-from loadgen.health import assess
-from loadgen.hist import Histogram
-from loadgen.journal import rebuild
-from loadgen.merge import merge_intervals, merge_results, thresholds_of
-from loadgen.sample import Sample
-from loadgen.slo import Slo
-from loadgen.stats import Recorder
-from loadgen.thresholds import evaluate, parse
+from loadgen.core.errors import ErrorKind
+from loadgen.core.health import assess
+from loadgen.core.hist import Histogram
+from loadgen.core.journal import rebuild
+from loadgen.core.merge import merge_intervals, merge_results, thresholds_of
+from loadgen.core.sample import Sample
+from loadgen.core.slo import Slo
+from loadgen.core.stats import Recorder
+from loadgen.core.thresholds import evaluate, parse
 
 START = 1_000.0  # monotonic seconds of every recorder's start
 WALL = 1_700_000_000.0
@@ -244,7 +244,7 @@ def test_results_of_different_tests_are_refused(change, match):
 
 
 def test_a_part_rebuilt_from_its_journal_merges_and_is_marked_partial():
-    """A killed worker's journal rebuilt (loadgen.journal) merges: its requests, TTFT and
+    """A killed worker's journal rebuilt (loadgen.core.journal) merges: its requests, TTFT and
     E2E count in full, the metrics its journal lacks name it in ``missing_parts``, and the
     run lists it as partial without calling the whole run interrupted."""
     every = samples(120)

@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
-from loadgen.errors import StartError
-from loadgen.netcause import network_cause
-from loadgen.startup import reach
+from loadgen.core.errors import StartError
+from loadgen.core.netcause import network_cause
+from loadgen.edge.startup import reach
 
 
 def real_gaierror() -> socket.gaierror:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from support import chat_profile
 
-from loadgen.cli import main
+from loadgen.cli.commands import main
 
 FAST = {"timing": {"ttft": "20ms", "itl": "2ms", "output_tokens": 4}, "capacity": {"slots": 0}}
 

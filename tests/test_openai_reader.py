@@ -12,9 +12,9 @@ import json
 
 import pytest
 
-from loadgen.chat import ChunkError
-from loadgen.readers import OpenAIReader, StreamEnded
-from loadgen.sse import SSEError
+from loadgen.core.chat import ChunkError
+from loadgen.core.readers import OpenAIReader, StreamEnded
+from loadgen.core.sse import SSEError
 
 
 def event(delta: dict | None = None, **extra: object) -> bytes:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from loadgen import packaged
-from loadgen.cli import main
+from loadgen.cli.commands import main
+from loadgen.core import packaged
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loadgen.phases import phase_summaries
-from loadgen.shapes import PlanStep
+from loadgen.core.phases import phase_summaries
+from loadgen.core.shapes import PlanStep
 
 
 def records(counts, length=1.0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from loadgen.cli import main
+from loadgen.cli.commands import main
 
 LOGIN = {
     "kind": "login",
@@ -104,7 +104,7 @@ def test_check_skips_think_times_even_between_conversation_turns(tmp_path, capsy
 def test_check_fits_in_100_columns_and_says_each_fix_once(tmp_path, capsys):
     """Three wrong paths with long names and long answers: every line ≤ 100 columns, and the
     shared fix is said once after the three names."""
-    from loadgen.console import columns
+    from loadgen.report.console import columns
 
     tasks = [
         {"name": f"a-rather-long-request-name-{i}", "http": {"path": f"/api/nope-{i}" * 8}}

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.cli import main
-from loadgen.errors import ProfileError
-from loadgen.profile import load_profile, profile_from_dict
+from loadgen.cli.commands import main
+from loadgen.core.errors import ProfileError
+from loadgen.core.profile import load_profile, profile_from_dict
 
 GOOD = """\
 name: demo

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.console import ProgressState, progress_fields, progress_line
-from loadgen.shapes import PlanStep
+from loadgen.core.shapes import PlanStep
+from loadgen.report.console import ProgressState, progress_fields, progress_line
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = (PlanStep(0.0, 10.0, 0.0, 10.0, "ramp"), PlanStep(10.0, 30.0, 10.0, 10.0, None))
@@ -153,6 +153,6 @@ def test_a_terminal_gets_the_live_area_and_no_color_removes_colour_only(tmp_path
 )
 def test_the_stop_notice_says_what_it_waits_for(in_flight, said):
     """The first Ctrl-C's line, including a stop with nothing in flight (a --start-at wait)."""
-    from loadgen.cli import stop_notice
+    from loadgen.cli.commands import stop_notice
 
     assert stop_notice("10s", in_flight) == said

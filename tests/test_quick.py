@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from loadgen.cli import main
-from loadgen.profile import load_profile
-from loadgen.quick import QuickOptions, choose_model, profile_text
+from loadgen.cli.commands import main
+from loadgen.cli.quick import QuickOptions, choose_model, profile_text
+from loadgen.core.profile import load_profile
 from loadgen.target import BuiltinTarget, TargetConfig
 
 KEY = "sk-quick-test-0123456789"

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from loadgen import packaged
+from loadgen.core import packaged
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

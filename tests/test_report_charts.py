@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from loadgen.hist import Histogram
+from loadgen.core.hist import Histogram
 from loadgen.report import charts
 from loadgen.report.series import time_series
 

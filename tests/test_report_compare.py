@@ -10,8 +10,8 @@ from report_helpers import cached_run
 from support import chat_profile, run_async
 
 import loadgen
-from loadgen.hist import Histogram
-from loadgen.report.cli import compare_main, report_main
+from loadgen.cli.report import compare_main, report_main
+from loadgen.core.hist import Histogram
 from loadgen.report.compare import compare
 
 

@@ -8,10 +8,10 @@ import re
 import pytest
 from report_helpers import cached_run, enrich, parse
 
+from loadgen.core.result import Result
 from loadgen.report import fmt, render_all
 from loadgen.report.html import template_dir
 from loadgen.report.view import COLUMNS, phase_rows
-from loadgen.result import Result
 
 
 @pytest.fixture(scope="module")

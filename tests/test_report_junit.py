@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import pytest
 from report_helpers import cached_run, enrich
 
+from loadgen.core.result import Result
 from loadgen.report import render_all
 from loadgen.report.junit import junit_xml
-from loadgen.result import Result
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loadgen.hist import Histogram
+from loadgen.core.hist import Histogram
 from loadgen.report.noise import interval, rank_bounds, z_score
 
 

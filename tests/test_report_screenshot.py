@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from report_helpers import cached_run, enrich
 
+from loadgen.core.result import Result
 from loadgen.report import render_all
-from loadgen.result import Result
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from loadgen.profile.model import Load, Stage, ThinkTime
-from loadgen.shapes import ClassAssigner, WeightedChoice, draw_think, level_at, plan
+from loadgen.core.profile.model import Load, Stage, ThinkTime
+from loadgen.core.shapes import ClassAssigner, WeightedChoice, draw_think, level_at, plan
 
 RAMP = Load(
     stages=(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.cli import main
+from loadgen.cli.commands import main
 
 PROFILES = Path(__file__).resolve().parent.parent / "profiles"
 SHIPPED = sorted(p.name for p in PROFILES.glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""Tests for loadgen.sse: the WHATWG event-stream rules, chunk-boundary independence, errors."""
+"""Tests for loadgen.core.sse: WHATWG event-stream rules, chunk-boundary independence, errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loadgen.sse import Event, SSEDecoder, SSEError
+from loadgen.core.sse import Event, SSEDecoder, SSEError
 
 
 def decode(*chunks: bytes, max_line: int = 1 << 20) -> tuple[list[Event], bool, str]:

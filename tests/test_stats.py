@@ -2,10 +2,10 @@
 
 import pytest
 
-from loadgen.errors import ErrorKind
-from loadgen.hist import Histogram
-from loadgen.sample import Sample
-from loadgen.stats import Recorder, Scope
+from loadgen.core.errors import ErrorKind
+from loadgen.core.hist import Histogram
+from loadgen.core.sample import Sample
+from loadgen.core.stats import Recorder, Scope
 
 
 def chat(

@@ -9,8 +9,8 @@ import time
 import pytest
 from support import chat_profile
 
-from loadgen.cli import main
-from loadgen.thresholds import evaluate, parse
+from loadgen.cli.commands import main
+from loadgen.core.thresholds import evaluate, parse
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,13 @@
 
 import pytest
 
-from loadgen.units import format_duration, parse_duration, parse_percent, parse_rate, parse_size
+from loadgen.core.units import (
+    format_duration,
+    parse_duration,
+    parse_percent,
+    parse_rate,
+    parse_size,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The one verdict (loadgen.verdict): which checks gate the exit code, and what each says."""
+"""The one verdict (loadgen.core.verdict): which checks gate the exit code, and what each says."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from loadgen.verdict import judge
+from loadgen.core.verdict import judge
 
 
 def _data(**over: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from loadgen.result import Result
+from loadgen.core.result import Result
 
 __all__ = ["FORMATS", "render_all"]
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from loadgen.result import Result
-from loadgen.safetext import csv_cell
+from loadgen.core.result import Result
+from loadgen.core.safetext import csv_cell
 
 __all__ = ["HISTORY_COLUMNS", "STATS_COLUMNS", "write_csv"]
 

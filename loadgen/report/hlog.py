@@ -15,8 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from loadgen.hist import Histogram
-from loadgen.result import Result
+from loadgen.core.hist import Histogram
+from loadgen.core.result import Result
 
 __all__ = ["TAGS", "hlog_text", "write_hlog"]
 

@@ -13,11 +13,11 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from loadgen.core.result import Result
+from loadgen.core.safetext import terminal
 from loadgen.report import charts, view
 from loadgen.report.compare import Comparison, rule
 from loadgen.report.series import MAX_POINTS
-from loadgen.result import Result
-from loadgen.safetext import terminal
 
 __all__ = ["environment", "render_compare", "render_html", "template_dir"]
 

@@ -2,7 +2,7 @@
 
 Jenkins, GitLab, GitHub test reporters and Azure DevOps read the common subset written
 here: ``testsuites`` > ``testsuite`` > ``testcase`` with a ``failure`` child on failure. The
-cases are the verdict's checks (``loadgen.verdict``): a gating check that failed is a
+cases are the verdict's checks (``loadgen.core.verdict``): a gating check that failed is a
 failure; a check that only informs (an SLO without ``gate: true``, limits in a breakpoint
 search) is ``skipped`` with its outcome in the message, so the suite fails exactly when the
 exit code says the run failed.
@@ -15,10 +15,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from loadgen.core.result import Result
+from loadgen.core.safetext import xml
+from loadgen.core.verdict import judge
 from loadgen.report.view import check_rows
-from loadgen.result import Result
-from loadgen.safetext import xml
-from loadgen.verdict import judge
 
 __all__ = ["junit_xml", "write_junit"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from loadgen.hist import Histogram
+from loadgen.core.hist import Histogram
 
 __all__ = ["Interval", "interval", "z_score"]
 

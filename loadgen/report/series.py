@@ -4,7 +4,7 @@ A one-hour run has 3,600 intervals; drawing every one makes a large page and a l
 can read. Consecutive intervals are merged into at most ``max_points`` buckets: counts are
 summed, rates are recomputed from the sums, and latency percentiles come from the *merged*
 HdrHistograms of the bucket (SPEC §1: percentiles are never averaged). The final partial
-interval, often a few milliseconds long, joins the bucket before it (``loadgen.windows``):
+interval, often a few milliseconds long, joins the bucket before it (``loadgen.core.windows``):
 3 requests in 5 ms are not a spike to 600 req/s.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from loadgen.hist import Histogram
-from loadgen.windows import windows
+from loadgen.core.hist import Histogram
+from loadgen.core.windows import windows
 
 __all__ = ["MAX_POINTS", "TimeSeries", "time_series"]
 

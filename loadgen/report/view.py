@@ -11,13 +11,13 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from loadgen.hist import Histogram
+from loadgen.core.hist import Histogram
+from loadgen.core.result import Result
+from loadgen.core.verdict import judge
 from loadgen.report import charts, fmt
 from loadgen.report.awsview import aws_view
 from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.series import MAX_POINTS, time_series
-from loadgen.result import Result
-from loadgen.verdict import judge
 
 __all__ = ["COLUMNS", "GROUPS", "PHASE_COLUMNS", "build", "check_rows", "phase_rows", "scope_cells"]
 

@@ -2,7 +2,7 @@
 
 Run it with ``loadgen serve`` (or ``python -m loadgen.target serve``), or from Python with
 ``async with BuiltinTarget(TargetConfig(...)) as t:``. It imports only the standard
-library, httptools, websockets, uvloop, pyyaml and ``loadgen.units``.
+library, httptools, websockets, uvloop, pyyaml and ``loadgen.core.units``.
 """
 
 from loadgen.target.config import (

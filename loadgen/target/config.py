@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.core.units import parse_duration, parse_percent
 from loadgen.target.dists import Dist, parse_dist
-from loadgen.units import parse_duration, parse_percent
 
 __all__ = [
     "AuthConfig",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadgen.units import parse_duration
+from loadgen.core.units import parse_duration
 
 __all__ = ["KINDS", "Dist", "parse_dist"]
 

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from loadgen.aws.clients import AwsClients
+from loadgen.edge.aws.clients import AwsClients
 
 T = TypeVar("T")
 REGION = "us-east-1"

@@ -18,10 +18,10 @@ from time import monotonic
 import pytest
 from aws_helpers import REGION, run
 
-from loadgen.aws.bedrock import bedrock_messages, run_converse_stream
-from loadgen.aws.clients import AwsClients
-from loadgen.errors import ErrorKind
-from loadgen.sample import Sample
+from loadgen.core.errors import ErrorKind
+from loadgen.core.sample import Sample
+from loadgen.edge.aws.bedrock import bedrock_messages, run_converse_stream
+from loadgen.edge.aws.clients import AwsClients
 
 TTFT, ITL, TOKENS = 0.08, 0.02, 5
 

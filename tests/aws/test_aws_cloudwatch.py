@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from aws_helpers import REGION, run
 
-from loadgen.aws.clients import AwsClients
-from loadgen.aws.cloudwatch import explain_gap, fetch, interval_metric_data, push_intervals
-from loadgen.aws.config import CloudWatchConfig, PushConfig
+from loadgen.core.aws.config import CloudWatchConfig, PushConfig
+from loadgen.edge.aws.clients import AwsClients
+from loadgen.edge.aws.cloudwatch import explain_gap, fetch, interval_metric_data, push_intervals
 
 
 async def seed(url: str, start: float) -> None:
@@ -109,8 +109,8 @@ def test_pushed_intervals_can_be_read_back(moto: str) -> None:
 
 def test_after_run_builds_the_result_aws_section(moto: str) -> None:
     """One call: CloudWatch series with the gap, and a cost from the gateway's own Count."""
-    from loadgen.aws.config import AwsConfig, CostConfig
-    from loadgen.aws.post import after_run
+    from loadgen.core.aws.config import AwsConfig, CostConfig
+    from loadgen.edge.aws.post import after_run
 
     start = time.time() // 60 * 60 - 180
     run(seed(moto, start))

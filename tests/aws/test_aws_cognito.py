@@ -10,11 +10,11 @@ import jwt
 import pytest
 from aws_helpers import PASSWORD, REGION, make_pool, run
 
-from loadgen.auth.base import OutgoingRequest
-from loadgen.aws.cognito import CognitoAuthFactory, secret_hash
-from loadgen.aws.config import CognitoConfig, CognitoUser
-from loadgen.errors import ErrorKind
-from loadgen.sample import Sample
+from loadgen.core.aws.config import CognitoConfig, CognitoUser
+from loadgen.core.errors import ErrorKind
+from loadgen.core.sample import Sample
+from loadgen.edge.auth.base import OutgoingRequest
+from loadgen.edge.aws.cognito import CognitoAuthFactory, secret_hash
 from loadgen.target import BuiltinTarget, TargetConfig
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from loadgen.aws.config import parse_aws, parse_cognito, parse_sigv4
+from loadgen.core.aws.config import parse_aws, parse_cognito, parse_sigv4
 
 POOL = "us-east-1_Abc123"
 BASE: dict[str, Any] = {
@@ -128,7 +128,7 @@ def test_aws_section_with_cloudwatch_and_cost() -> None:
 def test_importing_the_config_loads_no_boto() -> None:
     """Profiles without AWS sections must not pay for aioboto3 at import time."""
     code = (
-        "import sys, loadgen.aws, loadgen.aws.config, loadgen.aws.cost;"
+        "import sys, loadgen.edge.aws, loadgen.core.aws.config, loadgen.core.aws.cost;"
         "print(sorted(m for m in sys.modules if 'boto' in m))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

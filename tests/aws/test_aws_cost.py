@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from loadgen.aws.cost import Usage, estimate, lambda_gb_seconds, load_prices, usage_from_cloudwatch
+from loadgen.core.aws.cost import (
+    Usage,
+    estimate,
+    lambda_gb_seconds,
+    load_prices,
+    usage_from_cloudwatch,
+)
 
 # 2 M REST calls, 2 M Lambda invocations of 120 ms at 512 MB, 50 GB out, 100 Cognito users.
 EXAMPLE = Usage(

@@ -10,9 +10,9 @@ import pytest
 from aws_helpers import REGION, make_pool, run
 from botocore.exceptions import ClientError
 
-from loadgen.aws.cli import aws_main
-from loadgen.aws.clients import AwsClients
-from loadgen.aws.discover import DiscoverError, _call, write_env
+from loadgen.cli.aws import aws_main
+from loadgen.edge.aws.clients import AwsClients
+from loadgen.edge.aws.discover import DiscoverError, _call, write_env
 
 
 async def make_apis(url: str) -> dict[str, str]:

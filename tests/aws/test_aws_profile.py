@@ -10,7 +10,7 @@ from aws_helpers import REGION, run
 from test_aws_bedrock import ITL, TOKENS, TTFT, stand_in
 
 import loadgen
-from loadgen.aws.clients import AwsClients
+from loadgen.edge.aws.clients import AwsClients
 from loadgen.report import render_all
 
 

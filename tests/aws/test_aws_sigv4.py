@@ -14,11 +14,11 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from loadgen.auth.base import OutgoingRequest
-from loadgen.aws.config import SigV4Config
-from loadgen.aws.sigv4 import SigV4AuthFactory
-from loadgen.errors import ErrorKind
-from loadgen.sample import Sample
+from loadgen.core.aws.config import SigV4Config
+from loadgen.core.errors import ErrorKind
+from loadgen.core.sample import Sample
+from loadgen.edge.auth.base import OutgoingRequest
+from loadgen.edge.aws.sigv4 import SigV4AuthFactory
 
 SECRETS = {"AKIDTESTFAKE": "fake-secret-for-tests", "AKIDROTATED": "rotated-secret"}
 _AUTH = re.compile(

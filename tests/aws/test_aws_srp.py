@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from loadgen.aws import srp
+from loadgen.core.aws import srp
 
 POOL = "us-east-1_AbCdEf123"
 USER = "lt-1"

@@ -16,7 +16,7 @@ from typing import Any
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.result import Result
+from loadgen.core.result import Result
 
 __all__ = ["assert_isolated", "pair_profile", "run_timed"]
 

@@ -15,8 +15,8 @@ import threading
 import pytest
 from faults_support import assert_isolated, pair_profile, run_timed
 
-from loadgen.cli import main
-from loadgen.errors import StartError
+from loadgen.cli.commands import main
+from loadgen.core.errors import StartError
 
 CLOSE = {"chat": {"path": "/ok-close"}}
 

@@ -1,5 +1,5 @@
 """Crash-safe results: a run killed with SIGKILL leaves a journal that ``loadgen report``
-renders, saying it was cut short (loadgen.journal rebuilds the result from it)."""
+renders, saying it was cut short (loadgen.core.journal rebuilds the result from it)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from loadgen.cli import main
-from loadgen.hist import Histogram
-from loadgen.journal import JournalError, read_journal, rebuild
-from loadgen.result import SCHEMA
+from loadgen.cli.commands import main
+from loadgen.core.hist import Histogram
+from loadgen.core.journal import JournalError, read_journal, rebuild
+from loadgen.core.result import SCHEMA
 
 
 def intervals_in(journal: Path) -> int:

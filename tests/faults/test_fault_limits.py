@@ -1,4 +1,4 @@
-"""Bounded resources checked at start (loadgen.limits): users per process, open files."""
+"""Bounded resources checked at start (loadgen.engine.limits): users per process, open files."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from loadgen import limits, profile_from_dict
-from loadgen.errors import StartError
-from loadgen.profile.model import Load, Stage
+from loadgen import profile_from_dict
+from loadgen.core.errors import StartError
+from loadgen.core.profile.model import Load, Stage
+from loadgen.engine import limits
 
 
 def closed(*levels: float) -> Load:
@@ -69,7 +70,8 @@ def test_an_unchangeable_limit_gives_a_warning_with_the_fix(monkeypatch):
 
 CHILD = """
 import json, resource
-from loadgen import limits, profile_from_dict
+from loadgen.engine import limits
+from loadgen import profile_from_dict
 resource.setrlimit(resource.RLIMIT_NOFILE, (100, 200))
 w1 = limits.check_fd_limit(50)
 w2 = limits.check_fd_limit(5000)

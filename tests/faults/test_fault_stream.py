@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from faults_support import assert_isolated, pair_profile, run_timed
 
-from loadgen.console import summary
+from loadgen.report.console import summary
 
 
 def chat(path: str) -> dict:
@@ -156,8 +156,8 @@ def test_each_vu_keeps_one_connection_across_its_requests(raw):
 def test_an_error_event_is_a_protocol_error_with_its_text():
     """``event: error`` is the server giving up mid-answer: a ChunkError (``protocol``) that
     carries what the server said."""
-    from loadgen.chat import ChunkError
-    from loadgen.readers import make_reader
+    from loadgen.core.chat import ChunkError
+    from loadgen.core.readers import make_reader
 
     reader = make_reader("openai", stream=True)
     with pytest.raises(ChunkError, match="error event in stream: overloaded"):

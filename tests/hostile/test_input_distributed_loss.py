@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from input_support import children
 
-from loadgen.distributed.cli import _print
-from loadgen.result import Result
+from loadgen.cli.distributed import _print
+from loadgen.core.result import Result
 
 pytestmark = [
     pytest.mark.slow,

@@ -16,7 +16,7 @@ import sys
 import pytest
 from input_support import cap_memory, loadgen
 
-from loadgen.cli import main
+from loadgen.cli.commands import main
 
 VALID = {
     "name": "hostile",

@@ -19,9 +19,9 @@ import pytest
 from input_support import catches, loadgen
 
 from loadgen import api
-from loadgen.cli import main
-from loadgen.engine import Engine
-from loadgen.profile import profile_from_dict
+from loadgen.cli.commands import main
+from loadgen.core.profile import profile_from_dict
+from loadgen.engine.run import Engine
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 

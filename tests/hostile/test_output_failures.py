@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from output_echo import EchoServer
 
-from loadgen.journal import read_journal
+from loadgen.core.journal import read_journal
 
 OUTPUT_FAILED = 3
 

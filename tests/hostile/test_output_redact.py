@@ -1,10 +1,10 @@
-"""Issue #18 class 1, the redactor's pure rules (loadgen.redact): no sockets, values in and out."""
+"""Issue #18 class 1, the redactor's pure rules (loadgen.core.redact): values in and out."""
 
 from __future__ import annotations
 
 import pytest
 
-from loadgen.redact import MASK, Secrets, redact, redact_strings, redact_text, secrets_in
+from loadgen.core.redact import MASK, Secrets, redact, redact_strings, redact_text, secrets_in
 
 
 @pytest.mark.parametrize(

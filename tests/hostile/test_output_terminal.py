@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from output_echo import EchoServer
 
-from loadgen.safetext import csv_cell, terminal, xml
+from loadgen.core.safetext import csv_cell, terminal, xml
 
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 NAME = "evil\x1b[31m\x00name\u202e"  # the profile's and a class's name

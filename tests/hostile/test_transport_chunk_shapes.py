@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.chat import MAX_USAGE_TOKENS, ChunkError, parse_openai_chunk
-from loadgen.console import summary
-from loadgen.readers import OpenAIReader, StreamEnded
-from loadgen.result import Result
-from loadgen.sse import SSEError
+from loadgen.core.chat import MAX_USAGE_TOKENS, ChunkError, parse_openai_chunk
+from loadgen.core.readers import OpenAIReader, StreamEnded
+from loadgen.core.result import Result
+from loadgen.core.sse import SSEError
+from loadgen.report.console import summary
 
 TEXT = st.sampled_from(["", "a", " w", 'say "content":"x"', "é🚀", "\\n", "reasoning"])
 FIELD = st.one_of(st.just(None), st.just("absent"), TEXT)

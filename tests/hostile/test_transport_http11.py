@@ -17,11 +17,11 @@ import transport_server as ts
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.errors import ErrorKind
-from loadgen.profile.model import WsTask
-from loadgen.result import Result
-from loadgen.sample import Sample
-from loadgen.wschat import WsChat
+from loadgen.core.errors import ErrorKind
+from loadgen.core.profile.model import WsTask
+from loadgen.core.result import Result
+from loadgen.core.sample import Sample
+from loadgen.edge.wschat import WsChat
 
 TRANSPORTS = [pytest.param("fast", id="lean client"), pytest.param("httpx", id="httpx")]
 

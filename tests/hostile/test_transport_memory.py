@@ -20,8 +20,8 @@ import pytest
 import transport_server as ts
 import yaml
 
-from loadgen.readers import MAX_JSON, JSONReader
-from loadgen.sse import SSEDecoder, SSEError
+from loadgen.core.readers import MAX_JSON, JSONReader
+from loadgen.core.sse import SSEDecoder, SSEError
 
 PEAK_MIB = 120  # a 2-VU run peaks at ~55-75 MiB; each attack took 0.5 to 1.9 GiB before
 FLOOD = 200 << 20  # the most any route sends to one request (the client gives up far sooner)

@@ -20,10 +20,10 @@ import httpx
 import pytest
 import yaml
 
-from loadgen.errors import ErrorKind
-from loadgen.netcause import local_limit
+from loadgen.core.errors import ErrorKind
+from loadgen.core.netcause import local_limit
+from loadgen.edge.transport import classify
 from loadgen.target import BuiltinTarget, TargetConfig
-from loadgen.transport import classify
 
 FAST = {
     "timing": {"ttft": "20ms", "itl": "5ms", "output_tokens": 8},

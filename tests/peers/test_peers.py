@@ -16,7 +16,7 @@ import httpx
 import pytest
 from peer_servers import Peer
 
-from loadgen.cli import main
+from loadgen.cli.commands import main
 
 pytestmark = pytest.mark.peers
 

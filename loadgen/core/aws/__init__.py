@@ -1,0 +1,1 @@
+"""The pure AWS parts: profile sections (``config``), Cognito's SRP maths, cost estimates."""

@@ -1,0 +1,395 @@
+"""Merge the results of a profile's segments into the result of the whole test (pure).
+
+Segments (``--segment i/n``) split one test exactly, so their results add up: histograms
+are decoded and their bucket counts added, counters are summed, and one-second intervals
+are matched on wall-clock seconds (each part's ``started`` plus the interval's ``t``).
+Thresholds are then evaluated again on the merged numbers: a p95 across all workers, never
+an average of the workers' p95s.
+
+Interval summaries that carry their histogram (ttft, e2e, itl) merge exactly. Those kept
+without one (ttfb and the generator's own ``schedule_lag``/``loop_lag``) get an exact
+``count`` and ``mean``, and as percentiles and ``max`` the largest of the parts' (an upper
+bound, marked ``"bound": "max_of_parts"``), which is what the health check needs: whether
+*any* generator fell behind. The whole-run histograms of every metric are exact. SLO
+verdicts are judged again on the merged numbers too (goodput counts add up exactly).
+
+A part rebuilt from the journal of a worker that was killed (``run.rebuilt_from_journal``)
+merges too: its intervals, counts and TTFT/E2E histograms are kept, the metrics its journal
+does not hold count as empty for it, and the merged result lists it in
+``run.partial_parts`` and those metrics' ``missing_parts``, so no total claims to be whole.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from loadgen.core.health import assess
+from loadgen.core.hist import Histogram, ValueHistogram
+from loadgen.core.phases import phase_summaries
+from loadgen.core.shapes import PlanStep
+from loadgen.core.slo import Slo, overall_values
+from loadgen.core.stats import LATENCY_METRICS, Scope
+from loadgen.core.thresholds import Threshold, evaluate, parse
+
+__all__ = ["merge_interval", "merge_intervals", "merge_results", "slo_of", "thresholds_of"]
+
+_SCOPE_TABLES = ("by_name", "by_class", "by_category")
+_SUMMED = (
+    "users",
+    "finishing",
+    "requests",
+    "ok",
+    "errors",
+    "interrupted",
+    "dropped",
+    "sent",
+    "rate_limited",
+    "good",
+)
+_BRIEFS = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
+
+
+def merge_results(
+    parts: Sequence[Mapping[str, Any]],
+    *,
+    thresholds: Sequence[Threshold] | None = None,
+    slo: Slo | None = None,
+    offsets: Sequence[float] | None = None,
+) -> dict[str, Any]:
+    """One result document from the results of several segments of the same test.
+
+    ``thresholds`` and ``slo`` are judged on the merged numbers (default: those the parts
+    recorded, read back from their verdicts). ``offsets[i]`` is how far part i's clock ran ahead of
+    the driver's (seconds, measured at start); it moves that part's times onto the driver's
+    clock. Raises ``ValueError`` when the parts are not segments of one test.
+    """
+    if not parts:
+        raise ValueError("nothing to merge: give at least one result")
+    _check_compatible(parts)
+    offs = list(offsets) if offsets is not None else [0.0] * len(parts)
+    if len(offs) != len(parts):
+        raise ValueError("give one clock offset per part")
+    starts = [float(p["started"]) - o for p, o in zip(parts, offs, strict=True)]
+    base = min(starts)
+    ended = max(s + float(p["run"]["duration"]) for s, p in zip(starts, parts, strict=True))
+    duration = ended - base
+    first = parts[0]
+    count = int(first["segment"]["count"])
+    indices = sorted(int(p["segment"]["index"]) for p in parts)
+    missing = sorted(set(range(1, count + 1)) - set(indices))
+    runs = [p["run"] for p in parts]
+    partial = [int(p["segment"]["index"]) for p in parts if p["run"].get("rebuilt_from_journal")]
+    reasons = sorted({str(r.get("stop_reason", "")) for r in runs})
+    intervals = merge_intervals(parts, offsets=offs)
+    plan = [PlanStep(**step) for step in first.get("plan", [])]
+    data: dict[str, Any] = {
+        key: first[key]
+        for key in ("schema", "loadgen_version", "profile", "target", "seed", "plan")
+        if key in first
+    }
+    data.update(
+        {
+            "started": base,
+            "segment": {"index": None, "count": count, "merged": indices, "missing": missing},
+            "environment": first.get("environment", {}),
+            "run": {
+                "duration": duration,
+                "ended": ended,
+                "stop_reason": reasons[0] if len(reasons) == 1 else "; ".join(reasons),
+                # a killed part is a loss, not an interruption: it must not turn exit 1 to 130
+                "interrupted": any(
+                    r.get("interrupted") and not r.get("rebuilt_from_journal") for r in runs
+                ),
+                "complete": not missing and all(r.get("complete", True) for r in runs),
+                "partial_parts": partial,
+                "internal_errors": [
+                    f"segment {p['segment']['index']}: {e}"
+                    for p in parts
+                    for e in p["run"].get("internal_errors", [])
+                ],
+            },
+            "scopes": _merge_scopes([p["scopes"] for p in parts], duration),
+            "schedule_lag": _merge_hist([p["schedule_lag"] for p in parts]),
+            "loop_lag": _merge_hist([p["loop_lag"] for p in parts]),
+            "errors": _merge_error_rows([p.get("errors", []) for p in parts]),
+            "load": {
+                "model": first.get("load", {}).get("model", "closed"),
+                "dropped": sum(int(p.get("load", {}).get("dropped", 0)) for p in parts),
+            },
+            "users_by_class": dict(_sum_counters(p.get("users_by_class", {}) for p in parts)),
+            "custom": _merge_custom([p.get("custom", {}) for p in parts]),
+            "intervals": intervals,
+            "health": assess(intervals)
+            | {"by_part": [_part_health(p) for p in parts if p.get("health")]},
+            "phases": phase_summaries(plan, intervals),
+            "slo": [],
+            "thresholds": [],
+            "aborted_by": next((p["aborted_by"] for p in parts if p.get("aborted_by")), None),
+            "parts": [
+                _part_entry(p, s - base, o) for p, s, o in zip(parts, starts, offs, strict=True)
+            ],
+        }
+    )
+    _mark_missing(data["scopes"]["overall"], parts)
+    if offsets is not None:
+        data["clock"] = {"offsets": offs, "max_abs_offset": max(abs(o) for o in offs)}
+    chosen = thresholds_of(parts) if thresholds is None else list(thresholds)
+    data["thresholds"] = evaluate(chosen, data)
+    slo = slo_of(parts) if slo is None else slo
+    data["slo"] = slo.records(overall_values(data["scopes"]["overall"])) if slo.declared else []
+    breakpoints = [p["breakpoint"] for p in parts if p.get("breakpoint")]
+    if breakpoints:  # each segment searched on its own share: kept, not merged
+        data["breakpoint_by_part"] = breakpoints
+    return data
+
+
+def slo_of(parts: Sequence[Mapping[str, Any]]) -> Slo:
+    """The SLOs the parts were judged by, read back from their verdict records."""
+    limits: dict[str, float] = {}
+    gate = False
+    for p in parts:
+        for record in p.get("slo") or []:
+            limits.setdefault(str(record["key"]), float(record["limit"]))
+            gate = gate or bool(record.get("gates"))
+    return Slo(**limits, gate=gate)
+
+
+def thresholds_of(parts: Sequence[Mapping[str, Any]]) -> list[Threshold]:
+    """The thresholds the parts were judged by, parsed back from their recorded expressions
+    (robust where the stored profile is not: its secrets are redacted)."""
+    seen: dict[str, Threshold] = {}
+    for p in parts:
+        for t in p.get("thresholds", []):
+            expr = str(t["expr"])
+            if expr not in seen:
+                seen[expr] = parse(expr, abort_on_fail=bool(t.get("abort_on_fail")))
+    return list(seen.values())
+
+
+def merge_intervals(
+    parts: Sequence[Mapping[str, Any]], *, offsets: Sequence[float] | None = None
+) -> list[dict[str, Any]]:
+    """The parts' interval records matched on wall-clock seconds and added up.
+
+    Part i's interval at ``t`` covers wall-clock second ``started_i - offsets[i] + t``;
+    merged records are keyed by that second relative to the earliest start. Parts started
+    together (``--start-at``) fall on the same seconds exactly; parts started apart are
+    matched to the nearest second.
+    """
+    offs = list(offsets) if offsets is not None else [0.0] * len(parts)
+    starts = [float(p["started"]) - o for p, o in zip(parts, offs, strict=True)]
+    base = min(starts, default=0.0)
+    buckets: dict[int, list[Mapping[str, Any]]] = {}
+    for part, start in zip(parts, starts, strict=True):
+        for record in part.get("intervals", []):
+            key = round(start + float(record["t"]) - base)
+            buckets.setdefault(key, []).append(record)
+    return [merge_interval(float(k), buckets[k]) for k in sorted(buckets)]
+
+
+def merge_interval(t: float, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One merged interval record (the shape ``Recorder.close_interval`` writes)."""
+    length = max(float(r.get("length", 1.0)) for r in records)
+    out: dict[str, Any] = {"t": t, "length": length, "parts": len(records)}
+    for key in _SUMMED:
+        out[key] = sum(int(r.get(key, 0)) for r in records)
+    out["errors_by_kind"] = dict(_sum_counters(r.get("errors_by_kind", {}) for r in records))
+    out["counters"] = dict(_sum_counters(r.get("counters", {}) for r in records))
+    out["output_tokens"] = sum(int(r.get("output_tokens", 0)) for r in records)
+    out["rps"] = out["requests"] / length if length > 0 else 0.0
+    out["output_tps"] = out["output_tokens"] / length if length > 0 else 0.0
+    for metric in _BRIEFS:
+        briefs = [r.get(metric, {}) for r in records]
+        exact = all("hdr" in b for b in briefs if b.get("count"))
+        out[metric] = _exact_brief(briefs) if exact else _bound_brief(briefs)
+    cpus = [float(r["cpu"]) for r in records if r.get("cpu") is not None]
+    if cpus:
+        out["cpu"] = max(cpus)  # the busiest generator: health judges each process
+        out["cpu_total"] = round(sum(cpus), 4)
+    planned = [r["planned"] for r in records if r.get("planned")]
+    if planned:
+        out["planned"] = planned[0]  # every segment records the whole test's planned level
+    return out
+
+
+def _check_compatible(parts: Sequence[Mapping[str, Any]]) -> None:
+    first = parts[0]
+    seen: set[int] = set()
+    for p in parts:
+        for key in ("schema", "seed"):
+            if p.get(key) != first.get(key):
+                raise ValueError(
+                    f"results differ in {key} ({first.get(key)!r} vs {p.get(key)!r}): "
+                    "only segments of one test merge; give every segment the same --seed"
+                )
+        seg = p.get("segment") or {}
+        if seg.get("index") is None or seg.get("count") != first["segment"].get("count"):
+            raise ValueError(
+                "results are not segments of one test (segment counts differ, or one is "
+                "already a merged result)"
+            )
+        if seg["index"] in seen:
+            raise ValueError(f"segment {seg['index']}/{seg['count']} is given twice")
+        seen.add(int(seg["index"]))
+
+
+def _mark_missing(overall: dict[str, Any], parts: Sequence[Mapping[str, Any]]) -> None:
+    """Name, on each merged metric, the parts whose journal did not hold it."""
+    for name, metric in overall["metrics"].items():
+        missing = [
+            int(p["segment"]["index"])
+            for p in parts
+            if (p["scopes"]["overall"]["metrics"].get(name) or {}).get("not_journaled")
+        ]
+        if missing:
+            metric["missing_parts"] = missing
+
+
+def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
+    """Rebuild a ``Scope`` from its JSON form (``Scope.to_dict`` with histograms); a metric a
+    rebuilt journal could not hold (``not_journaled``) counts as empty."""
+    scope = Scope()
+    metrics = d["metrics"]
+    try:
+        for m in LATENCY_METRICS:
+            if not metrics[m].get("not_journaled"):
+                scope.hists[m] = Histogram.decode(metrics[m]["hdr"])
+        tokens, tps = metrics["output_tokens"], metrics["request_tps"]
+        if not tokens.get("not_journaled"):
+            scope.output_tokens_hist = ValueHistogram.decode(tokens["hdr"], scale=tokens["scale"])
+        if not tps.get("not_journaled"):
+            scope.output_tps_hist = ValueHistogram.decode(tps["hdr"], scale=tps["scale"])
+    except KeyError as exc:
+        raise ValueError(f"a scope has no histogram {exc}: not a complete result") from None
+    scope.requests = int(d["requests"])
+    scope.ok = int(d["ok"])
+    scope.interrupted = int(d["interrupted"])
+    scope.errors = Counter({k: int(v) for k, v in d["errors_by_kind"].items()})
+    scope.statuses = Counter({int(k): int(v) for k, v in d["statuses"].items()})
+    scope.output_tokens = int(d["output_tokens"])
+    scope.content_events = int(d["content_events"])
+    usage = d.get("usage_vs_events", {})
+    scope.usage_tokens = int(usage.get("usage_tokens", 0))
+    scope.usage_events = int(usage.get("content_events", 0))
+    scope.usage_rejected = int(usage.get("rejected", 0))
+    scope.token_sources = Counter({k: int(v) for k, v in d.get("token_source", {}).items()})
+    scope.without_done = Counter({k: int(v) for k, v in d.get("without_done", {}).items()})
+    return scope
+
+
+def _merge_scope_dicts(items: Sequence[Mapping[str, Any]], duration: float) -> dict[str, Any]:
+    total = Scope()
+    for item in items:
+        total.merge(_scope_from_dict(item))
+    return total.to_dict(duration)
+
+
+def _merge_scopes(scopes: Sequence[Mapping[str, Any]], duration: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"overall": _merge_scope_dicts([s["overall"] for s in scopes], duration)}
+    if any("good" in s["overall"] for s in scopes):  # requests that met the SLOs (goodput)
+        good = sum(int(s["overall"].get("good", 0)) for s in scopes)
+        out["overall"] |= {"good": good, "goodput": good / duration if duration > 0 else 0.0}
+    for table in _SCOPE_TABLES:
+        keys = sorted({k for s in scopes for k in s.get(table, {})})
+        out[table] = {
+            k: _merge_scope_dicts([s[table][k] for s in scopes if k in s.get(table, {})], duration)
+            for k in keys
+        }
+    return out
+
+
+def _merge_hist(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    total = Histogram()
+    for item in items:
+        if item.get("hdr"):
+            total.merge(Histogram.decode(item["hdr"]))
+    return dict(total.summary()) | {"hdr": total.encode()}
+
+
+def _exact_brief(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    total = Histogram()
+    for item in items:
+        if item.get("count"):
+            total.merge(Histogram.decode(item["hdr"]))
+    if not total.count:
+        return {"count": 0}
+    p = total.percentiles_ms((50.0, 95.0, 99.0))
+    return {
+        "count": total.count,
+        "p50": p[50.0],
+        "p95": p[95.0],
+        "p99": p[99.0],
+        "max": total.max_ms,
+        "mean": total.mean_ms,
+        "hdr": total.encode(),
+    }
+
+
+def _bound_brief(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    present = [i for i in items if i.get("count")]
+    count = sum(int(i["count"]) for i in present)
+    if not count:
+        return {"count": 0}
+    out: dict[str, Any] = {"count": count}
+    for key in ("p50", "p95", "p99", "max"):
+        out[key] = max(float(i[key]) for i in present)
+    out["mean"] = sum(float(i["mean"]) * int(i["count"]) for i in present) / count
+    out["bound"] = "max_of_parts"
+    return out
+
+
+def _merge_error_rows(tables: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    rows: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+    for table in tables:
+        for row in table:
+            key = (row["kind"], row["name"], row["status"])
+            if key in rows:
+                rows[key]["count"] += int(row["count"])
+            else:
+                rows[key] = dict(row)
+    return sorted(rows.values(), key=lambda r: -int(r["count"]))
+
+
+def _merge_custom(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    checks: dict[str, dict[str, int]] = {}
+    for item in items:
+        for name, c in item.get("checks", {}).items():
+            tally = checks.setdefault(name, {"passes": 0, "fails": 0})
+            tally["passes"] += int(c["passes"])
+            tally["fails"] += int(c["fails"])
+    counters = _sum_counters(i.get("counters", {}) for i in items)
+    return {"counters": dict(sorted(counters.items())), "checks": dict(sorted(checks.items()))}
+
+
+def _sum_counters(items: Any) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for item in items:
+        total.update({str(k): int(v) for k, v in item.items()})
+    return total
+
+
+def _part_health(p: Mapping[str, Any]) -> dict[str, Any]:
+    h = p["health"]
+    return {
+        "segment": p["segment"]["index"],
+        "limited": h.get("limited", False),
+        "warnings": [w.get("plain", "") for w in h.get("warnings", [])],
+        "cpu": h.get("cpu", {}),
+    }
+
+
+def _part_entry(p: Mapping[str, Any], start: float, offset: float) -> dict[str, Any]:
+    run = p["run"]
+    return {
+        "segment": p["segment"]["index"],
+        "status": "ok",
+        "start": start,  # seconds after the merged start, on the driver's clock
+        "clock_offset": offset,
+        "duration": run.get("duration"),
+        "stop_reason": run.get("stop_reason"),
+        "interrupted": bool(run.get("interrupted")),
+        "requests": p["scopes"]["overall"]["requests"],
+        "environment": p.get("environment", {}),
+    }

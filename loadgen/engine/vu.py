@@ -1,0 +1,557 @@
+"""A virtual user: runs its class's journey (or picks tasks by weight), sends, thinks, repeats.
+
+Latency starts at the intended start ``t0``: the end of the previous request plus the think
+time drawn, not the moment the event loop got round to waking the VU. The difference is the
+schedule lag, recorded on every sample. A VU owns its connections, its variables (``vu``,
+``iteration``, data rows, ``vars:``, extracted values, ``token``) and its auth state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from time import monotonic
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from loadgen.core.checks import ResponseView, extract, holds
+from loadgen.core.errors import ErrorKind
+from loadgen.core.profile.model import (
+    Condition,
+    DataPools,
+    Extract,
+    HttpTask,
+    Task,
+    ThinkTime,
+    UserClass,
+)
+from loadgen.core.redact import is_secret_key
+from loadgen.core.sample import Sample
+from loadgen.core.shapes import WeightedChoice, draw_think
+from loadgen.core.template import render, render_value
+from loadgen.edge.auth.base import NoAuth, OutgoingRequest, VUAuth
+from loadgen.edge.exchange import chat_body, run_chat, run_http
+from loadgen.edge.transport import VUClient
+from loadgen.edge.wschat import WsChat
+
+__all__ = ["VU", "VUContext"]
+
+# Headers a signer adds that carry no secret (masking every date would garble messages).
+_NOT_CREDENTIALS = frozenset({"x-amz-date", "x-amz-content-sha256", "content-type"})
+
+
+@dataclass(frozen=True, slots=True)
+class VUContext:
+    """What every VU of a run shares."""
+
+    pools: DataPools
+    record: Callable[[Sample], None]
+    new_client: Callable[[], VUClient]
+    timeout: float
+    run_tag: str
+    base_url: str = ""
+    count_tokens: Callable[[str], int] | None = None  # a tokenizer, when the profile names one
+    count: Callable[[str, int], None] = lambda name, n: None
+    check: Callable[[str, bool], None] = lambda name, ok: None
+    observe: Callable[[str, float], None] = lambda name, value: None
+    bedrock: Callable[[], Awaitable[Any]] | None = None  # the shared bedrock-runtime client
+    make_auth: Callable[[VU], VUAuth] | None = None
+    connect_timeout: float = 10.0
+    honor_retry_after: bool = True
+    max_retry_after: float = 60.0
+    # Remember a value as secret for the run's redactor (rendered secret vars, credentials
+    # auth puts on a request): every output is redacted with what VUs learn this way.
+    learn: Callable[[str], None] = lambda value: None
+    # `loadgen check`: see every response (and keep answer text) to show what came back
+    on_response: Callable[[Sample, ResponseView], None] | None = None
+
+
+def _filler(size: int, seed: int) -> bytes:
+    """A readable generated document of ``size`` bytes (uploads: small, medium, large)."""
+    rng = random.Random(seed)
+    words = [
+        "policy",
+        "invoice",
+        "customer",
+        "refund",
+        "shipping",
+        "account",
+        "support",
+        "contract",
+        "service",
+        "report",
+        "quarter",
+        "clinic",
+        "patient",
+        "schedule",
+    ]
+    out: list[str] = []
+    n = 0
+    while n < size:
+        line = " ".join(rng.choice(words) for _ in range(12)) + ".\n"
+        out.append(line)
+        n += len(line)
+    return "".join(out).encode()[:size]
+
+
+class VU:
+    def __init__(
+        self,
+        vu_id: int,
+        user_class: UserClass,
+        ctx: VUContext,
+        rng: random.Random,
+        *,
+        tag: str | None = None,
+    ) -> None:
+        self.id = vu_id
+        self.tag = tag or str(vu_id)  # in request ids RUN-TAG-SEQ, unique within the run
+        self.user_class = user_class
+        self.ctx = ctx
+        self.rng = rng
+        self.stopping = False
+        self.in_request = False  # for the stop notice: how many requests a stop waits for
+        self._seq = 0
+        self._failed = False
+        self._wake: asyncio.Future[None] | None = None
+        self._not_before = 0.0  # Retry-After: no request before this time
+        self._choice = (
+            WeightedChoice([t.weight for t in user_class.tasks]) if user_class.tasks else None
+        )
+        self._group_choice: dict[int, WeightedChoice] = {}
+        rows = ctx.pools.rows
+        self.vars: dict[str, Any] = {
+            "vu": vu_id,
+            "iteration": 0,
+            "run": ctx.run_tag,
+            "user_class": user_class.name,
+            **(rows[(vu_id - 1) % len(rows)] if rows else {}),
+        }
+        for key, template in user_class.vars.items():
+            self.vars[key] = render(template, self.vars)
+        secret_names = user_class.secret_vars | ctx.pools.secret_columns
+        for key, value in self.vars.items():
+            if isinstance(value, str) and (key in secret_names or is_secret_key(key)):
+                ctx.learn(value)
+        self.auth: VUAuth | None = None
+        self._ws: WsChat | None = None
+
+    def stop(self) -> None:
+        """Finish the current request (if any), run on_stop, and exit."""
+        self.stopping = True
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def run(self) -> None:
+        client = self.ctx.new_client()
+        try:
+            await self.start_auth(client)
+            for step in self.user_class.on_start:
+                await self.run_step(client, step, monotonic())
+            t0 = monotonic()
+            cls = self.user_class
+            while not self.stopping and (cls.journey or self._choice is not None):
+                self.vars["iteration"] += 1
+                if cls.journey:
+                    for step in cls.journey:
+                        t0 = await self.run_step(client, step, t0)
+                        if self.stopping:
+                            break
+                else:
+                    assert self._choice is not None
+                    t0 = await self.run_step(client, cls.tasks[self._choice.pick(self.rng)], t0)
+            for step in cls.on_stop:
+                await self.run_step(client, step, monotonic())
+            if self.auth is not None:
+                await self.auth.stop()
+        finally:
+            await client.aclose()
+            await self.close_ws()
+
+    async def close_ws(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def start_auth(self, client: VUClient) -> None:
+        """Set up the VU's auth; logging in waits for the first request that needs it, so
+        on_start steps (registering the user) can run first."""
+        if self.auth is None and self.ctx.make_auth is not None:
+            self.auth = self.ctx.make_auth(self)
+            self._auth_client = client
+
+    async def run_step(self, client: VUClient, step: Task, t0: float) -> float:
+        """Run a step ``repeat`` times (a group picks a task each time), thinking after each;
+        return the next intended start."""
+        for i in range(step.repeat):
+            if self.stopping and i:
+                break
+            task = step
+            if step.group:
+                choice = self._group_choice.get(id(step))
+                if choice is None:
+                    choice = self._group_choice[id(step)] = WeightedChoice(
+                        [t.weight for t in step.group]
+                    )
+                task = step.group[choice.pick(self.rng)]
+                if task.repeat > 1 or task.group:
+                    t0 = await self.run_step(client, task, t0)
+                    continue
+            end = await self.do_task(client, task, t0)
+            t0 = await self._think(end, step.think_time)
+        return t0
+
+    async def _think(self, end: float, think: ThinkTime | None = None) -> float:
+        """Sleep the think time (and any Retry-After); return the next intended start."""
+        delay = draw_think(think or self.user_class.think_time, self.rng)
+        t0 = max(end + delay, self._not_before)
+        if t0 <= end:
+            if self._failed:
+                # A request can fail without ever suspending (a refused or broken connection
+                # found at once): yield so a failing target cannot starve the event loop.
+                await asyncio.sleep(0)
+        elif not self.stopping:
+            loop = asyncio.get_running_loop()
+            self._wake = wake = loop.create_future()
+            handle = loop.call_at(t0, _resolve, wake)
+            try:
+                await wake
+            finally:
+                handle.cancel()
+                self._wake = None
+        return t0
+
+    async def do_task(self, client: VUClient, task: Task, t0: float) -> float:
+        """Run one task (a conversation runs all its turns); return when the last one ended."""
+        chat, ws = task.chat, task.ws
+        conversation = (chat is not None and chat.conversation) or (
+            ws is not None and ws.conversation
+        )
+        if conversation:
+            turns = self.rng.choice(self.ctx.pools.conversations)
+            messages: list[dict[str, str]] = []
+            end = t0
+            for i, turn in enumerate(turns):
+                if self.stopping and i:
+                    break
+                messages.append({"role": "user", "content": turn})
+                end, view = await self._request(client, task, t0, messages, keep_text=True)
+                messages.append({"role": "assistant", "content": view.answer or ""})
+                if i < len(turns) - 1:
+                    t0 = await self._think(end)
+            return end
+        prompt = self._prompt(task)
+        end, _ = await self._request(client, task, t0, [{"role": "user", "content": prompt}])
+        return end
+
+    def _prompt(self, task: Task) -> str:
+        spec = task.chat or task.ws
+        if spec is None:
+            return ""
+        if spec.prompt is not None:
+            return render(spec.prompt, self.vars)
+        pools = self.ctx.pools.questions
+        category = spec.category or ("simple" if "simple" in pools else next(iter(pools), None))
+        if category is None:
+            return "Hello"
+        return self.rng.choice(pools[category])
+
+    def _new_sample(self, task: Task, t0: float) -> Sample:
+        self._seq += 1
+        spec = task.chat or task.ws
+        return Sample(
+            name=task.name,
+            user_class=self.user_class.name,
+            t0=t0,
+            send=monotonic(),
+            category=spec.category if spec is not None else None,
+            request_id=f"{self.ctx.run_tag}-{self.tag}-{self._seq}",
+        )
+
+    async def _request(
+        self,
+        client: VUClient,
+        task: Task,
+        t0: float,
+        messages: list[dict[str, str]],
+        *,
+        keep_text: bool = False,
+    ) -> tuple[float, ResponseView]:
+        """Send one request (and, after a 401 that auth can mend, one retry)."""
+        for attempt in (1, 2):
+            sample = self._new_sample(task, t0 if attempt == 1 else monotonic())
+            self.in_request = True
+            try:
+                view = await self._send(
+                    client, task, sample, messages, keep_text or self.ctx.on_response is not None
+                )
+                self._after(task, sample, view)
+                if self.ctx.on_response is not None:
+                    self.ctx.on_response(sample, view)
+            finally:
+                self.in_request = False
+                self._failed = sample.error is not None
+                self.ctx.record(sample)
+            if (
+                sample.status == 401
+                and attempt == 1
+                and self.auth is not None
+                and await self.auth.unauthorized()
+            ):
+                continue
+            break
+        return (sample.end or monotonic()), view
+
+    async def _send(
+        self,
+        client: VUClient,
+        task: Task,
+        sample: Sample,
+        messages: list[dict[str, str]],
+        keep_text: bool,
+    ) -> ResponseView:
+        needs_text = keep_text or bool(task.checks or task.count or task.extract or task.observe)
+        if task.chat is not None and task.chat.api == "bedrock":
+            from loadgen.edge.aws.bedrock import run_converse_stream
+
+            assert self.ctx.bedrock is not None
+            client = await self.ctx.bedrock()
+            sample.send = monotonic()
+            answer = await run_converse_stream(
+                client,
+                model_id=task.chat.model,
+                messages=messages,
+                sample=sample,
+                timeout=self.ctx.timeout,
+                max_tokens=task.chat.max_tokens,
+                keep_text=needs_text,
+            )
+            return ResponseView(status=sample.status, answer=answer if needs_text else None)
+        if task.chat is not None:
+            chat = task.chat
+            count = self.ctx.count_tokens
+            body = chat_body(chat, messages, self.vars)
+            path, headers = await self._prepare("POST", render(chat.path, self.vars), {}, body)
+            view = await run_chat(
+                client,
+                chat,
+                path,
+                headers,
+                body,
+                sample,
+                timeout=self.ctx.timeout,
+                keep_text=needs_text or count is not None,
+            )
+            if count is not None and sample.usage_tokens is None and sample.error is None:
+                sample.tokenizer_tokens = count(view.answer or "")
+            return view
+        if task.ws is not None:
+            if self._ws is None:
+                self._ws = WsChat(
+                    self.ctx.base_url,
+                    record=self.ctx.record,
+                    count=lambda name: self.ctx.count(name, 1),
+                    user_class=self.user_class.name,
+                    connect_timeout=self.ctx.connect_timeout,
+                )
+            ws = task.ws
+            template = ws.message or {
+                "type": "message",
+                "content": "{{ prompt }}",
+                "id": "{{ request_id }}",
+            }
+            message = render_value(
+                template,
+                {**self.vars, "prompt": messages[-1]["content"], "request_id": sample.request_id},
+            )
+            if ws.conversation and self.vars.get("conversation_id"):
+                message.setdefault("conversation_id", self.vars["conversation_id"])
+            _, headers = await self._prepare("GET", ws.path, {}, None)
+            token = self.vars.get("token") or getattr(self.auth, "token", None)
+            if ws.token_query:
+                headers.pop("authorization", None)
+            return await self._ws.ask(
+                ws,
+                message,
+                sample,
+                token=token,
+                headers=headers,
+                timeout=self.ctx.timeout,
+                keep_text=needs_text,
+            )
+        assert task.http is not None
+        return await self._http(client, task.http, sample)
+
+    async def _http(
+        self,
+        client: VUClient,
+        http: HttpTask,
+        sample: Sample,
+        extra_headers: dict[str, str] | None = None,
+    ) -> ResponseView:
+        headers = {k: render(v, self.vars) for k, v in http.headers.items()}
+        for name, value in headers.items():
+            if is_secret_key(name):
+                self.ctx.learn(value)
+        headers.update(extra_headers or {})
+        content: bytes | None = None
+        files = data = None
+        if http.json is not None:
+            import json as _json
+
+            content = _json.dumps(render_value(http.json, self.vars)).encode()
+            headers.setdefault("content-type", "application/json")
+        elif http.body is not None:
+            content = render(http.body, self.vars).encode()
+        elif http.upload is not None:
+            up = http.upload
+            name = render(up.filename, self.vars)
+            files = {
+                up.form_field: (name, _filler(up.size, self.id * 7919 + self._seq), up.content_type)
+            }
+            data = {k: render(v, self.vars) for k, v in up.form.items()}
+        path = render(http.path, self.vars)
+        if http.auth:
+            url, headers = await self._prepare(http.method, path, headers, content, absolute=True)
+        else:
+            url = self.ctx.base_url + path
+        return await run_http(
+            client,
+            http.method,
+            url,
+            headers,
+            sample,
+            timeout=self.ctx.timeout,
+            content=content,
+            files=files,
+            data=data,
+        )
+
+    async def send_auth_request(
+        self, http: HttpTask, sample: Sample, headers: dict[str, str]
+    ) -> ResponseView:
+        """For auth kinds: send a login/refresh/logout request with this VU's variables."""
+        return await self._http(self._auth_client, http, sample, headers)
+
+    async def _prepare(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        *,
+        absolute: bool = False,
+    ) -> tuple[str, dict[str, str]]:
+        """Let the auth kind add credentials (or sign); return the path (or URL) and headers."""
+        if self.auth is None or type(self.auth) is NoAuth:  # nothing to add: no request object
+            return (self.ctx.base_url + path if absolute else path), headers
+        request = OutgoingRequest(
+            method=method, url=self.ctx.base_url + path, headers=headers, body=body
+        )
+        before = dict(headers)
+        await self.auth.prepare(request)
+        self._learn_credentials(before, request, self.ctx.base_url + path)
+        if absolute:
+            return request.url, request.headers
+        return request.url[len(self.ctx.base_url) :] or "/", request.headers
+
+    def _learn_credentials(
+        self, before: dict[str, str], request: OutgoingRequest, url: str
+    ) -> None:
+        """What auth added to a request is a credential (a login's token, an AWS session
+        token, a static key): the run's redactor must know it before a server echoes it."""
+        for name, value in request.headers.items():
+            if before.get(name) != value and name.lower() not in _NOT_CREDENTIALS:
+                self.ctx.learn(value)
+        if request.url != url:
+            old = set(parse_qsl(urlsplit(url).query))
+            for pair in parse_qsl(urlsplit(request.url).query):
+                if pair not in old:
+                    self.ctx.learn(pair[1])
+
+    def _after(self, task: Task, sample: Sample, view: ResponseView) -> None:
+        """Checks, counters, extraction and Retry-After, once the response is in."""
+        if sample.status == 429 and self.ctx.honor_retry_after:
+            retry = _retry_after(view.header("retry-after"))
+            if retry is not None:
+                self._not_before = monotonic() + min(retry, self.ctx.max_retry_after)
+        if sample.interrupted:
+            return
+        for cond in task.count:
+            if holds(_rendered(cond, self.vars), view):
+                self.ctx.count(cond.name, 1)
+        if sample.error in _STATUS_KINDS and _status_declared(task, sample.status):
+            sample.error, sample.message = None, ""  # a status check lists it: expected
+        if sample.error is None:
+            failed = []
+            for cond in task.checks:
+                ok = holds(_rendered(cond, self.vars), view)
+                self.ctx.check(cond.name, ok)
+                if not ok:
+                    failed.append(cond.name)
+            if failed:
+                sample.error = ErrorKind.CHECK
+                sample.message = "check failed: " + ", ".join(failed)
+        else:
+            for cond in task.checks:  # a failed request fails its checks (it keeps its kind)
+                self.ctx.check(cond.name, False)
+        for rule in task.extract:
+            value = extract(rule, view)
+            if value is not None:
+                self.vars[rule.name] = value
+        if sample.error is None:
+            for rule in task.observe:
+                number = _observed(rule, view, sample)
+                if number is not None:
+                    self.ctx.observe(rule.name, number)
+
+
+_STATUS_KINDS = frozenset(
+    (ErrorKind.HTTP_4XX, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX, ErrorKind.AUTH)
+)
+
+
+def _status_declared(task: Task, status: int | None) -> bool:
+    """Does one of the task's status checks list this status (``status: [201, 409]``)?"""
+    return status is not None and any(
+        c.kind == "status" and status in c.values for c in task.checks
+    )
+
+
+def _rendered(cond: Condition, variables: dict[str, Any]) -> Condition:
+    """A condition whose expected value or text holds ``{{ variables }}``, rendered."""
+    if isinstance(cond.equals, str) and "{{" in cond.equals:
+        return replace(cond, equals=render(cond.equals, variables))
+    if "{{" in cond.text:
+        return replace(cond, text=render(cond.text, variables))
+    return cond
+
+
+def _observed(rule: Extract, view: ResponseView, sample: Sample) -> float | None:
+    """The number a custom histogram records from one response, if it has one."""
+    if rule.source == "answer_length":
+        return float(len(view.answer)) if view.answer is not None else None
+    if rule.source == "output_tokens":
+        return float(sample.output_tokens[0])
+    if rule.source == "body_size":
+        return float(len(view.body)) if view.body is not None else None
+    raw = extract(rule, view)
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare for APIs; ignored rather than guessed
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
