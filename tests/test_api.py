@@ -68,3 +68,42 @@ def test_a_wrong_run_option_is_a_value_error_naming_it(kwargs, named):
     profile = loadgen.profile_from_dict(chat_profile())
     with pytest.raises(ValueError, match=named):
         loadgen.Engine(profile, **kwargs)
+
+
+def test_the_public_entry_points_survive_the_move_into_layer_folders(tmp_path):
+    """Issue #19 item 6: ``loadgen.run``, ``Engine`` (also as ``loadgen.engine.Engine``),
+    ``load_profile``, ``Result``/``load_result``, ``loadgen.report.render_all`` and the console
+    script ``loadgen.cli:main`` work as before the modules moved."""
+    import asyncio
+    import tomllib
+    from pathlib import Path
+
+    from support import chat_profile
+
+    from loadgen.cli import main
+    from loadgen.engine import Engine
+    from loadgen.report import render_all
+
+    assert Engine is loadgen.Engine
+    root = Path(__file__).resolve().parent.parent
+    scripts = tomllib.loads((root / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["loadgen"] == "loadgen.cli:main"
+    assert isinstance(loadgen.load_profile("smoke"), loadgen.Profile)
+    assert main(["validate", "smoke"]) == 0
+
+    profile = loadgen.profile_from_dict(chat_profile(users=2, duration="1s"))
+
+    async def both() -> tuple[loadgen.Result, loadgen.Result]:
+        first = await loadgen.run(profile, out=tmp_path / "run")
+        async with Engine(profile) as engine:
+            return first, await engine.run()
+
+    first, second = asyncio.run(asyncio.wait_for(both(), 60))
+    for result in (first, second):
+        assert result.verdict.status == "passed"
+        assert result.requests > 0
+        assert result.metrics["ttft"].count == result.requests
+    saved = loadgen.load_result(tmp_path / "run" / "result.json")
+    assert saved.requests == first.requests
+    written = render_all(saved, tmp_path / "reports", ["html", "junit"])
+    assert sorted(p.name for p in written) == ["junit.xml", "report.html"]
