@@ -158,11 +158,28 @@ def test_counters_checks_drops_and_users_are_summed():
     assert merged["custom"] == {
         "counters": {"retries": 3},
         "checks": {"has tokens": {"passes": 2, "fails": 0}},
+        "histograms": {},  # the parts observed none
     }
     assert merged["load"]["dropped"] == 2
     assert merged["users_by_class"] == {"regular": 3, "power": 2}
     assert merged["segment"] == {"index": None, "count": 2, "merged": [1, 2], "missing": []}
     assert merged["run"]["complete"]
+
+
+def test_custom_histograms_merge_exactly():
+    """A custom histogram (``observe:``) merges bucket by bucket, as the engine writes it: a
+    merged result used to drop ``custom.histograms`` altogether."""
+    parts = [record(split(samples(30), 2), i, 2, WALL) for i in (1, 2)]
+    whole = Recorder(START)
+    for i, part in enumerate(parts, start=1):
+        rec = Recorder(START)
+        for value in (i * 1.5, i * 10.0, 0.25):
+            rec.observe("citations", value)
+            whole.observe("citations", value)
+        part["custom"]["histograms"] = rec.to_result(1.0)["custom"]["histograms"]
+    merged = merge_results(parts)["custom"]["histograms"]
+    assert merged == whole.to_result(1.0)["custom"]["histograms"]
+    assert merged["citations"]["count"] == 6
 
 
 def test_thresholds_are_judged_on_the_merged_numbers():

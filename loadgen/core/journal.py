@@ -8,9 +8,10 @@ intervals a run did record are never lost.
 What the journal holds decides what can be rebuilt honestly: counts and error kinds are sums
 of the intervals; TTFT and E2E distributions are exact merges of the intervals' HdrHistograms.
 ITL, TTFB and the per-name, per-class and per-category scopes are not journaled, so they are
-left empty (``count: 0``) instead of being guessed. A torn last line (the write the kill
-interrupted) is dropped. The rebuilt result says ``run.truncated = true`` and
-``run.complete = false``; reports show a banner saying so.
+left empty (``count: 0``) instead of being guessed. Health, named phases and the SLO-good
+count follow from the intervals as for a finished run (``loadgen.core.assemble``). A torn
+last line (the write the kill interrupted) is dropped. The rebuilt result says
+``run.truncated = true`` and ``run.complete = false``; reports show a banner saying so.
 
 Sans-I/O apart from reading the file: ``rebuild(lines)`` does the work on decoded lines.
 """
@@ -21,11 +22,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
-from loadgen.core.health import assess
+from loadgen.core import assemble
 from loadgen.core.hist import Histogram
-from loadgen.core.result import SCHEMA
+from loadgen.core.resultdoc import SCHEMA, Header, Interval, RunInfo, Scope, Summary
+from loadgen.core.slo import Slo
 
 __all__ = ["JournalError", "Tail", "read_journal", "rebuild"]
 
@@ -100,9 +102,48 @@ def rebuild(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     intervals = [_strip(r) for r in records if r.get("type") == "interval"]
     end = next((r for r in records if r.get("type") == "end"), None)
     duration = max((float(i["t"]) + float(i["length"]) for i in intervals), default=0.0)
-    started = float(header.get("started", 0.0))
+    run = _run(float(header.get("started", 0.0)), intervals, duration, end)
+    head = cast(Header, _strip(header))
+    raw_profile = (head.get("profile") or {}).get("raw") or {}
+    load = raw_profile.get("load") if isinstance(raw_profile, dict) else None
+    model: Literal["closed", "open"] = (
+        "open" if isinstance(load, dict) and load.get("model") == "open" else "closed"
+    )
+    counters: Counter[str] = Counter()
+    for i in intervals:
+        counters.update(i.get("counters") or {})
+    doc = assemble.document(
+        head,
+        run=run,
+        recorded={
+            "scopes": {
+                "overall": _overall(intervals, float(run.get("duration") or duration)),
+                "by_name": {},
+                "by_class": {},
+                "by_category": {},
+            },
+            "schedule_lag": _brief_max(intervals, "schedule_lag"),
+            "loop_lag": _brief_max(intervals, "loop_lag"),
+            "errors": [],
+            "custom": {"counters": dict(sorted(counters.items())), "checks": {}, "histograms": {}},
+        },
+        load={"model": model, "dropped": sum(int(i.get("dropped", 0)) for i in intervals)},
+        users_by_class={},
+        intervals=cast(list[Interval], intervals),
+        slo=Slo(),  # SLOs and thresholds are judged on a whole run's numbers: not here
+    )
+    return cast(dict[str, Any], doc)
+
+
+def _run(
+    started: float,
+    intervals: Sequence[Mapping[str, Any]],
+    duration: float,
+    end: Mapping[str, Any] | None,
+) -> RunInfo:
+    """The end record's run, or, when the run never wrote one, what the intervals tell."""
     if end is not None and isinstance(end.get("run"), dict):
-        run = dict(end["run"])
+        run = cast(RunInfo, dict(end["run"]))
         run["truncated"] = False
     else:
         run = {
@@ -111,42 +152,20 @@ def rebuild(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "stop_reason": f"cut short: the journal ends after {len(intervals)} intervals "
             f"({duration:.1f} s); the run was killed or crashed",
             "interrupted": True,
+            "complete": False,
             "truncated": True,
             "internal_errors": [],
         }
     run["complete"] = False
     run["rebuilt_from_journal"] = True
-    base = {k: v for k, v in header.items() if k != "type"}
-    raw_profile = (base.get("profile") or {}).get("raw") or {}
-    load = raw_profile.get("load") if isinstance(raw_profile, dict) else None
-    model = load.get("model", "closed") if isinstance(load, dict) else "closed"
-    overall = _overall(intervals, float(run.get("duration") or duration))
-    counters: Counter[str] = Counter()
-    for i in intervals:
-        counters.update(i.get("counters") or {})
-    return {
-        **base,
-        "run": run,
-        "scopes": {"overall": overall, "by_name": {}, "by_class": {}, "by_category": {}},
-        "schedule_lag": _brief_max(intervals, "schedule_lag"),
-        "loop_lag": _brief_max(intervals, "loop_lag"),
-        "errors": [],
-        "load": {"model": model, "dropped": sum(int(i.get("dropped", 0)) for i in intervals)},
-        "users_by_class": {},
-        "custom": {"counters": dict(sorted(counters.items())), "checks": {}},
-        "intervals": intervals,
-        "health": assess(intervals),
-        "phases": [],
-        "thresholds": [],
-        "aborted_by": None,
-    }
+    return run
 
 
 def _strip(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "type"}
 
 
-def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> dict[str, Any]:
+def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> Scope:
     def total(key: str) -> int:
         return sum(int(i.get(key, 0)) for i in intervals)
 
@@ -154,10 +173,10 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> dict[st
     for i in intervals:
         kinds.update(i.get("errors_by_kind") or {})
     requests, errors, tokens = total("requests"), total("errors"), total("output_tokens")
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, Summary] = {}
     for name in _MERGED:
         merged = _merge(i.get(name) or {} for i in intervals)
-        metrics[name] = {**merged.summary(), "hdr": merged.encode()}
+        metrics[name] = cast(Summary, {**merged.summary(), "hdr": merged.encode()})
     for name in _UNKNOWN:
         metrics[name] = {"count": 0, "not_journaled": True}
     return {
@@ -181,6 +200,8 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> dict[st
         },
         "without_done": {},
         "metrics": metrics,
+        "good": total("good"),  # requests that met the SLOs, as the engine counts them
+        "goodput": total("good") / duration if duration > 0 else 0.0,
     }
 
 
@@ -196,7 +217,7 @@ def _merge(briefs: Iterable[Mapping[str, Any]]) -> Histogram:
     return merged
 
 
-def _brief_max(intervals: Sequence[Mapping[str, Any]], key: str) -> dict[str, Any]:
+def _brief_max(intervals: Sequence[Mapping[str, Any]], key: str) -> Summary:
     """Lag summaries: without histograms only the count and the worst value are exact."""
     briefs = [i.get(key) or {} for i in intervals]
     count = sum(int(b.get("count", 0)) for b in briefs)

@@ -23,15 +23,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from loadgen.core.health import assess
+from loadgen.core import assemble
 from loadgen.core.hist import Histogram, ValueHistogram
-from loadgen.core.phases import phase_summaries
-from loadgen.core.shapes import PlanStep
-from loadgen.core.slo import Slo, overall_values
+from loadgen.core.resultdoc import (
+    Custom,
+    ErrorRow,
+    Interval,
+    Part,
+    PartHealth,
+    Recorded,
+    RunInfo,
+    Scopes,
+    Segment,
+    Summary,
+    Tally,
+    as_doc,
+)
+from loadgen.core.slo import Slo
 from loadgen.core.stats import LATENCY_METRICS, Scope
-from loadgen.core.thresholds import Threshold, evaluate, parse
+from loadgen.core.thresholds import Threshold, parse
 
 __all__ = ["merge_interval", "merge_intervals", "merge_results", "slo_of", "thresholds_of"]
 
@@ -74,75 +86,85 @@ def merge_results(
     starts = [float(p["started"]) - o for p, o in zip(parts, offs, strict=True)]
     base = min(starts)
     ended = max(s + float(p["run"]["duration"]) for s, p in zip(starts, parts, strict=True))
-    duration = ended - base
-    first = parts[0]
-    count = int(first["segment"]["count"])
-    indices = sorted(int(p["segment"]["index"]) for p in parts)
-    missing = sorted(set(range(1, count + 1)) - set(indices))
-    runs = [p["run"] for p in parts]
-    partial = [int(p["segment"]["index"]) for p in parts if p["run"].get("rebuilt_from_journal")]
-    reasons = sorted({str(r.get("stop_reason", "")) for r in runs})
-    intervals = merge_intervals(parts, offsets=offs)
-    plan = [PlanStep(**step) for step in first.get("plan", [])]
-    data: dict[str, Any] = {
-        key: first[key]
-        for key in ("schema", "loadgen_version", "profile", "target", "seed", "plan")
-        if key in first
-    }
-    data.update(
-        {
-            "started": base,
-            "segment": {"index": None, "count": count, "merged": indices, "missing": missing},
-            "environment": first.get("environment", {}),
-            "run": {
-                "duration": duration,
-                "ended": ended,
-                "stop_reason": reasons[0] if len(reasons) == 1 else "; ".join(reasons),
-                # a killed part is a loss, not an interruption: it must not turn exit 1 to 130
-                "interrupted": any(
-                    r.get("interrupted") and not r.get("rebuilt_from_journal") for r in runs
-                ),
-                "complete": not missing and all(r.get("complete", True) for r in runs),
-                "partial_parts": partial,
-                "internal_errors": [
-                    f"segment {p['segment']['index']}: {e}"
-                    for p in parts
-                    for e in p["run"].get("internal_errors", [])
-                ],
-            },
-            "scopes": _merge_scopes([p["scopes"] for p in parts], duration),
-            "schedule_lag": _merge_hist([p["schedule_lag"] for p in parts]),
-            "loop_lag": _merge_hist([p["loop_lag"] for p in parts]),
-            "errors": _merge_error_rows([p.get("errors", []) for p in parts]),
-            "load": {
-                "model": first.get("load", {}).get("model", "closed"),
-                "dropped": sum(int(p.get("load", {}).get("dropped", 0)) for p in parts),
-            },
-            "users_by_class": dict(_sum_counters(p.get("users_by_class", {}) for p in parts)),
-            "custom": _merge_custom([p.get("custom", {}) for p in parts]),
-            "intervals": intervals,
-            "health": assess(intervals)
-            | {"by_part": [_part_health(p) for p in parts if p.get("health")]},
-            "phases": phase_summaries(plan, intervals),
-            "slo": [],
-            "thresholds": [],
-            "aborted_by": next((p["aborted_by"] for p in parts if p.get("aborted_by")), None),
-            "parts": [
-                _part_entry(p, s - base, o) for p, s, o in zip(parts, starts, offs, strict=True)
-            ],
-        }
+    first = as_doc(parts[0])
+    segment = _merged_segment(parts)
+    doc = assemble.document(
+        assemble.header(
+            version=first["loadgen_version"],
+            profile=first["profile"],
+            target=first["target"],
+            seed=first["seed"],
+            started=base,
+            segment=segment,
+            plan=first.get("plan") or [],
+            environment=first.get("environment") or {},
+        ),
+        run=_merged_run(parts, ended - base, ended, segment.get("missing") or []),
+        recorded=_merged_recorded(parts, ended - base),
+        load={
+            "model": (first.get("load") or {}).get("model", "closed"),
+            "dropped": sum(int(p.get("load", {}).get("dropped", 0)) for p in parts),
+        },
+        users_by_class=dict(_sum_counters(p.get("users_by_class", {}) for p in parts)),
+        intervals=cast(list[Interval], merge_intervals(parts, offsets=offs)),
+        slo=slo_of(parts) if slo is None else slo,
+        thresholds=thresholds_of(parts) if thresholds is None else list(thresholds),
+        aborted_by=next((p["aborted_by"] for p in parts if p.get("aborted_by")), None),
     )
-    _mark_missing(data["scopes"]["overall"], parts)
+    doc["health"]["by_part"] = [_part_health(p) for p in parts if p.get("health")]
+    moved = zip(parts, starts, offs, strict=True)
+    doc["parts"] = [_part_entry(p, start - base, offset) for p, start, offset in moved]
     if offsets is not None:
-        data["clock"] = {"offsets": offs, "max_abs_offset": max(abs(o) for o in offs)}
-    chosen = thresholds_of(parts) if thresholds is None else list(thresholds)
-    data["thresholds"] = evaluate(chosen, data)
-    slo = slo_of(parts) if slo is None else slo
-    data["slo"] = slo.records(overall_values(data["scopes"]["overall"])) if slo.declared else []
+        doc["clock"] = {"offsets": offs, "max_abs_offset": max(abs(o) for o in offs)}
     breakpoints = [p["breakpoint"] for p in parts if p.get("breakpoint")]
     if breakpoints:  # each segment searched on its own share: kept, not merged
-        data["breakpoint_by_part"] = breakpoints
-    return data
+        doc["breakpoint_by_part"] = breakpoints
+    return cast(dict[str, Any], doc)
+
+
+def _merged_segment(parts: Sequence[Mapping[str, Any]]) -> Segment:
+    count = int(parts[0]["segment"]["count"])
+    indices = sorted(int(p["segment"]["index"]) for p in parts)
+    missing = sorted(set(range(1, count + 1)) - set(indices))
+    return {"index": None, "count": count, "merged": indices, "missing": missing}
+
+
+def _merged_run(
+    parts: Sequence[Mapping[str, Any]], duration: float, ended: float, missing: list[int]
+) -> RunInfo:
+    runs = [p["run"] for p in parts]
+    reasons = sorted({str(r.get("stop_reason", "")) for r in runs})
+    return {
+        "duration": duration,
+        "ended": ended,
+        "stop_reason": reasons[0] if len(reasons) == 1 else "; ".join(reasons),
+        # a killed part is a loss, not an interruption: it must not turn exit 1 to 130
+        "interrupted": any(
+            r.get("interrupted") and not r.get("rebuilt_from_journal") for r in runs
+        ),
+        "complete": not missing and all(r.get("complete", True) for r in runs),
+        "partial_parts": [
+            int(p["segment"]["index"]) for p in parts if p["run"].get("rebuilt_from_journal")
+        ],
+        "internal_errors": [
+            f"segment {p['segment']['index']}: {e}"
+            for p in parts
+            for e in p["run"].get("internal_errors", [])
+        ],
+    }
+
+
+def _merged_recorded(parts: Sequence[Mapping[str, Any]], duration: float) -> Recorded:
+    """What one recorder would hold had it seen every part's requests."""
+    scopes = _merge_scopes([p["scopes"] for p in parts], duration)
+    _mark_missing(scopes["overall"], parts)
+    return {
+        "scopes": cast(Scopes, scopes),
+        "schedule_lag": cast(Summary, _merge_hist([p["schedule_lag"] for p in parts])),
+        "loop_lag": cast(Summary, _merge_hist([p["loop_lag"] for p in parts])),
+        "errors": cast(list[ErrorRow], _merge_error_rows([p.get("errors", []) for p in parts])),
+        "custom": _merge_custom([p.get("custom", {}) for p in parts]),
+    }
 
 
 def slo_of(parts: Sequence[Mapping[str, Any]]) -> Slo:
@@ -352,15 +374,32 @@ def _merge_error_rows(tables: Sequence[Sequence[Mapping[str, Any]]]) -> list[dic
     return sorted(rows.values(), key=lambda r: -int(r["count"]))
 
 
-def _merge_custom(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    checks: dict[str, dict[str, int]] = {}
+def _merge_custom(items: Sequence[Mapping[str, Any]]) -> Custom:
+    checks: dict[str, Tally] = {}
+    hists: dict[str, ValueHistogram] = {}
     for item in items:
         for name, c in item.get("checks", {}).items():
             tally = checks.setdefault(name, {"passes": 0, "fails": 0})
             tally["passes"] += int(c["passes"])
             tally["fails"] += int(c["fails"])
+        for name, h in (item.get("histograms") or {}).items():
+            if h.get("hdr"):
+                part = ValueHistogram.decode(h["hdr"], scale=int(h["scale"]))
+                hists[name] = part if name not in hists else _merged(hists[name], part)
     counters = _sum_counters(i.get("counters", {}) for i in items)
-    return {"counters": dict(sorted(counters.items())), "checks": dict(sorted(checks.items()))}
+    return {
+        "counters": dict(sorted(counters.items())),
+        "checks": dict(sorted(checks.items())),
+        "histograms": {
+            k: cast(Summary, h.summary() | {"hdr": h.encode(), "scale": h.scale})
+            for k, h in sorted(hists.items())
+        },
+    }
+
+
+def _merged(total: ValueHistogram, part: ValueHistogram) -> ValueHistogram:
+    total.merge(part)
+    return total
 
 
 def _sum_counters(items: Any) -> Counter[str]:
@@ -370,7 +409,7 @@ def _sum_counters(items: Any) -> Counter[str]:
     return total
 
 
-def _part_health(p: Mapping[str, Any]) -> dict[str, Any]:
+def _part_health(p: Mapping[str, Any]) -> PartHealth:
     h = p["health"]
     return {
         "segment": p["segment"]["index"],
@@ -380,7 +419,7 @@ def _part_health(p: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _part_entry(p: Mapping[str, Any], start: float, offset: float) -> dict[str, Any]:
+def _part_entry(p: Mapping[str, Any], start: float, offset: float) -> Part:
     run = p["run"]
     return {
         "segment": p["segment"]["index"],

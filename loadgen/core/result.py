@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadgen.core import resultdoc
 from loadgen.core.verdict import Verdict, judge
 
 __all__ = ["SCHEMA", "MetricSummary", "Result", "load_result"]
 
-SCHEMA = "loadgen.result/1"
+SCHEMA = resultdoc.SCHEMA
 
 
 @dataclass(frozen=True, slots=True)

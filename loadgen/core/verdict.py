@@ -114,21 +114,13 @@ def judge(data: Mapping[str, Any]) -> Verdict:
 
 
 def _run_checks(data: Mapping[str, Any]) -> list[Check]:
+    """The run's own checks: something succeeded, nothing of loadgen's own failed."""
     run = data["run"]
     overall = data["scopes"]["overall"]
     requests, ok = int(overall["requests"]), int(overall.get("ok", 0))
-    out = [
-        Check(
-            "run",
-            "requests succeeded",
-            f"{ok} of {requests}",
-            "at least 1",
-            ok > 0,
-            gates=True,
-        )
-    ]
     internal = list(run.get("internal_errors") or [])
-    out.append(
+    out = [
+        Check("run", "requests succeeded", f"{ok} of {requests}", "at least 1", ok > 0, gates=True),
         Check(
             "run",
             "virtual users ran without internal errors",
@@ -136,21 +128,11 @@ def _run_checks(data: Mapping[str, Any]) -> list[Check]:
             "none",
             not internal,
             gates=True,
-        )
-    )
+        ),
+    ]
     own = int((overall.get("errors_by_kind") or {}).get("generator", 0))
     if own:
-        out.append(
-            Check(
-                "run",
-                "no request failed on the generator's own limits",
-                f"{own} request{'' if own == 1 else 's'} failed on them (open files, local "
-                "ports or memory)",
-                "none",
-                False,
-                gates=True,
-            )
-        )
+        out.append(_generator_check(own))
     aborted = data.get("aborted_by")
     if aborted:
         out.append(
@@ -165,25 +147,40 @@ def _run_checks(data: Mapping[str, Any]) -> list[Check]:
         )
     segment = data.get("segment") or {}
     if int(segment.get("count") or 1) > 1 and "merged" in segment:
-        missing = list(segment.get("missing") or [])
-        partial = list(run.get("partial_parts") or [])
-        complete = bool(run.get("complete", True)) and not missing and not partial
-        finished = len(segment.get("merged") or []) - len(partial)
-        seen = f"{finished} of {segment['count']} parts"
-        notes = [f"missing: {', '.join(map(str, missing))}"] if missing else []
-        if partial:
-            notes.append(f"partial, cut short: {', '.join(map(str, partial))}")
-        out.append(
-            Check(
-                "run",
-                "every part of the distributed run finished",
-                seen + (f" ({'; '.join(notes)})" if notes else ""),
-                "all parts",
-                complete,
-                gates=True,
-            )
-        )
+        out.append(_parts_check(segment, run))
     return out
+
+
+def _generator_check(own: int) -> Check:
+    return Check(
+        "run",
+        "no request failed on the generator's own limits",
+        f"{own} request{'' if own == 1 else 's'} failed on them (open files, local "
+        "ports or memory)",
+        "none",
+        False,
+        gates=True,
+    )
+
+
+def _parts_check(segment: Mapping[str, Any], run: Mapping[str, Any]) -> Check:
+    """A distributed (merged) run: did every part finish?"""
+    missing = list(segment.get("missing") or [])
+    partial = list(run.get("partial_parts") or [])
+    complete = bool(run.get("complete", True)) and not missing and not partial
+    finished = len(segment.get("merged") or []) - len(partial)
+    seen = f"{finished} of {segment['count']} parts"
+    notes = [f"missing: {', '.join(map(str, missing))}"] if missing else []
+    if partial:
+        notes.append(f"partial, cut short: {', '.join(map(str, partial))}")
+    return Check(
+        "run",
+        "every part of the distributed run finished",
+        seen + (f" ({'; '.join(notes)})" if notes else ""),
+        "all parts",
+        complete,
+        gates=True,
+    )
 
 
 def _limit_check(kind: CheckKind, t: Mapping[str, Any], *, gates: bool, why: str) -> Check:

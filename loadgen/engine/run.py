@@ -19,26 +19,24 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from time import monotonic
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from loadgen._version import __version__
-from loadgen.core import units
+from loadgen.core import assemble, units
 from loadgen.core.breakpoint import Search
 from loadgen.core.breakpoint import summary as bp_summary
 from loadgen.core.errors import OutputError, StartError
-from loadgen.core.health import assess
-from loadgen.core.phases import phase_summaries
 from loadgen.core.profile.model import Profile, Stage
 from loadgen.core.profile.overrides import scale_load
 from loadgen.core.redact import Secrets, redact, redact_strings
-from loadgen.core.result import SCHEMA, Result
+from loadgen.core.result import Result
+from loadgen.core.resultdoc import Header, Interval, Limit, Recorded
 from loadgen.core.sample import Sample
 from loadgen.core.shapes import level_at, plan
-from loadgen.core.slo import overall_values
 from loadgen.core.stats import Recorder
 from loadgen.core.thresholds import evaluate
 from loadgen.edge.auth.aws import aws_factory
@@ -543,26 +541,26 @@ class Engine(RunControl, Drivers):
 
     def _header(self, started_wall: float) -> dict[str, Any]:
         p = self.profile
-        return {
-            "schema": SCHEMA,
-            "loadgen_version": __version__,
-            "profile": {
+        head = assemble.header(
+            version=__version__,
+            profile={
                 "name": p.name,
                 "path": str(p.path) if p.path else None,
                 "raw": redact(p.raw, self.secrets),
             },
-            "target": {"base_url": self.base_url, "builtin": p.target.is_builtin},
-            "seed": self.seed,
-            "started": started_wall,
-            "segment": {"index": self.segment[0] + 1, "count": self.segment[1]},
-            "plan": [asdict(step) for step in plan(p.load)],
-            "environment": {
+            target={"base_url": self.base_url, "builtin": p.target.is_builtin},
+            seed=self.seed,
+            started=started_wall,
+            segment={"index": self.segment[0] + 1, "count": self.segment[1]},
+            plan=plan(p.load),
+            environment={
                 "python": sys.version.split()[0],
                 "platform": platform.platform(),
                 "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
                 "cpu_count": os.cpu_count(),
             },
-        }
+        )
+        return cast(dict[str, Any], head)
 
     def _result_data(
         self,
@@ -575,11 +573,9 @@ class Engine(RunControl, Drivers):
         rec = self.recorder
         assert rec is not None
         duration = end - start
-        recorded = rec.to_result(duration)
-        errors = recorded.pop("errors")
-        return {
-            **header,
-            "run": {
+        doc = assemble.document(
+            cast(Header, header),
+            run={
                 "duration": duration,
                 "ended": started_wall + duration,
                 "stop_reason": self._stop_reason or "completed",
@@ -587,14 +583,11 @@ class Engine(RunControl, Drivers):
                 "complete": True,
                 "internal_errors": list(self._errors_in_vus),
             },
-            **recorded,
-            "errors": errors,
-            "load": {"model": self.profile.load.model, "dropped": rec.dropped},
-            "users_by_class": dict(self._users_by_class),
-            "intervals": intervals,
-            "health": assess(intervals),
-            "phases": phase_summaries(plan(self.profile.load), intervals),
-            "slo": self.profile.slo.records(overall_values(recorded["scopes"]["overall"])),
-            "thresholds": [],
-            "aborted_by": self._aborted_by,
-        }
+            recorded=cast(Recorded, rec.to_result(duration)),
+            load={"model": self.profile.load.model, "dropped": rec.dropped},
+            users_by_class=dict(self._users_by_class),
+            intervals=cast(list[Interval], intervals),
+            slo=self.profile.slo,
+            aborted_by=cast(Limit | None, self._aborted_by),
+        )
+        return cast(dict[str, Any], doc)
