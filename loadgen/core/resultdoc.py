@@ -6,11 +6,10 @@ all three. The document stays plain JSON (it round-trips exactly); these types o
 which keys exist. A key marked ``NotRequired`` is written by some producers or runs only
 (the comment says which); readers must use ``.get`` for those, and may index every other.
 
-``docs/result.schema.json`` is generated from these types (``python -m
-loadgen.core.resultschema``); a test keeps the two equal.
+``docs/result.schema.json`` is generated from these types (``loadgen.core.resultschema``);
+a test keeps the two equal. No ``from __future__ import annotations`` here: ``TypedDict``
+must see ``NotRequired`` at run time to know which keys are required.
 """
-
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, cast
@@ -245,7 +244,7 @@ class Load(TypedDict):
     dropped: int
 
 
-class Warning_(TypedDict):
+class HealthWarning(TypedDict):
     t: float
     until: float
     what: str
@@ -261,8 +260,8 @@ class PartHealth(TypedDict):
 
 class Health(TypedDict):
     limited: bool
-    warnings: list[Warning_]
-    startup: Warning_ | None
+    warnings: list[HealthWarning]
+    startup: HealthWarning | None
     cpu: dict[str, float]
     limits: dict[str, float]
     by_part: NotRequired[list[PartHealth]]  # merge
