@@ -7,13 +7,15 @@ decides where and whether to print.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.core.resultdoc import ResultDoc, Scope, as_doc
 from loadgen.core.safetext import terminal
 from loadgen.core.shapes import PlanStep
 from loadgen.core.units import format_duration
-from loadgen.core.verdict import judge
+from loadgen.report.facts import Facts, facts
 
 __all__ = [
     "ProgressState",
@@ -64,7 +66,7 @@ def _ms(value: Any) -> str:
     return f"{v:.1f}" if v < 100 else f"{v:.0f}"
 
 
-def _row(name: str, scope: dict[str, Any]) -> list[str]:
+def _row(name: str, scope: Scope) -> list[str]:
     m = scope["metrics"]
     has = {k: m[k]["count"] > 0 for k in ("ttft", "itl", "e2e")}
     return [
@@ -111,43 +113,74 @@ def text_table(rows: list[list[str]]) -> list[str]:
 
 def summary(data: dict[str, Any]) -> str:
     """The end-of-run table (latencies in ms) and the facts a reader needs to trust it."""
-    run = data["run"]
-    scopes = data["scopes"]
+    doc = as_doc(data)
+    known = facts(doc)
+    lines = _heading(doc)
+    lines += _notes(doc, known)
+    lines += _phases(doc)
+    lines += _custom(doc)
+    lines += _breakpoint(data)
+    lines += _verdict(known)
+    lines += _health_lines(known.startup, known.warnings)
+    for err in known.internal_errors:
+        lines.append(f"loadgen internal error in a VU (please report): {err}")
+    # Names, reasons and messages come from profiles and servers: nothing raw reaches a terminal.
+    return "\n".join(terminal(line) for line in lines)
+
+
+def _heading(doc: ResultDoc) -> list[str]:
+    """Who ran what against which target, and the table of scopes."""
+    run, scopes, target = doc["run"], doc["scopes"], doc["target"]
     lines = [
-        f"loadgen {data['loadgen_version']} — {data['profile']['name']} against "
-        f"{data['target']['base_url']}"
-        + (" (built-in target)" if data["target"]["builtin"] else ""),
+        f"loadgen {doc['loadgen_version']} — {doc['profile']['name']} against "
+        f"{target['base_url']}" + (" (built-in target)" if target["builtin"] else ""),
         f"duration {format_duration(run['duration'])}, stopped: {run['stop_reason']}, "
-        f"seed {data['seed']}",
+        f"seed {doc['seed']}",
         "",
     ]
     rows = [list(_COLUMNS)]
     for name, scope in scopes["by_name"].items():
         rows.append(_row(name, scope))
     rows.append(_row("total", scopes["overall"]))
-    lines += text_table(rows)
-    overall = scopes["overall"]
-    lines.append("")
-    lines.append(
-        "latencies in ms from each request's intended start; itl = gap between content events"
-    )
+    return [
+        *lines,
+        *text_table(rows),
+        "",
+        "latencies in ms from each request's intended start; itl = gap between content events",
+    ]
+
+
+def _notes(doc: ResultDoc, known: Facts) -> list[str]:
+    """Errors, drops, interruptions, token counting and the generator's own lag."""
+    overall = doc["scopes"]["overall"]
+    lines = []
     if overall["errors_by_kind"]:
         kinds = ", ".join(f"{k} {v}" for k, v in overall["errors_by_kind"].items())
         lines.append(f"errors by kind: {kinds}")
-        for row in data.get("errors", [])[:5]:
+        for row in doc.get("errors", [])[:5]:
             example = one_line(str(row["example"]))
             lines.append(f"  {row['count']:>6} × {row['kind']} on {row['name']}: {example}")
-    dropped = data.get("load", {}).get("dropped", 0)
-    if dropped:
-        lines.append(f"dropped arrivals (max_in_flight reached, not sent): {dropped}")
+    if known.dropped:
+        lines.append(f"dropped arrivals (max_in_flight reached, not sent): {known.dropped}")
     if overall["interrupted"]:
         lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
-    sources = overall.get("token_source") or {}
-    if sources:
+    if known.token_sources:
+        lines.append("output tokens from: " + known.token_sources)
+    lines += _token_counting(overall)
+    lag = doc.get("schedule_lag") or {}
+    if lag.get("count"):
         lines.append(
-            "output tokens from: " + ", ".join(f"{k} ({v} requests)" for k, v in sources.items())
+            f"schedule lag p99 {_ms(lag.get('p99'))} ms, event-loop lag p99 "
+            f"{_ms((doc.get('loop_lag') or {}).get('p99', 0))} ms"
         )
-    diff = overall.get("usage_vs_events", {})
+    return lines
+
+
+def _token_counting(overall: Scope) -> list[str]:
+    """Where the server's usage count and the content events disagreed, and streams that
+    ended without ``data: [DONE]``."""
+    lines = []
+    diff = overall.get("usage_vs_events") or {}
     if diff.get("usage_tokens") and diff.get("difference"):
         lines.append(
             f"server usage counted {diff['usage_tokens']} tokens in "
@@ -160,37 +193,38 @@ def summary(data: dict[str, Any]) -> str:
         )
     ended = overall.get("without_done") or {}
     if ended:
+        sources = overall.get("token_source") or {}
         lines.append(_without_done_line(ended, sum(sources.values())))
-    lag = data.get("schedule_lag", {})
-    if lag.get("count"):
-        lines.append(
-            f"schedule lag p99 {_ms(lag['p99'])} ms, event-loop lag p99 "
-            f"{_ms(data.get('loop_lag', {}).get('p99', 0))} ms"
+    return lines
+
+
+def _phases(doc: ResultDoc) -> list[str]:
+    phases = doc.get("phases") or []
+    if not phases:
+        return []
+    rows = [["phase", "from", "to", "reqs", "errors", "rps", "ttft p50", "p95", "p99", "e2e p95"]]
+    for ph in phases:
+        t, e = ph["ttft"], ph["e2e"]
+        rows.append(
+            [
+                ph["name"],
+                format_duration(ph["start"]),
+                format_duration(ph["end"]),
+                str(ph["requests"]),
+                f"{ph['errors']}",
+                f"{ph['rps']:.1f}",
+                _ms(t.get("p50")) if t.get("count") else "-",
+                _ms(t.get("p95")) if t.get("count") else "-",
+                _ms(t.get("p99")) if t.get("count") else "-",
+                _ms(e.get("p95")) if e.get("count") else "-",
+            ]
         )
-    phases = data.get("phases") or []
-    if phases:
-        lines.append("")
-        rows = [
-            ["phase", "from", "to", "reqs", "errors", "rps", "ttft p50", "p95", "p99", "e2e p95"]
-        ]
-        for ph in phases:
-            t, e = ph["ttft"], ph["e2e"]
-            rows.append(
-                [
-                    ph["name"],
-                    format_duration(ph["start"]),
-                    format_duration(ph["end"]),
-                    str(ph["requests"]),
-                    f"{ph['errors']}",
-                    f"{ph['rps']:.1f}",
-                    _ms(t.get("p50")) if t.get("count") else "-",
-                    _ms(t.get("p95")) if t.get("count") else "-",
-                    _ms(t.get("p99")) if t.get("count") else "-",
-                    _ms(e.get("p95")) if e.get("count") else "-",
-                ]
-            )
-        lines += text_table(rows)
-    custom = data.get("custom") or {}
+    return ["", *text_table(rows)]
+
+
+def _custom(doc: ResultDoc) -> list[str]:
+    custom = doc.get("custom") or {}
+    lines = []
     if custom.get("checks"):
         lines.append(
             "checks: "
@@ -201,23 +235,21 @@ def summary(data: dict[str, Any]) -> str:
         )
     if custom.get("counters"):
         lines.append("counters: " + ", ".join(f"{k} {v}" for k, v in custom["counters"].items()))
-    lines += _breakpoint(data)
-    lines += _verdict(data)
-    lines += health_lines(data.get("health") or {})
-    for err in run.get("internal_errors", []):
-        lines.append(f"loadgen internal error in a VU (please report): {err}")
-    # Names, reasons and messages come from profiles and servers: nothing raw reaches a terminal.
-    return "\n".join(terminal(line) for line in lines)
+    return lines
 
 
 def health_lines(health: dict[str, Any]) -> list[str]:
     """Generator-limited ranges, each reason once; the start-up apart, as a note."""
-    lines = []
     startup = health.get("startup")
-    if startup:
-        lines.append(f"note: {startup['plain']}")
     warnings = health.get("warnings") or []
-    lines += [f"WARNING: {w['plain']}" for w in warnings[:5]]
+    return _health_lines(startup["plain"] if startup else None, [w["plain"] for w in warnings])
+
+
+def _health_lines(startup: str | None, warnings: Sequence[str]) -> list[str]:
+    lines = []
+    if startup is not None:
+        lines.append(f"note: {startup}")
+    lines += [f"WARNING: {w}" for w in warnings[:5]]
     if len(warnings) > 5:
         lines.append(f"WARNING: … and {len(warnings) - 5} more generator-limited ranges")
     return lines
@@ -291,16 +323,16 @@ def progress_line(p: ProgressState) -> str:
     return "progress: " + "  ".join(f"{label} {value}" for label, value in progress_fields(p))
 
 
-def _verdict(data: dict[str, Any]) -> list[str]:
+def _verdict(known: Facts) -> list[str]:
     """Every check with its outcome, then the verdict: the same as --json, HTML and JUnit."""
-    verdict = judge(data)
+    verdict = known.verdict
     checks = verdict.checks
     width = max(len(c.name) for c in checks)
     lines = ["", "checks:"]
     for c in checks:
         scope = "" if c.scope == "all" else f" [{c.scope}]"
         lines.append(f"  {c.mark:<6}  {c.name.ljust(width)}  {c.observed} (limit {c.limit}){scope}")
-    for why in dict.fromkeys(c.why for c in checks if c.why):
+    for why in known.informs_only:
         lines.append(f"  (ok/missed: informs only — {why})")
     lines.append(f"verdict: {verdict.text} — exit {verdict.exit_code}")
     return lines

@@ -18,6 +18,7 @@ from loadgen.core.safetext import terminal
 from loadgen.report import charts, view
 from loadgen.report.compare import Comparison, rule
 from loadgen.report.series import MAX_POINTS
+from loadgen.report.viewcharts import percentile_points
 
 __all__ = ["environment", "render_compare", "render_html", "template_dir"]
 
@@ -71,7 +72,7 @@ def _overlay(base: dict[str, Any], new: dict[str, Any], metric: str, title: str)
         (new, "new", charts.COLORS["blue"], False),
     ):
         m = data["scopes"]["overall"]["metrics"].get(metric) or {}
-        points = view.percentile_points(m["hdr"], int(m.get("count", 0))) if m.get("hdr") else []
+        points = percentile_points(m["hdr"], int(m.get("count", 0))) if m.get("hdr") else []
         lines.append(charts.Line(label, points, color, dashed=dashed))
     return charts.percentile_chart(lines, title=title, y_label="ms", width=570, height=270)
 

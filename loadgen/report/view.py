@@ -7,21 +7,28 @@ compare the page with the result JSON without re-implementing the template.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from typing import Any
 
-from loadgen.core.hist import Histogram
 from loadgen.core.result import Result
 from loadgen.core.verdict import judge
-from loadgen.report import charts, fmt
+from loadgen.report import fmt
 from loadgen.report.awsview import aws_view
 from loadgen.report.breakpoint import breakpoint_view
-from loadgen.report.series import MAX_POINTS, time_series
+from loadgen.report.facts import Facts, facts
+from loadgen.report.series import MAX_POINTS
+from loadgen.report.viewcharts import percentile_charts, percentile_points, time_charts
 
-__all__ = ["COLUMNS", "GROUPS", "PHASE_COLUMNS", "build", "check_rows", "phase_rows", "scope_cells"]
-
-C = charts.COLORS
+__all__ = [
+    "COLUMNS",
+    "GROUPS",
+    "PHASE_COLUMNS",
+    "build",
+    "check_rows",
+    "percentile_points",
+    "phase_rows",
+    "scope_cells",
+]
 
 # (key, header, formatter, getter) of the per-scope tables; the key names the JSON value.
 Getter = Callable[[dict[str, Any]], Any]
@@ -109,8 +116,8 @@ def check_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _verdict(data: dict[str, Any], bp: dict[str, Any] | None) -> dict[str, Any]:
-    verdict = judge(data)
+def _verdict(data: dict[str, Any], known: Facts, bp: dict[str, Any] | None) -> dict[str, Any]:
+    verdict = known.verdict
     notes: list[str] = []
     if bp and bp.get("summary"):
         notes.append(bp["summary"])
@@ -119,11 +126,9 @@ def _verdict(data: dict[str, Any], bp: dict[str, Any] | None) -> dict[str, Any]:
         notes.append(
             f"{fmt.count(overall['errors'])} failed requests ({fmt.pct(overall['error_rate'])})"
         )
-    health = data.get("health") or {}
-    if health.get("limited"):
+    if known.limited:
         notes.append("the generator limited part of this test: see the warnings below")
-    whys = dict.fromkeys(c.why for c in verdict.checks if c.why)
-    notes += [f"informs only: {why}" for why in whys]
+    notes += [f"informs only: {why}" for why in known.informs_only]
     return {
         "status": verdict.status,
         "text": verdict.text.partition(" — ")[2],  # the badge already says PASSED/FAILED
@@ -132,23 +137,21 @@ def _verdict(data: dict[str, Any], bp: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _banners(data: dict[str, Any]) -> list[str]:
-    run = data["run"]
+def _banners(data: dict[str, Any], known: Facts) -> list[str]:
     out = []
-    if run.get("truncated"):
+    if known.truncated:
         out.append(
             "This report was rendered from a cut-short journal: the run did not finish "
             "writing its result, so totals cover only the intervals it recorded."
         )
-    if run.get("interrupted"):
+    if known.interrupted:
         out.append(
-            f"The run was interrupted ({run.get('stop_reason', 'stopped')}); the results "
-            "cover the time until then."
+            f"The run was interrupted ({known.stop_reason}); the results cover the time until then."
         )
     out += _lost_parts(data)
     out += [
         f"loadgen internal error in a virtual user (please report): {e}"
-        for e in run.get("internal_errors") or []
+        for e in known.internal_errors
     ]
     return out
 
@@ -193,12 +196,10 @@ def _load_text(data: dict[str, Any]) -> str:
     return f"closed model (virtual users), peak {peak:g} users, {len(steps)} stages"
 
 
-def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
+def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
     run, env, target = data["run"], data.get("environment") or {}, data.get("target") or {}
-    overall = data["scopes"]["overall"]
     started = dt.datetime.fromtimestamp(float(data.get("started", 0)), dt.UTC)
     profile = data.get("profile") or {}
-    sources = overall.get("token_source") or {}
     facts = [
         (
             "profile",
@@ -220,7 +221,7 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
             f"{env.get('python', '?')}, {env.get('event_loop', '?')} event loop",
         ),
         ("machine", f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} CPUs"),
-        ("output tokens from", ", ".join(f"{k} ({v} requests)" for k, v in sources.items()) or "–"),
+        ("output tokens from", known.token_sources or "–"),
     ]
     sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
     facts.append(
@@ -230,135 +231,9 @@ def _facts(data: dict[str, Any]) -> list[tuple[str, str]]:
             f"event-loop lag p99 {fmt.ms(loop.get('p99'))} ms",
         )
     )
-    dropped = (data.get("load") or {}).get("dropped", 0)
-    if dropped:
-        facts.append(("dropped arrivals", f"{fmt.count(dropped)} (max_in_flight reached)"))
+    if known.dropped:
+        facts.append(("dropped arrivals", f"{fmt.count(known.dropped)} (max_in_flight reached)"))
     return facts
-
-
-def _plan_end(data: dict[str, Any]) -> float | None:
-    """When the stage plan ends (a graceful stop may follow); None for a breakpoint search."""
-    steps = data.get("plan") or []
-    if data.get("breakpoint") or not steps:
-        return None
-    return max(float(s["until"]) for s in steps)
-
-
-def _marks(data: dict[str, Any]) -> list[charts.Mark]:
-    unit = "/s" if (data.get("load") or {}).get("model") == "open" else ""
-    out = []
-    for step in (data.get("plan") or [])[1:]:
-        start, end = float(step["start"]), float(step["end"])
-        label = step.get("name") or (f"hold {end:g}{unit}" if start == end else f"→ {end:g}{unit}")
-        out.append(charts.Mark(float(step["at"]), label))
-    plan_end = _plan_end(data)
-    if plan_end is not None and float(data["run"].get("duration") or 0.0) > plan_end + 0.5:
-        out.append(charts.Mark(plan_end, "graceful stop"))
-    return out
-
-
-def _time_charts(data: dict[str, Any], max_points: int) -> tuple[list[str], float]:
-    ts = time_series(data.get("intervals") or [], max_points, _plan_end(data))
-    duration = float(data["run"].get("duration") or (ts.t[-1] if ts.t else 1.0))
-    marks = _marks(data)
-    bands = [
-        charts.Band(
-            float(w.get("t", 0)),
-            float(w.get("until", w.get("t", 0)) or 0),
-            str(w.get("plain") or w.get("what") or ""),
-        )
-        for w in (data.get("health") or {}).get("warnings") or []
-    ]
-    open_model = (data.get("load") or {}).get("model") == "open"
-    p = ts.points
-    if open_model:
-        sent = any(v is not None for v in ts.values["sent"])
-        load = [
-            charts.Line("planned arrival rate", p("planned"), C["gray"], dashed=True),
-            charts.Line("sent arrivals/s", p("sent"), C["blue"])
-            if sent  # older results recorded completions only
-            else charts.Line("completed req/s", p("rps"), C["blue"]),
-        ]
-        load_title, load_unit = "Arrival rate", "requests/s"
-    else:
-        load = [
-            charts.Line("planned users", p("planned"), C["gray"], dashed=True),
-            charts.Line("active users", p("users"), C["blue"]),
-        ]
-        load_title, load_unit = "Active users", "users"
-    throughput = [
-        charts.Line("requests/s", p("rps"), C["blue"]),
-        charts.Line("errors/s", p("errors"), C["red"]),
-    ]
-    if any(ts.values["dropped"]):
-        throughput.append(charts.Line("dropped/s", p("dropped"), C["amber"]))
-    specs: list[tuple[str, str, list[charts.Line]]] = [
-        (load_title, load_unit, load),
-        ("Throughput", "requests/s", throughput),
-        (
-            "Time to first token",
-            "ms",
-            [
-                charts.Line("p50", p("ttft_p50"), C["lightblue"]),
-                charts.Line("p95", p("ttft_p95"), C["blue"]),
-                charts.Line("p99", p("ttft_p99"), C["navy"]),
-            ],
-        ),
-        (
-            "End-to-end latency",
-            "ms",
-            [
-                charts.Line("p50", p("e2e_p50"), C["teal"], dashed=True),
-                charts.Line("p95", p("e2e_p95"), C["teal"]),
-            ],
-        ),
-        (
-            "Output tokens per second",
-            "tokens/s",
-            [charts.Line("tokens/s", p("output_tps"), C["purple"])],
-        ),
-    ]
-    svgs = [
-        charts.time_chart(
-            lines,
-            title=title,
-            y_label=unit,
-            duration=duration,
-            marks=marks,
-            bands=bands,
-            height=200,
-        )
-        for title, unit, lines in specs
-    ]
-    return svgs, ts.step
-
-
-def percentile_points(hdr: str, count: int) -> list[tuple[float, float | None]]:
-    """(percentile, ms) pairs at 10 points per decade of 1/(1−p), as far as ``count`` reaches."""
-    if not count:
-        return []
-    decades = max(1.0, math.log10(count))
-    ps = sorted({100.0 * (1 - 10 ** (-i / 10)) for i in range(int(decades * 10) + 1)})
-    ps.append(100.0 * (1 - 1 / count))  # the hdr rule's rank of the last value: the max
-    got = Histogram.decode(hdr).percentiles_ms(ps)
-    return [(p, got[p]) for p in ps]
-
-
-def _percentile_charts(data: dict[str, Any]) -> list[str]:
-    out = []
-    metrics = data["scopes"]["overall"]["metrics"]
-    for name, title, color in (
-        ("ttft", "TTFT by percentile", C["blue"]),
-        ("itl", "ITL by percentile", C["orange"]),
-        ("e2e", "E2E by percentile", C["teal"]),
-    ):
-        m = metrics.get(name) or {}
-        points = percentile_points(m["hdr"], int(m.get("count", 0))) if m.get("hdr") else []
-        label = f"{name} (n={fmt.count(m.get('count', 0))})"
-        out.append(
-            charts.percentile_chart([charts.Line(label, points, color)], title=title, y_label="ms")
-        )
-    return out
 
 
 def _columns() -> list[dict[str, Any]]:
@@ -440,14 +315,9 @@ def phase_rows(data: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
-    """The template context of ``report.html.j2``."""
-    data = result.data
-    scopes = data["scopes"]
-    checks = check_rows(data)
-    bp = breakpoint_view(data.get("breakpoint"))
-    overall = scopes["overall"]
-    headline = [
+def _headline(overall: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The big numbers at the top: (label, value, unit)."""
+    return [
         (label, f(get(overall)), unit)
         for label, f, get, unit in (
             ("requests", fmt.count, lambda s: s["requests"], ""),
@@ -459,38 +329,13 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
             ("output", fmt.rate, lambda s: s["output_tps"], "tokens/s"),
         )
     ]
-    time_svgs, step = _time_charts(data, max_points)
+
+
+def _custom(data: dict[str, Any]) -> dict[str, Any]:
+    """Custom counters, checks and histograms (``count:``, ``check:``, ``observe:``)."""
     custom = data.get("custom") or {}
     counters = (custom.get("counters") or {}).items()
     return {
-        "title": f"{(data.get('profile') or {}).get('name', 'loadgen')} — loadgen report",
-        "data": data,
-        "banners": _banners(data),
-        "checks": checks,
-        "verdict": _verdict(data, bp),
-        "warnings": list((data.get("health") or {}).get("warnings") or []),
-        "phases": phase_rows(data),
-        "phase_columns": PHASE_COLUMNS,
-        "health_startup": ((data.get("health") or {}).get("startup") or {}).get("plain"),
-        "headline": headline,
-        "facts": _facts(data),
-        "time_charts": time_svgs,
-        "step": step,
-        "source": result.path.name if result.path else "a result",
-        "has_marks": len(data.get("plan") or []) > 1,
-        "percentile_charts": _percentile_charts(data),
-        "columns": _columns(),
-        "groups": GROUPS,
-        "tables": [
-            (f"by-{kind}", title, _table(scopes.get(f"by_{kind}") or {}))
-            for kind, title in (
-                ("name", "Per request name"),
-                ("class", "Per user class"),
-                ("category", "Per question category"),
-            )
-        ],
-        "overall_cells": scope_cells(overall),
-        "errors": _errors(data),
         "counters": [(k, fmt.count(v)) for k, v in sorted(counters)],
         "custom_checks": [
             (k, fmt.count(c["passes"]), fmt.count(c["fails"]))
@@ -504,6 +349,46 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
             )
             for k, h in sorted((custom.get("histograms") or {}).items())
         ],
+    }
+
+
+def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
+    """The template context of ``report.html.j2``."""
+    data = result.data
+    scopes = data["scopes"]
+    known = facts(data)
+    bp = breakpoint_view(data.get("breakpoint"))
+    time_svgs, step = time_charts(data, max_points)
+    return {
+        "title": f"{(data.get('profile') or {}).get('name', 'loadgen')} — loadgen report",
+        "data": data,
+        "banners": _banners(data, known),
+        "checks": check_rows(data),
+        "verdict": _verdict(data, known, bp),
+        "warnings": list((data.get("health") or {}).get("warnings") or []),
+        "phases": phase_rows(data),
+        "phase_columns": PHASE_COLUMNS,
+        "health_startup": known.startup,
+        "headline": _headline(scopes["overall"]),
+        "facts": _facts(data, known),
+        "time_charts": time_svgs,
+        "step": step,
+        "source": result.path.name if result.path else "a result",
+        "has_marks": len(data.get("plan") or []) > 1,
+        "percentile_charts": percentile_charts(data),
+        "columns": _columns(),
+        "groups": GROUPS,
+        "tables": [
+            (f"by-{kind}", title, _table(scopes.get(f"by_{kind}") or {}))
+            for kind, title in (
+                ("name", "Per request name"),
+                ("class", "Per user class"),
+                ("category", "Per question category"),
+            )
+        ],
+        "overall_cells": scope_cells(scopes["overall"]),
+        "errors": _errors(data),
+        **_custom(data),
         "breakpoint": bp,
         "aws": aws_view(data, float(data["run"].get("duration") or 1.0)),
     }

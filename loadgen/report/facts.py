@@ -1,0 +1,59 @@
+"""The facts a report states about a run, decided once for the console and the HTML page.
+
+Both outputs say the same things: the verdict and why some checks only inform, where the
+output tokens were counted from, how many arrivals were dropped, the generator's health
+(its start-up note and the ranges it limited the test), the loadgen errors inside virtual
+users. Each output lays these out in its own words and widths; what they are, and which
+apply, is computed here from the result alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loadgen.core.resultdoc import ResultDoc, as_doc
+from loadgen.core.verdict import Verdict, judge
+
+__all__ = ["Facts", "facts", "token_sources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    verdict: Verdict
+    informs_only: tuple[str, ...]  # each reason a check only informs, once, in check order
+    token_sources: str  # "usage (40 requests), counted (2 requests)"; "" when none
+    dropped: int  # open model: arrivals not sent (max_in_flight reached)
+    startup: str | None  # the generator's start-up note
+    warnings: tuple[str, ...]  # generator-limited ranges, in plain words
+    limited: bool  # the generator limited part of the test
+    internal_errors: tuple[str, ...]  # loadgen's own errors inside virtual users
+    interrupted: bool
+    truncated: bool  # rebuilt from a cut-short journal
+    stop_reason: str
+
+
+def token_sources(sources: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} ({v} requests)" for k, v in sources.items())
+
+
+def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
+    doc = as_doc(data)
+    verdict = judge(doc)
+    run = doc["run"]
+    health = doc.get("health")
+    startup = health.get("startup") if health else None
+    return Facts(
+        verdict=verdict,
+        informs_only=tuple(dict.fromkeys(c.why for c in verdict.checks if c.why)),
+        token_sources=token_sources(doc["scopes"]["overall"].get("token_source") or {}),
+        dropped=int((doc.get("load") or {}).get("dropped", 0)),
+        startup=startup["plain"] if startup else None,
+        warnings=tuple(w["plain"] for w in health.get("warnings") or []) if health else (),
+        limited=bool(health and health.get("limited")),
+        internal_errors=tuple(run.get("internal_errors") or []),
+        interrupted=bool(run.get("interrupted")),
+        truncated=bool(run.get("truncated")),
+        stop_reason=str(run.get("stop_reason", "stopped")),
+    )
