@@ -122,12 +122,12 @@ def _report(argv: Sequence[str]) -> int:
         raise BadInput(f"--format {args.format!r}: choose among {', '.join(FORMATS)}")
     assert result.path is not None
     out = Path(args.out) if args.out else result.path.parent
-    if result.data["run"].get("rebuilt_from_journal"):
-        run = result.data["run"]
+    if result.doc["run"].get("rebuilt_from_journal"):
+        run = result.doc["run"]
         what = "was cut short" if run.get("truncated") else "left no result.json"
         _say(
             f"note: {result.path}: the run {what}; rebuilt from its journal "
-            f"({len(result.data['intervals'])} intervals, {float(run['duration']):.1f} s); "
+            f"({len(result.doc['intervals'])} intervals, {float(run['duration']):.1f} s); "
             "per-name tables and ITL/TTFB are not in a journal",
             err=True,
         )

@@ -60,13 +60,19 @@ class Result:
     path: Path | None = None
 
     @property
+    def doc(self) -> resultdoc.ResultDoc:
+        """``data`` typed (``loadgen.core.resultdoc``): the keys a reader may rely on."""
+        return resultdoc.as_doc(self.data)
+
+    @property
     def overall(self) -> dict[str, Any]:
-        return dict(self.data["scopes"]["overall"])
+        return dict(self.doc["scopes"]["overall"])
 
     @property
     def metrics(self) -> dict[str, MetricSummary]:
         """Overall summaries by metric name: ttfb, ttft, itl, tpot, e2e, output_tokens, …"""
-        return {k: MetricSummary.from_dict(v) for k, v in self.overall["metrics"].items()}
+        metrics = self.doc["scopes"]["overall"]["metrics"]
+        return {k: MetricSummary.from_dict(v) for k, v in metrics.items()}
 
     def scope(self, kind: str, key: str) -> dict[str, Any]:
         """One scope: kind is ``name``, ``class`` or ``category``."""
@@ -74,11 +80,11 @@ class Result:
 
     @property
     def requests(self) -> int:
-        return int(self.overall["requests"])
+        return self.doc["scopes"]["overall"]["requests"]
 
     @property
     def errors(self) -> dict[str, int]:
-        return dict(self.overall["errors_by_kind"])
+        return dict(self.doc["scopes"]["overall"]["errors_by_kind"])
 
     @property
     def intervals(self) -> list[dict[str, Any]]:
@@ -86,12 +92,12 @@ class Result:
 
     @property
     def interrupted(self) -> bool:
-        return bool(self.data["run"].get("interrupted"))
+        return bool(self.doc["run"].get("interrupted"))
 
     @property
     def verdict(self) -> Verdict:
         """The one verdict every output shows (``loadgen.core.verdict``)."""
-        return judge(self.data)
+        return judge(self.doc)
 
     @property
     def exit_code(self) -> int:

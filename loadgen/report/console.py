@@ -171,7 +171,7 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
     if lag.get("count"):
         lines.append(
             f"schedule lag p99 {_ms(lag.get('p99'))} ms, event-loop lag p99 "
-            f"{_ms((doc.get('loop_lag') or {}).get('p99', 0))} ms"
+            f"{_ms((doc.get('loop_lag') or {}).get('p99'))} ms"
         )
     return lines
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.core.result import Result
+from loadgen.core.resultdoc import as_doc
 from loadgen.core.safetext import xml
 from loadgen.core.verdict import judge
 from loadgen.report.view import check_rows
@@ -34,13 +35,14 @@ def _only_xml_chars(root: ET.Element) -> None:
 
 def junit_xml(data: dict[str, Any]) -> str:
     """The document as a string; the suite is named after the profile."""
+    doc = as_doc(data)
     rows = check_rows(data)
-    verdict = judge(data)
+    verdict = judge(doc)
     failures = sum(1 for r in rows if r["gates"] and not r["ok"])
     skipped = sum(1 for r in rows if not r["gates"])
-    profile = (data.get("profile") or {}).get("name", "loadgen")
-    duration = f"{float(data['run'].get('duration') or 0):.3f}"
-    started = dt.datetime.fromtimestamp(float(data.get("started", 0)), dt.UTC)
+    profile = (doc.get("profile") or {}).get("name", "loadgen")
+    duration = f"{float(doc['run'].get('duration') or 0):.3f}"
+    started = dt.datetime.fromtimestamp(float(doc.get("started", 0)), dt.UTC)
     root = ET.Element(
         "testsuites",
         name=f"loadgen {profile}",
@@ -62,10 +64,10 @@ def junit_xml(data: dict[str, Any]) -> str:
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (
-        ("target", (data.get("target") or {}).get("base_url", "")),
-        ("seed", data.get("seed", "")),
-        ("loadgen_version", data.get("loadgen_version", "")),
-        ("stop_reason", data["run"].get("stop_reason", "")),
+        ("target", (doc.get("target") or {}).get("base_url", "")),
+        ("seed", doc.get("seed", "")),
+        ("loadgen_version", doc.get("loadgen_version", "")),
+        ("stop_reason", doc["run"].get("stop_reason", "")),
         ("verdict", verdict.text),
         ("exit_code", verdict.exit_code),
     ):
