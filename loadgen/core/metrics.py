@@ -30,6 +30,7 @@ __all__ = [
     "HIST_STATS",
     "Metric",
     "by_name",
+    "charted",
     "decode",
     "get",
     "hlogged",
@@ -38,6 +39,7 @@ __all__ = [
     "metrics",
     "new_hist",
     "per_second",
+    "phased",
     "register",
     "registered",
     "scoped",
@@ -203,6 +205,12 @@ def register(metric: Metric) -> None:
         raise ValueError("a registered metric is kept per scope and has its `of`")
     if metric.per_second and metric.scale:
         raise ValueError("the per-second record keeps times only (scale 0)")
+    if metric.per_second != "hdr" and (metric.journaled or metric.phases or metric.hlog):
+        raise ValueError(
+            "journaled, phases and hlog read the per-second histogram: per_second='hdr'"
+        )
+    if metric.chart and not metric.per_second:
+        raise ValueError("a charted metric needs a per-second record")
     _registry[metric.name] = metric
     _views.clear()
 
@@ -262,6 +270,14 @@ def journaled() -> tuple[Metric, ...]:
 
 def hlogged() -> tuple[Metric, ...]:
     return _view("hlog", lambda m: m.hlog)
+
+
+def phased() -> tuple[Metric, ...]:
+    return _view("phases", lambda m: m.phases)
+
+
+def charted() -> tuple[Metric, ...]:
+    return _view("chart", lambda m: bool(m.chart))
 
 
 def by_name() -> dict[str, Metric]:
