@@ -260,8 +260,12 @@ def per_second() -> tuple[Metric, ...]:
 
 
 def live() -> tuple[Metric, ...]:
-    """Scoped metrics whose per-second record carries the histogram: merged exactly, live."""
-    return _view("live", lambda m: m.scoped and m.per_second == "hdr")
+    """Scoped metrics whose per-second record carries the histogram: merged exactly, live
+    (in the record's order)."""
+    view = _views.get("live")
+    if view is None:
+        view = _views["live"] = tuple(m for m in per_second() if m.scoped and m.per_second == "hdr")
+    return view
 
 
 def journaled() -> tuple[Metric, ...]:
