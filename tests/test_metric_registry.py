@@ -16,11 +16,13 @@ from support import chat_profile, run_async
 
 from loadgen import Engine, profile_from_dict
 from loadgen.core import metrics
+from loadgen.core.merge import merge_results
 from loadgen.core.metrics import Metric, registered
 from loadgen.core.sample import Sample
 from loadgen.core.stats import Recorder
 from loadgen.core.thresholds import METRICS, evaluate, parse
 from loadgen.report import csvout, hlog, series
+from loadgen.report.html import render_html
 from loadgen.target import BuiltinTarget, TargetConfig
 
 FAST = {"timing": {"ttft": "5ms", "itl": "1ms", "output_tokens": 4}, "capacity": {"slots": 0}}
@@ -102,6 +104,21 @@ def test_a_registered_metric_is_in_the_csv_export(two_parts, tmp_path):
     with (tmp_path / "history.csv").open() as f:
         history = list(csv.DictReader(f))
     assert sum(int(r["queue_wait_count"]) for r in history) == summary["count"]
+
+
+def test_a_registered_metric_is_in_the_merged_result(two_parts):
+    """Two segments merge into one histogram holding both parts' requests."""
+    merged = merge_results([p.data for p in two_parts])
+    overall = merged["scopes"]["overall"]
+    assert overall["metrics"]["queue_wait"]["count"] == sum(p.requests for p in two_parts)
+    assert overall["requests"] == sum(p.requests for p in two_parts)
+    assert sum(iv["queue_wait"]["count"] for iv in merged["intervals"]) == overall["requests"]
+
+
+def test_a_registered_metric_is_in_the_html_report(two_parts, tmp_path):
+    """The per-scope table gets its group and columns."""
+    page = render_html(two_parts[0], tmp_path / "report.html").read_text()
+    assert "Queue wait (ms)" in page
 
 
 def test_registered_is_undone_after_the_block():

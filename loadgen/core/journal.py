@@ -23,14 +23,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadgen.core import metrics as registry
 from loadgen.core.health import assess
 from loadgen.core.hist import Histogram
 from loadgen.core.result import SCHEMA
 
 __all__ = ["JournalError", "Tail", "read_journal", "rebuild"]
-
-_MERGED = ("ttft", "e2e")  # metrics whose per-interval HdrHistograms the journal keeps
-_UNKNOWN = ("ttfb", "itl", "tpot", "output_tokens", "request_tps")
 
 
 class JournalError(ValueError):
@@ -155,10 +153,10 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> dict[st
         kinds.update(i.get("errors_by_kind") or {})
     requests, errors, tokens = total("requests"), total("errors"), total("output_tokens")
     metrics: dict[str, Any] = {}
-    for name in _MERGED:
+    for name in (m.name for m in registry.journaled()):  # their per-interval histograms
         merged = _merge(i.get(name) or {} for i in intervals)
         metrics[name] = {**merged.summary(), "hdr": merged.encode()}
-    for name in _UNKNOWN:
+    for name in (m.name for m in registry.scoped() if not m.journaled):
         metrics[name] = {"count": 0, "not_journaled": True}
     return {
         "requests": requests,

@@ -17,10 +17,8 @@ from loadgen.core.hist import Histogram, ValueHistogram
 from loadgen.core.metrics import Metric
 from loadgen.core.sample import Gaps, Sample
 
-__all__ = ["LATENCY_METRICS", "Recorder", "Scope", "measure", "plan"]
+__all__ = ["Recorder", "Scope", "measure", "plan"]
 
-#: The scoped metrics kept in µs (built in: ttfb, ttft, itl, tpot, e2e).
-LATENCY_METRICS = tuple(m.name for m in metrics.scoped() if not m.scale)
 _US = 1_000_000
 
 #: One request's values of a scope's metrics, in its ``kept`` order (None: it yields none):
@@ -106,22 +104,6 @@ class Scope:
             for i, m in enumerate(self.kept)
             if m.per_second or not self.light
         ]
-
-    @property
-    def output_tokens_hist(self) -> Histogram | ValueHistogram:
-        return self.hists["output_tokens"]
-
-    @output_tokens_hist.setter
-    def output_tokens_hist(self, hist: ValueHistogram) -> None:
-        self.hists["output_tokens"] = hist
-
-    @property
-    def output_tps_hist(self) -> Histogram | ValueHistogram:
-        return self.hists["request_tps"]
-
-    @output_tps_hist.setter
-    def output_tps_hist(self, hist: ValueHistogram) -> None:
-        self.hists["request_tps"] = hist
 
     def add(self, s: Sample, values: Values) -> None:
         """Count one finished request; ``values`` are its measures (``measure``)."""
