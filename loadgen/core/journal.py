@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from loadgen.core import assemble
+from loadgen.core import metrics as registry
 from loadgen.core.hist import Histogram
 from loadgen.core.resultdoc import SCHEMA, Header, Interval, RunInfo, Scope, Summary
 from loadgen.core.slo import Slo
 
 __all__ = ["JournalError", "Tail", "read_journal", "rebuild"]
-
-_MERGED = ("ttft", "e2e")  # metrics whose per-interval HdrHistograms the journal keeps
-_UNKNOWN = ("ttfb", "itl", "tpot", "output_tokens", "request_tps")
 
 
 class JournalError(ValueError):
@@ -174,10 +172,10 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> Scope:
         kinds.update(i.get("errors_by_kind") or {})
     requests, errors, tokens = total("requests"), total("errors"), total("output_tokens")
     metrics: dict[str, Summary] = {}
-    for name in _MERGED:
+    for name in (m.name for m in registry.journaled()):  # their per-interval histograms
         merged = _merge(i.get(name) or {} for i in intervals)
         metrics[name] = cast(Summary, {**merged.summary(), "hdr": merged.encode()})
-    for name in _UNKNOWN:
+    for name in (m.name for m in registry.scoped() if not m.journaled):
         metrics[name] = {"count": 0, "not_journaled": True}
     return {
         "requests": requests,

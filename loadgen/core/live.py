@@ -7,10 +7,10 @@ stalled or dead worker must not freeze the live line). ``Aborts`` keeps the runn
 of the merged records and judges the ``abort_on_fail`` thresholds on them, exactly as one
 engine judges its own: globally, not per worker.
 
-The interval records carry histograms only for ttft, e2e and itl, and no per-name scopes,
-so an abort rule on another latency (ttfb, tpot, tokens) or on a scope cannot be judged
-here; ``split_thresholds`` leaves those to the workers (each on its own share), and the
-runner stops every worker when one of them aborts.
+The interval records carry histograms only for the registry's ``live`` metrics (ttft, e2e
+and itl) and no per-name scopes, so an abort rule on another histogram metric (ttfb, tpot,
+tokens) or on a scope cannot be judged here; ``split_thresholds`` leaves those to the
+workers (each on its own share), and the runner stops every worker when one of them aborts.
 """
 
 from __future__ import annotations
@@ -20,19 +20,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.hist import Histogram
 from loadgen.core.merge import merge_interval
 from loadgen.core.thresholds import Threshold, evaluate
 
 __all__ = ["Aborts", "LiveMerge", "split_thresholds", "worker_thresholds_set"]
 
-_LIVE_HISTS = ("ttft", "e2e", "itl")
-_HIST_METRICS = ("ttfb", "tpot", "output_tokens", "request_tps")
-
 
 def judged_live(t: Threshold) -> bool:
     """Whether the merged interval records hold what this threshold reads."""
-    if t.scope is not None or t.metric in _HIST_METRICS:
+    metric = metrics.get(t.metric)
+    if t.scope is not None or (metric is not None and metric not in metrics.live()):
         return False
     return not (t.metric == "output_tps" and t.stat not in ("mean", "rate"))
 
@@ -106,7 +105,7 @@ class Aborts:
 
     def __init__(self, rules: Sequence[Threshold]) -> None:
         self.rules = list(rules)
-        self.hists = {m: Histogram() for m in _LIVE_HISTS}
+        self.hists = {m.name: Histogram() for m in metrics.live()}
         self.totals: Counter[str] = Counter()
         self.errors_by_kind: Counter[str] = Counter()
         self.elapsed = 0.0
@@ -116,10 +115,10 @@ class Aborts:
         for key in ("requests", "ok", "errors", "interrupted", "dropped", "output_tokens"):
             self.totals[key] += int(record.get(key, 0))
         self.errors_by_kind.update(record.get("errors_by_kind", {}))
-        for m in _LIVE_HISTS:
+        for m, hist in self.hists.items():
             brief = record.get(m, {})
             if brief.get("count"):
-                self.hists[m].merge(Histogram.decode(brief["hdr"]))
+                hist.merge(Histogram.decode(brief["hdr"]))
         self.elapsed = float(record["t"]) + float(record.get("length", 1.0))
         due = [t for t in self.rules if self.elapsed >= t.after]
         if not due:

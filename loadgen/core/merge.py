@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from loadgen.core import assemble
+from loadgen.core import assemble, metrics
 from loadgen.core.hist import Histogram, ValueHistogram
 from loadgen.core.resultdoc import (
     Custom,
@@ -42,7 +42,7 @@ from loadgen.core.resultdoc import (
     as_doc,
 )
 from loadgen.core.slo import Slo
-from loadgen.core.stats import LATENCY_METRICS, Scope
+from loadgen.core.stats import Scope
 from loadgen.core.thresholds import Threshold, parse
 
 __all__ = ["merge_interval", "merge_intervals", "merge_results", "slo_of", "thresholds_of"]
@@ -60,7 +60,6 @@ _SUMMED = (
     "rate_limited",
     "good",
 )
-_BRIEFS = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
 
 
 def merge_results(
@@ -222,7 +221,7 @@ def merge_interval(t: float, records: Sequence[Mapping[str, Any]]) -> dict[str, 
     out["output_tokens"] = sum(int(r.get("output_tokens", 0)) for r in records)
     out["rps"] = out["requests"] / length if length > 0 else 0.0
     out["output_tps"] = out["output_tokens"] / length if length > 0 else 0.0
-    for metric in _BRIEFS:
+    for metric in (m.name for m in metrics.per_second()):
         briefs = [r.get(metric, {}) for r in records]
         exact = all("hdr" in b for b in briefs if b.get("count"))
         out[metric] = _exact_brief(briefs) if exact else _bound_brief(briefs)
@@ -273,16 +272,11 @@ def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
     """Rebuild a ``Scope`` from its JSON form (``Scope.to_dict`` with histograms); a metric a
     rebuilt journal could not hold (``not_journaled``) counts as empty."""
     scope = Scope()
-    metrics = d["metrics"]
+    summaries = d["metrics"]
     try:
-        for m in LATENCY_METRICS:
-            if not metrics[m].get("not_journaled"):
-                scope.hists[m] = Histogram.decode(metrics[m]["hdr"])
-        tokens, tps = metrics["output_tokens"], metrics["request_tps"]
-        if not tokens.get("not_journaled"):
-            scope.output_tokens_hist = ValueHistogram.decode(tokens["hdr"], scale=tokens["scale"])
-        if not tps.get("not_journaled"):
-            scope.output_tps_hist = ValueHistogram.decode(tps["hdr"], scale=tps["scale"])
+        for m in scope.kept:
+            if not summaries[m.name].get("not_journaled"):
+                scope.hists[m.name] = metrics.decode(m, summaries[m.name])
     except KeyError as exc:
         raise ValueError(f"a scope has no histogram {exc}: not a complete result") from None
     scope.requests = int(d["requests"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.hist import Histogram
 from loadgen.core.shapes import PlanStep
 
@@ -36,12 +37,13 @@ def _overlaps(
 
 
 def _latencies(parts: Sequence[tuple[Mapping[str, Any], float, float]]) -> dict[str, Any]:
-    """ttft and e2e merged over the intervals mostly inside (or the one most inside)."""
+    """The registry's ``phases`` metrics (ttft, e2e) merged over the intervals mostly inside
+    (or the one most inside)."""
     mostly = [r for r, _, share in parts if share >= 0.5]
     if not mostly and parts:
         mostly = [max(parts, key=lambda p: p[1])[0]]
     out: dict[str, Any] = {}
-    for metric in ("ttft", "e2e"):
+    for metric in (m.name for m in metrics.phased()):
         merged = Histogram()
         for r in mostly:
             encoded = (r.get(metric) or {}).get("hdr")

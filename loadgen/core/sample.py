@@ -8,12 +8,18 @@ measured from it, so a stalled generator or a queue shows up instead of hiding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from loadgen.core.errors import ErrorKind
 
-__all__ = ["Sample", "TokenSource"]
+__all__ = ["Gaps", "Sample", "TokenSource"]
 
 TokenSource = str  # "usage" | "tokenizer" | "events"
+#: A response's inter-token gaps as (how many were 0, the others in µs): events that came in
+#: one read share their time, and a fast server's whole answer is often one read.
+Gaps = tuple[int, list[int]]
+_NO_GAPS: Gaps = (0, [])
+_US = 1_000_000
 
 
 @dataclass(slots=True)
@@ -37,6 +43,69 @@ class Sample:
     # A stream accepted without its end marker (data: [DONE]): "finish_reason" when it ended
     # cleanly after one, "clean" when the server sent neither; "" otherwise.
     without_done: str = ""
+
+    # The per-request definitions of SPEC §1, in seconds from the intended start: the
+    # recorder, the raw rows, SLOs and the preflight read these and nothing else.
+
+    @property
+    def ttfb(self) -> float | None:
+        """Intended start → first byte of the body (also for a failed request that got one)."""
+        return None if self.first_byte is None else self.first_byte - self.t0
+
+    @property
+    def ttft(self) -> float | None:
+        """Intended start → first content-bearing event; None when none came."""
+        times = self.token_times
+        return times[0] - self.t0 if times else None
+
+    @property
+    def e2e(self) -> float | None:
+        """Intended start → end of the response."""
+        return None if self.end is None else self.end - self.t0
+
+    @property
+    def itl(self) -> Gaps:
+        """The gaps between consecutive content events, as (zero gaps, the others in µs).
+
+        Times never decrease, so equal times are neighbours: their zero gaps are counted, not
+        listed (32 events in one read make one value, not 31).
+        """
+        times = self.token_times
+        n = len(times)
+        if n < 2:
+            return _NO_GAPS
+        if times[0] == times[-1]:
+            return n - 1, []
+        runs = list(dict.fromkeys(times)) if n > 2 else times
+        return n - len(runs), [round((b - a) * _US) for a, b in pairwise(runs)]
+
+    @property
+    def tpot(self) -> float | None:
+        """(e2e − ttft) / (output_tokens − 1), for answers of ≥ 2 tokens after the first."""
+        span = self._decode_span()
+        return None if span is None else span[0] / (span[1] - 1)
+
+    @property
+    def request_tps(self) -> float | None:
+        """output_tokens / (e2e − ttft): this answer's decode speed."""
+        span = self._decode_span()
+        return None if span is None else span[1] / span[0]
+
+    @property
+    def schedule_lag(self) -> float:
+        """Intended start → actual send: the generator's delay, not the server's."""
+        return self.send - self.t0
+
+    def _decode_span(self) -> tuple[float, int] | None:
+        """(e2e − ttft, output tokens) when the answer has ≥ 2 tokens and a positive span."""
+        times, end = self.token_times, self.end
+        if not times or end is None:
+            return None
+        tokens = self.output_tokens[0]
+        e2e, ttft = end - self.t0, times[0] - self.t0
+        if tokens < 2 or e2e <= ttft:
+            return None
+        return e2e - ttft, tokens
 
     @property
     def content_events(self) -> int:

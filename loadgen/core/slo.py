@@ -55,13 +55,11 @@ class Slo:
         if s.error is not None or s.interrupted or s.end is None:
             return False
         ttft_limit = min((v for v in (self.ttft_p95, self.ttft_p99) if v is not None), default=None)
-        slow_first_token = ttft_limit is not None and (
-            not s.token_times or (s.token_times[0] - s.t0) * 1000 > ttft_limit
-        )
-        if slow_first_token:
+        ttft, e2e = s.ttft, s.end - s.t0  # Sample.ttft and Sample.e2e (the end is known here)
+        if ttft_limit is not None and (ttft is None or ttft * 1000 > ttft_limit):
             return False
         e2e_limit = min((v for v in (self.e2e_p95, self.e2e_p99) if v is not None), default=None)
-        return not (e2e_limit is not None and (s.end - s.t0) * 1000 > e2e_limit)
+        return not (e2e_limit is not None and e2e * 1000 > e2e_limit)
 
     def judge(self, values: dict[str, float | None]) -> list[str]:
         """Which objectives a window broke, in words: ``ttft_p95 312 ms > 300 ms``.
@@ -127,12 +125,9 @@ def overall_values(overall: Mapping[str, Any]) -> dict[str, float | None]:
         return float(m[metric][stat]) if m[metric]["count"] else None
 
     good = overall.get("good")
-    return {
-        "ttft_p95": pct("ttft", "p95"),
-        "ttft_p99": pct("ttft", "p99"),
-        "e2e_p95": pct("e2e", "p95"),
-        "e2e_p99": pct("e2e", "p99"),
-        "itl_p99": pct("itl", "p99"),
-        "error_rate": overall["error_rate"] if requests else None,
-        "goodput_ratio": good / requests if requests and good is not None else None,
+    values = {
+        key: pct(metric, stat) for key, (metric, stat, unit) in SLO_KEYS.items() if unit == "ms"
     }
+    values["error_rate"] = overall["error_rate"] if requests else None
+    values["goodput_ratio"] = good / requests if requests and good is not None else None
+    return values

@@ -8,49 +8,76 @@ request names, not requests: no per-request list is kept.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
+from loadgen.core import metrics
 from loadgen.core.hist import Histogram, ValueHistogram
-from loadgen.core.sample import Sample
+from loadgen.core.metrics import Metric
+from loadgen.core.sample import Gaps, Sample
 
-__all__ = ["LATENCY_METRICS", "Recorder", "Scope"]
+__all__ = ["Recorder", "Scope", "measure", "plan"]
 
-LATENCY_METRICS = ("ttfb", "ttft", "itl", "tpot", "e2e")
 _US = 1_000_000
 
-#: A response's inter-token gaps as (how many were 0, the others in µs): events that came in
-#: one read share their time, and a fast server's whole answer is often one read.
-Gaps = tuple[int, list[int]]
-_NO_GAPS: Gaps = (0, [])
+#: One request's values of a scope's metrics, in its ``kept`` order (None: it yields none):
+#: µs for times, the value for quantities, ``Gaps`` for itl. Measured once per request,
+#: recorded into its leaf scope and into the interval's.
+Values = Sequence[Any]
 
 
-def _gaps(times: list[float]) -> Gaps:
-    """The gaps between consecutive content events, computed once per request.
+#: How to measure each metric: (its ``of``, whether only answers yield it, whether it is a
+#: time kept in µs), in a scope's ``kept`` order.
+Plan = list[tuple[Callable[[Sample], Any], bool, bool]]
 
-    Times never decrease, so equal times are neighbours: their zero gaps are counted, not
-    listed (32 events in one read record one value, not 31).
-    """
-    n = len(times)
-    if n < 2:
-        return _NO_GAPS
-    if times[0] == times[-1]:
-        return n - 1, []
-    runs = list(dict.fromkeys(times)) if n > 2 else times
-    return n - len(runs), [round((b - a) * _US) for a, b in pairwise(runs)]
+
+def plan(kept: Sequence[Metric]) -> Plan:
+    return [(m.of or _nothing, m.answered, not m.scale and not m.gaps) for m in kept if m.scoped]
+
+
+def _nothing(s: Sample) -> None:
+    return None
+
+
+def measure(plan: Plan, s: Sample) -> list[Any]:
+    """The values ``s`` yields for each metric of a ``plan`` (see ``Values``)."""
+    answered = s.error is None and s.end is not None
+    out: list[Any] = []
+    add = out.append
+    for of, answers_only, us in plan:
+        if answers_only and not answered:
+            add(None)
+        elif us:
+            v = of(s)
+            add(None if v is None else round(v * _US))
+        else:
+            add(of(s))
+    return out
+
+
+def _recorder(m: Metric, hist: Histogram | ValueHistogram) -> Callable[[Any], None]:
+    """How a scope records one request's value of ``m`` into ``hist``."""
+    if isinstance(hist, ValueHistogram):
+        return hist.record
+    if not m.gaps:
+        return hist.record_us
+    record_us, record_many_us = hist.record_us, hist.record_many_us
+
+    def record_gaps(gaps: Gaps) -> None:
+        zeros, spread = gaps
+        if zeros:
+            record_us(0, zeros)  # events that arrived in one read: a gap of 0, clamped
+        if spread:
+            record_many_us(spread)
+
+    return record_gaps
 
 
 @dataclass
 class Scope:
     """Everything kept for one scope (overall, a request name, a user class, a category)."""
 
-    hists: dict[str, Histogram] = field(
-        default_factory=lambda: {m: Histogram() for m in LATENCY_METRICS}
-    )
-    output_tokens_hist: ValueHistogram = field(default_factory=ValueHistogram)
-    output_tps_hist: ValueHistogram = field(default_factory=lambda: ValueHistogram(scale=100))
     requests: int = 0
     ok: int = 0
     interrupted: int = 0
@@ -64,9 +91,22 @@ class Scope:
     token_sources: Counter[str] = field(default_factory=Counter)
     without_done: Counter[str] = field(default_factory=Counter)  # by how the stream ended
     light: bool = False  # an interval's scope: only what the time series shows
+    kept: tuple[Metric, ...] = field(default_factory=metrics.scoped)  # the registry's, at birth
+    hists: dict[str, Histogram | ValueHistogram] = field(init=False)
 
-    def add(self, s: Sample, gaps: Gaps) -> None:
-        """Count one finished request; ``gaps`` are its inter-token gaps (see ``_gaps``)."""
+    def __post_init__(self) -> None:
+        self.hists = {m.name: metrics.new_hist(m) for m in self.kept}
+        # (index in the values, how to record it) of each metric this scope records (a light
+        # one only those of the per-second record); bound to the histograms, which reset()
+        # zeroes in place and are never replaced once requests are added.
+        self._plan = [
+            (i, _recorder(m, self.hists[m.name]))
+            for i, m in enumerate(self.kept)
+            if m.per_second or not self.light
+        ]
+
+    def add(self, s: Sample, values: Values) -> None:
+        """Count one finished request; ``values`` are its measures (``measure``)."""
         if s.interrupted:
             self.interrupted += 1
             return
@@ -79,16 +119,13 @@ class Scope:
             self.errors[error.value] += 1
         else:
             self.ok += 1
-        h = self.hists
-        t0 = s.t0
-        if s.first_byte is not None:
-            h["ttfb"].record_us(round((s.first_byte - t0) * _US))
+        for i, record in self._plan:
+            v = values[i]
+            if v is not None:
+                record(v)
         if error is not None or s.end is None:
             return
-        e2e = s.end - t0
-        h["e2e"].record_us(round(e2e * _US))
-        times = s.token_times
-        events = len(times)
+        events = len(s.token_times)
         usage = s.usage_tokens
         tokens, source = s.output_tokens
         self.output_tokens += tokens
@@ -103,28 +140,11 @@ class Scope:
                 self.usage_rejected += 1
             if s.without_done:
                 self.without_done[s.without_done] += 1
-        if events:
-            ttft = times[0] - t0
-            h["ttft"].record_us(round(ttft * _US))
-            zeros, spread = gaps
-            itl = h["itl"]
-            if zeros:
-                itl.record_us(0, zeros)  # events that arrived in one read: a gap of 0, clamped
-            if spread:
-                itl.record_many_us(spread)
-            if light:
-                return
-            self.output_tokens_hist.record(tokens)
-            if tokens >= 2 and e2e > ttft:
-                h["tpot"].record_us(round((e2e - ttft) / (tokens - 1) * _US))
-                self.output_tps_hist.record(tokens / (e2e - ttft))
 
     def reset(self) -> None:
         """Zero everything, keeping the histograms' memory (the interval scope is reused)."""
         for hist in self.hists.values():
             hist.reset()
-        self.output_tokens_hist.reset()
-        self.output_tps_hist.reset()
         self.requests = self.ok = self.interrupted = 0
         self.output_tokens = self.content_events = self.usage_tokens = self.usage_events = 0
         self.usage_rejected = 0
@@ -134,10 +154,9 @@ class Scope:
         self.without_done.clear()
 
     def merge(self, other: Scope) -> None:
-        for m in LATENCY_METRICS:
-            self.hists[m].merge(other.hists[m])
-        self.output_tokens_hist.merge(other.output_tokens_hist)
-        self.output_tps_hist.merge(other.output_tps_hist)
+        for name, hist in self.hists.items():
+            if name in other.hists:
+                hist.merge(other.hists[name])
         self.requests += other.requests
         self.ok += other.ok
         self.interrupted += other.interrupted
@@ -176,17 +195,14 @@ class Scope:
             "without_done": dict(sorted(self.without_done.items())),
             "metrics": {},
         }
-        for name, hist in (
-            *self.hists.items(),
-            ("output_tokens", self.output_tokens_hist),
-            ("request_tps", self.output_tps_hist),
-        ):
+        for m in self.kept:
+            hist = self.hists[m.name]
             summary: dict[str, Any] = dict(hist.summary())
             if with_hdr:
                 summary["hdr"] = hist.encode()
                 if isinstance(hist, ValueHistogram):
                     summary["scale"] = hist.scale
-            out["metrics"][name] = summary
+            out["metrics"][m.name] = summary
         return out
 
 
@@ -204,7 +220,10 @@ class Recorder:
         self.loop_lag = Histogram()
         self.dropped = 0
         self.error_examples: dict[tuple[str, str, int | None], list[Any]] = {}
-        self._interval = Scope(light=True)
+        self._kept = metrics.scoped()
+        self._plan = plan(self._kept)
+        self._per_second = [m for m in metrics.per_second() if m in self._kept or not m.scoped]
+        self._interval = Scope(light=True, kept=self._kept)
         self._interval_sched = Histogram()
         self._interval_loop = Histogram()
         self._interval_start = start
@@ -222,16 +241,16 @@ class Recorder:
         if self._good is not None and not s.interrupted and self._good(s):
             self.good += 1
             self._interval_good += 1
-        gaps = _gaps(s.token_times) if s.error is None else _NO_GAPS
-        lag = round((s.send - s.t0) * _US)
+        values = measure(self._plan, s) if not s.interrupted else ()
+        lag = round(s.schedule_lag * _US)
         self.schedule_lag.record_us(lag)
         self._interval_sched.record_us(lag)
         key = (s.name, s.user_class, s.category)
         leaf = self._leaves.get(key)
         if leaf is None:
-            leaf = self._leaves[key] = Scope()
-        leaf.add(s, gaps)
-        self._interval.add(s, gaps)
+            leaf = self._leaves[key] = Scope(kept=self._kept)
+        leaf.add(s, values)
+        self._interval.add(s, values)
         if s.error is not None:
             example_key = (s.error.value, s.name, s.status)
             entry = self.error_examples.setdefault(example_key, [0, s.message])
@@ -239,7 +258,7 @@ class Recorder:
 
     @property
     def overall(self) -> Scope:
-        return _merge(self._leaves.values())
+        return _merge(self._leaves.values(), self._kept)
 
     @property
     def by_name(self) -> dict[str, Scope]:
@@ -258,7 +277,7 @@ class Recorder:
         for key, leaf in self._leaves.items():
             if key[part] is not None:
                 groups.setdefault(str(key[part]), []).append(leaf)
-        return {k: _merge(v) for k, v in groups.items()}
+        return {k: _merge(v, self._kept) for k, v in groups.items()}
 
     def count(self, name: str, n: int = 1) -> None:
         """A custom counter (``count:`` in a step, or one loadgen keeps, like ws drops)."""
@@ -304,7 +323,7 @@ class Recorder:
         scope = self._interval
         length = now - self._interval_start
         sched, loop = self._interval_sched, self._interval_loop
-        record = {
+        record: dict[str, Any] = {
             "t": round(self._interval_start - self.start, 3),
             "length": round(length, 3),
             "users": users,
@@ -321,13 +340,11 @@ class Recorder:
             "rps": scope.requests / length if length > 0 else 0.0,
             "output_tokens": scope.output_tokens,
             "output_tps": scope.output_tokens / length if length > 0 else 0.0,
-            "ttft": _brief(scope.hists["ttft"], hdr=True),
-            "e2e": _brief(scope.hists["e2e"], hdr=True),
-            "itl": _brief(scope.hists["itl"], hdr=True),
-            "ttfb": _brief(scope.hists["ttfb"]),
-            "schedule_lag": _brief(sched),
-            "loop_lag": _brief(loop),
         }
+        own = {"schedule_lag": sched, "loop_lag": loop}  # the generator's, not a scope's
+        for m in self._per_second:
+            hist = scope.hists[m.name] if m.scoped else own[m.name]
+            record[m.name] = _brief(cast(Histogram, hist), hdr=m.per_second == "hdr")
         # The same histograms serve the next interval, zeroed: a new set every second (a
         # ~240 KB counts array each) grew the process by ~30 MiB over a 4-minute soak as the
         # allocator fragmented; reset() is one memset.
@@ -380,8 +397,8 @@ class Recorder:
         return sorted(rows, key=lambda r: -int(r["count"]))
 
 
-def _merge(scopes: Iterable[Scope]) -> Scope:
-    merged = Scope()
+def _merge(scopes: Iterable[Scope], kept: tuple[Metric, ...]) -> Scope:
+    merged = Scope(kept=kept)
     for scope in scopes:
         merged.merge(scope)
     return merged

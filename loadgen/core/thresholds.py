@@ -16,24 +16,21 @@ from __future__ import annotations
 import difflib
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loadgen.core import units
+from loadgen.core import metrics, units
 from loadgen.core.errors import ErrorKind
+from loadgen.core.metrics import HIST_STATS
 
 __all__ = ["METRICS", "Threshold", "evaluate", "parse"]
 
-LATENCY = ("ttfb", "ttft", "itl", "tpot", "e2e")
-HIST_STATS = ("p50", "p90", "p95", "p99", "p99.9", "max", "min", "mean", "count")
 COUNT_STATS = ("count", "rate")
 KINDS = tuple(k.value for k in ErrorKind)
-# metric → the statistics it has and the unit its limit is written in
-METRICS: dict[str, tuple[tuple[str, ...], str]] = {
-    **dict.fromkeys(LATENCY, (HIST_STATS, "ms")),
-    "output_tokens": (HIST_STATS, ""),
-    "request_tps": (HIST_STATS, "tokens/s"),
+# The run's counts and rates (not per-request distributions): metric → its statistics and
+# the unit its limit is written in. Histogram metrics come from the registry.
+_COUNTS: dict[str, tuple[tuple[str, ...], str]] = {
     "output_tps": (("mean", "rate", *HIST_STATS[:-2]), "tokens/s"),
     "requests": (COUNT_STATS, ""),
     "rps": (("mean", "rate"), "1/s"),
@@ -42,6 +39,27 @@ METRICS: dict[str, tuple[tuple[str, ...], str]] = {
     "dropped": (("count",), ""),
     **dict.fromkeys(KINDS, (COUNT_STATS, "")),
 }
+
+
+class _Metrics(Mapping[str, tuple[tuple[str, ...], str]]):
+    """metric → (its statistics, the unit of its limit): the registry's histogram metrics
+    (read when asked, so a registered metric can be judged), then the counts."""
+
+    def _all(self) -> dict[str, tuple[tuple[str, ...], str]]:
+        hists = {m.name: (m.stats, m.limit_unit) for m in metrics.scoped() if m.stats}
+        return hists | _COUNTS
+
+    def __getitem__(self, key: str) -> tuple[tuple[str, ...], str]:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+METRICS: Mapping[str, tuple[tuple[str, ...], str]] = _Metrics()
 SCOPES = ("name", "class", "category")
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -149,10 +167,9 @@ def value_of(t: Threshold, data: Mapping[str, Any]) -> float | None:
     if s is None:
         return None
     m, stat = t.metric, t.stat
-    if (
-        m in LATENCY
-        or m in ("output_tokens", "request_tps")
-        or (m == "output_tps" and stat not in ("mean", "rate"))
+    hist_metric = metrics.get(m)
+    if (hist_metric is not None and hist_metric.scoped) or (
+        m == "output_tps" and stat not in ("mean", "rate")
     ):
         hist = s["metrics"]["request_tps" if m == "output_tps" else m]
         return float(hist.get(stat, 0.0))

@@ -90,7 +90,6 @@ async def preflight(engine: Engine) -> list[CheckRow]:
     answers: dict[int, str] = {}
 
     def record(sample: Sample) -> None:
-        tokens = sample.token_times
         problem = "" if sample.error is None else f"{sample.error.value}: {sample.message}"
         if sample.interrupted:
             problem = "interrupted"
@@ -99,8 +98,8 @@ async def preflight(engine: Engine) -> list[CheckRow]:
                 user_class=sample.user_class,
                 name=sample.name,
                 status=sample.status,
-                ttft_ms=(tokens[0] - sample.t0) * 1000 if tokens else None,
-                e2e_ms=(sample.end - sample.t0) * 1000 if sample.end else None,
+                ttft_ms=None if (ttft := sample.ttft) is None else ttft * 1000,
+                e2e_ms=None if (e2e := sample.e2e) is None else e2e * 1000,
                 answer=answers.pop(id(sample), ""),
                 problem=problem,
                 fix=fix_for(sample) if sample.error is not None else "",

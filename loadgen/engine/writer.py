@@ -109,9 +109,9 @@ class ResultWriter:
             _t(s.first_byte),
             _t(first),
             _t(s.end),
-            _ms(s.first_byte, s.t0),
-            _ms(first, s.t0),
-            _ms(s.end, s.t0),
+            _ms(s.ttfb),
+            _ms(s.ttft),
+            _ms(s.e2e),
             tokens,
             source,
             s.content_events,
@@ -209,5 +209,5 @@ def _t(value: float | None) -> str:
     return "" if value is None else f"{value:.6f}"
 
 
-def _ms(value: float | None, t0: float) -> str:
-    return "" if value is None else f"{(value - t0) * 1000:.3f}"
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:.3f}"

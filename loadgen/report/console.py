@@ -7,10 +7,11 @@ decides where and whether to print.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.resultdoc import ResultDoc, Scope, as_doc
 from loadgen.core.safetext import terminal
 from loadgen.core.shapes import PlanStep
@@ -27,19 +28,15 @@ __all__ = [
     "text_table",
 ]
 
-_COLUMNS = (
-    "name",
-    "reqs",
-    "errors",
-    "rps",
-    "ttft p50",
-    "p95",
-    "p99",
-    "itl p50",
-    "p99",
-    "e2e p95",
-    "tok/s",
-)
+
+def _shown() -> list[metrics.Metric]:
+    """The registry metrics the per-scope table shows (its ``console`` statistics)."""
+    return [m for m in metrics.scoped() if m.console]
+
+
+def _columns() -> list[str]:
+    stats = [f"{m.name} {s}" if i == 0 else s for m in _shown() for i, s in enumerate(m.console)]
+    return ["name", "reqs", "errors", "rps", *stats, "tok/s"]
 
 
 def _without_done_line(ended: dict[str, int], answers: int) -> str:
@@ -67,21 +64,16 @@ def _ms(value: Any) -> str:
 
 
 def _row(name: str, scope: Scope) -> list[str]:
-    m = scope["metrics"]
-    has = {k: m[k]["count"] > 0 for k in ("ttft", "itl", "e2e")}
-    return [
+    cells = [
         name,
         str(scope["requests"]),
         f"{scope['errors']}" + (f" ({scope['error_rate']:.1%})" if scope["errors"] else ""),
         f"{scope['rps']:.1f}",
-        _ms(m["ttft"]["p50"]) if has["ttft"] else "-",
-        _ms(m["ttft"]["p95"]) if has["ttft"] else "-",
-        _ms(m["ttft"]["p99"]) if has["ttft"] else "-",
-        _ms(m["itl"]["p50"]) if has["itl"] else "-",
-        _ms(m["itl"]["p99"]) if has["itl"] else "-",
-        _ms(m["e2e"]["p95"]) if has["e2e"] else "-",
-        f"{scope['output_tps']:.0f}" if scope["output_tokens"] else "-",
     ]
+    for metric in _shown():
+        m: Mapping[str, Any] = scope["metrics"].get(metric.name) or {}
+        cells += [_ms(m[s]) if m.get("count", 0) > 0 else "-" for s in metric.console]
+    return [*cells, f"{scope['output_tps']:.0f}" if scope["output_tokens"] else "-"]
 
 
 def one_line(text: str) -> str:
@@ -138,7 +130,7 @@ def _heading(doc: ResultDoc) -> list[str]:
         f"seed {doc['seed']}",
         "",
     ]
-    rows = [list(_COLUMNS)]
+    rows = [_columns()]
     for name, scope in scopes["by_name"].items():
         rows.append(_row(name, scope))
     rows.append(_row("total", scopes["overall"]))

@@ -14,46 +14,65 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.result import Result
 from loadgen.core.safetext import csv_cell
 
-__all__ = ["HISTORY_COLUMNS", "STATS_COLUMNS", "write_csv"]
+__all__ = ["HISTORY_COLUMNS", "STATS_COLUMNS", "history_columns", "stats_columns", "write_csv"]
 
 _STATS = ("count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max", "min")
-_METRICS = ("ttfb", "ttft", "itl", "tpot", "e2e", "output_tokens", "request_tps")
-STATS_COLUMNS = (
-    "scope",
-    "name",
-    "requests",
-    "ok",
-    "errors",
-    "error_rate",
-    "interrupted",
-    "rps",
-    "output_tokens",
-    "output_tps",
-    *[f"{m}_{s}" for m in _METRICS for s in _STATS],
-)
 _BRIEF = ("count", "p50", "p95", "p99", "max", "mean")
-_IV_METRICS = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
-HISTORY_COLUMNS = (
-    "t",
-    "length",
-    "users",
-    "planned",
-    "requests",
-    "ok",
-    "errors",
-    "interrupted",
-    "dropped",
-    "rps",
-    "output_tokens",
-    "output_tps",
-    *[f"{m}_{s}" for m in _IV_METRICS for s in _BRIEF],
-    "rate_limited",
-    "good",
-    "counters",  # custom counters of that second: name=value;name=value
-)
+
+
+def _stats_metrics() -> list[str]:
+    """stats.csv: every scoped metric of the registry, in its order."""
+    return [m.name for m in metrics.scoped()]
+
+
+def _history_metrics() -> list[str]:
+    """history.csv: the metrics of the per-second record, in the record's order."""
+    return [m.name for m in metrics.per_second()]
+
+
+def stats_columns() -> tuple[str, ...]:
+    return (
+        "scope",
+        "name",
+        "requests",
+        "ok",
+        "errors",
+        "error_rate",
+        "interrupted",
+        "rps",
+        "output_tokens",
+        "output_tps",
+        *[f"{m}_{s}" for m in _stats_metrics() for s in _STATS],
+    )
+
+
+def history_columns() -> tuple[str, ...]:
+    return (
+        "t",
+        "length",
+        "users",
+        "planned",
+        "requests",
+        "ok",
+        "errors",
+        "interrupted",
+        "dropped",
+        "rps",
+        "output_tokens",
+        "output_tps",
+        *[f"{m}_{s}" for m in _history_metrics() for s in _BRIEF],
+        "rate_limited",
+        "good",
+        "counters",  # custom counters of that second: name=value;name=value
+    )
+
+
+STATS_COLUMNS = stats_columns()  # with the built-in metrics; write_csv asks again
+HISTORY_COLUMNS = history_columns()
 FAILURE_COLUMNS = ("kind", "name", "status", "count", "example")
 
 
@@ -71,6 +90,7 @@ def _cell(value: Any) -> Any:
 
 def _stats_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
     scopes = data["scopes"]
+    kept = _stats_metrics()
     tables = [("overall", {"all": scopes["overall"]})]
     tables += [(kind, scopes.get(f"by_{kind}") or {}) for kind in ("name", "class", "category")]
     for kind, table in tables:
@@ -87,7 +107,7 @@ def _stats_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
                 s["output_tokens"],
                 s["output_tps"],
             ]
-            for m in _METRICS:
+            for m in kept:
                 summary = s["metrics"].get(m) or {}
                 has = bool(summary.get("count"))
                 row += [
@@ -100,6 +120,7 @@ def _stats_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
 
 
 def _history_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
+    kept = _history_metrics()
     for iv in data.get("intervals") or []:
         planned = next(iter((iv.get("planned") or {}).values()), None)
         row = [iv.get("t"), iv.get("length"), iv.get("users"), _cell(planned)]
@@ -116,7 +137,7 @@ def _history_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
                 "output_tps",
             )
         ]
-        for m in _IV_METRICS:
+        for m in kept:
             brief = iv.get(m) or {}
             row += [
                 brief.get("count", 0) if st == "count" else _cell(brief.get(st)) for st in _BRIEF
@@ -168,8 +189,8 @@ def write_csv(result: Result, out_dir: Path) -> list[Path]:
     """Write ``stats.csv``, ``history.csv``, ``failures.csv`` (and ``requests.csv`` if raw)."""
     data = result.data
     paths = [
-        _write(out_dir / "stats.csv", STATS_COLUMNS, _stats_rows(data)),
-        _write(out_dir / "history.csv", HISTORY_COLUMNS, _history_rows(data)),
+        _write(out_dir / "stats.csv", stats_columns(), _stats_rows(data)),
+        _write(out_dir / "history.csv", history_columns(), _history_rows(data)),
         _write(out_dir / "custom.csv", CUSTOM_COLUMNS, _custom_rows(data)),
         _write(
             out_dir / "failures.csv",

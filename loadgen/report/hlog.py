@@ -1,4 +1,5 @@
-"""HdrHistogram interval log (``.hlog``) of TTFT and E2E, one tagged line per interval.
+"""HdrHistogram interval log (``.hlog``) of TTFT and E2E (the registry's ``hlog`` metrics),
+one tagged line per interval.
 
 The format of HdrHistogram's ``HistogramLogWriter``: header comments, a legend, then
 ``Tag=NAME,start,length,max,payload`` lines where start and length are seconds (start relative
@@ -15,12 +16,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.hist import Histogram
 from loadgen.core.result import Result
 
-__all__ = ["TAGS", "hlog_text", "write_hlog"]
+__all__ = ["TAGS", "hlog_text", "tags", "write_hlog"]
 
-TAGS = ("ttft", "e2e")
+
+def tags() -> tuple[str, ...]:
+    """The metrics logged, one tag each, in registry order."""
+    return tuple(m.name for m in metrics.hlogged())
+
+
+TAGS = tags()  # the built-in ones (ttft, e2e)
 LEGEND = '"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"'
 
 
@@ -32,10 +40,11 @@ def _empty() -> str:
 def hlog_text(data: dict[str, Any]) -> str:
     """The whole log; an interval without samples gets an empty histogram, so gaps show."""
     started = float(data.get("started", 0.0))
+    logged = tags()
     when = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
     lines = [
         f"#[Logged with loadgen {data.get('loadgen_version', '')}: microseconds, tags "
-        f"{', '.join(TAGS)}]",
+        f"{', '.join(logged)}]",
         "#[Histogram log format version 1.3]",
         f"#[StartTime: {started:.3f} (seconds since epoch), {when}]",
         f"#[BaseTime: {started:.3f} (seconds since epoch)]",
@@ -43,7 +52,7 @@ def hlog_text(data: dict[str, Any]) -> str:
     ]
     for iv in data.get("intervals") or []:
         start, length = float(iv.get("t", 0.0)), float(iv.get("length", 0.0))
-        for tag in TAGS:
+        for tag in logged:
             brief = iv.get(tag) or {}
             has = bool(brief.get("count")) and "hdr" in brief
             payload = brief["hdr"] if has else _empty()

@@ -15,13 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.hist import Histogram
 from loadgen.core.windows import windows
 
 __all__ = ["MAX_POINTS", "TimeSeries", "time_series"]
 
 MAX_POINTS = 600
-_LATENCY = (("ttft", (50.0, 95.0, 99.0)), ("e2e", (50.0, 95.0, 99.0)))
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def time_series(
     plan_end: float | None = None,
 ) -> TimeSeries:
     """Series keyed ``users``, ``planned``, ``rps``, ``sent``, ``errors``, ``dropped``,
-    ``output_tps``, ``ttft_p50``/``p95``/``p99`` and ``e2e_p50``/``p95``/``p99`` (rates per
-    second).
+    ``output_tps``, then ``METRIC_pNN`` for each percentile the registry charts
+    (``ttft_p50``/``p95``/``p99`` and ``e2e_p50``/``p95``/``p99``) (rates per second).
 
     ``users`` counts the users still finishing a request after being told to stop, so a
     graceful stop does not read as "users dropped to 0" while answers still complete;
@@ -72,8 +72,9 @@ def time_series(
     model's arrivals sent per second (None for results that did not record them).
     """
     k = max(1, math.ceil(len(intervals) / max(1, max_points)))
+    charted = [(m.name, m.chart) for m in metrics.charted()]
     keys = ["users", "planned", "rps", "sent", "errors", "dropped", "output_tps"]
-    keys += [f"{m}_p{p:g}" for m, ps in _LATENCY for p in ps]
+    keys += [f"{m}_p{p:g}" for m, ps in charted for p in ps]
     out = TimeSeries(t=[], step=0.0, values={key: [] for key in keys})
     lengths = []
     for bucket in windows(intervals, per=k):
@@ -96,7 +97,7 @@ def time_series(
         v["errors"].append(sum(int(iv.get("errors", 0)) for iv in bucket) * per_s)
         v["dropped"].append(sum(int(iv.get("dropped", 0)) for iv in bucket) * per_s)
         v["output_tps"].append(sum(int(iv.get("output_tokens", 0)) for iv in bucket) * per_s)
-        for metric, ps in _LATENCY:
+        for metric, ps in charted:
             for p, value in zip(ps, _percentiles(bucket, metric, ps), strict=True):
                 v[f"{metric}_p{p:g}"].append(value)
     step = sum(lengths) / len(lengths) if lengths else 0.0

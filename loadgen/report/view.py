@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from loadgen.core import metrics
 from loadgen.core.result import Result
 from loadgen.core.verdict import judge
 from loadgen.report import fmt
@@ -42,31 +43,32 @@ def _metric(name: str, stat: str) -> Getter:
     return get
 
 
-COLUMNS: list[tuple[str, str, Callable[[Any], str], Getter]] = [
-    ("requests", "requests", fmt.count, lambda s: s["requests"]),
-    ("errors", "errors", fmt.count, lambda s: s["errors"]),
-    ("error_rate", "error %", fmt.pct, lambda s: s["error_rate"]),
-    ("rps", "req/s", fmt.rate, lambda s: s["rps"]),
-    *[
-        (f"{m}.{p}", p, fmt.ms, _metric(m, p))
-        for m, ps in (
-            ("ttft", ("p50", "p95", "p99")),
-            ("itl", ("p50", "p95", "p99")),
-            ("tpot", ("p50", "p95")),
-            ("e2e", ("p50", "p95", "p99")),
-        )
-        for p in ps
-    ],
-    ("output_tps", "tokens/s", fmt.rate, lambda s: s["output_tps"] if s["output_tokens"] else None),
-]
-GROUPS = [
-    ("", 4),
-    ("TTFT (ms)", 3),
-    ("ITL (ms)", 3),
-    ("TPOT (ms)", 2),
-    ("E2E (ms)", 3),
-    ("output", 1),
-]
+def columns() -> list[tuple[str, str, Callable[[Any], str], Getter]]:
+    """The per-scope table's columns: counts, each registry metric's ``table`` statistics."""
+    return [
+        ("requests", "requests", fmt.count, lambda s: s["requests"]),
+        ("errors", "errors", fmt.count, lambda s: s["errors"]),
+        ("error_rate", "error %", fmt.pct, lambda s: s["error_rate"]),
+        ("rps", "req/s", fmt.rate, lambda s: s["rps"]),
+        *[(f"{m.name}.{p}", p, fmt.ms, _metric(m.name, p)) for m in _tabled() for p in m.table],
+        (
+            "output_tps",
+            "tokens/s",
+            fmt.rate,
+            lambda s: s["output_tps"] if s["output_tokens"] else None,
+        ),
+    ]
+
+
+def groups() -> list[tuple[str, int]]:
+    return [("", 4), *[(f"{m.title} ({m.unit})", len(m.table)) for m in _tabled()], ("output", 1)]
+
+
+def _tabled() -> list[metrics.Metric]:
+    return [m for m in metrics.scoped() if m.table]
+
+
+COLUMNS, GROUPS = columns(), groups()  # the built-in metrics'; the report asks again
 
 ERROR_MEANING = {
     "connect": "could not connect",
@@ -85,7 +87,7 @@ ERROR_MEANING = {
 
 def scope_cells(scope: dict[str, Any]) -> list[str]:
     """The formatted cells of one table row, in ``COLUMNS`` order."""
-    return [f(get(scope)) for _, _, f, get in COLUMNS]
+    return [f(get(scope)) for _, _, f, get in columns()]
 
 
 def _value(value: Any, unit: str) -> str:
@@ -237,10 +239,11 @@ def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
 
 
 def _columns() -> list[dict[str, Any]]:
-    starts = {sum(span for _, span in GROUPS[:i]) for i in range(1, len(GROUPS))}
+    spans = groups()
+    starts = {sum(span for _, span in spans[:i]) for i in range(1, len(spans))}
     return [
         {"key": key, "header": header, "sep": i in starts}
-        for i, (key, header, _, _) in enumerate(COLUMNS)
+        for i, (key, header, _, _) in enumerate(columns())
     ]
 
 
@@ -377,7 +380,7 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "has_marks": len(data.get("plan") or []) > 1,
         "percentile_charts": percentile_charts(data),
         "columns": _columns(),
-        "groups": GROUPS,
+        "groups": groups(),
         "tables": [
             (f"by-{kind}", title, _table(scopes.get(f"by_{kind}") or {}))
             for kind, title in (
