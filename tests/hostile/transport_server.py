@@ -14,16 +14,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from loopserver import (
-    SSE_HEAD,
-    TOKENS,
-    LoopServer,
-    chunk,
-    framed,
-    read_request,
-    sse_answer,
-    usage,
-)
+from loopserver import SSE_HEAD, TOKENS, LoopServer, chunk, framed, read_request, sse_answer, usage
 
 __all__ = [
     "HEALTHY_TTFT",
