@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import children
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 
@@ -102,19 +103,7 @@ class Run:
 
 def target_pids(parent: int) -> list[int]:
     """Children of ``parent`` (any thread of it) that run the built-in target."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rpartition(")")[2].split()[1])
-        if ppid == parent and b"loadgen.target" in cmdline:
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, cmd in children(parent) if "loadgen.target" in cmd.split()]
 
 
 def alive(pid: int) -> bool:

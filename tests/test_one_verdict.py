@@ -141,24 +141,17 @@ def test_a_failed_threshold_fails_everywhere(tmp_path, capsys):
 def test_a_check_on_a_failed_request_is_a_failed_check(tmp_path, capsys):
     """status: [201, 409] on a register answered 422 counts as failed checks, not "n/n
     passed"; a listed 409 (already registered) is expected and not an error."""
-    short = {
-        "name": "short",
-        "http": {
-            "method": "POST",
-            "path": "/api/auth/register",
-            "json": {"email": "a-{{ vu }}@example.com", "password": "short"},
-        },
-        "checks": [{"status": [201, 409], "name": "registered"}],
-    }
-    again = {
-        "name": "again",
-        "http": {
-            "method": "POST",
-            "path": "/api/auth/register",
-            "json": {"email": "same@example.com", "password": "long-enough"},
-        },
-        "checks": [{"status": [201, 409], "name": "registered_or_known"}],
-    }
+
+    def register(name: str, email: str, password: str, check: str) -> dict:
+        json_body = {"email": email, "password": password}
+        return {
+            "name": name,
+            "http": {"method": "POST", "path": "/api/auth/register", "json": json_body},
+            "checks": [{"status": [201, 409], "name": check}],
+        }
+
+    short = register("short", "a-{{ vu }}@example.com", "short", "registered")
+    again = register("again", "same@example.com", "long-enough", "registered_or_known")
     data = chat_profile(users=2, duration="2s", builtin=FAST, tasks=[short, again])
     data["users"][0]["think_time"] = {"constant": "100ms"}
     path = tmp_path / "p.yaml"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import reader_outcome
 
-from loadgen.core.chat import ChunkError
 from loadgen.core.readers import OpenAIReader, StreamEnded
 from loadgen.core.sse import SSEError
 
@@ -82,21 +82,10 @@ CASES: dict[str, list[bytes]] = {
 }
 
 
-def _run(reads: list[bytes], keep_text: bool) -> tuple[object, ...]:
-    reader = OpenAIReader(keep_text=keep_text)
-    try:
-        for i, read in enumerate(reads):
-            reader.feed(read, float(i))
-        reader.close(99.0)
-    except (ChunkError, SSEError, StreamEnded) as exc:
-        return ("raised", type(exc).__name__, reader.token_times)
-    return (reader.token_times, reader.usage_tokens, reader.done, reader.without_done)
-
-
 @pytest.mark.parametrize("name", list(CASES))
 def test_counting_whole_reads_agrees_with_reading_each_event(name: str) -> None:
     reads = CASES[name]
-    assert _run(reads, keep_text=False) == _run(reads, keep_text=True)
+    assert reader_outcome(reads, keep_text=False) == reader_outcome(reads, keep_text=True)
 
 
 def test_a_whole_answer_is_counted_with_the_time_of_its_read() -> None:

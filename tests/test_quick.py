@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
+from loopserver import LoopServer
 
 from loadgen.cli.commands import main
 from loadgen.cli.quick import QuickOptions, choose_model, profile_text
@@ -94,41 +94,16 @@ def test_print_profile_prints_a_profile_that_validates(tmp_path, capsys):
     assert profile.users[0].tasks[0].chat.model == "m"
 
 
-class _TwoModels:
+class _TwoModels(LoopServer):
     """A loopback server whose /v1/models lists two models (one thread, its own loop)."""
 
-    def __init__(self) -> None:
-        self.url = ""
-        self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
         body = json.dumps({"object": "list", "data": [{"id": "a"}, {"id": "b"}]}).encode()
         head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\nconnection: close\r\n\r\n"
         writer.write(head.encode() + body)
         await writer.drain()
         writer.close()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        self._ready.set()
-        self._loop.run_forever()
-        server.close()
-        self._loop.run_until_complete(server.wait_closed())
-        self._loop.close()
-
-    def __enter__(self) -> _TwoModels:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
 
 def test_several_models_need_model_and_the_run_does_not_start(tmp_path, capsys):

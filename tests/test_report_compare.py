@@ -66,35 +66,19 @@ def doc(overall):
 
 
 @pytest.mark.parametrize(
-    ("base", "new", "verdict"),
+    ("base_ms", "new_ms", "verdict"),
     [
         pytest.param(
-            scope(ttft={"p95": 100.0}),
-            scope(ttft={"p95": 109.0}),
-            "same",
-            id="latency up 9 percent is within the 10 percent tolerance",
+            100.0, 109.0, "same", id="latency up 9 percent is within the 10 percent tolerance"
         ),
-        pytest.param(
-            scope(ttft={"p95": 100.0}),
-            scope(ttft={"p95": 120.0}),
-            "regression",
-            id="latency up 20 percent regresses",
-        ),
-        pytest.param(
-            scope(ttft={"p95": 0.4}),
-            scope(ttft={"p95": 0.6}),
-            "same",
-            id="a sub-millisecond change is below the 1 ms floor",
-        ),
-        pytest.param(
-            scope(ttft={"p95": 100.0}),
-            scope(ttft={"p95": 80.0}),
-            "improvement",
-            id="latency down 20 percent improves",
-        ),
+        pytest.param(100.0, 120.0, "regression", id="latency up 20 percent regresses"),
+        pytest.param(0.4, 0.6, "same", id="a sub-millisecond change is below the 1 ms floor"),
+        pytest.param(100.0, 80.0, "improvement", id="latency down 20 percent improves"),
     ],
 )
-def test_latency_rules(base, new, verdict):
+def test_latency_rules(base_ms, new_ms, verdict):
+    """The TTFT p95 of two results, in ms, compared under the default tolerance and floor."""
+    base, new = scope(ttft={"p95": base_ms}), scope(ttft={"p95": new_ms})
     c = compare(doc(base), doc(new), metrics=["ttft.p95"])
     assert [d.verdict for d in c.diffs] == [verdict]
 
@@ -126,40 +110,42 @@ def test_the_noisy_samples_have_the_issues_p99s():
 
 
 @pytest.mark.parametrize(
-    ("base", "new", "confidence", "verdict"),
+    ("base_ms", "new_ms", "confidence", "verdict"),
     [
         pytest.param(
-            hist_scope("itl", NOISY_BASE, 40),
-            hist_scope("itl", NOISY_NEW, 40),
+            NOISY_BASE,
+            NOISY_NEW,
             0.95,
             "within noise",
             id="an itl p99 of 13.8 to 16.9 ms resting on a dozen gaps of 40 answers is noise",
         ),
         pytest.param(
-            hist_scope("itl", NOISY_BASE, 40),
-            hist_scope("itl", NOISY_NEW, 40),
+            NOISY_BASE,
+            NOISY_NEW,
             0.0,
             "regression",
             id="the same change regresses when confidence 0 turns the noise rule off",
         ),
         pytest.param(
-            hist_scope("itl", [10.0] * 600, 40),
-            hist_scope("itl", [13.0] * 600, 40),
+            [10.0] * 600,
+            [13.0] * 600,
             0.95,
             "regression",
             id="every gap 3 ms slower regresses however few the answers",
         ),
         pytest.param(
-            hist_scope("itl", NOISY_NEW, 40),
-            hist_scope("itl", NOISY_BASE, 40),
+            NOISY_NEW,
+            NOISY_BASE,
             0.95,
             "within noise",
             id="a drop resting on the same dozen gaps is not an improvement either",
         ),
     ],
 )
-def test_noise_rule(base, new, confidence, verdict):
-    """A latency change past the floors counts only when the 95 % intervals do not overlap."""
+def test_noise_rule(base_ms, new_ms, confidence, verdict):
+    """A latency change past the floors counts only when the 95 % intervals do not overlap
+    (the ITL gaps of 40 answers, in ms)."""
+    base, new = hist_scope("itl", base_ms, 40), hist_scope("itl", new_ms, 40)
     c = compare(doc(base), doc(new), metrics=["itl.p99"], confidence=confidence)
     assert [d.verdict for d in c.diffs] == [verdict]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loadgen.core.units import parse_duration, parse_percent
-from loadgen.target.dists import Dist, parse_dist
+from loadgen.target.dists import Dist, nonneg_number, parse_dist
 
 __all__ = [
     "AuthConfig",
@@ -148,18 +148,6 @@ def _port(value: Any) -> int:
     return number
 
 
-def _nonneg_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a number; write e.g. 1.0") from None
-    if number < 0:
-        raise ValueError(f"{value!r} is negative; write 0 or more")
-    return number
-
-
 def _text(value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
         raise ValueError(f"{value!r} is not a non-empty string")
@@ -214,7 +202,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Parser]]] = {
     },
     "capacity": {
         "slots": ("slots", _nonneg_int),
-        "contention": ("contention", _nonneg_float),
+        "contention": ("contention", nonneg_number),
         "max_queue": ("max_queue", _nonneg_int),
     },
     "auth": {

@@ -16,7 +16,7 @@ from typing import Any
 
 from loadgen.core.units import parse_duration
 
-__all__ = ["KINDS", "Dist", "parse_dist"]
+__all__ = ["KINDS", "Dist", "nonneg_number", "parse_dist"]
 
 KINDS = ("constant", "uniform", "normal", "lognormal")
 _HINT = (
@@ -123,7 +123,8 @@ class Dist:
         return f"{self.kind}:{self.a:g},{self.b:g}"
 
 
-def _count(value: Any) -> float:
+def nonneg_number(value: Any) -> float:
+    """A finite number ≥ 0 from a YAML or flag value (a bool is not a number)."""
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
     try:
@@ -133,10 +134,6 @@ def _count(value: Any) -> float:
     if number < 0 or not math.isfinite(number):
         raise ValueError(f"{value!r} must be a non-negative number")
     return number
-
-
-def _sigma(value: Any) -> float:
-    return _count(value)
 
 
 _PARAM_NAMES = {
@@ -151,7 +148,7 @@ def parse_dist(value: Any, *, unit: str = "duration") -> Dist:
 
     Raises ``ValueError`` whose message ends with the accepted forms.
     """
-    scalar: Callable[[Any], float] = parse_duration if unit == "duration" else _count
+    scalar: Callable[[Any], float] = parse_duration if unit == "duration" else nonneg_number
     example = "200ms" if unit == "duration" else "32"
     hint = _HINT.format(ex=example)
     try:
@@ -192,5 +189,5 @@ def _build(kind: str, params: Any, scalar: Callable[[Any], float]) -> Dist:
         first, second = params
     else:
         raise ValueError(f"{kind} takes two values ({names[0]}, {names[1]}), got {params!r}")
-    second_parser = _sigma if kind == "lognormal" else scalar
+    second_parser = nonneg_number if kind == "lognormal" else scalar  # sigma: a plain number
     return Dist(kind, scalar(first), second_parser(second))

@@ -18,7 +18,7 @@ from loadgen.target.truth import truth_record
 
 if TYPE_CHECKING:
     from loadgen.target.app import App
-    from loadgen.target.http import Request
+    from loadgen.target.http import HttpConnection, Request
 
 __all__ = ["Format", "Generation", "Sink"]
 
@@ -116,6 +116,29 @@ class Generation:
         self.running = False
         self.injected = False
         self.ended = False
+
+    def schedule(self, conn: HttpConnection | None = None) -> None:
+        """Run now or, under a ``slow_body_read`` fault, after the slow-body delay; ``conn``
+        (an HTTP request's connection) stops reading meanwhile, as a server still reading a
+        slow body would."""
+        if self.fault != "slow_body_read":
+            self.run()
+            return
+        app = self.app
+        if conn is None:
+            app.loop.call_later(app.config.faults.slow_body_delay, self.run)
+            return
+        transport = conn.transport
+        transport.pause_reading()
+
+        def resume() -> None:
+            if conn.closed:
+                return
+            if not transport.is_closing() and not conn.write_paused:
+                transport.resume_reading()
+            self.run()
+
+        app.loop.call_later(app.config.faults.slow_body_delay, resume)
 
     def run(self) -> None:
         """Admit to a slot (or queue, or reject with 503) and start writing."""

@@ -45,6 +45,14 @@ def _method(app: App, conn: HttpConnection, req: Request, route: str, *allowed: 
     return False
 
 
+def _admin(app: App, conn: HttpConnection, req: Request, route: str, *allowed: bytes) -> bool:
+    """True when the method is one of ``allowed`` (any, when none is named) and the caller
+    is an admin; otherwise the 405, 401 or 403 is answered and the handler must return."""
+    if allowed and not _method(app, conn, req, route, *allowed):
+        return False
+    return app.authenticate(conn, req, route, admin=True) is not None
+
+
 def _auth_post(
     app: App,
     conn: HttpConnection,
@@ -162,9 +170,7 @@ def metrics(app: App, conn: HttpConnection, req: Request) -> None:
 
 def documents(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/kb/documents"
-    if not _method(app, conn, req, route, b"GET", b"POST"):
-        return
-    if app.authenticate(conn, req, route, admin=True) is None:
+    if not _admin(app, conn, req, route, b"GET", b"POST"):
         return
     if req.method == b"GET":
         items = [d.public() for d in app.documents.items.values()]
@@ -195,9 +201,7 @@ def documents(app: App, conn: HttpConnection, req: Request) -> None:
 
 def document(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/kb/documents/{id}"
-    if not _method(app, conn, req, route, b"GET", b"DELETE"):
-        return
-    if app.authenticate(conn, req, route, admin=True) is None:
+    if not _admin(app, conn, req, route, b"GET", b"DELETE"):
         return
     doc_id = req.path.rsplit(b"/", 1)[1].decode("utf-8", "replace")
     doc = app.documents.items.get(doc_id)
@@ -212,7 +216,7 @@ def document(app: App, conn: HttpConnection, req: Request) -> None:
 
 def dashboard(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/dashboard"
-    if app.authenticate(conn, req, route, admin=True) is None:
+    if not _admin(app, conn, req, route):
         return
     requests = sum(app.metrics.requests.values())
     app.answer(
@@ -235,23 +239,19 @@ def dashboard(app: App, conn: HttpConnection, req: Request) -> None:
 
 def cache_stats(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/cache/stats"
-    if app.authenticate(conn, req, route, admin=True) is not None:
+    if _admin(app, conn, req, route):
         app.answer(conn, req, route, 200, app.cache.stats())
 
 
 def cache_clear(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/cache/clear"
-    if not _method(app, conn, req, route, b"POST", b"DELETE"):
-        return
-    if app.authenticate(conn, req, route, admin=True) is not None:
+    if _admin(app, conn, req, route, b"POST", b"DELETE"):
         app.answer(conn, req, route, 200, {"cleared": app.cache.clear()})
 
 
 def feature_flags(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/feature-flags"
-    if not _method(app, conn, req, route, b"GET", b"POST"):
-        return
-    if app.authenticate(conn, req, route, admin=True) is None:
+    if not _admin(app, conn, req, route, b"GET", b"POST"):
         return
     if req.method == b"GET":
         flags = list(app.flags.items.values())
@@ -276,9 +276,7 @@ def feature_flags(app: App, conn: HttpConnection, req: Request) -> None:
 
 def feature_flag(app: App, conn: HttpConnection, req: Request) -> None:
     route = "/api/admin/feature-flags/{id}"
-    if not _method(app, conn, req, route, b"GET", b"PUT", b"PATCH", b"DELETE"):
-        return
-    if app.authenticate(conn, req, route, admin=True) is None:
+    if not _admin(app, conn, req, route, b"GET", b"PUT", b"PATCH", b"DELETE"):
         return
     flag_id = req.path.rsplit(b"/", 1)[1].decode("utf-8", "replace")
     if flag_id not in app.flags.items:

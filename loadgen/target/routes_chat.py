@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from loadgen.target.app import App
@@ -63,21 +62,6 @@ def _prompt_tokens(messages: list[Any]) -> int:
                 sum(len(str(p.get("text", "")).split()) for p in content if isinstance(p, dict)) + 3
             )
     return total
-
-
-def _later(app: App, conn: HttpConnection, start: Callable[[], None]) -> None:
-    """Run ``start`` after the slow-body delay, with reading paused meanwhile."""
-    transport = conn.transport
-    transport.pause_reading()
-
-    def resume() -> None:
-        if conn.closed:
-            return
-        if not transport.is_closing() and not conn.write_paused:
-            transport.resume_reading()
-        start()
-
-    app.loop.call_later(app.config.faults.slow_body_delay, resume)
 
 
 def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
@@ -186,10 +170,7 @@ def _start(
         fault=fault,
         prompt_tokens=prompt,
     )
-    if fault == "slow_body_read":
-        _later(app, conn, gen.run)
-    else:
-        gen.run()
+    gen.schedule(conn)
 
 
 def api_chat(app: App, conn: HttpConnection, req: Request) -> None:

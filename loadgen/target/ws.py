@@ -192,10 +192,7 @@ class WsConnection:
             fault=fault,
             prompt_tokens=done["usage"]["prompt_tokens"],
         )
-        if fault == "slow_body_read":
-            app.loop.call_later(app.config.faults.slow_body_delay, gen.run)
-        else:
-            gen.run()
+        gen.schedule()
 
     def _auth_close(self, req: Request, rid: str, detail: str, fault: str | None) -> None:
         nbytes = self.error(401, detail)

@@ -1,11 +1,11 @@
 """A loopback server that misbehaves on purpose, for faults the built-in target cannot make.
 
-It runs in a thread with an event loop of its own, as a real server would run apart from the
-generator, and routes by request path so that a healthy user class and a faulty one can share
-one origin (a profile has one ``base_url``). ``/ok`` streams a correct OpenAI answer on a
-keep-alive connection; every other route breaks something (see ``ROUTES``). ``refuse_new()``
-and ``fail_tls()`` break only *new* connections: a VU holding a keep-alive connection carries
-on, one whose route answers ``Connection: close`` must reconnect and meets the fault.
+It runs in a thread with an event loop of its own (a ``LoopServer``) and routes by request
+path so that a healthy user class and a faulty one can share one origin (a profile has one
+``base_url``). ``/ok`` streams a correct OpenAI answer on a keep-alive connection; every
+other route breaks something (see ``ROUTES``). ``refuse_new()`` and ``fail_tls()`` break only
+*new* connections: a VU holding a keep-alive connection carries on, one whose route answers
+``Connection: close`` must reconnect and meets the fault.
 
 The WebSocket side (``WsServer``) uses ``websockets``' server: ``/ws/ok`` answers, ``/ws/close``
 closes with code 1011 mid-answer, ``/ws/silent`` never answers the handshake.
@@ -19,88 +19,41 @@ import json
 import socket
 import ssl
 import struct
-import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from loopserver import (
+    SSE_HEAD,
+    TOKENS,
+    LoopServer,
+    chunk,
+    framed,
+    read_request,
+    sse_answer,
+    sse_head,
+)
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 __all__ = ["ROUTES", "RawServer", "WsServer", "sse_answer"]
 
-TOKENS = 8
 TOKEN_DELAY = 0.005  # seconds between the healthy answer's tokens
-
-
-def _chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-    body = {
-        "id": "chatcmpl-raw",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "raw",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-    return b"data: " + json.dumps(body).encode() + b"\n\n"
-
-
-def sse_answer(tokens: int = TOKENS) -> list[bytes]:
-    """The SSE events of a correct streamed answer with usage, ending in ``[DONE]``."""
-    usage = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": tokens}}
-    return [
-        _chunk({"role": "assistant", "content": ""}),
-        *[_chunk({"content": f" w{i}"}) for i in range(tokens)],
-        _chunk({}, "stop"),
-        b"data: " + json.dumps(usage).encode() + b"\n\n",
-        b"data: [DONE]\n\n",
-    ]
-
-
-def _framed(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-_SSE_HEAD = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-    b"transfer-encoding: chunked\r\nconnection: %s\r\n\r\n"
-)
 
 Handler = Callable[[asyncio.StreamWriter], Awaitable[bool]]
 
 
-class RawServer:
+class RawServer(LoopServer):
     """``with RawServer() as s: s.url`` — an HTTP/1.1 server on 127.0.0.1 in its own thread."""
 
     def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
-        self._tls = tls
+        super().__init__(tls=tls)
         self._tls_broken = False
         if tls is not None:
             tls.sni_callback = self._sni
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self.port = 0
         self.hits: dict[str, int] = {}
         self._refuse_after: dict[str, int] = {}
         self.connections = 0
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> RawServer:
-        self._thread.start()
-        self._call(self._start())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._call(self._stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
-
-    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     def refuse_after(self, path: str, count: int) -> None:
         """Stop listening right after the ``count``-th request to ``path`` was answered."""
@@ -117,35 +70,22 @@ class RawServer:
     def _sni(self, _obj: Any, _name: str | None, _ctx: ssl.SSLContext) -> int | None:
         return ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE if self._tls_broken else None
 
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self._tls)
-        self.port = self._server.sockets[0].getsockname()[1]
-
     async def _close_listener(self) -> None:
         if self._server is not None:
             self._server.close()
 
     async def _stop(self) -> None:
-        await self._close_listener()
         for w in list(self._writers):
             w.transport.abort()
-        await _cancel_all()
+        await super()._stop()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
         self.connections += 1
         try:
             while True:
-                line = await reader.readline()
-                if not line:
-                    return
-                length = 0
-                while (header := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = header.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                await reader.readexactly(length)
-                path = line.split()[1].decode()
+                head, _, _ = await read_request(reader)
+                path = head.split()[1].decode()
                 self.hits[path] = self.hits.get(path, 0) + 1
                 handler = ROUTES.get(path, _not_found)
                 keep = await handler(writer)
@@ -153,27 +93,23 @@ class RawServer:
                     await self._close_listener()  # in this loop: no race with a timer thread
                 if not keep:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ssl.SSLError,
+        ):
             return
         finally:
             self._writers.discard(writer)
             writer.transport.abort()
 
 
-async def _cancel_all() -> None:
-    """End every handler still running (a trickle, a held-back handshake) before the loop
-    stops, so none is left to be garbage-collected mid-await."""
-    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 async def _stream(writer: asyncio.StreamWriter, events: list[bytes], *, close: bool) -> bool:
-    writer.write(_SSE_HEAD % (b"close" if close else b"keep-alive"))
+    writer.write(sse_head(b"close" if close else b"keep-alive"))
     for event in events:
         await asyncio.sleep(TOKEN_DELAY)
-        writer.write(_framed(event))
+        writer.write(framed(event))
         await writer.drain()
     writer.write(b"0\r\n\r\n")
     await writer.drain()
@@ -198,16 +134,16 @@ async def _reset(writer: asyncio.StreamWriter) -> bool:
 
 
 async def _stream_part(writer: asyncio.StreamWriter, events: list[bytes]) -> None:
-    writer.write(_SSE_HEAD % b"keep-alive")
+    writer.write(SSE_HEAD)
     for event in events:
-        writer.write(_framed(event))
+        writer.write(framed(event))
     await writer.drain()
 
 
 async def _trickle(writer: asyncio.StreamWriter) -> bool:
     """Slowloris in reverse: one byte of a valid answer every 20 ms, far past any timeout."""
-    writer.write(_SSE_HEAD % b"keep-alive")
-    body = b"".join(_framed(e) for e in sse_answer(tokens=10_000))
+    writer.write(SSE_HEAD)
+    body = b"".join(framed(e) for e in sse_answer(tokens=10_000))
     for i in range(len(body)):
         writer.write(body[i : i + 1])
         await writer.drain()
@@ -235,19 +171,19 @@ async def _long_line(writer: asyncio.StreamWriter) -> bool:
     """A single 2 MB SSE line (valid JSON, absurd size)."""
     events = sse_answer()
     filler = "x" * (2 << 20)
-    events.insert(2, _chunk({"content": filler}))
+    events.insert(2, chunk({"content": filler}))
     return await _stream(writer, events, close=False)
 
 
 async def _huge(writer: asyncio.StreamWriter) -> bool:
     """A valid stream far longer than any answer: 2 MB of 1-token events each send."""
-    writer.write(_SSE_HEAD % b"keep-alive")
-    block = _framed(b"".join(_chunk({"content": " w"}) for _ in range(20_000)))
+    writer.write(SSE_HEAD)
+    block = framed(b"".join(chunk({"content": " w"}) for _ in range(20_000)))
     for _ in range(200):
         writer.write(block)
         await writer.drain()
         await asyncio.sleep(0.001)
-    writer.write(_framed(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+    writer.write(framed(b"data: [DONE]\n\n") + b"0\r\n\r\n")
     await writer.drain()
     return True
 
@@ -313,37 +249,12 @@ ROUTES: dict[str, Handler] = {
 }
 
 
-class WsServer:
+class WsServer(LoopServer):
     """WebSocket chat on 127.0.0.1 (own thread): ``/ws/ok``, ``/ws/close``, ``/ws/silent``."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: Any = None
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> WsServer:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        async def stop() -> None:
-            self._server.server.close()  # the listening socket, at once
-            await _cancel_all()
-
-        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
     async def _start(self) -> None:
         # open_timeout=None: the server itself never gives up on a handshake it holds back.
-        self._server = await serve(
+        self._ws = await serve(
             self._handle,
             "127.0.0.1",
             0,
@@ -351,7 +262,8 @@ class WsServer:
             open_timeout=None,
             ping_interval=None,
         )
-        self.port = next(iter(self._server.sockets)).getsockname()[1]
+        self._server = self._ws.server  # the listening socket, closed at once by _stop
+        self.port = next(iter(self._ws.sockets)).getsockname()[1]
 
     async def _process(self, _conn: ServerConnection, request: Request) -> Response | None:
         if request.path.startswith("/ws/silent"):

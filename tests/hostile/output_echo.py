@@ -15,11 +15,11 @@ requests by path:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import threading
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopserver import LoopServer, read_request, sse_answer
 
 __all__ = ["HOSTILE_TEXT", "LOGIN_TOKEN", "EchoServer"]
 
@@ -31,59 +31,18 @@ HOSTILE_TEXT = (
 )
 
 
-def _sse_answer(tokens: int = 4) -> bytes:
-    events = [{"choices": [{"index": 0, "delta": {"content": f" w{i}"}}]} for i in range(tokens)]
-    body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-    return body + b"data: [DONE]\n\n"
-
-
-class EchoServer:
+class EchoServer(LoopServer):
     """``with EchoServer() as s: s.url`` — see the module docstring for the routes."""
 
     def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self.port = 0
+        super().__init__()
         self.requests = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> EchoServer:
-        self._thread.start()
-        started = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
-        )
-        self._server = started.result(10)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        async def close() -> None:
-            assert self._server is not None
-            self._server.close()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-
-        asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                line, *lines = head.decode("latin-1").split("\r\n")
-                headers = {}
-                for h in lines:
-                    if ":" in h:
-                        k, _, v = h.partition(":")
-                        headers[k.strip().lower()] = v.strip()
-                size = int(headers.get("content-length", "0") or 0)
-                body = await reader.readexactly(size) if size else b""
+                head, headers, body = await read_request(reader)
+                line = head.decode("latin-1").split("\r\n", 1)[0]
                 self.requests += 1
                 writer.write(self._answer(line, headers, body))
                 await writer.drain()
@@ -98,7 +57,7 @@ class EchoServer:
         if parts.path == "/login":
             return _response(200, json.dumps({"access_token": LOGIN_TOKEN}).encode(), "json")
         if parts.path.startswith("/ok/"):
-            return _response(200, _sse_answer(), "text/event-stream")
+            return _response(200, b"".join(sse_answer(4)), "text/event-stream")
         if parts.path == "/ansi":
             return _response(500, HOSTILE_TEXT.encode(), "text/plain")
         if parts.path == "/cut":

@@ -20,7 +20,7 @@ from argparse import Namespace
 from pathlib import Path
 
 import pytest
-from input_support import children
+from support import children
 
 from loadgen.cli.distributed import _print
 from loadgen.core.result import Result

@@ -19,13 +19,13 @@ import pytest
 import transport_server as ts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import reader_outcome
 
 import loadgen
 from loadgen import profile_from_dict
-from loadgen.core.chat import MAX_USAGE_TOKENS, ChunkError, parse_openai_chunk
-from loadgen.core.readers import OpenAIReader, StreamEnded
+from loadgen.core.chat import MAX_USAGE_TOKENS, parse_openai_chunk
+from loadgen.core.readers import OpenAIReader
 from loadgen.core.result import Result
-from loadgen.core.sse import SSEError
 from loadgen.report.console import summary
 
 TEXT = st.sampled_from(["", "a", " w", 'say "content":"x"', "é🚀", "\\n", "reasoning"])
@@ -85,23 +85,12 @@ def stream(draw: st.DrawFn) -> list[bytes]:
     return [whole[a:b] for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True)]
 
 
-def measure(reads: list[bytes], keep_text: bool) -> tuple[object, ...]:
-    reader = OpenAIReader(keep_text=keep_text)
-    try:
-        for i, read in enumerate(reads):
-            reader.feed(read, float(i))
-        reader.close(99.0)
-    except (ChunkError, SSEError, StreamEnded) as exc:
-        return ("raised", type(exc).__name__, reader.token_times)
-    return (reader.token_times, reader.usage_tokens, reader.usage_rejected, reader.done)
-
-
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream())
 def test_fast_and_full_parse_agree_on_every_chunk_shape(reads: list[bytes]) -> None:
     """Token times, usage (used or rejected) and the end marker are the same whichever path
     reads the stream."""
-    assert measure(reads, keep_text=False) == measure(reads, keep_text=True)
+    assert reader_outcome(reads, keep_text=False) == reader_outcome(reads, keep_text=True)
 
 
 def test_empty_content_beside_reasoning_is_a_token_on_every_path() -> None:

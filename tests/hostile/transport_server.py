@@ -9,49 +9,28 @@ every request received are kept in ``heads``, to show what reached the wire.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import struct
-import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["HEALTHY_TTFT", "TOKENS", "HostileServer", "chunk", "pair", "sse_answer"]
+from loopserver import SSE_HEAD, TOKENS, LoopServer, chunk, framed, read_request, sse_answer, usage
 
-TOKENS = 8
+__all__ = [
+    "HEALTHY_TTFT",
+    "SSE_HEAD",
+    "TOKENS",
+    "HostileServer",
+    "chunk",
+    "framed",
+    "pair",
+    "sse_answer",
+    "usage",
+]
+
 HEALTHY_TTFT = 0.05  # seconds from the request to /ok's first token
 TOKEN_GAP = 0.005
 SECRET = "s3cr3t-in-a-location"
-
-
-def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> bytes:
-    body = {"id": "c", "object": "chat.completion.chunk", "model": "hostile"}
-    body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
-    body.update(more)
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
-
-
-def usage(completion: int) -> bytes:
-    body = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": completion}}
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
-
-
-def sse_answer(tokens: int = TOKENS, *, done: bool = True) -> list[bytes]:
-    """A correct streamed answer: role chunk, tokens, finish, usage, and ``[DONE]``."""
-    events = [chunk({"role": "assistant", "content": ""})]
-    events += [chunk({"content": f" w{i}"}) for i in range(tokens)]
-    events += [chunk({}, "stop"), usage(tokens)]
-    return [*events, b"data: [DONE]\n\n"] if done else events
-
-
-def framed(data: bytes) -> bytes:
-    return b"%x\r\n%s\r\n" % (len(data), data)
-
-
-SSE_HEAD = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-    b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"
-)
 Writer = asyncio.StreamWriter
 Handler = Callable[[Writer], Awaitable[bool]]
 
@@ -106,59 +85,20 @@ def pair(
     }
 
 
-class HostileServer:
+class HostileServer(LoopServer):
     """``with HostileServer(routes) as s: s.url`` — HTTP/1.1 on 127.0.0.1 in its own thread."""
 
     def __init__(self, routes: dict[str, Handler]) -> None:
+        super().__init__()
         self.routes = {"/ok": ok, **routes}
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self.port = 0
         self.heads: list[bytes] = []
         self.hits: dict[str, int] = {}
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> HostileServer:
-        self._thread.start()
-        self._call(self._start())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._call(self._stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
-
-    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
-
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def _stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
+                head, _, _ = await read_request(reader)
                 self.heads.append(head)
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                await reader.readexactly(length)
                 path = head.split()[1].decode()
                 self.hits[path] = self.hits.get(path, 0) + 1
                 handler = self.routes.get(path.split("?")[0], _not_found)

@@ -59,10 +59,12 @@ def _free_port() -> int:
 
 
 def _serve(command: list[str], ready: str, log: Path) -> Iterator[str]:
-    """Start ``command`` (which must listen on the port in it), wait for ``ready`` to answer
-    200, yield the base URL; kill the process group however the test ended."""
-    port = command[command.index("--port") + 1]
+    """Start ``command`` with ``--host 127.0.0.1 --port`` a free port added, wait for
+    ``ready`` to answer 200, yield the base URL; kill the process group however the test
+    ended."""
+    port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    command = [*command, "--host", "127.0.0.1", "--port", str(port)]
     with log.open("wb") as out:
         proc = subprocess.Popen(
             command,
@@ -136,10 +138,6 @@ def transformers_serve(
         str(peers_python.with_name("transformers")),
         "serve",
         str(tiny_model),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(_free_port()),
         "--device",
         "cpu",
     ]
@@ -165,14 +163,6 @@ def litellm_proxy(peers_python: Path, tmp_path_factory: pytest.TempPathFactory) 
     home = tmp_path_factory.mktemp("litellm")
     config = home / "config.yaml"
     config.write_text(LITELLM_CONFIG)
-    command = [
-        str(peers_python.with_name("litellm")),
-        "--config",
-        str(config),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(_free_port()),
-    ]
+    command = [str(peers_python.with_name("litellm")), "--config", str(config)]
     for url in _serve(command, "/health/liveliness", home / "server.log"):
         yield Peer(url=url, model="mock-chat", log=home / "server.log")
