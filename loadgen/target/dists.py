@@ -126,13 +126,13 @@ class Dist:
 def nonneg_number(value: Any) -> float:
     """A finite number ≥ 0 from a YAML or flag value (a bool is not a number)."""
     if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
+        raise ValueError(f"{value!r} is not a number; write e.g. 1.0")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{value!r} is not a number") from None
+        raise ValueError(f"{value!r} is not a number; write e.g. 1.0") from None
     if number < 0 or not math.isfinite(number):
-        raise ValueError(f"{value!r} must be a non-negative number")
+        raise ValueError(f"{value!r} must be a non-negative number; write 0 or more")
     return number
 
 
