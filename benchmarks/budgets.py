@@ -31,8 +31,8 @@ WORST_GRADE = "C"  # D, E and F are over budget
 # Declarative tables: long because they list things, not because they branch. Keys are
 # "path under loadgen/:qualified name".
 TABLES = {
-    # The argparse table: one add_argument call per option, in --help order.
-    "cli/parser.py:parser",
+    # The argparse table of `loadgen run`: one add_argument call per option, in --help order.
+    "cli/parser.py:_run_arguments",
 }
 
 # Parser fast paths: they run once per read or per token, and a call per line or per event
