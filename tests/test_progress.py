@@ -153,6 +153,6 @@ def test_a_terminal_gets_the_live_area_and_no_color_removes_colour_only(tmp_path
 )
 def test_the_stop_notice_says_what_it_waits_for(in_flight, said):
     """The first Ctrl-C's line, including a stop with nothing in flight (a --start-at wait)."""
-    from loadgen.cli.commands import stop_notice
+    from loadgen.cli.runloop import stop_notice
 
     assert stop_notice("10s", in_flight) == said

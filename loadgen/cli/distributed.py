@@ -1,6 +1,6 @@
 """``loadgen merge RESULT...`` and ``loadgen run PROFILE --processes N|auto / --ray ADDRESS``.
 
-Front layer: prints, installs signal handlers and picks uvloop, like ``loadgen.cli.commands``. Exit
+Front layer: prints, installs signal handlers and picks uvloop, like ``loadgen.cli.run``. Exit
 codes follow SPEC §3 on the merged result; a run in which a worker died exits 1 (the test did
 not run as planned) unless it was interrupted (130).
 """
@@ -13,13 +13,18 @@ import secrets
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loadgen.cli.commands import attended, json_summary, progress_choice, render_reports, run_loop
+from loadgen.cli.outputs import json_summary, render_reports
+from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
 from loadgen.core.errors import ProfileError, StartError
 from loadgen.core.result import Result
+
+if TYPE_CHECKING:
+    from loadgen.core.profile import Profile
 
 __all__ = ["add_distributed_arguments", "merge_main", "run_distributed", "wants_distributed"]
 
@@ -66,18 +71,10 @@ class _Usage(Exception):
 
 def _run(args: argparse.Namespace) -> int:
     from loadgen.core.profile import load_profile
-    from loadgen.engine.distributed.local import LocalOptions, LocalRun, auto_processes
 
     if tuple(getattr(args, "segment", (1, 1))) != (1, 1) or getattr(args, "start_at", None):
         raise _Usage("--segment/--start-at run one part by hand; --processes/--ray split for you")
-    count = None
-    if args.processes:
-        if args.processes == "auto":
-            count = None if args.ray else auto_processes()
-        elif args.processes.isdigit() and int(args.processes) > 0:
-            count = int(args.processes)
-        else:
-            raise _Usage(f"--processes {args.processes!r}: write a number > 0 or auto")
+    count = _count(args)
     profile = load_profile(args.profile, sets=args.sets)
     rate = None
     if args.rate is not None:
@@ -89,41 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     seed = seed if seed is not None else secrets.randbits(32)  # every segment needs the same
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path(profile.report.dir) / f"{profile.name}-{stamp}"
-    runner: Any
-    if args.ray:
-        from loadgen.engine.distributed.ray import RayOptions, RayRun
-
-        runner = RayRun(
-            profile,
-            RayOptions(
-                address=args.ray,
-                seed=seed,
-                actors=count,
-                out=out,
-                users=args.users,
-                duration=args.duration,
-                rate=rate,
-                truth=args.truth,
-            ),
-        )
-        what = f"Ray actors ({args.ray})"
-    else:
-        assert count is not None
-        runner = LocalRun(
-            profile,
-            LocalOptions(
-                profile_path=str(args.profile),
-                processes=count,
-                out=out,
-                seed=seed,
-                sets=tuple(args.sets),
-                users=args.users,
-                duration=args.duration,
-                rate=args.rate,
-                truth=args.truth,
-            ),
-        )
-        what = f"{count} processes"
+    runner, what = _runner(args, profile, _Plan(count, seed, out, rate))
     quiet = args.quiet or args.json
     if not quiet:
         _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
@@ -132,6 +95,60 @@ def _run(args: argparse.Namespace) -> int:
     written = render_reports(result, out, profile.report.formats)
     _print(result, written, args)
     return result.exit_code
+
+
+def _count(args: argparse.Namespace) -> int | None:
+    """``--processes``: a number, or auto (one per CPU here; Ray's own count with --ray)."""
+    from loadgen.engine.distributed.local import auto_processes
+
+    if not args.processes:
+        return None
+    if args.processes == "auto":
+        return None if args.ray else auto_processes()
+    if args.processes.isdigit() and int(args.processes) > 0:
+        return int(args.processes)
+    raise _Usage(f"--processes {args.processes!r}: write a number > 0 or auto")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    count: int | None
+    seed: int
+    out: Path
+    rate: float | None
+
+
+def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[Any, str]:
+    """The distributed run and how the first line names it."""
+    if args.ray:
+        from loadgen.engine.distributed.ray import RayOptions, RayRun
+
+        ray = RayOptions(
+            address=args.ray,
+            seed=plan.seed,
+            actors=plan.count,
+            out=plan.out,
+            users=args.users,
+            duration=args.duration,
+            rate=plan.rate,
+            truth=args.truth,
+        )
+        return RayRun(profile, ray), f"Ray actors ({args.ray})"
+    from loadgen.engine.distributed.local import LocalOptions, LocalRun
+
+    assert plan.count is not None
+    local = LocalOptions(
+        profile_path=str(args.profile),
+        processes=plan.count,
+        out=plan.out,
+        seed=plan.seed,
+        sets=tuple(args.sets),
+        users=args.users,
+        duration=args.duration,
+        rate=args.rate,
+        truth=args.truth,
+    )
+    return LocalRun(profile, local), f"{plan.count} processes"
 
 
 def _loop(runner: Any, live: tuple[str, float]) -> Result:

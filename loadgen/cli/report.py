@@ -151,10 +151,23 @@ def compare_main(argv: list[str]) -> int:
     return _run(argv, _compare)
 
 
-def _compare(argv: Sequence[str]) -> int:
-    from loadgen.report.comparable import run_label
-    from loadgen.report.compare import METRICS, compare, text
-    from loadgen.report.html import render_compare
+def _metrics(option: str | None) -> list[str] | None:
+    """``--metrics``: the names asked for (None: all), each one the comparison knows."""
+    from loadgen.report.compare import METRICS
+
+    if not option:
+        return None
+    known = {m for m, _, _ in METRICS}
+    metrics = [m.strip() for m in option.split(",") if m.strip()]
+    if unknown := [m for m in metrics if m not in known]:
+        raise BadInput(
+            f"--metrics: unknown {', '.join(unknown)}; choose among {', '.join(sorted(known))}"
+        )
+    return metrics
+
+
+def _compare_parser() -> _Parser:
+    from loadgen.report.compare import METRICS
 
     parser = _Parser(
         prog="loadgen compare",
@@ -201,16 +214,17 @@ def _compare(argv: Sequence[str]) -> int:
     )
     parser.add_argument("-o", "--out", help="HTML file to write (default: compare.html beside NEW)")
     parser.add_argument("--no-html", action="store_true", help="print only")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _compare(argv: Sequence[str]) -> int:
+    from loadgen.report.comparable import run_label
+    from loadgen.report.compare import compare, text
+    from loadgen.report.html import render_compare
+
+    args = _compare_parser().parse_args(argv)
     base, new = load_checked(args.base), load_checked(args.new)
-    known = {m for m, _, _ in METRICS}
-    metrics = None
-    if args.metrics:
-        metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-        if unknown := [m for m in metrics if m not in known]:
-            raise BadInput(
-                f"--metrics: unknown {', '.join(unknown)}; choose among {', '.join(sorted(known))}"
-            )
+    metrics = _metrics(args.metrics)
     if not 0.0 <= args.confidence < 1.0:
         raise BadInput(
             f"--confidence {args.confidence:g}: pick a level below 100%, or 0 to not judge noise"

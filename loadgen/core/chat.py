@@ -72,7 +72,7 @@ def is_content(chunk: Chunk) -> bool:
 
 def parse_openai_chunk(data: str) -> Chunk:
     """Read one SSE event's data from a streamed chat completion (not ``DONE``)."""
-    # _loads inlined: this runs once per streamed token.
+    # _loads inlined, and one function on purpose: this runs once per streamed token.
     try:
         obj, end = _scan(data, 0)
     except (StopIteration, ValueError, TypeError, RecursionError):

@@ -115,6 +115,7 @@ class OpenAIReader(_Base):
         taken to hold at most one ``content`` key and its JSON is not validated beyond its
         braces.
         """
+        # One function on purpose: a call per event is the cost this path exists to avoid.
         size = len(chunk)
         if not chunk.startswith(b"data: ") or 13 in chunk or size > self._max_line:
             return False

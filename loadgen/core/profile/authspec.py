@@ -33,18 +33,23 @@ _KEYS = {
 }
 
 
-class AuthSection(Checker):
-    http: Callable[[Any, Path_], HttpTask]  # from TaskSections (see Builder)
+class AuthSection:
+    """``auth:`` sections, read into ``check``; ``request`` reads a login or logout request
+    (the task sections' HTTP task reader)."""
+
+    def __init__(self, check: Checker, request: Callable[[Any, Path_], HttpTask]) -> None:
+        self.check = check
+        self.http = request
 
     def auth_spec(self, value: Any, path: Path_) -> AuthSpec | None:
         if value is None:
             return AuthSpec()
         if not isinstance(value, Mapping) or "kind" not in value:
-            self.bad(path, "expected a mapping with kind", f"kinds: {', '.join(AUTH_KINDS)}")
+            self.check.bad(path, "expected a mapping with kind", f"kinds: {', '.join(AUTH_KINDS)}")
             return None
         kind = str(value["kind"])
         if kind not in AUTH_KINDS:
-            self.bad(
+            self.check.bad(
                 (*path, "kind"),
                 f"unknown auth kind {kind!r}",
                 f"use one of {', '.join(AUTH_KINDS)}",
@@ -54,22 +59,22 @@ class AuthSection(Checker):
             extra = {k: v for k, v in value.items() if k != "kind"}
             self._aws(kind, extra, path)
             return AuthSpec(kind=cast(Any, kind), extra=extra)
-        a = self.mapping(value, path, (*_COMMON, *_KEYS[kind]))
+        a = self.check.mapping(value, path, (*_COMMON, *_KEYS[kind]))
         if kind in ("bearer", "api_key"):
-            token = self.typed(a.get("token"), (*path, "token"), str, "")
+            token = self.check.typed(a.get("token"), (*path, "token"), str, "")
             if not token:
-                self.bad(
+                self.check.bad(
                     (*path, "token"),
                     "missing token",
                     "write token: ${API_TOKEN} and export API_TOKEN",
                 )
             header = a.get("header", "authorization" if kind == "bearer" else "x-api-key")
-            query = self.typed(a.get("query"), (*path, "query"), str, None)
+            query = self.check.typed(a.get("query"), (*path, "query"), str, None)
             return AuthSpec(
                 kind=cast(Any, kind),
                 token=token,
                 header=str(header).lower(),
-                scheme=self.typed(
+                scheme=self.check.typed(
                     a.get("scheme"), (*path, "scheme"), str, "Bearer" if kind == "bearer" else ""
                 ),
                 query=query,
@@ -77,7 +82,7 @@ class AuthSection(Checker):
         if kind == "none":
             return AuthSpec()
         if "login" not in a:
-            self.bad(
+            self.check.bad(
                 path,
                 "missing login request",
                 'write login: {path: /api/auth/login, json: {email: "{{ email }}", '
@@ -87,21 +92,25 @@ class AuthSection(Checker):
         return AuthSpec(
             kind="login",
             login=self._request(a["login"], (*path, "login")),
-            token_path=self.typed(a.get("token_path"), (*path, "token_path"), str, "access_token"),
-            refresh_token_path=self.typed(
+            token_path=self.check.typed(
+                a.get("token_path"), (*path, "token_path"), str, "access_token"
+            ),
+            refresh_token_path=self.check.typed(
                 a.get("refresh_token_path"), (*path, "refresh_token_path"), str, "refresh_token"
             ),
-            expires_in_path=self.typed(
+            expires_in_path=self.check.typed(
                 a.get("expires_in_path"), (*path, "expires_in_path"), str, "expires_in"
             ),
             refresh=self._request(a["refresh"], (*path, "refresh")) if "refresh" in a else None,
             logout=self._request(a["logout"], (*path, "logout")) if "logout" in a else None,
-            refresh_before=self.unit(
+            refresh_before=self.check.unit(
                 a.get("refresh_before"), (*path, "refresh_before"), units.parse_duration, 30.0
             ),
-            backoff=self.unit(a.get("backoff"), (*path, "backoff"), units.parse_duration, 1.0),
+            backoff=self.check.unit(
+                a.get("backoff"), (*path, "backoff"), units.parse_duration, 1.0
+            ),
             header=str(a.get("header", "authorization")).lower(),
-            scheme=self.typed(a.get("scheme"), (*path, "scheme"), str, "Bearer"),
+            scheme=self.check.typed(a.get("scheme"), (*path, "scheme"), str, "Bearer"),
         )
 
     def _request(self, value: Any, path: Path_) -> HttpTask:
@@ -116,6 +125,6 @@ class AuthSection(Checker):
         from loadgen.core.aws.config import parse_cognito, parse_sigv4
 
         def problem(suffix: tuple[str | int, ...], what: str, fix: str = "") -> None:
-            self.bad((*path, *suffix), what, fix)
+            self.check.bad((*path, *suffix), what, fix)
 
         (parse_cognito if kind == "cognito" else parse_sigv4)(extra, problem)

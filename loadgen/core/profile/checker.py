@@ -89,6 +89,20 @@ class Checker:
             return default
         return number
 
+    def missing_file(self, ref: str, path: Path_) -> bool:
+        """True (and a problem naming the path looked at) when a file the profile names is not
+        there; paths are relative to the profile's folder, whatever the current directory."""
+        resolved = self.base_dir / ref
+        if resolved.is_file():
+            return False
+        self.bad(
+            path,
+            f"{ref!r} not found: looked for {resolved.resolve()}",
+            "a path in a profile is relative to the profile's folder, not to the current "
+            "directory; fix it or give an absolute path",
+        )
+        return True
+
     def str_map(self, value: Any, path: Path_) -> dict[str, str]:
         if value is None:
             return {}

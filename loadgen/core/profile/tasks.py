@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from loadgen.core import units
+from loadgen.core.profile.authspec import AuthSection
 from loadgen.core.profile.checker import Checker, kind_of
 from loadgen.core.profile.model import (
-    AuthSpec,
     ChatTask,
     Condition,
     DataPools,
@@ -30,16 +30,19 @@ _STEP_KINDS = ("chat", "http", "ws", "tasks")
 _CONDITIONS = ("status", "json", "contains", "citations", "answer_length", "header")
 
 
-class TaskSections(Checker):
-    """User classes and everything inside them."""
+class TaskSections:
+    """User classes and everything inside them, read into ``check``; their ``auth:`` sections
+    go to ``auth``, which reads a login request as an HTTP task of this section."""
 
-    auth_spec: Callable[[Any, Path_], AuthSpec | None]  # from AuthSection (see Builder)
+    def __init__(self, check: Checker) -> None:
+        self.check = check
+        self.auth = AuthSection(check, self.http)
 
     def user_classes(self, value: Any, path: Path_, pools: DataPools) -> tuple[UserClass, ...]:
         if value is None:
             return ()
         if not isinstance(value, list) or not value:
-            self.bad(
+            self.check.bad(
                 path,
                 "expected a non-empty list of user classes",
                 "write users: [{name: regular, tasks: [...]}]",
@@ -49,7 +52,7 @@ class TaskSections(Checker):
         names: set[str] = set()
         for i, item in enumerate(value):
             p = (*path, i)
-            u = self.mapping(
+            u = self.check.mapping(
                 item,
                 p,
                 (
@@ -64,22 +67,22 @@ class TaskSections(Checker):
                     "auth",
                 ),
             )
-            name = self.typed(u.get("name"), (*p, "name"), str, f"user{i + 1}")
+            name = self.check.typed(u.get("name"), (*p, "name"), str, f"user{i + 1}")
             if name in names:
-                self.bad(
+                self.check.bad(
                     (*p, "name"), f"user class {name!r} defined twice", "give each a unique name"
                 )
             names.add(name)
             tasks = self.tasks(u.get("tasks"), (*p, "tasks"), pools)
             journey = self.tasks(u.get("journey"), (*p, "journey"), pools)
             if "tasks" in u and "journey" in u:
-                self.bad(
+                self.check.bad(
                     p,
                     "give either tasks (picked by weight) or journey (run in order)",
                     "put weighted choices inside the journey as a step: {tasks: [...]}",
                 )
             if not tasks and not journey and "tasks" not in u and "journey" not in u:
-                self.bad(
+                self.check.bad(
                     p,
                     "a user class needs tasks or a journey",
                     "add tasks: [{chat: {category: simple}}]",
@@ -88,7 +91,7 @@ class TaskSections(Checker):
             out.append(
                 UserClass(
                     name=name,
-                    weight=self.positive(u.get("weight", 1), (*p, "weight"), 1.0),
+                    weight=self.check.positive(u.get("weight", 1), (*p, "weight"), 1.0),
                     think_time=self.think_time(u.get("think_time"), (*p, "think_time")),
                     tasks=tasks,
                     journey=journey,
@@ -96,7 +99,7 @@ class TaskSections(Checker):
                     on_stop=self.tasks(u.get("on_stop"), (*p, "on_stop"), pools),
                     vars=variables,
                     secret_vars=secret_vars,
-                    auth=self.auth_spec(u["auth"], (*p, "auth")) if "auth" in u else None,
+                    auth=self.auth.auth_spec(u["auth"], (*p, "auth")) if "auth" in u else None,
                 )
             )
             self._check_variables(u, p, out[-1], pools)
@@ -109,18 +112,20 @@ class TaskSections(Checker):
         secret: set[str] = set()
         for key, item in value.items() if isinstance(value, Mapping) else ():
             if isinstance(item, Mapping):
-                spec = self.mapping(item, (*path, str(key)), ("value", "secret"))
+                spec = self.check.mapping(item, (*path, str(key)), ("value", "secret"))
                 if "value" not in spec:
-                    self.bad(
+                    self.check.bad(
                         (*path, str(key)),
                         "a variable written as a mapping needs value:",
                         f"write {key}: {{value: ..., secret: true}}",
                     )
-                if self.typed(spec.get("secret"), (*path, str(key), "secret"), bool, False):
+                if self.check.typed(spec.get("secret"), (*path, str(key), "secret"), bool, False):
                     secret.add(str(key))
                 item = spec.get("value", "")
             plain[key] = item
-        return self.str_map(plain if isinstance(value, Mapping) else value, path), frozenset(secret)
+        return self.check.str_map(plain if isinstance(value, Mapping) else value, path), frozenset(
+            secret
+        )
 
     def _check_variables(
         self, raw: Mapping[str, Any], path: Path_, cls: UserClass, pools: DataPools
@@ -143,10 +148,10 @@ class TaskSections(Checker):
                 try:
                     missing = undeclared(value) - known
                 except TemplateError as exc:
-                    self.bad(p, str(exc), "fix the {{ ... }} syntax")
+                    self.check.bad(p, str(exc), "fix the {{ ... }} syntax")
                     return
                 if missing:
-                    self.bad(
+                    self.check.bad(
                         p,
                         f"unknown variable {', '.join(sorted(missing))}",
                         "define it in vars:, a data rows column, or an extract: of an "
@@ -168,11 +173,11 @@ class TaskSections(Checker):
         if value is None:
             return ThinkTime()
         if not isinstance(value, Mapping):
-            d = self.unit(value, path, units.parse_duration, 0.0)
+            d = self.check.unit(value, path, units.parse_duration, 0.0)
             return ThinkTime(kind="constant", low=d, high=d, mean=d)
-        t = self.mapping(value, path, ("constant", "uniform", "exponential"))
+        t = self.check.mapping(value, path, ("constant", "uniform", "exponential"))
         if len(t) != 1:
-            self.bad(
+            self.check.bad(
                 path,
                 "give exactly one of constant, uniform, exponential",
                 "write {uniform: [2s, 8s]}, {constant: 1s} or {exponential: 3s}",
@@ -182,21 +187,21 @@ class TaskSections(Checker):
         p = (*path, kind)
         if kind == "uniform":
             if not isinstance(arg, list) or len(arg) != 2:
-                self.bad(p, "expected [low, high]", "write uniform: [2s, 8s]")
+                self.check.bad(p, "expected [low, high]", "write uniform: [2s, 8s]")
                 return ThinkTime()
-            low = self.unit(arg[0], (*p, 0), units.parse_duration, 0.0)
-            high = self.unit(arg[1], (*p, 1), units.parse_duration, 0.0)
+            low = self.check.unit(arg[0], (*p, 0), units.parse_duration, 0.0)
+            high = self.check.unit(arg[1], (*p, 1), units.parse_duration, 0.0)
             if high < low:
-                self.bad(p, "high is below low", "write [low, high]")
+                self.check.bad(p, "high is below low", "write [low, high]")
             return ThinkTime(kind="uniform", low=low, high=high, mean=(low + high) / 2)
-        d = self.unit(arg, p, units.parse_duration, 0.0)
+        d = self.check.unit(arg, p, units.parse_duration, 0.0)
         return ThinkTime(kind=cast(Any, kind), low=d, high=d, mean=d)
 
     def tasks(self, value: Any, path: Path_, pools: DataPools) -> tuple[Task, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.bad(
+            self.check.bad(
                 path,
                 f"expected a list of tasks, got {kind_of(value)}",
                 "write - {weight: 1, chat: {category: simple}}",
@@ -209,7 +214,7 @@ class TaskSections(Checker):
         )
 
     def task(self, value: Any, path: Path_, pools: DataPools) -> Task | None:
-        t = self.mapping(
+        t = self.check.mapping(
             value,
             path,
             (
@@ -226,17 +231,17 @@ class TaskSections(Checker):
         )
         kinds = [k for k in _STEP_KINDS if k in t]
         if len(kinds) != 1:
-            self.bad(
+            self.check.bad(
                 path,
                 f"a task needs exactly one of: {', '.join(_STEP_KINDS)}",
                 "write {chat: {category: simple}} or {http: {path: /health}}",
             )
             return None
         kind = kinds[0]
-        weight = self.positive(t.get("weight", 1), (*path, "weight"), 1.0)
-        repeat = self.typed(t.get("repeat"), (*path, "repeat"), int, 1)
+        weight = self.check.positive(t.get("weight", 1), (*path, "weight"), 1.0)
+        repeat = self.check.typed(t.get("repeat"), (*path, "repeat"), int, 1)
         if repeat < 1:
-            self.bad((*path, "repeat"), "repeat must be ≥ 1")
+            self.check.bad((*path, "repeat"), "repeat must be ≥ 1")
         common: dict[str, Any] = {
             "weight": weight,
             "repeat": max(repeat, 1),
@@ -250,7 +255,7 @@ class TaskSections(Checker):
             "count": self.counters(t.get("count"), (*path, "count")),
             "observe": self.observations(t.get("observe"), (*path, "observe")),
         }
-        name = self.typed(t.get("name"), (*path, "name"), str, None)
+        name = self.check.typed(t.get("name"), (*path, "name"), str, None)
         if kind == "chat":
             chat = self.chat(t["chat"], (*path, "chat"), pools)
             default = (
@@ -268,13 +273,13 @@ class TaskSections(Checker):
         if kind == "tasks":
             group = self.tasks(t["tasks"], (*path, "tasks"), pools)
             if not group and isinstance(t["tasks"], list):
-                self.bad((*path, "tasks"), "an empty group", "list the tasks to pick from")
+                self.check.bad((*path, "tasks"), "an empty group", "list the tasks to pick from")
             return Task(name=name or "group", group=group, **common)
         http = self.http(t["http"], (*path, "http"))
         return Task(name=name or f"{http.method} {http.path}", http=http, **common)
 
     def chat(self, value: Any, path: Path_, pools: DataPools) -> ChatTask:
-        c = self.mapping(
+        c = self.check.mapping(
             value,
             path,
             (
@@ -295,34 +300,34 @@ class TaskSections(Checker):
                 "body",
             ),
         )
-        api = self.typed(c.get("api"), (*path, "api"), str, "openai")
+        api = self.check.typed(c.get("api"), (*path, "api"), str, "openai")
         if api not in ("openai", "sse", "text", "json", "bedrock"):
-            self.bad(
+            self.check.bad(
                 (*path, "api"), f"unknown api {api!r}", "use openai, sse, text, json or bedrock"
             )
             api = "openai"
-        category = self.typed(c.get("category"), (*path, "category"), str, None)
+        category = self.check.typed(c.get("category"), (*path, "category"), str, None)
         if category is not None and category not in pools.questions:
             have = ", ".join(sorted(pools.questions)) or "none"
-            self.bad(
+            self.check.bad(
                 (*path, "category"),
                 f"no question pool {category!r} in {pools.source}",
                 f"use one of: {have}",
             )
-        conversation = self.typed(c.get("conversation"), (*path, "conversation"), bool, False)
+        conversation = self.check.typed(c.get("conversation"), (*path, "conversation"), bool, False)
         if conversation and not pools.conversations:
-            self.bad(
+            self.check.bad(
                 (*path, "conversation"),
                 f"{pools.source} has no conversations",
                 "add conversations: [[turn, turn, ...]] to the data file",
             )
-        max_tokens = self.typed(c.get("max_tokens"), (*path, "max_tokens"), int, None)
+        max_tokens = self.check.typed(c.get("max_tokens"), (*path, "max_tokens"), int, None)
         if max_tokens is not None and max_tokens <= 0:
-            self.bad((*path, "max_tokens"), "must be > 0", "write max_tokens: 256")
+            self.check.bad((*path, "max_tokens"), "must be > 0", "write max_tokens: 256")
         default_path = "/v1/chat/completions" if api == "openai" else "/api/chat"
         body = c.get("body")
         if body is not None and not isinstance(body, Mapping):
-            self.bad(
+            self.check.bad(
                 (*path, "body"),
                 "expected a JSON object template",
                 'write body: {message: "{{ prompt }}"}',
@@ -330,74 +335,80 @@ class TaskSections(Checker):
             body = None
         return ChatTask(
             api=api,
-            path=self.typed(c.get("path"), (*path, "path"), str, default_path),
-            model=self.typed(c.get("model"), (*path, "model"), str, "builtin"),
-            stream=self.typed(c.get("stream"), (*path, "stream"), bool, True),
+            path=self.check.typed(c.get("path"), (*path, "path"), str, default_path),
+            model=self.check.typed(c.get("model"), (*path, "model"), str, "builtin"),
+            stream=self.check.typed(c.get("stream"), (*path, "stream"), bool, True),
             max_tokens=max_tokens,
             category=category,
-            prompt=self.typed(c.get("prompt"), (*path, "prompt"), str, None),
+            prompt=self.check.typed(c.get("prompt"), (*path, "prompt"), str, None),
             conversation=conversation,
-            include_usage=self.typed(c.get("include_usage"), (*path, "include_usage"), bool, True),
-            headers=self.str_map(c.get("headers"), (*path, "headers")),
-            content_event=self.typed(c.get("content_event"), (*path, "content_event"), str, None),
-            content_field=self.typed(
+            include_usage=self.check.typed(
+                c.get("include_usage"), (*path, "include_usage"), bool, True
+            ),
+            headers=self.check.str_map(c.get("headers"), (*path, "headers")),
+            content_event=self.check.typed(
+                c.get("content_event"), (*path, "content_event"), str, None
+            ),
+            content_field=self.check.typed(
                 c.get("content_field"), (*path, "content_field"), str, "content"
             ),
-            done_event=self.typed(c.get("done_event"), (*path, "done_event"), str, "done"),
-            usage_field=self.typed(
+            done_event=self.check.typed(c.get("done_event"), (*path, "done_event"), str, "done"),
+            usage_field=self.check.typed(
                 c.get("usage_field"), (*path, "usage_field"), str, "usage.completion_tokens"
             ),
             body=dict(body) if body else None,
         )
 
     def http(self, value: Any, path: Path_) -> HttpTask:
-        h = self.mapping(
+        h = self.check.mapping(
             value, path, ("method", "path", "headers", "json", "body", "upload", "auth")
         )
         default_method = "POST" if ("json" in h or "body" in h or "upload" in h) else "GET"
-        method = self.typed(h.get("method"), (*path, "method"), str, default_method).upper()
+        method = self.check.typed(h.get("method"), (*path, "method"), str, default_method).upper()
         if method not in HTTP_METHODS:
-            self.bad(
+            self.check.bad(
                 (*path, "method"),
                 f"unknown method {method!r}",
                 f"use one of {', '.join(HTTP_METHODS)}",
             )
-        p = self.typed(h.get("path"), (*path, "path"), str, "/")
+        p = self.check.typed(h.get("path"), (*path, "path"), str, "/")
         if not p.startswith("/"):
-            self.bad((*path, "path"), f"{p!r} does not start with /", f"write /{p}")
+            self.check.bad((*path, "path"), f"{p!r} does not start with /", f"write /{p}")
         if sum(k in h for k in ("json", "body", "upload")) > 1:
-            self.bad(path, "give one of json, body or upload", "a request has one body")
+            self.check.bad(path, "give one of json, body or upload", "a request has one body")
         return HttpTask(
             method=method,
             path=p,
-            headers=self.str_map(h.get("headers"), (*path, "headers")),
+            headers=self.check.str_map(h.get("headers"), (*path, "headers")),
             json=h.get("json"),
-            body=self.typed(h.get("body"), (*path, "body"), str, None),
+            body=self.check.typed(h.get("body"), (*path, "body"), str, None),
             upload=self.upload(h["upload"], (*path, "upload")) if "upload" in h else None,
-            auth=self.typed(h.get("auth"), (*path, "auth"), bool, True),
+            auth=self.check.typed(h.get("auth"), (*path, "auth"), bool, True),
         )
 
     def upload(self, value: Any, path: Path_) -> Upload:
-        u = self.mapping(value, path, ("field", "size", "filename", "content_type", "form"))
+        u = self.check.mapping(value, path, ("field", "size", "filename", "content_type", "form"))
         sizes = {"small": 4_000, "medium": 40_000, "large": 400_000}
         raw = u.get("size", "small")
         size = (
-            sizes[raw] if raw in sizes else self.unit(raw, (*path, "size"), units.parse_size, 4000)
+            sizes[raw]
+            if raw in sizes
+            else self.check.unit(raw, (*path, "size"), units.parse_size, 4000)
         )
         return Upload(
-            form_field=self.typed(u.get("field"), (*path, "field"), str, "file"),
+            form_field=self.check.typed(u.get("field"), (*path, "field"), str, "file"),
             size=size,
-            filename=self.typed(
+            filename=self.check.typed(
                 u.get("filename"), (*path, "filename"), str, "document-{{ vu }}-{{ iteration }}.txt"
             ),
-            content_type=self.typed(
+            content_type=self.check.typed(
                 u.get("content_type"), (*path, "content_type"), str, "text/plain"
             ),
-            form=self.str_map(u.get("form"), (*path, "form")),
+            form=self.check.str_map(u.get("form"), (*path, "form")),
         )
 
     def ws(self, value: Any, path: Path_, pools: DataPools) -> WsTask:
-        w = self.mapping(
+        w = self.check.mapping(
             value,
             path,
             (
@@ -416,16 +427,16 @@ class TaskSections(Checker):
                 "reconnect_backoff",
             ),
         )
-        category = self.typed(w.get("category"), (*path, "category"), str, None)
+        category = self.check.typed(w.get("category"), (*path, "category"), str, None)
         if category is not None and category not in pools.questions:
-            self.bad(
+            self.check.bad(
                 (*path, "category"),
                 f"no question pool {category!r} in {pools.source}",
                 f"use one of: {', '.join(sorted(pools.questions)) or 'none'}",
             )
         message = w.get("message")
         if message is not None and not isinstance(message, Mapping):
-            self.bad(
+            self.check.bad(
                 (*path, "message"),
                 "expected a JSON object template",
                 'write message: {type: message, content: "{{ prompt }}"}',
@@ -433,23 +444,25 @@ class TaskSections(Checker):
             message = None
         token_query = w.get("token_query", "token")
         return WsTask(
-            path=self.typed(w.get("path"), (*path, "path"), str, "/api/realtime/ws"),
+            path=self.check.typed(w.get("path"), (*path, "path"), str, "/api/realtime/ws"),
             category=category,
-            prompt=self.typed(w.get("prompt"), (*path, "prompt"), str, None),
-            conversation=self.typed(w.get("conversation"), (*path, "conversation"), bool, False),
+            prompt=self.check.typed(w.get("prompt"), (*path, "prompt"), str, None),
+            conversation=self.check.typed(
+                w.get("conversation"), (*path, "conversation"), bool, False
+            ),
             message=dict(message) if message else None,
-            type_field=self.typed(w.get("type_field"), (*path, "type_field"), str, "type"),
-            token_type=self.typed(w.get("token_type"), (*path, "token_type"), str, "token"),
-            content_field=self.typed(
+            type_field=self.check.typed(w.get("type_field"), (*path, "type_field"), str, "type"),
+            token_type=self.check.typed(w.get("token_type"), (*path, "token_type"), str, "token"),
+            content_field=self.check.typed(
                 w.get("content_field"), (*path, "content_field"), str, "content"
             ),
-            end_type=self.typed(w.get("end_type"), (*path, "end_type"), str, "end"),
-            error_type=self.typed(w.get("error_type"), (*path, "error_type"), str, "error"),
-            usage_field=self.typed(
+            end_type=self.check.typed(w.get("end_type"), (*path, "end_type"), str, "end"),
+            error_type=self.check.typed(w.get("error_type"), (*path, "error_type"), str, "error"),
+            usage_field=self.check.typed(
                 w.get("usage_field"), (*path, "usage_field"), str, "usage.completion_tokens"
             ),
             token_query=None if token_query is None else str(token_query),
-            reconnect_backoff=self.unit(
+            reconnect_backoff=self.check.unit(
                 w.get("reconnect_backoff"), (*path, "reconnect_backoff"), units.parse_duration, 1.0
             ),
         )
@@ -459,7 +472,7 @@ class TaskSections(Checker):
         if value is None:
             return ()
         if not isinstance(value, Mapping):
-            self.bad(
+            self.check.bad(
                 path,
                 "expected a mapping of variable names to rules",
                 "write extract: {token: {json: access_token}}",
@@ -468,9 +481,9 @@ class TaskSections(Checker):
         out = []
         for name, rule in value.items():
             p = (*path, str(name))
-            r = self.mapping(rule, p, ("json", "header", "regex"))
+            r = self.check.mapping(rule, p, ("json", "header", "regex"))
             if len(r) != 1:
-                self.bad(
+                self.check.bad(
                     p,
                     "give exactly one of json, header, regex",
                     "write {json: data.id}, {header: location} or {regex: 'id=(\\w+)'}",
@@ -482,9 +495,9 @@ class TaskSections(Checker):
 
                 try:
                     if re.compile(str(expr)).groups > 1:
-                        self.bad(p, "a regex may have at most one group", "keep one (...)")
+                        self.check.bad(p, "a regex may have at most one group", "keep one (...)")
                 except re.error as exc:
-                    self.bad(p, f"invalid regex: {exc}", "check the pattern")
+                    self.check.bad(p, f"invalid regex: {exc}", "check the pattern")
                     continue
             out.append(Extract(name=str(name), source=cast(Any, source), expr=str(expr)))
         return tuple(out)
@@ -495,7 +508,7 @@ class TaskSections(Checker):
         if value is None:
             return ()
         if not isinstance(value, Mapping):
-            self.bad(
+            self.check.bad(
                 path,
                 "expected a mapping of histogram names to sources",
                 "write observe: {answer_chars: answer_length}",
@@ -509,7 +522,7 @@ class TaskSections(Checker):
                 continue
             rules = self.extracts({str(name): source}, path)
             if not rules:
-                self.bad(
+                self.check.bad(
                     p,
                     "expected answer_length, output_tokens, body_size, or "
                     "{json: path} / {header: name} / {regex: '...'} giving a number",
@@ -522,7 +535,7 @@ class TaskSections(Checker):
         if value is None:
             return ()
         if not isinstance(value, Mapping):
-            self.bad(
+            self.check.bad(
                 path,
                 "expected a mapping of counter names to conditions",
                 "write count: {rate_limited: {status: 429}}",
@@ -539,7 +552,7 @@ class TaskSections(Checker):
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.bad(path, "expected a list of checks", "write checks: [{status: 200}]")
+            self.check.bad(path, "expected a list of checks", "write checks: [{status: 200}]")
             return ()
         out = []
         for i, item in enumerate(value):
@@ -555,9 +568,9 @@ class TaskSections(Checker):
         return tuple(out)
 
     def condition(self, value: Any, path: Path_, name: str | None) -> Condition | None:
-        c = self.mapping(value, path, _CONDITIONS)
+        c = self.check.mapping(value, path, _CONDITIONS)
         if len(c) != 1:
-            self.bad(
+            self.check.bad(
                 path,
                 f"give exactly one of {', '.join(_CONDITIONS)}",
                 "write {status: 200}, {json: {path: id}}, {contains: text}, "
@@ -570,15 +583,15 @@ class TaskSections(Checker):
         if kind == "status":
             values = arg if isinstance(arg, list) else [arg]
             if not all(isinstance(v, int) and 100 <= v <= 599 for v in values):
-                self.bad(p, "expected an HTTP status or a list of them", "write status: 200")
+                self.check.bad(p, "expected an HTTP status or a list of them", "write status: 200")
                 return None
             return Condition(name=name or f"status {arg}", kind="status", values=tuple(values))
         if kind in ("json", "header"):
             if isinstance(arg, str):
                 return Condition(name=name or f"{kind} {arg}", kind=cast(Any, kind), path=arg)
-            j = self.mapping(arg, p, ("path", "equals"))
+            j = self.check.mapping(arg, p, ("path", "equals"))
             if "path" not in j:
-                self.bad(p, "missing path", f"write {kind}: {{path: data.id, equals: 3}}")
+                self.check.bad(p, "missing path", f"write {kind}: {{path: data.id, equals: 3}}")
                 return None
             return Condition(
                 name=name
@@ -591,13 +604,13 @@ class TaskSections(Checker):
         if kind == "contains":
             return Condition(name=name or f"contains {arg!r}", kind="contains", text=str(arg))
         if kind == "citations":
-            expected = self.typed(arg, p, bool, True)
+            expected = self.check.typed(arg, p, bool, True)
             return Condition(
                 name=name or ("has citations" if expected else "no citations"),
                 kind="citations",
                 expected=expected,
             )
-        a = self.mapping(arg, p, ("min", "max"))
-        low = self.typed(a.get("min"), (*p, "min"), int, 0)
-        high = self.typed(a.get("max"), (*p, "max"), int, None)
+        a = self.check.mapping(arg, p, ("min", "max"))
+        low = self.check.typed(a.get("min"), (*p, "min"), int, 0)
+        high = self.check.typed(a.get("max"), (*p, "max"), int, None)
         return Condition(name=name or label, kind="answer_length", low=low, high=high)
