@@ -135,32 +135,7 @@ class WsChat:
         try:
             async with asyncio.timeout(timeout):
                 await ws.send(json.dumps(message))
-                while True:
-                    raw = await ws.recv()
-                    now = monotonic()
-                    if sample.first_byte is None:
-                        sample.first_byte = now
-                    text = raw if isinstance(raw, str) else raw.decode("utf-8")
-                    kind = json_field(text, spec.type_field)
-                    if kind == spec.token_type:
-                        content = json_field(text, spec.content_field)
-                        if content:
-                            sample.token_times.append(now)
-                            if keep_text:
-                                parts.append(str(content))
-                    elif kind == spec.end_type:
-                        view.final = text
-                        if spec.usage_field:
-                            usage = json_field(text, spec.usage_field)
-                            sample.usage_tokens, sample.usage_rejected = checked_usage(usage)
-                        sample.end = now
-                        sample.status = 200
-                        break
-                    elif kind == spec.error_type:
-                        sample.error = _kind_for_code(json_field(text, "code"))
-                        sample.message = f"error message: {json_field(text, 'message')}"[:200]
-                        sample.end = now
-                        break
+                await _read_answer(ws, spec, sample, view, parts if keep_text else None)
         except asyncio.CancelledError:
             sample.interrupted = True
             raise
@@ -185,7 +160,41 @@ class WsChat:
         return view
 
     async def close(self) -> None:
+        """Close the connection (if open); the next question opens a new one."""
         ws, self._ws = self._ws, None
         if ws is not None:
             with contextlib.suppress(TimeoutError, OSError, WebSocketException):
                 await asyncio.wait_for(ws.close(), 2.0)
+
+
+async def _read_answer(
+    ws: ClientConnection, spec: WsTask, sample: Sample, view: ResponseView, parts: list[str] | None
+) -> None:
+    """Read messages until the end-of-answer (or error) message, stamping each token message;
+    its text goes to ``parts`` when given."""
+    while True:
+        raw = await ws.recv()
+        now = monotonic()
+        if sample.first_byte is None:
+            sample.first_byte = now
+        text = raw if isinstance(raw, str) else raw.decode("utf-8")
+        kind = json_field(text, spec.type_field)
+        if kind == spec.token_type:
+            content = json_field(text, spec.content_field)
+            if content:
+                sample.token_times.append(now)
+                if parts is not None:
+                    parts.append(str(content))
+        elif kind == spec.end_type:
+            view.final = text
+            if spec.usage_field:
+                usage = json_field(text, spec.usage_field)
+                sample.usage_tokens, sample.usage_rejected = checked_usage(usage)
+            sample.end = now
+            sample.status = 200
+            return
+        elif kind == spec.error_type:
+            sample.error = _kind_for_code(json_field(text, "code"))
+            sample.message = f"error message: {json_field(text, 'message')}"[:200]
+            sample.end = now
+            return

@@ -1,7 +1,8 @@
 """Stopping a run from outside, and its live snapshots: what every runner offers embedders.
 
-``Engine`` (one process) and the distributed runners (processes, Ray actors) share it, so
-``stop()`` and ``snapshots()`` mean the same whichever ran the test.
+``Engine`` (one process) holds one and the distributed runners (processes, Ray actors) are
+one, so ``stop()`` and ``snapshots()`` mean the same whichever ran the test. The drivers wait
+on it (``wait``), on the clock it was given.
 """
 
 from __future__ import annotations
@@ -10,11 +11,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from loadgen.engine.clock import MONOTONIC, Clock
+
 __all__ = ["RunControl"]
+
+_SHORT = 0.1  # waits up to this long sleep through a stop (no timer on the stop event)
 
 
 class RunControl:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = MONOTONIC) -> None:
+        self.run_clock = clock  # (a Ray runner keeps its clock offsets in `clock`)
         self._stop = asyncio.Event()
         self._stop_now = asyncio.Event()
         self._stop_reason = ""
@@ -35,6 +41,25 @@ class RunControl:
         self._stop_now.set()
 
     @property
+    def stop_reason(self) -> str:
+        """Why the run stopped ("" while nothing has stopped it)."""
+        return self._stop_reason
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether the stop cut the run short (Ctrl-C, an embedder), not a rule of the run."""
+        return self._interrupted
+
+    def ended(self, reason: str) -> None:
+        """Name why the run ended, unless a stop already did."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+
+    def explain(self, more: str) -> None:
+        """Add to the stop reason (where the run was when it stopped)."""
+        self._stop_reason += more
+
+    @property
     def stopping(self) -> bool:
         """True once ``stop()`` was called (or the run decided to end early)."""
         return self._stop.is_set()
@@ -42,6 +67,23 @@ class RunControl:
     @property
     def stopping_now(self) -> bool:
         return self._stop_now.is_set()
+
+    async def wait(self, deadline: float) -> bool:
+        """Sleep until ``deadline`` (on ``clock``) or a stop; True if the run was stopped."""
+        delay = deadline - self.run_clock.now()
+        if delay > _SHORT:  # long waits wake on stop; short ones skip the stop event's timer
+            await self.run_clock.sleep_until(deadline, self._stop)
+        elif delay > 0:
+            await self.run_clock.sleep(delay)
+        return self._stop.is_set()
+
+    async def stopped(self) -> None:
+        """Return once ``stop()`` is called."""
+        await self._stop.wait()
+
+    async def stopped_now(self) -> None:
+        """Return once ``stop_now()`` is called."""
+        await self._stop_now.wait()
 
     @property
     def in_flight(self) -> int | None:
@@ -58,7 +100,9 @@ class RunControl:
         finally:
             self._subscribers.remove(queue)
 
-    def _publish(self, record: dict[str, Any] | None) -> None:
+    def publish(self, record: dict[str, Any] | None) -> None:
         """Hand a record to every snapshot iterator; None ends them."""
         for queue in self._subscribers:
             queue.put_nowait(record)
+
+    _publish = publish  # the distributed runners' name for it

@@ -30,11 +30,10 @@ from loadgen.core.profile.model import (
 from loadgen.core.redact import is_secret_key
 from loadgen.core.sample import Sample
 from loadgen.core.shapes import WeightedChoice, draw_think
-from loadgen.core.template import render, render_value
+from loadgen.core.template import render
 from loadgen.edge.auth.base import NoAuth, OutgoingRequest, VUAuth
-from loadgen.edge.exchange import chat_body, run_chat, run_http
 from loadgen.edge.transport import VUClient
-from loadgen.edge.wschat import WsChat
+from loadgen.engine.requesters import Requester, requester_kind, send_http
 
 __all__ = ["VU", "VUContext"]
 
@@ -66,34 +65,6 @@ class VUContext:
     learn: Callable[[str], None] = lambda value: None
     # `loadgen check`: see every response (and keep answer text) to show what came back
     on_response: Callable[[Sample, ResponseView], None] | None = None
-
-
-def _filler(size: int, seed: int) -> bytes:
-    """A readable generated document of ``size`` bytes (uploads: small, medium, large)."""
-    rng = random.Random(seed)
-    words = [
-        "policy",
-        "invoice",
-        "customer",
-        "refund",
-        "shipping",
-        "account",
-        "support",
-        "contract",
-        "service",
-        "report",
-        "quarter",
-        "clinic",
-        "patient",
-        "schedule",
-    ]
-    out: list[str] = []
-    n = 0
-    while n < size:
-        line = " ".join(rng.choice(words) for _ in range(12)) + ".\n"
-        out.append(line)
-        n += len(line)
-    return "".join(out).encode()[:size]
 
 
 class VU:
@@ -136,7 +107,9 @@ class VU:
             if isinstance(value, str) and (key in secret_names or is_secret_key(key)):
                 ctx.learn(value)
         self.auth: VUAuth | None = None
-        self._ws: WsChat | None = None
+        # The requester of each task, chosen on its first request (one per protocol).
+        self._requesters: dict[type[Requester], Requester] = {}
+        self._by_task: dict[int, Requester] = {}
 
     def stop(self) -> None:
         """Finish the current request (if any), run on_stop, and exit."""
@@ -170,9 +143,25 @@ class VU:
             await client.aclose()
             await self.close_ws()
 
+    @property
+    def seq(self) -> int:
+        """Requests this VU has sent (the last request id's number)."""
+        return self._seq
+
     async def close_ws(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
+        """Close what the VU's requesters hold open (its WebSocket)."""
+        for requester in self._requesters.values():
+            await requester.close()
+
+    def _requester(self, task: Task) -> Requester:
+        requester = self._by_task.get(id(task))
+        if requester is None:
+            kind = requester_kind(task)
+            requester = self._requesters.get(kind)
+            if requester is None:
+                requester = self._requesters[kind] = kind(self)
+            self._by_task[id(task)] = requester
+        return requester
 
     async def start_auth(self, client: VUClient) -> None:
         """Set up the VU's auth; logging in waits for the first request that needs it, so
@@ -279,13 +268,16 @@ class VU:
         keep_text: bool = False,
     ) -> tuple[float, ResponseView]:
         """Send one request (and, after a 401 that auth can mend, one retry)."""
+        needs_text = (
+            keep_text
+            or self.ctx.on_response is not None
+            or bool(task.checks or task.count or task.extract or task.observe)
+        )
         for attempt in (1, 2):
             sample = self._new_sample(task, t0 if attempt == 1 else monotonic())
             self.in_request = True
             try:
-                view = await self._send(
-                    client, task, sample, messages, keep_text or self.ctx.on_response is not None
-                )
+                view = await self._requester(task).send(client, task, sample, messages, needs_text)
                 self._after(task, sample, view)
                 if self.ctx.on_response is not None:
                     self.ctx.on_response(sample, view)
@@ -303,138 +295,13 @@ class VU:
             break
         return (sample.end or monotonic()), view
 
-    async def _send(
-        self,
-        client: VUClient,
-        task: Task,
-        sample: Sample,
-        messages: list[dict[str, str]],
-        keep_text: bool,
-    ) -> ResponseView:
-        needs_text = keep_text or bool(task.checks or task.count or task.extract or task.observe)
-        if task.chat is not None and task.chat.api == "bedrock":
-            from loadgen.edge.aws.bedrock import run_converse_stream
-
-            assert self.ctx.bedrock is not None
-            client = await self.ctx.bedrock()
-            sample.send = monotonic()
-            answer = await run_converse_stream(
-                client,
-                model_id=task.chat.model,
-                messages=messages,
-                sample=sample,
-                timeout=self.ctx.timeout,
-                max_tokens=task.chat.max_tokens,
-                keep_text=needs_text,
-            )
-            return ResponseView(status=sample.status, answer=answer if needs_text else None)
-        if task.chat is not None:
-            chat = task.chat
-            count = self.ctx.count_tokens
-            body = chat_body(chat, messages, self.vars)
-            path, headers = await self._prepare("POST", render(chat.path, self.vars), {}, body)
-            view = await run_chat(
-                client,
-                chat,
-                path,
-                headers,
-                body,
-                sample,
-                timeout=self.ctx.timeout,
-                keep_text=needs_text or count is not None,
-            )
-            if count is not None and sample.usage_tokens is None and sample.error is None:
-                sample.tokenizer_tokens = count(view.answer or "")
-            return view
-        if task.ws is not None:
-            if self._ws is None:
-                self._ws = WsChat(
-                    self.ctx.base_url,
-                    record=self.ctx.record,
-                    count=lambda name: self.ctx.count(name, 1),
-                    user_class=self.user_class.name,
-                    connect_timeout=self.ctx.connect_timeout,
-                )
-            ws = task.ws
-            template = ws.message or {
-                "type": "message",
-                "content": "{{ prompt }}",
-                "id": "{{ request_id }}",
-            }
-            message = render_value(
-                template,
-                {**self.vars, "prompt": messages[-1]["content"], "request_id": sample.request_id},
-            )
-            if ws.conversation and self.vars.get("conversation_id"):
-                message.setdefault("conversation_id", self.vars["conversation_id"])
-            _, headers = await self._prepare("GET", ws.path, {}, None)
-            token = self.vars.get("token") or getattr(self.auth, "token", None)
-            if ws.token_query:
-                headers.pop("authorization", None)
-            return await self._ws.ask(
-                ws,
-                message,
-                sample,
-                token=token,
-                headers=headers,
-                timeout=self.ctx.timeout,
-                keep_text=needs_text,
-            )
-        assert task.http is not None
-        return await self._http(client, task.http, sample)
-
-    async def _http(
-        self,
-        client: VUClient,
-        http: HttpTask,
-        sample: Sample,
-        extra_headers: dict[str, str] | None = None,
-    ) -> ResponseView:
-        headers = {k: render(v, self.vars) for k, v in http.headers.items()}
-        for name, value in headers.items():
-            if is_secret_key(name):
-                self.ctx.learn(value)
-        headers.update(extra_headers or {})
-        content: bytes | None = None
-        files = data = None
-        if http.json is not None:
-            import json as _json
-
-            content = _json.dumps(render_value(http.json, self.vars)).encode()
-            headers.setdefault("content-type", "application/json")
-        elif http.body is not None:
-            content = render(http.body, self.vars).encode()
-        elif http.upload is not None:
-            up = http.upload
-            name = render(up.filename, self.vars)
-            files = {
-                up.form_field: (name, _filler(up.size, self.id * 7919 + self._seq), up.content_type)
-            }
-            data = {k: render(v, self.vars) for k, v in up.form.items()}
-        path = render(http.path, self.vars)
-        if http.auth:
-            url, headers = await self._prepare(http.method, path, headers, content, absolute=True)
-        else:
-            url = self.ctx.base_url + path
-        return await run_http(
-            client,
-            http.method,
-            url,
-            headers,
-            sample,
-            timeout=self.ctx.timeout,
-            content=content,
-            files=files,
-            data=data,
-        )
-
     async def send_auth_request(
         self, http: HttpTask, sample: Sample, headers: dict[str, str]
     ) -> ResponseView:
         """For auth kinds: send a login/refresh/logout request with this VU's variables."""
-        return await self._http(self._auth_client, http, sample, headers)
+        return await send_http(self, self._auth_client, http, sample, headers)
 
-    async def _prepare(
+    async def prepare(
         self,
         method: str,
         path: str,

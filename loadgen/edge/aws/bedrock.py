@@ -17,7 +17,7 @@ from loadgen.core.errors import ErrorKind
 from loadgen.core.sample import Sample
 from loadgen.edge.aws.errors import classify_aws
 
-__all__ = ["bedrock_messages", "run_converse_stream"]
+__all__ = ["bedrock_messages", "converse_request", "run_converse_stream"]
 
 _IN_STREAM_KEPT = frozenset({ErrorKind.HTTP_429, ErrorKind.HTTP_5XX, ErrorKind.TIMEOUT})
 
@@ -35,6 +35,28 @@ def bedrock_messages(
     return turns, system
 
 
+def converse_request(
+    model_id: str,
+    messages: Sequence[Mapping[str, str]],
+    *,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of ``converse_stream`` for one conversation."""
+    turns, system = bedrock_messages(messages)
+    request: dict[str, Any] = {"modelId": model_id, "messages": turns}
+    if system:
+        request["system"] = system
+    inference: dict[str, Any] = {}
+    if max_tokens is not None:
+        inference["maxTokens"] = max_tokens
+    if temperature is not None:
+        inference["temperature"] = temperature
+    if inference:
+        request["inferenceConfig"] = inference
+    return request
+
+
 async def run_converse_stream(
     client: Any,
     *,
@@ -48,17 +70,7 @@ async def run_converse_stream(
     clock: Callable[[], float] = monotonic,
 ) -> str:
     """Send one Converse stream and fill ``sample``; returns the answer when ``keep_text``."""
-    turns, system = bedrock_messages(messages)
-    request: dict[str, Any] = {"modelId": model_id, "messages": turns}
-    if system:
-        request["system"] = system
-    inference: dict[str, Any] = {}
-    if max_tokens is not None:
-        inference["maxTokens"] = max_tokens
-    if temperature is not None:
-        inference["temperature"] = temperature
-    if inference:
-        request["inferenceConfig"] = inference
+    request = converse_request(model_id, messages, max_tokens=max_tokens, temperature=temperature)
     parts: list[str] = []
     in_stream = False
     try:
@@ -67,22 +79,9 @@ async def run_converse_stream(
             sample.first_byte = clock()
             sample.status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
             in_stream = True
-            stopped = False
-            async for event in response["stream"]:
-                now = clock()
-                delta = event.get("contentBlockDelta")
-                if delta is not None:
-                    text = delta.get("delta", {}).get("text")
-                    if text:
-                        sample.token_times.append(now)
-                        if keep_text:
-                            parts.append(text)
-                elif "messageStop" in event:
-                    stopped = True
-                elif "metadata" in event:
-                    usage = event["metadata"].get("usage", {})
-                    if isinstance(usage.get("outputTokens"), int):
-                        sample.usage_tokens = usage["outputTokens"]
+            stopped = await _read_stream(
+                response["stream"], sample, parts if keep_text else None, clock
+            )
             sample.end = clock()
             if not stopped:
                 sample.error = ErrorKind.STREAM_BROKEN
@@ -104,3 +103,27 @@ async def run_converse_stream(
         if sample.end is None and not sample.interrupted:
             sample.end = clock()
     return "".join(parts)
+
+
+async def _read_stream(
+    stream: Any, sample: Sample, parts: list[str] | None, clock: Callable[[], float]
+) -> bool:
+    """Stamp each content delta into ``sample`` (its text into ``parts`` when given) and take
+    the reported output tokens; True if the stream ended with ``messageStop``."""
+    stopped = False
+    async for event in stream:
+        now = clock()
+        delta = event.get("contentBlockDelta")
+        if delta is not None:
+            text = delta.get("delta", {}).get("text")
+            if text:
+                sample.token_times.append(now)
+                if parts is not None:
+                    parts.append(text)
+        elif "messageStop" in event:
+            stopped = True
+        elif "metadata" in event:
+            usage = event["metadata"].get("usage", {})
+            if isinstance(usage.get("outputTokens"), int):
+                sample.usage_tokens = usage["outputTokens"]
+    return stopped

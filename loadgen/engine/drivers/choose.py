@@ -1,0 +1,85 @@
+"""Which driver a run needs, built from its profile (the engine holds what this returns)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from loadgen.core.profile.model import Profile
+from loadgen.core.shapes import level_at
+from loadgen.engine.control import RunControl
+from loadgen.engine.crowd import Crowd
+from loadgen.engine.drivers.breakpoint import BreakpointDriver
+from loadgen.engine.drivers.closed import ClosedDriver
+from loadgen.engine.drivers.open import OpenDriver, OpenUsers, Tally
+from loadgen.engine.steps import StepSource
+from loadgen.engine.vu import VU, VUContext
+
+__all__ = ["Chosen", "choose"]
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    driver: Any  # a Driver: one of the three below
+    open_users: OpenUsers | None = None  # open model: the runners and their client pool
+    breakpoint: BreakpointDriver | None = None  # a search: its level and verdicts
+
+
+def choose(
+    profile: Profile,
+    ctx: VUContext,
+    *,
+    seed: int,
+    segment: tuple[int, int],
+    steps: StepSource | None,
+    tally: Tally,
+    crowd: Crowd,
+    control: RunControl,
+    intervals: list[dict[str, Any]],
+) -> Chosen:
+    """The driver of the profile's load model (a breakpoint search drives one of the two)."""
+    load = profile.load
+
+    def closed(level: Callable[[float], float], duration: float) -> ClosedDriver:
+        return ClosedDriver(
+            classes=profile.users,
+            level=level,
+            duration=duration,
+            seed=seed,
+            segment=segment,
+            spawn=lambda k, cls, rng, tag: VU(k, cls, ctx, rng, tag=tag),
+            crowd=crowd,
+            control=control,
+        )
+
+    if load.model == "closed":
+        if profile.breakpoint is None:
+            return Chosen(closed(lambda elapsed: level_at(load, elapsed), load.duration))
+        search = BreakpointDriver(
+            spec=profile.breakpoint,
+            slo=profile.slo,
+            intervals=intervals,
+            control=control,
+            follow=lambda level: closed(level, math.inf),
+            steps=steps,
+        )
+        return Chosen(search, breakpoint=search)
+    users = OpenUsers(
+        profile.users, ctx, seed=seed, segment=segment, max_in_flight=load.max_in_flight
+    )
+    driver = OpenDriver(
+        load=load, segment=segment, arrivals=users, tally=tally, crowd=crowd, control=control
+    )
+    if profile.breakpoint is None:
+        return Chosen(driver, open_users=users)
+    search = BreakpointDriver(
+        spec=profile.breakpoint,
+        slo=profile.slo,
+        intervals=intervals,
+        control=control,
+        stepper=driver,
+        steps=steps,
+    )
+    return Chosen(search, open_users=users, breakpoint=search)

@@ -1,0 +1,83 @@
+"""The one-second statistics intervals: closed by a ticker on the run's clock, each record
+annotated (users finishing, CPU, planned level), kept, written and published live."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loadgen.core.stats import Recorder
+from loadgen.engine.control import RunControl
+from loadgen.engine.crowd import Crowd
+from loadgen.engine.writer import ResultWriter
+
+__all__ = ["Intervals"]
+
+_TICK = 0.1  # loop-lag sampling period (s)
+_INTERVAL = 1.0  # statistics interval (s)
+_LAST = 0.05  # a last interval shorter than this is left out (unless it holds something)
+
+
+class Intervals:
+    def __init__(
+        self,
+        recorder: Recorder,
+        crowd: Crowd,
+        control: RunControl,
+        writer: ResultWriter | None,
+        *,
+        unit: str,
+        planned: Callable[[float], float],
+        on_close: Callable[[float], None],
+    ) -> None:
+        """``planned(elapsed)``: the plan's level then, in ``unit``; ``on_close(at)`` runs
+        after each interval is kept (the abort rules)."""
+        self.recorder = recorder
+        self.crowd = crowd
+        self.control = control
+        self.writer = writer
+        self.unit = unit
+        self.planned = planned
+        self.on_close = on_close
+        self.records: list[dict[str, Any]] = []
+        self._start = recorder.start  # of the interval now open
+        self._cpu_mark = time.process_time()
+
+    async def tick(self) -> None:
+        """Close an interval every second and sample event-loop lag every tick, until cancelled."""
+        clock = self.control.run_clock
+        next_interval = self.recorder.start + _INTERVAL
+        while True:
+            due = min(clock.now() + _TICK, next_interval)
+            await clock.sleep_until(due)
+            now = clock.now()
+            self.recorder.add_loop_lag(max(0.0, now - due))
+            self.crowd.sample_finishing()
+            while now >= next_interval:
+                self.close(next_interval)
+                next_interval += _INTERVAL
+
+    def close_last(self, end: float) -> None:
+        """At the end of the run: close the interval still open, unless it is empty and short."""
+        if end - self._start > _LAST or not self.records or self.recorder.interval_pending:
+            self.close(end)
+
+    def close(self, at: float) -> dict[str, Any]:
+        planned = self.planned(at - self.recorder.start)
+        record = self.recorder.close_interval(at, self.crowd.active_users)
+        # The graceful stop's users are counted at their peak in the interval: sampled at its
+        # end, answers completing in it would be drawn beside users already at 0.
+        record["finishing"] = self.crowd.take_finishing_peak()
+        cpu_now = time.process_time()
+        length = record["length"]
+        record["cpu"] = round((cpu_now - self._cpu_mark) / length, 4) if length > 0 else 0.0
+        self._cpu_mark = cpu_now
+        record["planned"] = {self.unit: round(planned, 3)}
+        self._start = at
+        self.records.append(record)
+        self.on_close(at)
+        if self.writer is not None:
+            self.writer.interval(record)
+        self.control.publish(record)
+        return record
