@@ -63,6 +63,8 @@ class Chunk:
     error: str | None = None
     reasoning: bool = False
     rejected_usage: int | None = None  # an implausible completion count, not used
+    reasoning_tokens: int | None = None  # usage.completion_tokens_details.reasoning_tokens
+    tool: bool = False  # the text is a tool call's name or arguments, not answer text
 
 
 def is_content(chunk: Chunk) -> bool:
@@ -109,6 +111,11 @@ def parse_openai_chunk(data: str) -> Chunk:
             reasoning = _reasoning(delta)
             if reasoning:
                 return _finish(obj, reasoning, finish, True)
+            call = _tool_text(delta)
+            if call:
+                chunk = _finish(obj, call, finish, False)
+                chunk.tool = True
+                return chunk
         return _finish(obj, "", finish, False)
     if choices is not None and type(choices) is not list:
         raise ChunkError("choices is not a list")
@@ -143,6 +150,8 @@ def parse_openai_completion(body: bytes | bytearray | str) -> Chunk:
             else:
                 content = _reasoning(message)
                 reasoning = bool(content)
+                if not content:
+                    content = _tool_text(message)
     elif choices is not None and type(choices) is not list:
         raise ChunkError("choices is not a list")
     return _finish(obj, content, finish, reasoning)
@@ -242,14 +251,31 @@ def _reasoning(delta: dict[str, Any]) -> str:
     return ""
 
 
+def _tool_text(delta: dict[str, Any]) -> str:
+    """A tool call's generated text (function name and argument fragments): output a client
+    waits for like answer text, so a tool-call-only answer has a TTFT and tokens."""
+    calls = delta.get("tool_calls")
+    if type(calls) is not list:
+        return ""
+    parts = []
+    for call in calls:
+        function = call.get("function") if type(call) is dict else None
+        if type(function) is dict:
+            parts += [v for k in ("name", "arguments") if type(v := function.get(k)) is str]
+    return "".join(parts)
+
+
 def _finish(obj: dict[str, Any], content: str, finish: str | None, reasoning: bool) -> Chunk:
-    completion = prompt = rejected = None
+    completion = prompt = rejected = thought = None
     usage = obj.get("usage")
     if usage is not None:
         if type(usage) is not dict:
             raise ChunkError("usage is not an object")
         completion, rejected = checked_usage(_count(usage, "completion_tokens"))
         prompt = checked_usage(_count(usage, "prompt_tokens"))[0]
+        details = usage.get("completion_tokens_details")
+        if type(details) is dict:
+            thought = checked_usage(_count(details, "reasoning_tokens"))[0]
     error = obj.get("error")
     message = None
     if error is not None:
@@ -259,7 +285,7 @@ def _finish(obj: dict[str, Any], content: str, finish: str | None, reasoning: bo
             message = error
         else:
             message = json.dumps(error)
-    return Chunk(content, finish, completion, prompt, message, reasoning, rejected)
+    return Chunk(content, finish, completion, prompt, message, reasoning, rejected, thought)
 
 
 def checked_usage(value: Any) -> tuple[int | None, int | None]:

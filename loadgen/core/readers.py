@@ -34,6 +34,8 @@ class Reader(Protocol):
     final: str | None
     citations: int
     without_done: str
+    reasoning_at: list[int]
+    reasoning_tokens: int | None
 
     def feed(self, chunk: bytes, now: float) -> None: ...
     def close(self, now: float) -> None: ...
@@ -50,6 +52,10 @@ class _Base:
         self.parts: list[str] = []
         self.final: str | None = None  # the done event's data, or a JSON answer's body
         self.citations = 0  # SSE events named "citation"
+        # Which content events were a reasoning model's thinking (indices into token_times),
+        # and its reported reasoning token count: they split TTFT from the first answer token.
+        self.reasoning_at: list[int] = []
+        self.reasoning_tokens: int | None = None
         # How a stream that lacked its end marker still ended cleanly: "finish_reason" (after
         # one) or "clean" (a server that sends neither); "" when the marker came.
         self.without_done = ""
@@ -68,6 +74,7 @@ _ANY_USAGE_B = b'"usage"'
 _NULL_USAGE_B = b'"usage":null'
 _REASONING_B = b'"reasoning'  # reasoning_content (DeepSeek, vLLM) and reasoning (OpenRouter)
 _ERROR_B = b'"error"'
+_TOOL_B = b'"tool_calls"'
 _BOUNDARY_B = b"}\n\ndata: {"
 _DONE_B = b"data: [DONE]\n\n"
 _USAGE = '"usage"'
@@ -147,9 +154,9 @@ class OpenAIReader(_Base):
             except UnicodeDecodeError:
                 return False  # feed() raises the error with its position
         tokens = content - body.count(_EMPTY_B)
-        if tokens <= len(pieces) and _REASONING_B in body:
+        if tokens <= len(pieces) and (_REASONING_B in body or _TOOL_B in body):
             # An event without a content token may carry reasoning text ("content":"" beside
-            # "reasoning":"…", OpenRouter's shape): that is a token, read it in full.
+            # "reasoning":"…", OpenRouter's shape) or a tool call: a token, read it in full.
             return False
         usage: bytes | None = None
         at = -1
@@ -210,6 +217,8 @@ class OpenAIReader(_Base):
         if parsed.error:
             raise ChunkError(f"error in stream: {parsed.error}")
         if parsed.content:
+            if parsed.reasoning:  # reasoning never takes the fast paths above
+                self.reasoning_at.append(len(self.token_times))
             self.token_times.append(now)
             if self.keep_text:
                 self.parts.append(parsed.content)
@@ -217,6 +226,8 @@ class OpenAIReader(_Base):
             self.usage_tokens = parsed.completion_tokens
         elif parsed.rejected_usage is not None:
             self.usage_rejected = parsed.rejected_usage
+        if parsed.reasoning_tokens is not None:
+            self.reasoning_tokens = parsed.reasoning_tokens
         if parsed.finish_reason:
             self.finished = True
 

@@ -43,6 +43,10 @@ class Sample:
     # A stream accepted without its end marker (data: [DONE]): "finish_reason" when it ended
     # cleanly after one, "clean" when the server sent neither; "" otherwise.
     without_done: str = ""
+    # A reasoning model's thinking: which content events were reasoning (indices into
+    # token_times) and the reasoning tokens the server reported.
+    reasoning_at: list[int] = field(default_factory=list)
+    reasoning_tokens: int | None = None
 
     # The per-request definitions of SPEC §1, in seconds from the intended start: the
     # recorder, the raw rows, SLOs and the preflight read these and nothing else.
@@ -57,6 +61,39 @@ class Sample:
         """Intended start → first content-bearing event; None when none came."""
         times = self.token_times
         return times[0] - self.t0 if times else None
+
+    @property
+    def ttfo(self) -> float | None:
+        """Intended start → first *output* event: answer text or a tool call, not reasoning.
+
+        Equal to ``ttft`` for a model that does not reason; None when only reasoning came."""
+        times, thinking = self.token_times, self.reasoning_at
+        if not thinking:
+            return times[0] - self.t0 if times else None
+        first = 0 if thinking[0] else self._output_after(0)
+        return None if first is None else times[first] - self.t0
+
+    @property
+    def reasoning_time(self) -> float | None:
+        """First reasoning event → the first output event after it (or the last reasoning
+        event when no output followed): how long the user watched the model think."""
+        thinking = self.reasoning_at
+        if not thinking:
+            return None
+        first = self._output_after(0)
+        end = thinking[-1] if first is None else first
+        return self.token_times[end] - self.token_times[thinking[0]]
+
+    def _output_after(self, k: int) -> int | None:
+        """The first event after reasoning run ``reasoning_at[k:]`` starts that is not
+        reasoning (indices ascend, so it is the first gap in the run); None if none."""
+        thinking = self.reasoning_at
+        start = thinking[k]
+        for n in range(k, len(thinking)):
+            if thinking[n] != start + n - k:
+                return start + n - k
+        after = start + len(thinking) - k
+        return after if after < len(self.token_times) else None
 
     @property
     def e2e(self) -> float | None:

@@ -111,6 +111,8 @@ async def run_chat(
     sample.usage_tokens = reader.usage_tokens
     sample.usage_rejected = reader.usage_rejected
     sample.without_done = reader.without_done
+    sample.reasoning_at = reader.reasoning_at
+    sample.reasoning_tokens = reader.reasoning_tokens
     view.status = sample.status
     view.answer = "".join(reader.parts) if keep_text else None
     view.final = reader.final
