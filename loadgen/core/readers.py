@@ -9,8 +9,8 @@ transport maps to the ``protocol`` kind.
 from __future__ import annotations
 
 import json
-from typing import Protocol
 
+from loadgen.core.apireaders import CompletionsReader, EmbeddingsReader, ResponsesReader
 from loadgen.core.chat import (
     DONE,
     ChunkError,
@@ -19,50 +19,18 @@ from loadgen.core.chat import (
     parse_openai_chunk,
     parse_openai_completion,
 )
+from loadgen.core.readerbase import Reader, ReaderBase, StreamEnded
 from loadgen.core.sse import SSEDecoder
 
-__all__ = ["JSONReader", "OpenAIReader", "Reader", "SSEReader", "TextReader", "make_reader"]
-
-
-class Reader(Protocol):
-    token_times: list[float]
-    usage_tokens: int | None
-    usage_rejected: int | None
-    done: bool
-    keep_text: bool
-    parts: list[str]
-    final: str | None
-    citations: int
-    without_done: str
-    reasoning_at: list[int]
-    reasoning_tokens: int | None
-
-    def feed(self, chunk: bytes, now: float) -> None: ...
-    def close(self, now: float) -> None: ...
-
-
-class _Base:
-    def __init__(self, *, keep_text: bool = False) -> None:
-        self.token_times: list[float] = []
-        self.usage_tokens: int | None = None
-        # A usage count the server sent but no answer can have (negative, absurd): not used.
-        self.usage_rejected: int | None = None
-        self.done = False
-        self.keep_text = keep_text
-        self.parts: list[str] = []
-        self.final: str | None = None  # the done event's data, or a JSON answer's body
-        self.citations = 0  # SSE events named "citation"
-        # Which content events were a reasoning model's thinking (indices into token_times),
-        # and its reported reasoning token count: they split TTFT from the first answer token.
-        self.reasoning_at: list[int] = []
-        self.reasoning_tokens: int | None = None
-        # How a stream that lacked its end marker still ended cleanly: "finish_reason" (after
-        # one) or "clean" (a server that sends neither); "" when the marker came.
-        self.without_done = ""
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
+__all__ = [
+    "JSONReader",
+    "OpenAIReader",
+    "Reader",
+    "SSEReader",
+    "StreamEnded",
+    "TextReader",
+    "make_reader",
+]
 
 
 _CONTENT = '"content":"'
@@ -87,7 +55,7 @@ _FINISH_B = b'"finish_reason":"'
 _FINISH_SPACED_B = b'"finish_reason": "'
 
 
-class OpenAIReader(_Base):
+class OpenAIReader(ReaderBase):
     """OpenAI ``chat.completion.chunk`` SSE: content deltas are tokens; usage from its chunk."""
 
     def __init__(self, *, keep_text: bool = False, max_line: int = 1 << 20) -> None:
@@ -228,6 +196,8 @@ class OpenAIReader(_Base):
             self.usage_rejected = parsed.rejected_usage
         if parsed.reasoning_tokens is not None:
             self.reasoning_tokens = parsed.reasoning_tokens
+        if parsed.prompt_tokens is not None:
+            self.usage_prompt = parsed.prompt_tokens
         if parsed.finish_reason:
             self.finished = True
 
@@ -257,11 +227,7 @@ class OpenAIReader(_Base):
             raise StreamEnded("stream ended before any content, finish_reason or data: [DONE]")
 
 
-class StreamEnded(ValueError):
-    """The body ended before the stream's end marker: counted as ``stream_broken``."""
-
-
-class SSEReader(_Base):
+class SSEReader(ReaderBase):
     """Generic SSE: events named ``content_event`` (or any) carry content at ``content_field``."""
 
     def __init__(
@@ -310,7 +276,7 @@ class SSEReader(_Base):
             raise StreamEnded(f"stream ended before the {self._done_event!r} event")
 
 
-class TextReader(_Base):
+class TextReader(ReaderBase):
     """Plain chunked text: every non-empty body chunk is one content event."""
 
     def feed(self, chunk: bytes, now: float) -> None:
@@ -330,7 +296,7 @@ MAX_JSON_CONTAINERS = 1 << 16  # objects and arrays in one JSON answer
 MAX_JSON_COMMAS = 1 << 19  # a bound on its values (commas in text count too)
 
 
-class JSONReader(_Base):
+class JSONReader(ReaderBase):
     """A non-streamed JSON answer: one content event when the body is complete.
 
     What it may cost is bounded before it is parsed: at most ``MAX_JSON`` bytes are kept
@@ -377,6 +343,7 @@ class JSONReader(_Base):
             parsed = parse_openai_completion(body)
             content, self.usage_tokens = parsed.content, parsed.completion_tokens
             self.usage_rejected = parsed.rejected_usage
+            self.usage_prompt, self.reasoning_tokens = parsed.prompt_tokens, parsed.reasoning_tokens
         else:
             try:
                 text = body.decode("utf-8")
@@ -404,6 +371,12 @@ def make_reader(
     max_line: int = 1 << 20,
     max_body: int = 64 << 20,
 ) -> Reader:
+    if api == "embeddings":
+        return EmbeddingsReader(keep_text=keep_text, max_body=max_body)
+    if api == "completions" and stream:
+        return CompletionsReader(keep_text=keep_text, max_line=max_line)
+    if api == "responses" and stream:
+        return ResponsesReader(keep_text=keep_text, max_line=max_line)
     if not stream or api == "json":
         return JSONReader(
             openai=api == "openai",
