@@ -37,6 +37,7 @@ class Sample:
     message: str = ""
     interrupted: bool = False
     usage_tokens: int | None = None  # server-reported completion tokens
+    usage_prompt: int | None = None  # server-reported prompt tokens
     usage_rejected: int | None = None  # a reported count no answer can have; not used
     tokenizer_tokens: int | None = None
     request_id: str = ""

@@ -113,6 +113,7 @@ async def run_chat(
     sample.without_done = reader.without_done
     sample.reasoning_at = reader.reasoning_at
     sample.reasoning_tokens = reader.reasoning_tokens
+    sample.usage_prompt = reader.usage_prompt
     view.status = sample.status
     view.answer = "".join(reader.parts) if keep_text else None
     view.final = reader.final
