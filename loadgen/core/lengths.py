@@ -241,8 +241,8 @@ def _normal(
         if key not in value:
             bad(path, f"{key} is missing", _FORMS)
             ok = False
-    mean = _number(value.get("mean"), (*path, "mean"), bad, positive=True)
-    stdev = _number(value.get("stdev"), (*path, "stdev"), bad, positive=False)
+    mean = _number(value.get("mean"), (*path, "mean"), bad, least=1)
+    stdev = _number(value.get("stdev"), (*path, "stdev"), bad, least=0)
     low = _count(value.get("min", 1), (*path, "min"), bad)
     high = None if value.get("max") is None else _count(value["max"], (*path, "max"), bad)
     if not ok or mean is None or stdev is None or low is None:
@@ -268,7 +268,7 @@ def _empirical(value: list[Any], path: Path_, bad: Bad) -> Length | None:
             continue
         ok = _keys(item, p, bad, ("value", "weight"))
         n = _count(item.get("value"), (*p, "value"), bad)
-        w = _number(item.get("weight", 1), (*p, "weight"), bad, positive=True)
+        w = _number(item.get("weight", 1), (*p, "weight"), bad, least=0, above=True)
         if ok and n is not None and w is not None:
             values.append(n)
             weights.append(w)
@@ -288,15 +288,19 @@ def _keys(value: Mapping[str, Any], path: Path_, bad: Bad, allowed: tuple[str, .
     return ok
 
 
-def _number(value: Any, path: Path_, bad: Bad, *, positive: bool) -> float | None:
+def _number(
+    value: Any, path: Path_, bad: Bad, *, least: float, above: bool = False
+) -> float | None:
+    """A finite number from ``least`` (or above it) to ``MAX_TOKENS``."""
     if value is None:
         return None
-    limit = "> 0" if positive else ">= 0"
+    limit = f"{'>' if above else '>='} {least:g}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         bad(path, f"expected a number, got {value!r}"[:80], f"write a number {limit}")
         return None
     number = float(value)
-    if not math.isfinite(number) or number > MAX_TOKENS or number < 0 or (positive and not number):
+    low = number <= least if above else number < least
+    if not math.isfinite(number) or number > MAX_TOKENS or low:
         bad(path, f"{value!r} is out of range", f"write a number {limit}, at most {MAX_TOKENS}")
         return None
     return number
