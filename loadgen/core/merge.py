@@ -6,12 +6,9 @@ are matched on wall-clock seconds (each part's ``started`` plus the interval's `
 Thresholds are then evaluated again on the merged numbers: a p95 across all workers, never
 an average of the workers' p95s.
 
-Interval summaries that carry their histogram (ttft, e2e, itl) merge exactly. Those kept
-without one (ttfb and the generator's own ``schedule_lag``/``loop_lag``) get an exact
-``count`` and ``mean``, and as percentiles and ``max`` the largest of the parts' (an upper
-bound, marked ``"bound": "max_of_parts"``), which is what the health check needs: whether
-*any* generator fell behind. The whole-run histograms of every metric are exact. SLO
-verdicts are judged again on the merged numbers too (goodput counts add up exactly).
+Interval records merge in ``intervalmerge`` (exact where they carry a histogram, an upper
+bound where not). The whole-run histograms of every metric are exact. SLO verdicts are
+judged again on the merged numbers too (goodput counts add up exactly).
 
 A part rebuilt from the journal of a worker that was killed (``run.rebuilt_from_journal``)
 merges too: its intervals, counts and TTFT/E2E histograms are kept, the metrics its journal
@@ -27,13 +24,17 @@ from typing import Any, cast
 
 from loadgen.core import assemble, metrics
 from loadgen.core.hist import Histogram, ValueHistogram
+from loadgen.core.intervalmerge import merge_interval, merge_intervals, part_starts, sum_counters
 from loadgen.core.resultdoc import (
     Custom,
     ErrorRow,
+    Header,
     Interval,
+    Load,
     Part,
     PartHealth,
     Recorded,
+    ResultDoc,
     RunInfo,
     Scopes,
     Segment,
@@ -48,18 +49,6 @@ from loadgen.core.thresholds import Threshold, parse
 __all__ = ["merge_interval", "merge_intervals", "merge_results", "slo_of", "thresholds_of"]
 
 _SCOPE_TABLES = ("by_name", "by_class", "by_category")
-_SUMMED = (
-    "users",
-    "finishing",
-    "requests",
-    "ok",
-    "errors",
-    "interrupted",
-    "dropped",
-    "sent",
-    "rate_limited",
-    "good",
-)
 
 
 def merge_results(
@@ -82,43 +71,65 @@ def merge_results(
     offs = list(offsets) if offsets is not None else [0.0] * len(parts)
     if len(offs) != len(parts):
         raise ValueError("give one clock offset per part")
-    starts = [float(p["started"]) - o for p, o in zip(parts, offs, strict=True)]
+    starts = part_starts(parts, offs)
     base = min(starts)
     ended = max(s + float(p["run"]["duration"]) for s, p in zip(starts, parts, strict=True))
-    first = as_doc(parts[0])
     segment = _merged_segment(parts)
     doc = assemble.document(
-        assemble.header(
-            version=first["loadgen_version"],
-            profile=first["profile"],
-            target=first["target"],
-            seed=first["seed"],
-            started=base,
-            segment=segment,
-            plan=first.get("plan") or [],
-            environment=first.get("environment") or {},
-        ),
+        _merged_header(parts, base, segment),
         run=_merged_run(parts, ended - base, ended, segment.get("missing") or []),
         recorded=_merged_recorded(parts, ended - base),
-        load={
-            "model": (first.get("load") or {}).get("model", "closed"),
-            "dropped": sum(int(p.get("load", {}).get("dropped", 0)) for p in parts),
-        },
-        users_by_class=dict(_sum_counters(p.get("users_by_class", {}) for p in parts)),
+        load=_merged_load(parts),
+        users_by_class=dict(sum_counters(p.get("users_by_class", {}) for p in parts)),
         intervals=cast(list[Interval], merge_intervals(parts, offsets=offs)),
         slo=slo_of(parts) if slo is None else slo,
         thresholds=thresholds_of(parts) if thresholds is None else list(thresholds),
         aborted_by=next((p["aborted_by"] for p in parts if p.get("aborted_by")), None),
     )
+    _add_part_records(doc, parts, [s - base for s in starts], offs, measured=offsets is not None)
+    return cast(dict[str, Any], doc)
+
+
+def _merged_header(parts: Sequence[Mapping[str, Any]], started: float, segment: Segment) -> Header:
+    """The test's identity, as the first part recorded it, with the merged start and segment."""
+    first = as_doc(parts[0])
+    return assemble.header(
+        version=first["loadgen_version"],
+        profile=first["profile"],
+        target=first["target"],
+        seed=first["seed"],
+        started=started,
+        segment=segment,
+        plan=first.get("plan") or [],
+        environment=first.get("environment") or {},
+    )
+
+
+def _merged_load(parts: Sequence[Mapping[str, Any]]) -> Load:
+    return {
+        "model": (parts[0].get("load") or {}).get("model", "closed"),
+        "dropped": sum(int(p.get("load", {}).get("dropped", 0)) for p in parts),
+    }
+
+
+def _add_part_records(
+    doc: ResultDoc,
+    parts: Sequence[Mapping[str, Any]],
+    starts: list[float],
+    offsets: list[float],
+    *,
+    measured: bool,
+) -> None:
+    """What stays per part: health, start (``starts`` are relative to the merged start), the
+    clock offsets when they were ``measured``, and breakpoint searches."""
     doc["health"]["by_part"] = [_part_health(p) for p in parts if p.get("health")]
-    moved = zip(parts, starts, offs, strict=True)
-    doc["parts"] = [_part_entry(p, start - base, offset) for p, start, offset in moved]
-    if offsets is not None:
-        doc["clock"] = {"offsets": offs, "max_abs_offset": max(abs(o) for o in offs)}
+    moved = zip(parts, starts, offsets, strict=True)
+    doc["parts"] = [_part_entry(p, start, offset) for p, start, offset in moved]
+    if measured:
+        doc["clock"] = {"offsets": offsets, "max_abs_offset": max(abs(o) for o in offsets)}
     breakpoints = [p["breakpoint"] for p in parts if p.get("breakpoint")]
     if breakpoints:  # each segment searched on its own share: kept, not merged
         doc["breakpoint_by_part"] = breakpoints
-    return cast(dict[str, Any], doc)
 
 
 def _merged_segment(parts: Sequence[Mapping[str, Any]]) -> Segment:
@@ -187,52 +198,6 @@ def thresholds_of(parts: Sequence[Mapping[str, Any]]) -> list[Threshold]:
             if expr not in seen:
                 seen[expr] = parse(expr, abort_on_fail=bool(t.get("abort_on_fail")))
     return list(seen.values())
-
-
-def merge_intervals(
-    parts: Sequence[Mapping[str, Any]], *, offsets: Sequence[float] | None = None
-) -> list[dict[str, Any]]:
-    """The parts' interval records matched on wall-clock seconds and added up.
-
-    Part i's interval at ``t`` covers wall-clock second ``started_i - offsets[i] + t``;
-    merged records are keyed by that second relative to the earliest start. Parts started
-    together (``--start-at``) fall on the same seconds exactly; parts started apart are
-    matched to the nearest second.
-    """
-    offs = list(offsets) if offsets is not None else [0.0] * len(parts)
-    starts = [float(p["started"]) - o for p, o in zip(parts, offs, strict=True)]
-    base = min(starts, default=0.0)
-    buckets: dict[int, list[Mapping[str, Any]]] = {}
-    for part, start in zip(parts, starts, strict=True):
-        for record in part.get("intervals", []):
-            key = round(start + float(record["t"]) - base)
-            buckets.setdefault(key, []).append(record)
-    return [merge_interval(float(k), buckets[k]) for k in sorted(buckets)]
-
-
-def merge_interval(t: float, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One merged interval record (the shape ``Recorder.close_interval`` writes)."""
-    length = max(float(r.get("length", 1.0)) for r in records)
-    out: dict[str, Any] = {"t": t, "length": length, "parts": len(records)}
-    for key in _SUMMED:
-        out[key] = sum(int(r.get(key, 0)) for r in records)
-    out["errors_by_kind"] = dict(_sum_counters(r.get("errors_by_kind", {}) for r in records))
-    out["counters"] = dict(_sum_counters(r.get("counters", {}) for r in records))
-    out["output_tokens"] = sum(int(r.get("output_tokens", 0)) for r in records)
-    out["rps"] = out["requests"] / length if length > 0 else 0.0
-    out["output_tps"] = out["output_tokens"] / length if length > 0 else 0.0
-    for metric in (m.name for m in metrics.per_second()):
-        briefs = [r.get(metric, {}) for r in records]
-        exact = all("hdr" in b for b in briefs if b.get("count"))
-        out[metric] = _exact_brief(briefs) if exact else _bound_brief(briefs)
-    cpus = [float(r["cpu"]) for r in records if r.get("cpu") is not None]
-    if cpus:
-        out["cpu"] = max(cpus)  # the busiest generator: health judges each process
-        out["cpu_total"] = round(sum(cpus), 4)
-    planned = [r["planned"] for r in records if r.get("planned")]
-    if planned:
-        out["planned"] = planned[0]  # every segment records the whole test's planned level
-    return out
 
 
 def _check_compatible(parts: Sequence[Mapping[str, Any]]) -> None:
@@ -324,38 +289,6 @@ def _merge_hist(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return dict(total.summary()) | {"hdr": total.encode()}
 
 
-def _exact_brief(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    total = Histogram()
-    for item in items:
-        if item.get("count"):
-            total.merge(Histogram.decode(item["hdr"]))
-    if not total.count:
-        return {"count": 0}
-    p = total.percentiles_ms((50.0, 95.0, 99.0))
-    return {
-        "count": total.count,
-        "p50": p[50.0],
-        "p95": p[95.0],
-        "p99": p[99.0],
-        "max": total.max_ms,
-        "mean": total.mean_ms,
-        "hdr": total.encode(),
-    }
-
-
-def _bound_brief(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    present = [i for i in items if i.get("count")]
-    count = sum(int(i["count"]) for i in present)
-    if not count:
-        return {"count": 0}
-    out: dict[str, Any] = {"count": count}
-    for key in ("p50", "p95", "p99", "max"):
-        out[key] = max(float(i[key]) for i in present)
-    out["mean"] = sum(float(i["mean"]) * int(i["count"]) for i in present) / count
-    out["bound"] = "max_of_parts"
-    return out
-
-
 def _merge_error_rows(tables: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
     rows: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
     for table in tables:
@@ -380,7 +313,7 @@ def _merge_custom(items: Sequence[Mapping[str, Any]]) -> Custom:
             if h.get("hdr"):
                 part = ValueHistogram.decode(h["hdr"], scale=int(h["scale"]))
                 hists[name] = part if name not in hists else _merged(hists[name], part)
-    counters = _sum_counters(i.get("counters", {}) for i in items)
+    counters = sum_counters(i.get("counters", {}) for i in items)
     return {
         "counters": dict(sorted(counters.items())),
         "checks": dict(sorted(checks.items())),
@@ -393,13 +326,6 @@ def _merge_custom(items: Sequence[Mapping[str, Any]]) -> Custom:
 
 def _merged(total: ValueHistogram, part: ValueHistogram) -> ValueHistogram:
     total.merge(part)
-    return total
-
-
-def _sum_counters(items: Any) -> Counter[str]:
-    total: Counter[str] = Counter()
-    for item in items:
-        total.update({str(k): int(v) for k, v in item.items()})
     return total
 
 

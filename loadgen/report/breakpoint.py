@@ -76,6 +76,18 @@ def breakpoint_view(bp: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     unit = "req/s" if bp.get("unit") == "rate" else "users"
     steps = sorted(bp["steps"], key=lambda s: float(s.get("level", 0)))
+    return {
+        "unit": unit,
+        "summary": _summary(bp, unit),
+        "columns": STEP_COLUMNS,
+        "rows": [_row(s, unit) for s in steps],
+        "charts": _charts(bp, steps, unit),
+    }
+
+
+def _charts(bp: dict[str, Any], steps: list[dict[str, Any]], unit: str) -> list[str]:
+    """Throughput and latency by load level (``steps`` in level order), each step's dot
+    coloured by its verdict, the search's findings marked on both."""
     levels = [float(s.get("level", 0)) for s in steps]
     colors = [VERDICT_COLORS.get(str(s.get("verdict")), C["gray"]) for s in steps]
 
@@ -85,19 +97,15 @@ def breakpoint_view(bp: dict[str, Any] | None) -> dict[str, Any] | None:
             for lv, s in zip(levels, steps, strict=True)
         ]
 
-    marks = [
-        charts.Mark(float(bp[key]), label)
-        for key, label in (
-            ("highest_ok", "highest ok"),
-            ("first_broken", "broke"),
-            ("knee", "knee"),
-        )
-        if bp.get(key) is not None
-    ]
     lo, hi = min(levels), max(levels)
     pad = (hi - lo) * 0.04 or 1.0
-    x_range = (max(0.0, lo - pad), hi + pad)
-    x_label = f"load level ({unit})"
+    axis: dict[str, Any] = {
+        "x_label": f"load level ({unit})",
+        "x_range": (max(0.0, lo - pad), hi + pad),
+        "marks": _marks(bp),
+        "width": 570,
+        "height": 250,
+    }
     throughput = charts.line_chart(
         [
             charts.Line("req/s", pts(lambda s: s.get("rps")), C["blue"]),
@@ -105,11 +113,7 @@ def breakpoint_view(bp: dict[str, Any] | None) -> dict[str, Any] | None:
         ],
         title="Throughput by load level",
         y_label="requests/s",
-        x_label=x_label,
-        x_range=x_range,
-        marks=marks,
-        width=570,
-        height=250,
+        **axis,
     )
     latency = charts.line_chart(
         [
@@ -123,16 +127,19 @@ def breakpoint_view(bp: dict[str, Any] | None) -> dict[str, Any] | None:
         ],
         title="Latency by load level",
         y_label="ms",
-        x_label=x_label,
-        x_range=x_range,
-        marks=marks,
-        width=570,
-        height=250,
+        **axis,
     )
-    return {
-        "unit": unit,
-        "summary": _summary(bp, unit),
-        "columns": STEP_COLUMNS,
-        "rows": [_row(s, unit) for s in steps],
-        "charts": [throughput, latency],
-    }
+    return [throughput, latency]
+
+
+def _marks(bp: dict[str, Any]) -> list[charts.Mark]:
+    """The levels the search found, where it found them."""
+    return [
+        charts.Mark(float(bp[key]), label)
+        for key, label in (
+            ("highest_ok", "highest ok"),
+            ("first_broken", "broke"),
+            ("knee", "knee"),
+        )
+        if bp.get(key) is not None
+    ]

@@ -171,20 +171,9 @@ def line_chart(
     """
     values = [v for ln in lines for _, v in ln.points if v is not None and math.isfinite(v)]
     y_hi = max(values, default=0.0)
-    y_ticks = nice_ticks(0.0, y_hi * 1.04 if y_hi > 0 else 1.0)
-    if len(y_ticks) > 1 and y_ticks[-1] < y_hi:
-        y_ticks.append(round(2 * y_ticks[-1] - y_ticks[-2], 10))
-    y_top = y_ticks[-1] if y_hi > 0 else 1.0
-    if left is None:
-        left = 30 + max(len(_num(t)) for t in y_ticks) * _CHAR_W
-    legend_w = sum(len(ln.label) * _CHAR_W + 38 for ln in lines)
-    title_w = len(title) * 7.6
-    two_rows = title_w + legend_w + 24 > width - left - 16
-    top = 58.0 if two_rows else 38.0
-    frame = _Frame(
-        width, height, left, top, width - 16.0, height - 42.0, x_range[0], x_range[1], 0.0, y_top
-    )
-    legend_y = 40.0 if two_rows else 17.0
+    y_ticks = _y_ticks(y_hi)
+    frame, legend_y = _layout(lines, title, width, height, left, x_range, y_ticks, y_hi)
+    left = frame.left
     legend, _ = _legend(lines, frame.right, legend_y)
     svg = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -194,25 +183,111 @@ def line_chart(
         f'fill="#111827">{escape(title)}</text>',
         f'<g font-size="11.5" fill="#374151">{"".join(legend)}</g>',
     ]
-    for band in bands:
-        x_a, x_b = frame.x(max(band.start, frame.x0)), frame.x(min(band.end, frame.x1))
+    svg += [_band(frame, band) for band in bands]
+    ticks = list(x_ticks) if x_ticks is not None else nice_ticks(*x_range, target=10)
+    svg += _axes(frame, y_ticks, ticks, x_format, x_label, y_label)
+    svg.append(_marks(frame, marks))
+    svg.append(
+        f'<path d="M{_c(left)} {_c(frame.top)}V{_c(frame.bottom)}H{_c(frame.right)}" '
+        'fill="none" stroke="#9ca3af"/>'
+    )
+    if not values:
         svg.append(
-            f'<rect x="{_c(x_a)}" y="{_c(frame.top)}" width="{_c(max(x_b - x_a, 2))}" '
-            f'height="{_c(frame.bottom - frame.top)}" fill="#f59e0b" fill-opacity=".16">'
-            f"<title>{escape(band.title)}</title></rect>"
+            f'<text x="{_c((left + frame.right) / 2)}" y="{_c((frame.top + frame.bottom) / 2)}" '
+            'text-anchor="middle" font-size="13" fill="#6b7280">no data</text>'
         )
+    svg += [_series(frame, ln, dots) for ln in lines]
+    svg.append("</svg>")
+    return "".join(svg)
+
+
+def _layout(
+    lines: Sequence[Line],
+    title: str,
+    width: int,
+    height: int,
+    left: float | None,
+    x_range: tuple[float, float],
+    y_ticks: Sequence[float],
+    y_hi: float,
+) -> tuple[_Frame, float]:
+    """The plot's frame and the legend's baseline: the legend shares the title's row when
+    both fit, else it gets a row of its own and the plot starts lower. ``left`` defaults to
+    room for the widest y tick label."""
+    if left is None:
+        left = 30 + max(len(_num(t)) for t in y_ticks) * _CHAR_W
+    legend_w = sum(len(ln.label) * _CHAR_W + 38 for ln in lines)
+    two_rows = len(title) * 7.6 + legend_w + 24 > width - left - 16
+    top = 58.0 if two_rows else 38.0
+    y_top = y_ticks[-1] if y_hi > 0 else 1.0
+    frame = _Frame(
+        width, height, left, top, width - 16.0, height - 42.0, x_range[0], x_range[1], 0.0, y_top
+    )
+    return frame, 40.0 if two_rows else 17.0
+
+
+def _y_ticks(y_hi: float) -> list[float]:
+    """Round ticks from 0 to a little over ``y_hi``; the last is at or above it."""
+    y_ticks = nice_ticks(0.0, y_hi * 1.04 if y_hi > 0 else 1.0)
+    if len(y_ticks) > 1 and y_ticks[-1] < y_hi:
+        y_ticks.append(round(2 * y_ticks[-1] - y_ticks[-2], 10))
+    return y_ticks
+
+
+def _band(frame: _Frame, band: Band) -> str:
+    x_a, x_b = frame.x(max(band.start, frame.x0)), frame.x(min(band.end, frame.x1))
+    return (
+        f'<rect x="{_c(x_a)}" y="{_c(frame.top)}" width="{_c(max(x_b - x_a, 2))}" '
+        f'height="{_c(frame.bottom - frame.top)}" fill="#f59e0b" fill-opacity=".16">'
+        f"<title>{escape(band.title)}</title></rect>"
+    )
+
+
+def _axes(
+    frame: _Frame,
+    y_ticks: Sequence[float],
+    x_ticks: Sequence[float],
+    x_format: Callable[[float], str],
+    x_label: str,
+    y_label: str,
+) -> list[str]:
+    """The grid and tick marks (one group), then the tick and axis labels (another)."""
     grid = ['<g stroke="#e5e7eb" stroke-width="1">']
     labels = ['<g font-size="11" fill="#4b5563">']
     for t in y_ticks:
         y = frame.y(t)
-        grid.append(f'<line x1="{_c(left)}" y1="{_c(y)}" x2="{_c(frame.right)}" y2="{_c(y)}"/>')
-        labels.append(
-            f'<text x="{_c(left - 6)}" y="{_c(y + 4)}" text-anchor="end">{_num(t)}</text>'
+        grid.append(
+            f'<line x1="{_c(frame.left)}" y1="{_c(y)}" x2="{_c(frame.right)}" y2="{_c(y)}"/>'
         )
-    ticks = list(x_ticks) if x_ticks is not None else nice_ticks(*x_range, target=10)
+        labels.append(
+            f'<text x="{_c(frame.left - 6)}" y="{_c(y + 4)}" text-anchor="end">{_num(t)}</text>'
+        )
+    _x_ticks(frame, x_ticks, x_format, grid, labels)
+    grid.append("</g>")
+    labels.append(
+        f'<text x="{_c((frame.left + frame.right) / 2)}" y="{frame.height - 6}" '
+        f'text-anchor="middle" fill="#374151">{escape(x_label)}</text>'
+    )
+    mid_y = (frame.top + frame.bottom) / 2
+    labels.append(
+        f'<text transform="translate(13 {_c(mid_y)}) rotate(-90)" text-anchor="middle" '
+        f'fill="#374151">{escape(y_label)}</text></g>'
+    )
+    return grid + labels
+
+
+def _x_ticks(
+    frame: _Frame,
+    ticks: Sequence[float],
+    x_format: Callable[[float], str],
+    grid: list[str],
+    labels: list[str],
+) -> None:
+    """Tick marks along the x axis; a label is left out where it would touch the previous
+    one, and the last is right-aligned where it would be cut at the chart's edge."""
     last_right = -1e9
     for t in ticks:
-        if not x_range[0] <= t <= x_range[1]:
+        if not frame.x0 <= t <= frame.x1:
             continue
         x = frame.x(t)
         text = x_format(t)
@@ -222,7 +297,7 @@ def line_chart(
             f'y2="{_c(frame.bottom + 4)}" stroke="#9ca3af"/>'
         )
         anchor, start, end = "middle", x - half, x + half
-        if end > width - 2:  # the last label would be cut at the right edge
+        if end > frame.width - 2:
             anchor, start, end = "end", x - 2 * half, x
         if start > last_right + 14:
             labels.append(
@@ -230,31 +305,6 @@ def line_chart(
                 f'text-anchor="{anchor}">{escape(text)}</text>'
             )
             last_right = end
-    grid.append("</g>")
-    labels.append(
-        f'<text x="{_c((left + frame.right) / 2)}" y="{height - 6}" text-anchor="middle" '
-        f'fill="#374151">{escape(x_label)}</text>'
-    )
-    mid_y = (frame.top + frame.bottom) / 2
-    labels.append(
-        f'<text transform="translate(13 {_c(mid_y)}) rotate(-90)" text-anchor="middle" '
-        f'fill="#374151">{escape(y_label)}</text></g>'
-    )
-    svg += grid + labels
-    svg.append(_marks(frame, marks))
-    svg.append(
-        f'<path d="M{_c(left)} {_c(frame.top)}V{_c(frame.bottom)}H{_c(frame.right)}" '
-        'fill="none" stroke="#9ca3af"/>'
-    )
-    if not values:
-        svg.append(
-            f'<text x="{_c((left + frame.right) / 2)}" y="{_c(mid_y)}" '
-            'text-anchor="middle" font-size="13" fill="#6b7280">no data</text>'
-        )
-    for ln in lines:
-        svg.append(_series(frame, ln, dots))
-    svg.append("</svg>")
-    return "".join(svg)
 
 
 def _marks(frame: _Frame, marks: Sequence[Mark]) -> str:

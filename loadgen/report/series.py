@@ -75,30 +75,41 @@ def time_series(
     charted = [(m.name, m.chart) for m in metrics.charted()]
     keys = ["users", "planned", "rps", "sent", "errors", "dropped", "output_tps"]
     keys += [f"{m}_p{p:g}" for m, ps in charted for p in ps]
-    out = TimeSeries(t=[], step=0.0, values={key: [] for key in keys})
+    values: dict[str, list[float | None]] = {key: [] for key in keys}
+    t: list[float] = []
     lengths = []
     for bucket in windows(intervals, per=k):
         length = sum(float(iv.get("length") or 0.0) for iv in bucket)
         lengths.append(length)
-        out.t.append(float(bucket[0].get("t", 0.0)) + length / 2)
-        v = out.values
-        per_s = 1.0 / length if length > 0 else 0.0
-        active = [float(iv.get("users", 0)) + float(iv.get("finishing", 0)) for iv in bucket]
-        v["users"].append(sum(active) / len(bucket))
-        planned = [
-            next(iter(iv["planned"].values()))
-            for iv in bucket
-            if iv.get("planned") and (plan_end is None or float(iv["t"]) < plan_end - 1e-6)
-        ]
-        v["planned"].append(sum(planned) / len(planned) if planned else None)
-        v["rps"].append(sum(int(iv.get("requests", 0)) for iv in bucket) * per_s)
-        sent = [int(iv["sent"]) for iv in bucket if "sent" in iv]
-        v["sent"].append(sum(sent) * per_s if sent else None)
-        v["errors"].append(sum(int(iv.get("errors", 0)) for iv in bucket) * per_s)
-        v["dropped"].append(sum(int(iv.get("dropped", 0)) for iv in bucket) * per_s)
-        v["output_tps"].append(sum(int(iv.get("output_tokens", 0)) for iv in bucket) * per_s)
+        t.append(float(bucket[0].get("t", 0.0)) + length / 2)
+        row = _counts(bucket, length, plan_end)
         for metric, ps in charted:
             for p, value in zip(ps, _percentiles(bucket, metric, ps), strict=True):
-                v[f"{metric}_p{p:g}"].append(value)
+                row[f"{metric}_p{p:g}"] = value
+        for key in keys:
+            values[key].append(row[key])
     step = sum(lengths) / len(lengths) if lengths else 0.0
-    return TimeSeries(t=out.t, step=step, values=out.values)
+    return TimeSeries(t=t, step=step, values=values)
+
+
+def _counts(
+    bucket: Sequence[dict[str, Any]], length: float, plan_end: float | None
+) -> dict[str, float | None]:
+    """One bucket's users and planned level (averages) and its rates per second."""
+    per_s = 1.0 / length if length > 0 else 0.0
+    active = [float(iv.get("users", 0)) + float(iv.get("finishing", 0)) for iv in bucket]
+    planned = [
+        next(iter(iv["planned"].values()))
+        for iv in bucket
+        if iv.get("planned") and (plan_end is None or float(iv["t"]) < plan_end - 1e-6)
+    ]
+    sent = [int(iv["sent"]) for iv in bucket if "sent" in iv]
+    return {
+        "users": sum(active) / len(bucket),
+        "planned": sum(planned) / len(planned) if planned else None,
+        "rps": sum(int(iv.get("requests", 0)) for iv in bucket) * per_s,
+        "sent": sum(sent) * per_s if sent else None,
+        "errors": sum(int(iv.get("errors", 0)) for iv in bucket) * per_s,
+        "dropped": sum(int(iv.get("dropped", 0)) for iv in bucket) * per_s,
+        "output_tps": sum(int(iv.get("output_tokens", 0)) for iv in bucket) * per_s,
+    }

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from loadgen.target.app import App
-from loadgen.target.encode import ApiChatFormat, OpenAIFormat
+from loadgen.target.encode import ApiChatFormat, Encoded, OpenAIFormat
 from loadgen.target.faults import answers_before_body
-from loadgen.target.generation import Format, Generation, Sink
+from loadgen.target.generation import Generation, Sink
 from loadgen.target.http import HttpConnection, Request
 from loadgen.target.sinks import HttpSink, JsonSink, error_body
 
@@ -70,24 +73,12 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
         _bad(app, conn, req, route, 405, "use POST", True)
         return
     rid = req.header(b"x-request-id")
-    auth = app.config.auth
-    if auth.require_auth_openai:
-        token = req.bearer()
-        if not app.auth.is_api_key(token):
-            try:
-                app.auth.authenticate(token)
-            except Exception as exc:
-                _bad(app, conn, req, route, 401, str(exc), True)
-                return
+    refused = _refused_openai_auth(app, req)
+    if refused is not None:
+        _bad(app, conn, req, route, 401, refused, True)
+        return
     try:
-        fault = app.pick_fault(req.header(b"x-loadgen-fault"))
-        payload = req.json()
-        if not isinstance(payload, dict):
-            raise ValueError("the body must be a JSON object")
-        messages = payload.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise ValueError("messages must be a non-empty list")
-        max_tokens = _max_tokens(payload)
+        fault, payload, max_tokens = _body(app, req, "messages", _MESSAGES)
     except ValueError as exc:
         _bad(app, conn, req, route, 400, str(exc), True)
         return
@@ -95,7 +86,7 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
         app.fault_answer(conn, req, route, fault, True, rid or app.next_id())
         return
     n, capped = app.sample_tokens(max_tokens)
-    prompt = _prompt_tokens(messages)
+    prompt = _prompt_tokens(payload["messages"])
     ttft = app.sample_ttft(prompt)
     offset = app.enc.offset(app.rng)
     stream = payload.get("stream") is True
@@ -103,61 +94,23 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
     usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
     app.ids += 1
-    cid = b"chatcmpl-%x" % app.ids
-    created = int(time.time())
-    model = app.config.chat.model
-    finish = b"length" if capped else b"stop"
-    fmt = OpenAIFormat(
-        app.enc,
+    answer = _Completion(
+        b"chatcmpl-%x" % app.ids,
+        int(time.time()),
+        app.config.chat.model,
+        b"length" if capped else b"stop",
         offset,
         n,
-        cid=cid,
-        created=created,
-        model=model.encode(),
-        finish=finish,
-        usage=json.dumps(usage).encode() if include_usage else None,
+        usage,
     )
-    extra = b"x-request-id: %b\r\n" % rid.encode() if rid else b""
+    fmt = answer.chunks(app.enc, include_usage)
+    extra = _request_id(rid)
     sink: Sink
     if stream:
         sink = HttpSink(conn, req, openai=True, extra=extra)
     else:
-
-        def build() -> bytes:
-            return json.dumps(
-                {
-                    "id": cid.decode(),
-                    "object": "chat.completion",
-                    "created": created,
-                    "model": model,
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": finish.decode(),
-                            "message": {"role": "assistant", "content": app.enc.text(offset, n)},
-                        }
-                    ],
-                    "usage": usage,
-                }
-            ).encode()
-
-        sink = JsonSink(conn, req, build, openai=True, fault=fault, extra=extra)
-    _start(app, conn, sink, fmt, n, ttft, route, rid, req, fault, prompt)
-
-
-def _start(
-    app: App,
-    conn: HttpConnection,
-    sink: Sink,
-    fmt: Format,
-    n: int,
-    ttft: float,
-    route: str,
-    rid: str | None,
-    req: Request,
-    fault: str | None,
-    prompt: int,
-) -> None:
+        body = partial(answer.body, app.enc)
+        sink = JsonSink(conn, req, body, openai=True, fault=fault, extra=extra)
     gen = Generation(
         app,
         sink,
@@ -173,6 +126,90 @@ def _start(
     gen.schedule(conn)
 
 
+def _refused_openai_auth(app: App, req: Request) -> str | None:
+    """Why the request's bearer token is refused, when the OpenAI route requires one: it is
+    neither an API key nor a token the auth service accepts. None when it may go on."""
+    if not app.config.auth.require_auth_openai:
+        return None
+    token = req.bearer()
+    if app.auth.is_api_key(token):
+        return None
+    try:
+        app.auth.authenticate(token)
+    except Exception as exc:
+        return str(exc)
+    return None
+
+
+#: The field a route's body must hold: its check, and what to say when it fails.
+_MESSAGES = (lambda v: isinstance(v, list) and bool(v), "messages must be a non-empty list")
+_MESSAGE = (lambda v: isinstance(v, str) and bool(v.strip()), "message must be a non-empty string")
+
+
+def _body(
+    app: App, req: Request, field: str, check: tuple[Callable[[Any], bool], str]
+) -> tuple[str | None, dict[str, Any], int | None]:
+    """The fault the request asks for (drawn first: the RNG order is fixed), its JSON object
+    body, which must hold a valid ``field``, and its max tokens; ``ValueError`` says why not."""
+    fault = app.pick_fault(req.header(b"x-loadgen-fault"))
+    payload = req.json()
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    valid, problem = check
+    if not valid(payload.get(field)):
+        raise ValueError(problem)
+    return fault, payload, _max_tokens(payload)
+
+
+def _request_id(rid: str | None) -> bytes:
+    """The response header echoing the request's ``x-request-id``, if it had one."""
+    return b"x-request-id: %b\r\n" % rid.encode() if rid else b""
+
+
+@dataclass(frozen=True, slots=True)
+class _Completion:
+    """What one chat completion answers, as streamed chunks or one JSON body."""
+
+    cid: bytes
+    created: int
+    model: str
+    finish: bytes
+    offset: int
+    n: int
+    usage: dict[str, int]
+
+    def chunks(self, enc: Encoded, include_usage: bool) -> OpenAIFormat:
+        return OpenAIFormat(
+            enc,
+            self.offset,
+            self.n,
+            cid=self.cid,
+            created=self.created,
+            model=self.model.encode(),
+            finish=self.finish,
+            usage=json.dumps(self.usage).encode() if include_usage else None,
+        )
+
+    def body(self, enc: Encoded) -> bytes:
+        """The non-streamed answer (``chat.completion``), built when it is written."""
+        return json.dumps(
+            {
+                "id": self.cid.decode(),
+                "object": "chat.completion",
+                "created": self.created,
+                "model": self.model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": self.finish.decode(),
+                        "message": {"role": "assistant", "content": enc.text(self.offset, self.n)},
+                    }
+                ],
+                "usage": self.usage,
+            }
+        ).encode()
+
+
 def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
     route = API_CHAT
     if req.method != b"POST":
@@ -183,17 +220,11 @@ def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
         return
     rid = req.header(b"x-request-id")
     try:
-        fault = app.pick_fault(req.header(b"x-loadgen-fault"))
-        payload = req.json()
-        if not isinstance(payload, dict):
-            raise ValueError("the body must be a JSON object")
-        message = payload.get("message")
-        if not isinstance(message, str) or not message.strip():
-            raise ValueError("message must be a non-empty string")
-        max_tokens = _max_tokens(payload)
+        fault, payload, max_tokens = _body(app, req, "message", _MESSAGE)
     except ValueError as exc:
         _bad(app, conn, req, route, 422, str(exc), False)
         return
+    message = payload["message"]
     conv = app.conversations.get_or_create(payload.get("conversation_id"), user.id)
     if conv is None:
         app.answer(
@@ -209,7 +240,7 @@ def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
         return
     prepared = prepare_answer(app, conv, message, max_tokens)
     done = prepared["done"]
-    extra = b"x-request-id: %b\r\n" % rid.encode() if rid else b""
+    extra = _request_id(rid)
     sink: Sink
     if payload.get("stream", True) is not False:
         sink = HttpSink(conn, req, openai=False, extra=extra)
@@ -219,19 +250,19 @@ def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
             conn, req, lambda: json.dumps(body).encode(), openai=False, fault=fault, extra=extra
         )
     fmt = ApiChatFormat(app.enc, prepared["offset"], prepared["n"], done, done["citations"])
-    _start(
+    gen = Generation(
         app,
-        conn,
         sink,
         fmt,
-        prepared["n"],
-        prepared["ttft"],
-        route,
-        rid,
-        req,
-        fault,
-        done["usage"]["prompt_tokens"],
+        n=prepared["n"],
+        ttft=prepared["ttft"],
+        route=route,
+        rid=rid,
+        req=req,
+        fault=fault,
+        prompt_tokens=done["usage"]["prompt_tokens"],
     )
+    gen.schedule(conn)
 
 
 def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) -> dict[str, Any]:

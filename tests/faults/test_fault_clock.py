@@ -18,6 +18,8 @@ import loadgen
 # Modules that stamp, compute or aggregate durations: they may read only the monotonic clock.
 MEASURING = (
     "edge.fasthttp",
+    "edge.fastconn",
+    "edge.deadlines",
     "edge.exchange",
     "core.readers",
     "core.sse",

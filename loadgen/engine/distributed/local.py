@@ -143,50 +143,22 @@ class LocalRun(MergedRun):
         self, procs: list[asyncio.subprocess.Process], start_at: float, aborts: Aborts
     ) -> None:
         """Until every worker exits: merge live records, judge aborts, pass stops on."""
-        opts = self.options
-        journals = [Tail(opts.out / f"part-{i}" / "result.jsonl") for i in range(1, len(procs) + 1)]
-        started: dict[int, float] = {}
-        live = LiveMerge(len(procs), start_at)
-        deadline = self.give_up_at(self.profile, opts.start_delay)
-        signalled = killed = now_sent = 0.0
+        journals = _Journals(self.options.out, len(procs), LiveMerge(len(procs), start_at))
+        deadline = self.give_up_at(self.profile, self.options.start_delay)
+        escalation = _Escalation()
         while True:
             running = [p for p in procs if p.returncode is None]
-            for k, journal in enumerate(journals):
-                for line in journal.read():
-                    kind = line.get("type")
-                    if kind == "header":
-                        started[k] = float(line["started"])
-                    elif kind == "interval" and k in started:
-                        live.add(k, started[k], line)
-                    elif kind == "end":
-                        live.ended(k)
-                        reason = str(line.get("run", {}).get("stop_reason", ""))
-                        if reason.startswith("aborted"):  # a worker judged a rule of its own
-                            self.stop(f"segment {k + 1} {reason}", interrupted=False)
-                if procs[k].returncode is not None:
-                    live.ended(k)
-            self._hand_out(live, aborts, time.time(), "workers")
+            for reason in journals.read(procs):  # a worker judged a rule of its own
+                self.stop(reason, interrupted=False)
+            self._hand_out(journals.live, aborts, time.time(), "workers")
             if not running:
                 return
             now = time.monotonic()
             self._stop_overrun(now, deadline, "workers")
-            if signalled and self._stop_now.is_set() and not now_sent:
-                now_sent = now  # a worker's second SIGTERM, a poll after the first: stop now
+            for sig in escalation.due(now, self._stop.is_set(), self._stop_now.is_set()):
                 for p in running:
-                    _signal(p, signal.SIGTERM)
-            if self._stop.is_set() and not signalled:
-                signalled = now
-                for p in running:
-                    _signal(p, signal.SIGTERM)
-            if signalled and now - signalled > _KILL_AFTER and not killed:
-                killed = now
-                for p in running:
-                    _signal(p, signal.SIGKILL)
-            if signalled:
-                await asyncio.sleep(_POLL)
-            else:  # wake at once on a stop
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), _POLL)
+                    _signal(p, sig)
+            await self._next_poll(_POLL, stopping=bool(escalation.signalled))
 
     def _collect(self, procs: list[asyncio.subprocess.Process], start_at: float) -> Result:
         parts: list[dict[str, Any]] = []
@@ -233,6 +205,60 @@ class LocalRun(MergedRun):
     def _send_step(self, command: dict[str, Any]) -> None:
         with self._steps_path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(command) + "\n")
+
+
+class _Journals:
+    """Every worker's ``result.jsonl``, tailed into the live merge."""
+
+    def __init__(self, out: Path, n: int, live: LiveMerge) -> None:
+        self.live = live
+        self._tails = [Tail(out / f"part-{i}" / "result.jsonl") for i in range(1, n + 1)]
+        self._started: dict[int, float] = {}  # a worker's wall-clock start, from its header
+
+    def read(self, procs: Sequence[asyncio.subprocess.Process]) -> list[str]:
+        """Add what the workers journaled since the last call; a worker that has exited has
+        ended. Returns the stop reasons of workers that aborted on a rule of their own."""
+        aborted: list[str] = []
+        for k, tail in enumerate(self._tails):
+            for line in tail.read():
+                kind = line.get("type")
+                if kind == "header":
+                    self._started[k] = float(line["started"])
+                elif kind == "interval" and k in self._started:
+                    self.live.add(k, self._started[k], line)
+                elif kind == "end":
+                    self.live.ended(k)
+                    reason = str(line.get("run", {}).get("stop_reason", ""))
+                    if reason.startswith("aborted"):
+                        aborted.append(f"segment {k + 1} {reason}")
+            if procs[k].returncode is not None:
+                self.live.ended(k)
+        return aborted
+
+
+@dataclass
+class _Escalation:
+    """Which signals the workers get once the run must stop (monotonic times, 0 = not yet):
+    SIGTERM at once; a second SIGTERM on a stop-now, a poll after the first (a worker's
+    second Ctrl-C: stop without the graceful stop); SIGKILL past ``_KILL_AFTER``."""
+
+    signalled: float = 0.0
+    killed: float = 0.0
+    now_sent: float = 0.0
+
+    def due(self, now: float, stop: bool, stop_now: bool) -> list[signal.Signals]:
+        """The signals to send to every running worker at ``now``, in order."""
+        out: list[signal.Signals] = []
+        if self.signalled and stop_now and not self.now_sent:
+            self.now_sent = now
+            out.append(signal.SIGTERM)
+        if stop and not self.signalled:
+            self.signalled = now
+            out.append(signal.SIGTERM)
+        if self.signalled and now - self.signalled > _KILL_AFTER and not self.killed:
+            self.killed = now
+            out.append(signal.SIGKILL)
+        return out
 
 
 def _journaled(path: Path) -> dict[str, Any] | None:

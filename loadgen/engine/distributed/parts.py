@@ -3,6 +3,7 @@ step from the parts' results to the merged result the driver writes."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
@@ -133,6 +134,15 @@ class MergedRun(RunControl):
     def _stop_overrun(self, now: float, deadline: float, parts: str) -> None:
         if now > deadline and not self._stop.is_set():
             self.stop(f"stopped: the {parts} ran past the plan's end", interrupted=True)
+
+    async def _next_poll(self, poll: float, *, stopping: bool) -> None:
+        """Wait ``poll`` seconds before the next look at the parts; until the parts are told
+        to stop, wake at once on a stop."""
+        if stopping:
+            await asyncio.sleep(poll)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), poll)
 
     def _send_step(self, command: dict[str, Any]) -> None:
         """Give every part a breakpoint step command (the runner's own channel)."""

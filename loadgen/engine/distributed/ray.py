@@ -283,27 +283,13 @@ class RayRun(MergedRun):
     ) -> None:
         """Until every actor is done or lost: merge live records, judge aborts, pass stops on.
         A lost actor (its process or node died) goes into ``dead``; the others go on."""
-        load = self.profile.load
+        grace = self.profile.load.graceful_stop + 15.0
         live = LiveMerge(len(actors), start_at)
         deadline = self.give_up_at(self.profile, self.options.start_delay)
         stopped_at = 0.0
         while True:
             alive = [k for k in range(len(actors)) if k not in dead]
-            polls = await asyncio.gather(
-                *(actors[k].poll.remote() for k in alive), return_exceptions=True
-            )
-            done = []
-            for k, poll in zip(alive, polls, strict=True):
-                if isinstance(poll, BaseException):
-                    dead[k] = f"{type(poll).__name__}: {poll}"
-                    live.ended(k)
-                    continue
-                started = poll["started"]
-                for record in poll["records"]:
-                    live.add(k, (started or start_at + offsets[k]) - offsets[k], record)
-                if poll["done"]:
-                    live.ended(k)
-                    done.append(k)
+            done = await self._poll(actors, alive, live, offsets, start_at, dead)
             self._hand_out(live, aborts, time.time(), "actors")
             running = [k for k in alive if k not in done and k not in dead]
             if not running:
@@ -316,17 +302,40 @@ class RayRun(MergedRun):
                     *(actors[k].stop.remote(self._stop_reason, self._interrupted) for k in running),
                     return_exceptions=True,
                 )
-            elif stopped_at and now - stopped_at > load.graceful_stop + 15.0:
-                for k in running:
-                    dead[k] = "did not stop within graceful_stop + 15 s"
+            elif stopped_at and now - stopped_at > grace:
+                dead.update((k, "did not stop within graceful_stop + 15 s") for k in running)
                 return
             elif not stopped_at and done:
                 await self._follow_an_abort([actors[k] for k in done])
-            if stopped_at:
-                await asyncio.sleep(_POLL)
-            else:  # wake at once on a stop
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), _POLL)
+            await self._next_poll(_POLL, stopping=bool(stopped_at))
+
+    @staticmethod
+    async def _poll(
+        actors: list[Any],
+        alive: list[int],
+        live: LiveMerge,
+        offsets: list[float],
+        start_at: float,
+        dead: dict[int, str],
+    ) -> list[int]:
+        """Add the ``alive`` actors' new interval records to ``live``, on the driver's clock;
+        an actor that does not answer goes into ``dead``. Returns the actors now done."""
+        polls = await asyncio.gather(
+            *(actors[k].poll.remote() for k in alive), return_exceptions=True
+        )
+        done = []
+        for k, poll in zip(alive, polls, strict=True):
+            if isinstance(poll, BaseException):
+                dead[k] = f"{type(poll).__name__}: {poll}"
+                live.ended(k)
+                continue
+            started = poll["started"]
+            for record in poll["records"]:
+                live.add(k, (started or start_at + offsets[k]) - offsets[k], record)
+            if poll["done"]:
+                live.ended(k)
+                done.append(k)
+        return done
 
     def _send_step(self, command: dict[str, Any]) -> None:
         for actor in self.actors:  # fire and forget: a lost actor is found by the next poll
