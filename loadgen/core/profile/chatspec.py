@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from loadgen.core.profile.checker import Checker
 from loadgen.core.profile.fields import Reader, duration, flag, names, read, text
@@ -13,7 +13,7 @@ from loadgen.core.profile.source import Path_
 
 __all__ = ["chat", "ws"]
 
-_APIS = ("openai", "sse", "text", "json", "bedrock")
+_APIS = ("openai", "sse", "text", "json", "bedrock")  # the first is the default
 _CHAT_KEYS = (
     "api",
     "path",
@@ -74,10 +74,9 @@ _WS: dict[str, Reader] = {
 
 def chat(check: Checker, value: Any, path: Path_, pools: DataPools) -> ChatTask:
     c = check.mapping(value, path, _CHAT_KEYS)
-    api = check.typed(c.get("api"), (*path, "api"), str, "openai")
-    if api not in _APIS:
-        check.bad((*path, "api"), f"unknown api {api!r}", "use openai, sse, text, json or bedrock")
-        api = "openai"
+    api = check.one_of(
+        c.get("api"), (*path, "api"), _APIS, "api", "use openai, sse, text, json or bedrock"
+    )
     category = _category(check, c, path, pools)
     conversation = check.typed(c.get("conversation"), (*path, "conversation"), bool, False)
     if conversation and not pools.conversations:
@@ -92,7 +91,7 @@ def chat(check: Checker, value: Any, path: Path_, pools: DataPools) -> ChatTask:
     body = _template(check, c, "body", path, 'write body: {message: "{{ prompt }}"}')
     default_path = "/v1/chat/completions" if api == "openai" else "/api/chat"
     return ChatTask(
-        api=api,
+        api=cast(Any, api),  # one of _APIS
         path=check.typed(c.get("path"), (*path, "path"), str, default_path),
         max_tokens=max_tokens,
         category=category,

@@ -73,14 +73,13 @@ def _model(
     check: Checker, ld: Mapping[str, Any], path: Path_
 ) -> tuple[Literal["closed", "open"], str]:
     """The model (closed or open) and the key its levels are given in (users or rate)."""
-    model = check.typed(ld.get("model"), (*path, "model"), str, "closed")
-    if model not in ("closed", "open"):
-        check.bad(
-            (*path, "model"),
-            f"unknown load model {model!r}",
-            "use closed (a number of users) or open (an arrival rate)",
-        )
-        model = "closed"
+    model = check.one_of(
+        ld.get("model"),
+        (*path, "model"),
+        ("closed", "open"),
+        "load model",
+        "use closed (a number of users) or open (an arrival rate)",
+    )
     level_key = "users" if model == "closed" else "rate"
     other_key = "rate" if model == "closed" else "users"
     if other_key in ld:
@@ -106,14 +105,13 @@ def _sends_something(check: Checker, stages: list[Stage], path: Path_, level_key
 
 def _open_options(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any]:
     """The open model's own keys: arrival process, burstiness, in-flight cap, queueing."""
-    arrival = check.typed(ld.get("arrival"), (*path, "arrival"), str, "constant")
-    if arrival not in ("constant", "poisson", "gamma"):
-        check.bad(
-            (*path, "arrival"),
-            f"unknown arrival process {arrival!r}",
-            "use constant, poisson or gamma",
-        )
-        arrival = "constant"
+    arrival = check.one_of(
+        ld.get("arrival"),
+        (*path, "arrival"),
+        ("constant", "poisson", "gamma"),
+        "arrival process",
+        "use constant, poisson or gamma",
+    )
     max_in_flight = check.typed(ld.get("max_in_flight"), (*path, "max_in_flight"), int, 1000)
     if max_in_flight <= 0:
         check.bad((*path, "max_in_flight"), "must be > 0", "write max_in_flight: 1000")

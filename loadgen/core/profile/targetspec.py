@@ -58,13 +58,13 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
 
 
 def _transport(check: Checker, t: Mapping[str, Any], path: Path_) -> Literal["fast", "httpx"]:
-    transport = check.typed(t.get("transport"), (*path, "transport"), str, "fast")
-    if transport not in ("fast", "httpx"):
-        check.bad(
-            (*path, "transport"),
-            f"unknown transport {transport!r}",
-            "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)",
-        )
+    transport = check.one_of(
+        t.get("transport"),
+        (*path, "transport"),
+        ("fast", "httpx"),
+        "transport",
+        "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)",
+    )
     return "httpx" if transport == "httpx" else "fast"
 
 
