@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from loadgen.core import packaged
-from loadgen.core.errors import Problem, ProfileError
+from loadgen.core.errors import ProfileError
 from loadgen.core.profile.build import Builder
 from loadgen.core.profile.model import (
     ChatTask,
@@ -29,7 +29,7 @@ from loadgen.core.profile.model import (
     ThinkTime,
     UserClass,
 )
-from loadgen.core.profile.overrides import scale_load
+from loadgen.core.profile.overrides import apply_sets, scale_load
 from loadgen.core.profile.source import Lines, load_source, source_from_text
 from loadgen.core.redact import is_secret_key, secrets_in
 
@@ -45,6 +45,7 @@ __all__ = [
     "Task",
     "ThinkTime",
     "UserClass",
+    "apply_sets",
     "load_profile",
     "profile_from_dict",
     "scale_load",
@@ -98,69 +99,3 @@ def known_secrets(profile: Profile) -> frozenset[str]:
     for row in rows:
         found |= {row[c] for c in columns | profile.data.secret_columns if row.get(c)}
     return frozenset(s for s in found if len(s) >= 3)
-
-
-def apply_sets(data: Any, sets: Sequence[str]) -> Any:
-    """Apply ``key.path=value`` overrides (values parsed as YAML) to the expanded data."""
-    problems = []
-    for item in sets:
-        key, eq, raw = item.partition("=")
-        if not eq or not key:
-            problems.append(
-                Problem("--set", None, item, "expected key.path=value", "write --set load.users=20")
-            )
-            continue
-        try:
-            # '=' alone is YAML 1.1's "value" type, which the safe loader cannot build: text
-            value = yaml.safe_load(raw) if raw and raw.strip() != "=" else raw
-        except Exception as exc:  # YAMLError, or a safe tag's constructor failing ('!!int x')
-            what = str(getattr(exc, "problem", None) or exc).splitlines()[0]
-            problems.append(
-                Problem(
-                    "--set",
-                    None,
-                    key,
-                    f"{raw!r} is not a YAML value: {what}",
-                    f"quote it: --set '{key}=\"...\"'",
-                )
-            )
-            continue
-        node = data
-        parts = key.split(".")
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    problems.append(
-                        Problem(
-                            "--set",
-                            None,
-                            key,
-                            f"{part!r} is not an index of the list",
-                            f"use 0..{len(node) - 1}",
-                        )
-                    )
-                    break
-                if last:
-                    node[int(part)] = value
-                else:
-                    node = node[int(part)]
-            elif isinstance(node, dict):
-                if last:
-                    node[part] = value
-                else:
-                    node = node.setdefault(part, {})
-            else:
-                problems.append(
-                    Problem(
-                        "--set",
-                        None,
-                        key,
-                        f"cannot set inside {'.'.join(parts[:i])}",
-                        "set a mapping key",
-                    )
-                )
-                break
-    if problems:
-        raise ProfileError(problems)
-    return data

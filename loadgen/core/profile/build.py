@@ -11,18 +11,33 @@ from pathlib import Path
 from typing import Any
 
 from loadgen.core import extras
+from loadgen.core.aws.config import AwsConfig
+from loadgen.core.breakpoint import BreakpointSpec
 from loadgen.core.profile import loadspec, sections, targetspec
+from loadgen.core.profile.authspec import auth_spec
 from loadgen.core.profile.checker import Checker
-from loadgen.core.profile.model import (
-    AuthSpec,
-    Profile,
-    Task,
-    UserClass,
-)
+from loadgen.core.profile.model import AuthSpec, Profile, Task, UserClass
 from loadgen.core.profile.source import Lines, Path_
-from loadgen.core.profile.tasks import TaskSections
+from loadgen.core.profile.users import user_classes
+from loadgen.core.slo import Slo
 
 __all__ = ["Builder"]
+
+_TOP_KEYS = (
+    "name",
+    "description",
+    "target",
+    "data",
+    "users",
+    "load",
+    "seed",
+    "report",
+    "thresholds",
+    "auth",
+    "slo",
+    "breakpoint",
+    "aws",
+)
 
 
 class Builder:
@@ -30,70 +45,35 @@ class Builder:
 
     def __init__(self, lines: Lines, base_dir: Path) -> None:
         self.check = Checker(lines, base_dir)
-        self.tasks = TaskSections(self.check)
         self.problems = self.check.problems
 
     def profile(self, data: Any, path: Path | None, default_name: str) -> Profile | None:
-        top = self.check.mapping(
-            data,
-            (),
-            (
-                "name",
-                "description",
-                "target",
-                "data",
-                "users",
-                "load",
-                "seed",
-                "report",
-                "thresholds",
-                "auth",
-                "slo",
-                "breakpoint",
-                "aws",
-            ),
-        )
-        name = self.check.typed(top.get("name"), ("name",), str, default_name)
-        target = targetspec.target(self.check, top.get("target"), ("target",))
-        pools = sections.data(self.check, top.get("data"), ("data",))
+        check = self.check
+        top = check.mapping(data, (), _TOP_KEYS)
+        name = check.typed(top.get("name"), ("name",), str, default_name)
+        target = targetspec.target(check, top.get("target"), ("target",))
+        pools = sections.data(check, top.get("data"), ("data",))
         if "users" not in top:
-            self.check.bad((), "missing 'users'", "add users: a list of user classes with tasks")
-        users = self.tasks.user_classes(top.get("users"), ("users",), pools)
+            check.bad((), "missing 'users'", "add users: a list of user classes with tasks")
+        users = user_classes(check, top.get("users"), ("users",), pools)
         if "load" not in top:
-            self.check.bad((), "missing 'load'", "add load: {stages: [{duration: 30s, users: 5}]}")
-        load = loadspec.load(self.check, top.get("load"), ("load",), plan="breakpoint" not in top)
-        seed = self.check.typed(top.get("seed"), ("seed",), int, None)
-        report = sections.report_spec(self.check, top.get("report"), ("report",))
-        thresholds = sections.thresholds(self.check, top.get("thresholds"), ("thresholds",))
-        auth = self.tasks.auth.auth_spec(top.get("auth"), ("auth",))
-        slo = sections.slo(self.check, top.get("slo"), ("slo",))
-        aws = sections.aws(self.check, top["aws"], ("aws",)) if "aws" in top else None
-        if aws is None and _uses_bedrock(users):
-            self.check.bad(
-                (),
-                "chat api bedrock needs an aws section",
-                "add aws: {region: us-east-1} (credentials come from the usual AWS chain)",
-            )
+            check.bad((), "missing 'load'", "add load: {stages: [{duration: 30s, users: 5}]}")
+        load = loadspec.load(check, top.get("load"), ("load",), plan="breakpoint" not in top)
+        seed = check.typed(top.get("seed"), ("seed",), int, None)
+        report = sections.report_spec(check, top.get("report"), ("report",))
+        thresholds = sections.thresholds(check, top.get("thresholds"), ("thresholds",))
+        auth = auth_spec(check, top.get("auth"), ("auth",))
+        slo = sections.slo(check, top.get("slo"), ("slo",))
+        aws = sections.aws(check, top["aws"], ("aws",)) if "aws" in top else None
+        self.aws_needed(users, aws)
         self.extras_needed(top, auth, target)
         bp = (
-            loadspec.breakpoint(self.check, top["breakpoint"], ("breakpoint",), load)
+            loadspec.breakpoint(check, top["breakpoint"], ("breakpoint",), load)
             if "breakpoint" in top
             else None
         )
-        if bp is not None and not slo.declared:
-            self.check.bad(
-                ("breakpoint",),
-                "a breakpoint search needs SLOs to decide what is broken",
-                "add slo: {ttft_p95: 2s, error_rate: 5%}",
-            )
-        if bp is not None and slo.gate:
-            self.check.bad(
-                ("slo", "gate"),
-                "a breakpoint search goes past its SLOs on purpose: they judge its steps, "
-                "and its verdict is the search's answer",
-                "drop slo.gate; set breakpoint.require_at_least to fail below a level",
-            )
-        if self.check.problems or target is None:
+        self.slo_fits(bp, slo)
+        if check.problems or target is None:
             return None
         return Profile(
             name=name,
@@ -111,6 +91,31 @@ class Builder:
             path=path,
             raw=dict(top),
         )
+
+    def aws_needed(self, users: tuple[UserClass, ...], aws: AwsConfig | None) -> None:
+        """Bedrock chats need the aws section (its region and credentials)."""
+        if aws is None and _uses_bedrock(users):
+            self.check.bad(
+                (),
+                "chat api bedrock needs an aws section",
+                "add aws: {region: us-east-1} (credentials come from the usual AWS chain)",
+            )
+
+    def slo_fits(self, bp: BreakpointSpec | None, slo: Slo) -> None:
+        """A breakpoint search needs SLOs to judge its steps, and no SLO gate."""
+        if bp is not None and not slo.declared:
+            self.check.bad(
+                ("breakpoint",),
+                "a breakpoint search needs SLOs to decide what is broken",
+                "add slo: {ttft_p95: 2s, error_rate: 5%}",
+            )
+        if bp is not None and slo.gate:
+            self.check.bad(
+                ("slo", "gate"),
+                "a breakpoint search goes past its SLOs on purpose: they judge its steps, "
+                "and its verdict is the search's answer",
+                "drop slo.gate; set breakpoint.require_at_least to fail below a level",
+            )
 
     def extras_needed(self, top: Mapping[str, Any], auth: Any, target: Any) -> None:
         """Refuse now, with the pip line, what would fail mid-run for a missing extra."""

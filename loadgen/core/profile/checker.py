@@ -72,6 +72,14 @@ class Checker:
             return default
         return value
 
+    def one_of(self, value: Any, path: Path_, choices: tuple[str, ...], what: str, fix: str) -> str:
+        """A name from ``choices``; the first one (the default) when absent or unknown."""
+        chosen = self.typed(value, path, str, choices[0])
+        if chosen not in choices:
+            self.bad(path, f"unknown {what} {chosen!r}", fix)
+            return choices[0]
+        return str(chosen)
+
     def unit(self, value: Any, path: Path_, parse: Callable[[Any], T], default: T) -> T:
         if value is None:
             return default

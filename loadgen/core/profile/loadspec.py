@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from loadgen.core import units
 from loadgen.core.breakpoint import BreakpointSpec
@@ -14,43 +14,37 @@ from loadgen.core.profile.source import Path_
 __all__ = ["breakpoint", "load"]
 
 
+_LOAD_KEYS = (
+    "model",
+    "stages",
+    "users",
+    "rate",
+    "duration",
+    "ramp_up",
+    "graceful_stop",
+    "arrival",
+    "burstiness",
+    "max_in_flight",
+    "queue",
+)
+_BREAKPOINT_KEYS = (
+    "start",
+    "step",
+    "step_duration",
+    "max",
+    "warmup",
+    "consecutive",
+    "refine",
+    "require_at_least",
+)
+
+
 def load(check: Checker, value: Any, path: Path_, *, plan: bool = True) -> Load:
     """The load plan; with ``plan=False`` (a breakpoint search makes its own steps) only
     the model and its options."""
     known = len(check.problems)
-    ld = check.mapping(
-        value,
-        path,
-        (
-            "model",
-            "stages",
-            "users",
-            "rate",
-            "duration",
-            "ramp_up",
-            "graceful_stop",
-            "arrival",
-            "burstiness",
-            "max_in_flight",
-            "queue",
-        ),
-    )
-    model = check.typed(ld.get("model"), (*path, "model"), str, "closed")
-    if model not in ("closed", "open"):
-        check.bad(
-            (*path, "model"),
-            f"unknown load model {model!r}",
-            "use closed (a number of users) or open (an arrival rate)",
-        )
-        model = "closed"
-    level_key = "users" if model == "closed" else "rate"
-    other_key = "rate" if model == "closed" else "users"
-    if other_key in ld:
-        check.bad(
-            (*path, other_key),
-            f"{other_key} does not apply to the {model} model",
-            f"use {level_key}, or set model: {'open' if model == 'closed' else 'closed'}",
-        )
+    ld = check.mapping(value, path, _LOAD_KEYS)
+    model, level_key = _model(check, ld, path)
     extra = _open_options(check, ld, path) if model == "open" else _closed(check, ld, path)
     graceful = check.unit(
         ld.get("graceful_stop"), (*path, "graceful_stop"), units.parse_duration, 10.0
@@ -70,27 +64,54 @@ def load(check: Checker, value: Any, path: Path_, *, plan: bool = True) -> Load:
             return Load(model=model, graceful_stop=graceful, **extra)
         stages, start = _steady(check, ld, path, model, level_key)
     # A zero total that only follows from a duration already reported is not news.
-    if stages and sum(s.duration for s in stages) <= 0 and len(check.problems) == known:
+    if len(check.problems) == known:
+        _sends_something(check, stages, path, level_key)
+    return Load(model=model, stages=tuple(stages), start=start, graceful_stop=graceful, **extra)
+
+
+def _model(
+    check: Checker, ld: Mapping[str, Any], path: Path_
+) -> tuple[Literal["closed", "open"], str]:
+    """The model (closed or open) and the key its levels are given in (users or rate)."""
+    model = check.one_of(
+        ld.get("model"),
+        (*path, "model"),
+        ("closed", "open"),
+        "load model",
+        "use closed (a number of users) or open (an arrival rate)",
+    )
+    level_key = "users" if model == "closed" else "rate"
+    other_key = "rate" if model == "closed" else "users"
+    if other_key in ld:
+        check.bad(
+            (*path, other_key),
+            f"{other_key} does not apply to the {model} model",
+            f"use {level_key}, or set model: {'open' if model == 'closed' else 'closed'}",
+        )
+    return ("open" if model == "open" else "closed"), level_key
+
+
+def _sends_something(check: Checker, stages: list[Stage], path: Path_, level_key: str) -> None:
+    """The stages must take some time and reach a level above zero."""
+    if stages and sum(s.duration for s in stages) <= 0:
         check.bad((*path, "stages"), "the stages add up to no time", "give a duration > 0")
-    elif stages and max(s.target for s in stages) <= 0 and len(check.problems) == known:
+    elif stages and max(s.target for s in stages) <= 0:
         check.bad(
             (*path, "stages"),
             f"no stage has any {level_key}: the run would send nothing",
             f"give at least one stage {level_key} > 0",
         )
-    return Load(model=model, stages=tuple(stages), start=start, graceful_stop=graceful, **extra)
 
 
 def _open_options(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any]:
     """The open model's own keys: arrival process, burstiness, in-flight cap, queueing."""
-    arrival = check.typed(ld.get("arrival"), (*path, "arrival"), str, "constant")
-    if arrival not in ("constant", "poisson", "gamma"):
-        check.bad(
-            (*path, "arrival"),
-            f"unknown arrival process {arrival!r}",
-            "use constant, poisson or gamma",
-        )
-        arrival = "constant"
+    arrival = check.one_of(
+        ld.get("arrival"),
+        (*path, "arrival"),
+        ("constant", "poisson", "gamma"),
+        "arrival process",
+        "use constant, poisson or gamma",
+    )
     max_in_flight = check.typed(ld.get("max_in_flight"), (*path, "max_in_flight"), int, 1000)
     if max_in_flight <= 0:
         check.bad((*path, "max_in_flight"), "must be > 0", "write max_in_flight: 1000")
@@ -192,26 +213,9 @@ def _steady(
 def breakpoint(check: Checker, value: Any, path: Path_, load: Load) -> BreakpointSpec | None:
     """``{start, step, step_duration, max, warmup, consecutive, refine, require_at_least}``
     in users (closed model) or arrivals per second (open)."""
-    b = check.mapping(
-        value,
-        path,
-        (
-            "start",
-            "step",
-            "step_duration",
-            "max",
-            "warmup",
-            "consecutive",
-            "refine",
-            "require_at_least",
-        ),
-    )
+    b = check.mapping(value, path, _BREAKPOINT_KEYS)
     closed = load.model == "closed"
-    parse = (
-        (lambda v: float(int(v)) if isinstance(v, int) else float("nan"))
-        if closed
-        else units.parse_rate
-    )
+    parse = _whole_users if closed else units.parse_rate
     missing = [k for k in ("start", "step", "step_duration", "max") if k not in b]
     if missing:
         check.bad(
@@ -227,22 +231,9 @@ def breakpoint(check: Checker, value: Any, path: Path_, load: Load) -> Breakpoin
         if not v > 0:
             what = "a whole number of users > 0" if closed else "a rate > 0 such as 5/s"
             check.bad((*path, k), f"{b[k]!r} is not {what}")
-    duration = check.unit(b["step_duration"], (*path, "step_duration"), units.parse_duration, 0.0)
-    warmup = check.unit(
-        b.get("warmup"), (*path, "warmup"), units.parse_duration, min(10.0, duration / 3)
-    )
-    if duration <= 0 or warmup >= duration:
-        check.bad(
-            (*path, "warmup"),
-            "the warm-up must be shorter than step_duration",
-            "each step is judged on the part after its warm-up",
-        )
+    duration, warmup = _step_time(check, b, path)
     consecutive = check.typed(b.get("consecutive"), (*path, "consecutive"), int, 1)
-    refine = b.get("refine", 0)
-    refine = 2 if refine is True else (0 if refine is False else refine)
-    if not isinstance(refine, int) or refine < 0:
-        check.bad((*path, "refine"), "expected true, false or a number of bisection steps")
-        refine = 0
+    refine = _refine(check, b.get("refine", 0), (*path, "refine"))
     require = b.get("require_at_least")
     require_level = (
         None if require is None else check.unit(require, (*path, "require_at_least"), parse, 0.0)
@@ -258,3 +249,32 @@ def breakpoint(check: Checker, value: Any, path: Path_, load: Load) -> Breakpoin
         require_at_least=require_level,
         integer=closed,
     )
+
+
+def _whole_users(value: Any) -> float:
+    """A closed model's level: a whole number of users (NaN, reported as not > 0, if not)."""
+    return float(int(value)) if isinstance(value, int) else float("nan")
+
+
+def _step_time(check: Checker, b: Mapping[str, Any], path: Path_) -> tuple[float, float]:
+    """A step's duration and the warm-up at its start that is not judged."""
+    duration = check.unit(b["step_duration"], (*path, "step_duration"), units.parse_duration, 0.0)
+    warmup = check.unit(
+        b.get("warmup"), (*path, "warmup"), units.parse_duration, min(10.0, duration / 3)
+    )
+    if duration <= 0 or warmup >= duration:
+        check.bad(
+            (*path, "warmup"),
+            "the warm-up must be shorter than step_duration",
+            "each step is judged on the part after its warm-up",
+        )
+    return duration, warmup
+
+
+def _refine(check: Checker, refine: Any, path: Path_) -> int:
+    """Bisection steps after the first broken level: true is 2, false is 0."""
+    refine = 2 if refine is True else (0 if refine is False else refine)
+    if not isinstance(refine, int) or refine < 0:
+        check.bad(path, "expected true, false or a number of bisection steps")
+        return 0
+    return refine

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from loadgen.core import units
 from loadgen.core.profile.checker import Checker
@@ -13,36 +13,63 @@ from loadgen.core.profile.source import Path_
 __all__ = ["target"]
 
 
+_TARGET_KEYS = (
+    "base_url",
+    "timeout",
+    "connect_timeout",
+    "verify",
+    "headers",
+    "tokenizer",
+    "transport",
+    "builtin",
+    "retry_after",
+    "max_retry_after",
+    "max_response_size",
+    "max_line",
+)
+
+
 def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
     if value is None:
         check.bad(path, "missing 'target'", "add target: {base_url: builtin} or your server's URL")
         return None
-    t = check.mapping(
-        value,
-        path,
-        (
-            "base_url",
-            "timeout",
-            "connect_timeout",
-            "verify",
-            "headers",
-            "tokenizer",
-            "transport",
-            "builtin",
-            "retry_after",
-            "max_retry_after",
-            "max_response_size",
-            "max_line",
+    t = check.mapping(value, path, _TARGET_KEYS)
+    transport = _transport(check, t, path)
+    base_url = _base_url(check, t, path)
+    verify = _verify(check, t, path)
+    headers = check.str_map(t.get("headers"), (*path, "headers"))
+    builtin = _builtin(check, t, path)
+    return TargetSpec(
+        base_url=base_url.rstrip("/"),
+        timeout=_timeout(check, t, path, "timeout", 60.0),
+        connect_timeout=_timeout(check, t, path, "connect_timeout", 10.0),
+        verify=verify if isinstance(verify, bool) else str(check.base_dir / verify),
+        headers=headers,
+        tokenizer=check.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),
+        builtin=builtin,
+        transport=transport,
+        honor_retry_after=_retry_after(check, t.get("retry_after"), (*path, "retry_after")),
+        max_retry_after=check.unit(
+            t.get("max_retry_after"), (*path, "max_retry_after"), units.parse_duration, 60.0
         ),
+        max_response_size=_size(check, t, path, "max_response_size", 64 << 20),
+        max_line=_size(check, t, path, "max_line", 1 << 20),
     )
-    transport = check.typed(t.get("transport"), (*path, "transport"), str, "fast")
-    if transport not in ("fast", "httpx"):
-        check.bad(
-            (*path, "transport"),
-            f"unknown transport {transport!r}",
-            "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)",
-        )
-        transport = "fast"
+
+
+def _transport(check: Checker, t: Mapping[str, Any], path: Path_) -> Literal["fast", "httpx"]:
+    transport = check.one_of(
+        t.get("transport"),
+        (*path, "transport"),
+        ("fast", "httpx"),
+        "transport",
+        "use fast (the lean HTTP/1.1 client) or httpx (proxies, HTTP/2)",
+    )
+    return "httpx" if transport == "httpx" else "fast"
+
+
+def _base_url(check: Checker, t: Mapping[str, Any], path: Path_) -> str:
+    """``builtin`` or an http(s) URL."""
     base_url = check.typed(t.get("base_url"), (*path, "base_url"), str, "")
     if not base_url:
         check.bad(
@@ -56,13 +83,23 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
             f"{base_url!r} is not an http(s) URL",
             "write http://host:port or https://host, or builtin",
         )
+    return str(base_url)
+
+
+def _verify(check: Checker, t: Mapping[str, Any], path: Path_) -> bool | str:
+    """TLS verification: on, off, or a CA bundle file (which must exist)."""
     verify = t.get("verify", True)
     if not isinstance(verify, bool | str):
         check.bad((*path, "verify"), "expected true, false or a CA bundle path")
         verify = True
     if isinstance(verify, str):
         check.missing_file(verify, (*path, "verify"))
-    headers = check.str_map(t.get("headers"), (*path, "headers"))
+        return str(verify)
+    return bool(verify)
+
+
+def _builtin(check: Checker, t: Mapping[str, Any], path: Path_) -> dict[str, Any]:
+    """The built-in target's own settings, read by loadgen.target."""
     builtin = t.get("builtin") or {}
     if not isinstance(builtin, Mapping):
         check.bad(
@@ -71,22 +108,7 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
             "see docs/target.md for its keys",
         )
         builtin = {}
-    return TargetSpec(
-        base_url=base_url.rstrip("/"),
-        timeout=_timeout(check, t, path, "timeout", 60.0),
-        connect_timeout=_timeout(check, t, path, "connect_timeout", 10.0),
-        verify=verify if isinstance(verify, bool) else str(check.base_dir / verify),
-        headers=headers,
-        tokenizer=check.typed(t.get("tokenizer"), (*path, "tokenizer"), str, None),
-        builtin=dict(builtin),
-        transport=transport,
-        honor_retry_after=_retry_after(check, t.get("retry_after"), (*path, "retry_after")),
-        max_retry_after=check.unit(
-            t.get("max_retry_after"), (*path, "max_retry_after"), units.parse_duration, 60.0
-        ),
-        max_response_size=_size(check, t, path, "max_response_size", 64 << 20),
-        max_line=_size(check, t, path, "max_line", 1 << 20),
-    )
+    return dict(builtin)
 
 
 def _size(check: Checker, t: Mapping[str, Any], path: Path_, key: str, default: int) -> int:
