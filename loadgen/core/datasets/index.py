@@ -13,9 +13,12 @@ Two scanners:
   count even). A quote inside an *unquoted* field breaks that rule; the read of such a
   record sees more than one record and says so.
 - ``element_starts`` for one JSON array (ShareGPT): a regular expression consumes whole
-  strings (so brackets inside text do not count) and single brackets, and the depth says
-  where each top-level element begins. Both run their inner loops in C (``bytes.find``,
-  ``bytes.count``, ``re.finditer``); a Python loop runs per line or per bracket, not per byte.
+  strings (so brackets inside text do not count) up to the next bracket, and the depth
+  says where each top-level element begins (an element that is a string or a number has no
+  bracket and is passed over; an array element fails when read).
+
+Both run their inner loops in C (``bytes.find``, ``bytes.count``, ``re.finditer``); a Python
+loop runs per line or per bracket, not per byte.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ MAX_ENTRY_BYTES = 16 << 20  # a prompt of millions of tokens; past it a file is 
 _BLANK = frozenset(b" \t\r\n\x0b\x0c")
 _BOM = b"\xef\xbb\xbf"
 _QUOTE, _OPEN, _CLOSE = ord('"'), frozenset(b"[{"), frozenset(b"]}")
-# A whole JSON string, a bracket, or a lone quote: a string not closed in this buffer.
-_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]|"', re.DOTALL)
+# Everything up to the next bracket outside a string (whole strings and other bytes in one
+# match, possessive so a miss never backtracks), then the bracket; or a lone quote: a string
+# this buffer does not close; or the end of the buffer.
+_TOKEN = re.compile(rb'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+([\[\]{}]|"|\Z)', re.DOTALL)
 
 
 class IndexProblem(ValueError):
@@ -95,15 +100,14 @@ def element_starts(file: BinaryIO, *, stop: int | None = None) -> array[int]:
         buf += chunk
         keep = len(buf)
         for match in _TOKEN.finditer(buf):
-            at = match.start()
+            at = match.start(1)
+            if at == keep:  # the end of the buffer
+                break
             token = buf[at]
-            if token == _QUOTE:
-                if match.end() - at == 1:  # a string the next chunk finishes
-                    keep = at
-                    break
-                if depth <= 1:
-                    _not_an_object(base + at, depth)
-            elif token in _OPEN:
+            if token == _QUOTE:  # a string the next chunk finishes
+                keep = at
+                break
+            if token in _OPEN:
                 if depth == 0 and token != ord("["):
                     _not_an_array(base + at)
                 if depth == 1:
@@ -149,11 +153,6 @@ def _not_an_array(offset: int) -> None:
         "expected a JSON array of conversations, found an object",
         "for one JSON object per line use format jsonl",
     )
-
-
-def _not_an_object(offset: int, depth: int) -> None:
-    what = "an element of the array is a string" if depth else "expected a JSON array"
-    raise IndexProblem(offset, what, _ARRAY_FIX)
 
 
 _ARRAY_FIX = 'write [{"conversations": [{"from": "human", "value": "..."}, ...]}, ...]'
