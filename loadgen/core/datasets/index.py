@@ -33,7 +33,7 @@ CHUNK = 1 << 20
 MAX_ENTRY_BYTES = 16 << 20  # a prompt of millions of tokens; past it a file is not a dataset
 _BLANK = frozenset(b" \t\r\n\x0b\x0c")
 _BOM = b"\xef\xbb\xbf"
-_QUOTE, _OPEN, _CLOSE = ord('"'), frozenset(b"[{"), frozenset(b"]}")
+_QUOTE, _OPEN = ord('"'), frozenset(b"[{")
 # Everything up to the next bracket outside a string (whole strings and other bytes in one
 # match, possessive so a miss never backtracks), then the bracket; or a lone quote: a string
 # this buffer does not close; or the end of the buffer.
