@@ -13,6 +13,7 @@ import json
 from loadgen.core.apireaders import CompletionsReader, EmbeddingsReader, ResponsesReader
 from loadgen.core.chat import (
     DONE,
+    Chunk,
     ChunkError,
     checked_usage,
     json_field,
@@ -181,7 +182,10 @@ class OpenAIReader(ReaderBase):
                     return
                 if _REASONING not in data:
                     return
-        parsed = parse_openai_chunk(data)
+        self._take(parse_openai_chunk(data), now)
+
+    def _take(self, parsed: Chunk, now: float) -> None:
+        """A fully parsed chunk: its content event, usage counts and finish."""
         if parsed.error:
             raise ChunkError(f"error in stream: {parsed.error}")
         if parsed.content:
