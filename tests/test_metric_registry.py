@@ -144,11 +144,24 @@ def test_entries_that_cannot_be_kept_are_refused():
     assert metrics.get("x") is None
 
 
-# The built-in entries reproduce the columns and keys each output had before the registry.
+# The built-in entries reproduce the columns and keys each output had before the registry,
+# then the model-server metrics of issue #20 (input tokens, TTFO, reasoning) after them.
 
 STATS = ("count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max", "min")
 BRIEF = ("count", "p50", "p95", "p99", "max", "mean")
-SCOPED = ("ttfb", "ttft", "itl", "tpot", "e2e", "output_tokens", "request_tps")
+SCOPED = (
+    "ttfb",
+    "ttft",
+    "itl",
+    "tpot",
+    "e2e",
+    "output_tokens",
+    "request_tps",
+    "input_tokens",
+    "ttfo",
+    "reasoning_time",
+    "reasoning_tokens",
+)
 PER_SECOND = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
 
 

@@ -10,11 +10,15 @@ import argparse
 import math
 import time
 from collections.abc import Callable
+from typing import Any
+
+import yaml
 
 from loadgen._version import __version__
 from loadgen.cli.distributed import add_distributed_arguments
 from loadgen.cli.quick import APIS
 from loadgen.core import units
+from loadgen.core.lengths import parse_length
 
 __all__ = ["parser"]
 
@@ -144,6 +148,28 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     quick.add_argument("--prompt", help="the question every request asks")
     quick.add_argument("--max-tokens", type=_positive_int, help="max_tokens of each request")
     quick.add_argument(
+        "--input-tokens",
+        type=_length,
+        metavar="N[:SD]",
+        help="send synthetic prompts of N tokens (N:SD for a normal spread), not --prompt",
+    )
+    quick.add_argument(
+        "--output-tokens",
+        type=_length,
+        metavar="N[:SD]",
+        help="ask for exactly N output tokens (max_tokens, min_tokens and ignore_eos)",
+    )
+    quick.add_argument("--system", help="a system message before every prompt")
+    quick.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_param,
+        help="a request field, VALUE read as YAML (temperature=0, ignore_eos=true; repeatable)",
+    )
+    quick.add_argument(
         "--header",
         dest="headers",
         action="append",
@@ -160,6 +186,26 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     quick.add_argument(
         "--print-profile", action="store_true", help="print the profile the options stand for"
     )
+
+
+def _length(text: str) -> str:
+    """A token length as the quick path takes it: ``512`` or ``512:64`` (mean:stdev)."""
+    try:
+        parse_length(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from exc
+    return text
+
+
+def _param(text: str) -> tuple[str, Any]:
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write KEY=VALUE, e.g. temperature=0")
+    try:
+        parsed = yaml.safe_load(value) if value else ""
+    except yaml.YAMLError:
+        parsed = value
+    return name.strip(), parsed
 
 
 def _header(text: str) -> tuple[str, str]:

@@ -31,11 +31,29 @@ class QuickOptions:
     prompt: str | None = None
     max_tokens: int | None = None
     headers: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    input_tokens: str | None = None  # "512" or "512:64" (mean:stdev)
+    output_tokens: str | None = None
+    params: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+    system: str | None = None
     api_key_env: str | None = None
     users: int | None = None
     rate: str | None = None
     duration: str = "30s"
     timeout: str = "60s"
+
+
+def _workload(opts: QuickOptions) -> dict[str, Any]:
+    """The model-server keys of the chat task, from --input-tokens, --output-tokens,
+    --system and --param."""
+    out: dict[str, Any] = {}
+    for key, text in (("input_tokens", opts.input_tokens), ("output_tokens", opts.output_tokens)):
+        if text is not None:
+            out[key] = int(text) if text.isdigit() else text
+    if opts.system is not None:
+        out["system"] = opts.system
+    if opts.params:
+        out["params"] = dict(opts.params)
+    return out
 
 
 def profile_text(opts: QuickOptions) -> str:
@@ -51,6 +69,9 @@ def profile_text(opts: QuickOptions) -> str:
         task["model"] = opts.model or "builtin"
         if opts.max_tokens is not None:
             task["max_tokens"] = opts.max_tokens
+        task.update(_workload(opts))
+        if "input_tokens" in task:
+            del task["prompt"]  # a synthetic prompt of that many tokens instead
         step: dict[str, Any] = {"chat": task}
     elif opts.api == "sse":
         step = {"chat": {"api": "sse", **task}}

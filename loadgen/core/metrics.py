@@ -168,6 +168,33 @@ _BUILTIN = (
         unit="tokens/s",
     ),
     Metric(
+        name="input_tokens",
+        doc="tokens per prompt: server usage (prompt_tokens), else loadgen's count of a "
+        "synthetic prompt",
+        of=attrgetter("input_tokens"),
+        scale=1,
+        unit="tokens",
+    ),
+    Metric(
+        name="ttfo",
+        doc="intended start → first output event (answer text or a tool call, not reasoning)",
+        of=attrgetter("ttfo"),
+        unit="ms",
+    ),
+    Metric(
+        name="reasoning_time",
+        doc="first reasoning event → first output event after it, for answers that reasoned",
+        of=attrgetter("reasoning_time"),
+        unit="ms",
+    ),
+    Metric(
+        name="reasoning_tokens",
+        doc="reasoning tokens per answer (usage.completion_tokens_details.reasoning_tokens)",
+        of=attrgetter("reasoning_tokens"),
+        scale=1,
+        unit="tokens",
+    ),
+    Metric(
         name="schedule_lag",
         doc="intended start → actual send: the generator's own delay",
         of=attrgetter("schedule_lag"),

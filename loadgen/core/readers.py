@@ -52,6 +52,7 @@ _ERROR = '"error"'
 _FINISH = '"finish_reason"'
 _NULL_FINISH = '"finish_reason":null'  # the null every chunk but the finish chunk carries
 _REASONING = '"reasoning'
+_TOOL = '"tool_calls"'
 _FINISH_B = b'"finish_reason":"'
 _FINISH_SPACED_B = b'"finish_reason": "'
 
@@ -167,7 +168,8 @@ class OpenAIReader(ReaderBase):
             # that is a whole object with a non-empty "content" (or reasoning_content) string,
             # and carries no usage, error or finish_reason (null aside), is a token without a
             # JSON parse (~2x faster per event, measured). An empty "content" beside reasoning
-            # text, and anything else, malformed chunks included, is parsed in full below.
+            # text or a tool call, and anything else, malformed chunks included, is parsed in
+            # full below.
             at = data.find(_CONTENT)
             if (
                 at > 0
@@ -180,8 +182,8 @@ class OpenAIReader(ReaderBase):
                 if data[at + len(_CONTENT)] != '"':
                     self.token_times.append(now)
                     return
-                if _REASONING not in data:
-                    return
+                if _REASONING not in data and _TOOL not in data:
+                    return  # an empty content and nothing else generated: no token
         self._take(parse_openai_chunk(data), now)
 
     def _take(self, parsed: Chunk, now: float) -> None:

@@ -38,6 +38,8 @@ class Sample:
     interrupted: bool = False
     usage_tokens: int | None = None  # server-reported completion tokens
     usage_prompt: int | None = None  # server-reported prompt tokens
+    requested_input: int | None = None  # a synthetic prompt's tokens, by loadgen's tokenizer
+    requested_output: int | None = None  # the output length asked for (output_tokens)
     usage_rejected: int | None = None  # a reported count no answer can have; not used
     tokenizer_tokens: int | None = None
     request_id: str = ""
@@ -144,6 +146,12 @@ class Sample:
         if tokens < 2 or e2e <= ttft:
             return None
         return e2e - ttft, tokens
+
+    @property
+    def input_tokens(self) -> int | None:
+        """The prompt's tokens: the server's count (usage), else loadgen's count of the
+        synthetic prompt it sent; None when neither is known."""
+        return self.usage_prompt if self.usage_prompt is not None else self.requested_input
 
     @property
     def content_events(self) -> int:

@@ -39,26 +39,41 @@ _DRAIN_AFTER_DONE = 0.25  # seconds httpx may read past [DONE] for the body's en
 
 
 def chat_body(
-    task: ChatTask, messages: list[dict[str, str]], variables: Mapping[str, Any]
+    task: ChatTask,
+    messages: list[dict[str, str]],
+    variables: Mapping[str, Any],
+    output_tokens: int | None = None,
 ) -> bytes:
-    """The request body of a chat task: OpenAI's shape, or the task's JSON template."""
+    """The request body of a chat task: OpenAI's shape, or the task's JSON template.
+
+    ``output_tokens`` (drawn from the task's ``output_tokens``) is asked for as
+    ``max_tokens``, and, with ``exact_output``, also as ``min_tokens`` with ``ignore_eos``:
+    vLLM and SGLang honour one or the other, so asking both gets the length everywhere.
+    ``params`` are added last and win; ``system`` opens the conversation."""
     if task.api == "openai":
+        max_tokens = output_tokens if output_tokens is not None else task.max_tokens
+        if task.system is not None:
+            messages = [{"role": "system", "content": task.system}, *messages]
+        extra = task.params
+        if output_tokens is not None and task.exact_output:
+            extra = {"min_tokens": output_tokens, "ignore_eos": True, **extra}
         only = messages[0] if len(messages) == 1 else None
-        if only is not None and len(only["content"]) <= _CACHED_PROMPT:
+        if not extra and only is not None and len(only["content"]) <= _CACHED_PROMPT:
             return _one_turn_body(
                 task.model,
                 only["role"],
                 only["content"],
                 task.stream,
-                task.max_tokens,
+                max_tokens,
                 task.include_usage,
             )
         return chat_request(
             model=task.model,
             messages=messages,
             stream=task.stream,
-            max_tokens=task.max_tokens,
+            max_tokens=max_tokens,
             include_usage=task.include_usage,
+            extra=extra,
         )
     template: Any = task.body or {"message": "{{ prompt }}"}
     rendered = render_value(template, {**variables, "prompt": messages[-1]["content"]})

@@ -91,7 +91,7 @@ class ChatRequester:
         vu, chat = self.vu, task.chat
         assert chat is not None
         count = vu.ctx.count_tokens
-        body = chat_body(chat, messages, vu.vars)
+        body = chat_body(chat, messages, vu.vars, sample.requested_output)
         path, headers = await vu.prepare("POST", render(chat.path, vu.vars), {}, body)
         view = await run_chat(
             client,

@@ -49,6 +49,7 @@ from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
 from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
+from loadgen.engine.prompting import Prompts, chat_tasks
 from loadgen.engine.services import RunServices
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VUContext
@@ -108,6 +109,7 @@ class Engine:
         self._errors_in_vus = self._crowd.internal_errors
         self._target: Any = None
         self._count_tokens: Callable[[str], int] | None = None
+        self._prompts: Prompts | None = None
         self._open_users: OpenUsers | None = None
         self._breakpoint: BreakpointDriver | None = None
         self._intervals: Intervals
@@ -125,6 +127,8 @@ class Engine:
         self.limit_warnings = check_start(load, self.segment[1], sockets_per_user(self.profile))
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
+        if any(c.input_tokens is not None for c in chat_tasks(self.profile)):
+            self._prompts = Prompts(self.profile, self.seed)
         if self.profile.target.is_builtin:
             await self._start_builtin()
         else:
@@ -343,6 +347,7 @@ class Engine:
             run_tag=f"{self.seed:x}",
             base_url=self.base_url,
             count_tokens=self._count_tokens,
+            prompts=self._prompts,
             count=count or (lambda name, n: None),
             check=check or (lambda name, ok: None),
             observe=observe or (lambda name, value: None),

@@ -33,6 +33,7 @@ from loadgen.core.shapes import WeightedChoice, draw_think
 from loadgen.core.template import render
 from loadgen.edge.auth.base import NoAuth, OutgoingRequest, VUAuth
 from loadgen.edge.transport import VUClient
+from loadgen.engine.prompting import Prompts
 from loadgen.engine.requesters import Requester, requester_kind, send_http
 
 __all__ = ["VU", "VUContext"]
@@ -52,6 +53,7 @@ class VUContext:
     run_tag: str
     base_url: str = ""
     count_tokens: Callable[[str], int] | None = None  # a tokenizer, when the profile names one
+    prompts: Prompts | None = None  # synthetic prompts, when a chat task has input_tokens
     count: Callable[[str, int], None] = lambda name, n: None
     check: Callable[[str, bool], None] = lambda name, ok: None
     observe: Callable[[str, float], None] = lambda name, value: None
@@ -86,6 +88,8 @@ class VU:
         self.in_request = False  # for the stop notice: how many requests a stop waits for
         self._seq = 0
         self._failed = False
+        # (synthetic input tokens, output tokens asked for) of the request being sent
+        self._lengths: tuple[int | None, int | None] = (None, None)
         self._wake: asyncio.Future[None] | None = None
         self._not_before = 0.0  # Retry-After: no request before this time
         self._choice = (
@@ -217,27 +221,47 @@ class VU:
         conversation = (chat is not None and chat.conversation) or (
             ws is not None and ws.conversation
         )
-        if conversation:
-            turns = self.rng.choice(self.ctx.pools.conversations)
-            messages: list[dict[str, str]] = []
-            end = t0
-            for i, turn in enumerate(turns):
-                if self.stopping and i:
-                    break
-                messages.append({"role": "user", "content": turn})
-                end, view = await self._request(client, task, t0, messages, keep_text=True)
-                messages.append({"role": "assistant", "content": view.answer or ""})
-                if i < len(turns) - 1:
-                    t0 = await self._think(end)
+        try:
+            if conversation:
+                return await self._conversation(client, task, t0)
+            prompt = self._prompt(task)
+            end, _ = await self._request(client, task, t0, [{"role": "user", "content": prompt}])
             return end
-        prompt = self._prompt(task)
-        end, _ = await self._request(client, task, t0, [{"role": "user", "content": prompt}])
+        finally:
+            self._lengths = (None, None)
+
+    async def _conversation(self, client: VUClient, task: Task, t0: float) -> float:
+        turns = self.rng.choice(self.ctx.pools.conversations)
+        messages: list[dict[str, str]] = []
+        end = t0
+        for i, turn in enumerate(turns):
+            if self.stopping and i:
+                break
+            self._lengths = (None, self._output_length(task))
+            messages.append({"role": "user", "content": turn})
+            end, view = await self._request(client, task, t0, messages, keep_text=True)
+            messages.append({"role": "assistant", "content": view.answer or ""})
+            if i < len(turns) - 1:
+                t0 = await self._think(end)
         return end
 
+    def _output_length(self, task: Task) -> int | None:
+        chat = task.chat
+        if chat is None or chat.output_tokens is None:
+            return None
+        return chat.output_tokens.sample(self.rng)
+
     def _prompt(self, task: Task) -> str:
-        spec = task.chat or task.ws
+        """The task's prompt; sets the lengths its samples carry (synthetic input, output)."""
+        spec, chat = task.chat or task.ws, task.chat
+        out = self._output_length(task)
+        self._lengths = (None, out)
         if spec is None:
             return ""
+        if chat is not None and chat.input_tokens is not None and self.ctx.prompts is not None:
+            text, n = self.ctx.prompts.make(chat, self.rng)
+            self._lengths = (n, out)
+            return text
         if spec.prompt is not None:
             return render(spec.prompt, self.vars)
         pools = self.ctx.pools.questions
@@ -256,6 +280,8 @@ class VU:
             send=monotonic(),
             category=spec.category if spec is not None else None,
             request_id=f"{self.ctx.run_tag}-{self.tag}-{self._seq}",
+            requested_input=self._lengths[0],
+            requested_output=self._lengths[1],
         )
 
     async def _request(

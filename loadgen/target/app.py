@@ -89,16 +89,25 @@ class App:
             return parse_fault_header(forced)
         return self.faults.pick(self.rng)
 
-    def sample_tokens(self, max_tokens: int | None) -> tuple[int, bool]:
-        """(tokens, capped): length drawn from the config, capped by ``max_tokens``."""
+    def sample_tokens(
+        self, max_tokens: int | None, min_tokens: int | None = None, ignore_eos: bool = False
+    ) -> tuple[int, bool]:
+        """(tokens, capped): length drawn from the config, capped by ``max_tokens``.
+
+        As vLLM does: ``ignore_eos`` generates up to ``max_tokens`` whatever the model would
+        say, ``min_tokens`` holds the end back until that many came."""
         fixed = self.tokens_const
         n = (
             max(1, round(fixed))
             if fixed is not None
             else self.config.timing.output_tokens.sample_count(self.rng)
         )
-        if max_tokens is not None and n > max_tokens:
-            return max_tokens, True
+        if ignore_eos and max_tokens is not None:
+            n = max_tokens
+        if min_tokens is not None:
+            n = max(n, min_tokens)
+        if max_tokens is not None and n >= max_tokens:
+            return max_tokens, n > max_tokens or ignore_eos
         return n, False
 
     def sample_ttft(self, prompt_tokens: int) -> float:

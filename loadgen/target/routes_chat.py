@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from loadgen.core.bpe import default_tokenizer
 from loadgen.target.app import App
 from loadgen.target.encode import ApiChatFormat, Encoded, OpenAIFormat
 from loadgen.target.faults import answers_before_body
@@ -54,16 +55,24 @@ def _max_tokens(payload: dict[str, Any]) -> int | None:
     return value
 
 
+def _length_options(payload: dict[str, Any]) -> tuple[int | None, bool]:
+    """``min_tokens`` (a positive integer, else ignored) and ``ignore_eos`` (true only)."""
+    low = payload.get("min_tokens")
+    valid = isinstance(low, int) and not isinstance(low, bool) and low > 0
+    return (low if valid else None), payload.get("ignore_eos") is True
+
+
 def _prompt_tokens(messages: list[Any]) -> int:
+    """The prompt's tokens as loadgen's default tokenizer counts them (the one synthetic
+    prompts are built with), plus 3 per message for the chat template, as OpenAI counts."""
+    count = default_tokenizer().count
     total = 0
     for message in messages:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
-            total += len(content.split()) + 3
+            total += count(content) + 3
         elif isinstance(content, list):
-            total += (
-                sum(len(str(p.get("text", "")).split()) for p in content if isinstance(p, dict)) + 3
-            )
+            total += sum(count(str(p.get("text", ""))) for p in content if isinstance(p, dict)) + 3
     return total
 
 
@@ -85,7 +94,7 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
     if fault is not None and answers_before_body(fault):
         app.fault_answer(conn, req, route, fault, True, rid or app.next_id())
         return
-    n, capped = app.sample_tokens(max_tokens)
+    n, capped = app.sample_tokens(max_tokens, *_length_options(payload))
     prompt = _prompt_tokens(payload["messages"])
     ttft = app.sample_ttft(prompt)
     offset = app.enc.offset(app.rng)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from loadgen.core.aws.config import AwsConfig
 from loadgen.core.breakpoint import BreakpointSpec
+from loadgen.core.lengths import Length
 from loadgen.core.slo import Slo
 from loadgen.core.thresholds import Threshold
 
@@ -23,6 +24,7 @@ __all__ = [
     "Extract",
     "HttpTask",
     "Load",
+    "Prefix",
     "Profile",
     "ReportSpec",
     "Stage",
@@ -66,6 +68,25 @@ class ChatTask:
     done_event: str | None = "done"
     usage_field: str | None = "usage.completion_tokens"
     body: dict[str, Any] | None = None  # request JSON template for sse/json/text ({{ prompt }})
+    # The model-server workload (openai): passthrough parameters and a system message...
+    params: dict[str, Any] = field(default_factory=dict)
+    system: str | None = None
+    # ...and prompts synthesised to a token length, with an output length asked for.
+    input_tokens: Length | None = None
+    output_tokens: Length | None = None
+    exact_output: bool = True  # ask for exactly output_tokens: min_tokens and ignore_eos
+    prefix: Prefix | None = None
+    tokenizer: Path | None = None  # a tokenizer.json; None: the shipped default
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Prefix:
+    """Shared prompt prefixes for prefix-cache tests: ``count`` fixed prefixes of ``tokens``
+    tokens, one drawn by weight to start each synthetic prompt."""
+
+    tokens: int
+    count: int
+    weights: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
