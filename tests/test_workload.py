@@ -91,12 +91,15 @@ def test_exact_output_false_asks_max_tokens_only(recording):
     assert "ignore_eos" not in body
 
 
-def test_the_quick_path_against_the_builtin_target_gets_the_lengths_it_asked_for(tmp_path):
+def test_the_quick_path_against_the_builtin_target_gets_the_lengths_it_asked_for(tmp_path, capsys):
     """The issue's own command (shortened): input tokens by server usage within 1 % of 512
-    (the built-in target adds 3 for the chat template, as OpenAI counts), output exactly 64."""
+    (the built-in target adds 3 for the chat template, as OpenAI counts), output exactly 64;
+    the console says the lengths."""
     out = tmp_path / "out"
     argv = ["run", "--url", "builtin", "--input-tokens", "512", "--output-tokens", "64"]
-    assert main([*argv, "--users", "2", "--duration", "2s", "--out", str(out), "--quiet"]) == 0
+    assert main([*argv, "--users", "2", "--duration", "2s", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "lengths: input p50 515, max 515; output p50 64, max 64 tokens per request" in said
     saved = json.loads((out / "result.json").read_text())
     metrics = saved["scopes"]["overall"]["metrics"]
     requests = saved["scopes"]["overall"]["requests"]

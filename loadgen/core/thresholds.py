@@ -162,7 +162,8 @@ def _scope_data(data: Mapping[str, Any], scope: tuple[str, str] | None) -> Mappi
 
 
 def value_of(t: Threshold, data: Mapping[str, Any]) -> float | None:
-    """The measured value a threshold compares; None when its scope never appeared."""
+    """The measured value a threshold compares; None when its scope (or, in a result older
+    than the metric, the metric) never appeared."""
     s = _scope_data(data, t.scope)
     if s is None:
         return None
@@ -171,7 +172,9 @@ def value_of(t: Threshold, data: Mapping[str, Any]) -> float | None:
     if (hist_metric is not None and hist_metric.scoped) or (
         m == "output_tps" and stat not in ("mean", "rate")
     ):
-        hist = s["metrics"]["request_tps" if m == "output_tps" else m]
+        hist = s["metrics"].get("request_tps" if m == "output_tps" else m)
+        if hist is None:  # a result written before this metric existed: no data, as a scope
+            return None
         return float(hist.get(stat, 0.0))
     requests = s["requests"]
     if m == "output_tps":

@@ -158,6 +158,8 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
         lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
     if known.token_sources:
         lines.append("output tokens from: " + known.token_sources)
+    if known.lengths:
+        lines.append("lengths: " + known.lengths)
     lines += _token_counting(overall)
     lag = doc.get("schedule_lag") or {}
     if lag.get("count"):

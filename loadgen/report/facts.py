@@ -24,6 +24,7 @@ class Facts:
     verdict: Verdict
     informs_only: tuple[str, ...]  # each reason a check only informs, once, in check order
     token_sources: str  # "usage (40 requests), counted (2 requests)"; "" when none
+    lengths: str  # "input 515 tokens (p50), output 64 (p50), reasoning 120 (p50)"; "" when none
     dropped: int  # open model: arrivals not sent (max_in_flight reached)
     startup: str | None  # the generator's start-up note
     warnings: tuple[str, ...]  # generator-limited ranges, in plain words
@@ -38,6 +39,20 @@ def token_sources(sources: Mapping[str, int]) -> str:
     return ", ".join(f"{k} ({v} requests)" for k, v in sources.items())
 
 
+def lengths(metrics: Mapping[str, Any]) -> str:
+    """The per-request token lengths a model-server benchmark is read by, when recorded."""
+    parts: list[str] = []
+    for name, label in (
+        ("input_tokens", "input"),
+        ("output_tokens", "output"),
+        ("reasoning_tokens", "reasoning"),
+    ):
+        m = metrics.get(name) or {}
+        if m.get("count") and (name != "output_tokens" or parts):
+            parts.append(f"{label} p50 {m['p50']:.0f}, max {m['max']:.0f}")
+    return "; ".join(parts) + " tokens per request" if parts else ""
+
+
 def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
     doc = as_doc(data)
     verdict = judge(doc)
@@ -48,6 +63,7 @@ def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
         verdict=verdict,
         informs_only=tuple(dict.fromkeys(c.why for c in verdict.checks if c.why)),
         token_sources=token_sources(doc["scopes"]["overall"].get("token_source") or {}),
+        lengths=lengths(doc["scopes"]["overall"]["metrics"]),
         dropped=int((doc.get("load") or {}).get("dropped", 0)),
         startup=startup["plain"] if startup else None,
         warnings=tuple(w["plain"] for w in health.get("warnings") or []) if health else (),

@@ -224,6 +224,7 @@ def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
         ),
         ("machine", f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} CPUs"),
         ("output tokens from", known.token_sources or "–"),
+        *([("token lengths", known.lengths)] if known.lengths else []),
     ]
     sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
     facts.append(
