@@ -7,14 +7,13 @@ give exactly the columns and keys the outputs had before the registry.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 from operator import attrgetter
 
 import pytest
 from support import chat_profile, run_async
+from test_segments import run_segments
 
-from loadgen import Engine, profile_from_dict
 from loadgen.core import metrics
 from loadgen.core.merge import merge_results
 from loadgen.core.metrics import Metric, registered
@@ -23,7 +22,6 @@ from loadgen.core.stats import Recorder
 from loadgen.core.thresholds import METRICS, evaluate, parse
 from loadgen.report import csvout, hlog, series
 from loadgen.report.html import render_html
-from loadgen.target import BuiltinTarget, TargetConfig
 
 FAST = {"timing": {"ttft": "5ms", "itl": "1ms", "output_tokens": 4}, "capacity": {"slots": 0}}
 QUEUE_WAIT = Metric(
@@ -46,16 +44,7 @@ def queue_wait():
 
 
 async def _segments(parts: int) -> list:
-    data = chat_profile(users=2, duration="1s")
-    async with BuiltinTarget(TargetConfig.from_mapping(FAST)) as target:
-        data["target"]["base_url"] = target.url
-        profile = profile_from_dict(data)
-
-        async def one(i: int):
-            async with Engine(profile, segment=(i, parts)) as engine:
-                return await engine.run()
-
-        return await asyncio.gather(*(one(i) for i in range(1, parts + 1)))
+    return await run_segments(chat_profile(users=2, duration="1s"), parts)
 
 
 @pytest.fixture

@@ -147,18 +147,11 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     quick.add_argument("--api", choices=APIS, default="openai", help="how to chat (openai)")
     quick.add_argument("--prompt", help="the question every request asks")
     quick.add_argument("--max-tokens", type=_positive_int, help="max_tokens of each request")
-    quick.add_argument(
-        "--input-tokens",
-        type=_length,
-        metavar="N[:SD]",
-        help="send synthetic prompts of N tokens (N:SD for a normal spread), not --prompt",
-    )
-    quick.add_argument(
-        "--output-tokens",
-        type=_length,
-        metavar="N[:SD]",
-        help="ask for exactly N output tokens (max_tokens, min_tokens and ignore_eos)",
-    )
+    for flag, what in (
+        ("--input-tokens", "send synthetic prompts of N tokens (N:SD for a normal spread)"),
+        ("--output-tokens", "ask for exactly N output tokens (max_tokens, min_tokens, ignore_eos)"),
+    ):
+        quick.add_argument(flag, type=_length, metavar="N[:SD]", help=what)
     quick.add_argument("--system", help="a system message before every prompt")
     quick.add_argument(
         "--param",

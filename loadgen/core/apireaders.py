@@ -9,7 +9,7 @@ fast path of the chat reader is for the hottest endpoint only.
 
 from __future__ import annotations
 
-from loadgen.core.chat import DONE, Chunk, ChunkError
+from loadgen.core.chat import DONE, ChunkError
 from loadgen.core.llmapis import (
     ENDS,
     parse_completion_chunk,
@@ -23,32 +23,11 @@ __all__ = ["CompletionsReader", "EmbeddingsReader", "ResponsesReader"]
 
 
 class _Streamed(ReaderBase):
-    """What the two streamed readers share: usage, reasoning and tool marks from a chunk."""
+    """An SSE stream read event by event."""
 
     def __init__(self, *, keep_text: bool, max_line: int) -> None:
         super().__init__(keep_text=keep_text)
         self._sse = SSEDecoder(max_line=max_line)
-        self.finished = False
-
-    def _take(self, chunk: Chunk, now: float) -> None:
-        if chunk.error:
-            raise ChunkError(f"error in stream: {chunk.error}")
-        if chunk.content:
-            if chunk.reasoning:
-                self.reasoning_at.append(len(self.token_times))
-            self.token_times.append(now)
-            if self.keep_text and not chunk.reasoning:
-                self.parts.append(chunk.content)
-        if chunk.completion_tokens is not None:
-            self.usage_tokens = chunk.completion_tokens
-        elif chunk.rejected_usage is not None:
-            self.usage_rejected = chunk.rejected_usage
-        if chunk.prompt_tokens is not None:
-            self.usage_prompt = chunk.prompt_tokens
-        if chunk.reasoning_tokens is not None:
-            self.reasoning_tokens = chunk.reasoning_tokens
-        if chunk.finish_reason:
-            self.finished = True
 
 
 class CompletionsReader(_Streamed):
@@ -64,14 +43,14 @@ class CompletionsReader(_Streamed):
             elif event.event == "error":
                 raise ChunkError(f"error event in stream: {event.data[:200]}")
             elif event.event == "message":
-                self._take(parse_completion_chunk(event.data), now)
+                self.take(parse_completion_chunk(event.data), now)
 
     def close(self, now: float) -> None:
         for event in self._sse.close():
             if event.data == DONE:
                 self.done = True
             else:
-                self._take(parse_completion_chunk(event.data), now)
+                self.take(parse_completion_chunk(event.data), now)
         if self.done:
             return
         if self._sse.pending:
@@ -99,7 +78,7 @@ class ResponsesReader(_Streamed):
         if data == DONE:  # some servers add chat's end marker after response.completed
             return
         kind, parsed = parse_responses_event(name, data)
-        self._take(parsed, now)
+        self.take(parsed, now)
         if kind in ENDS:
             self.done = True
             self.final = data

@@ -70,7 +70,9 @@ class Fixed:
 
 
 @dataclass(frozen=True, slots=True)
-class Normal:
+class _Spread:
+    """A length drawn around a mean, rounded and clamped to ``[min, max]``."""
+
     mean: float
     stdev: float
     min: int = 1
@@ -84,8 +86,14 @@ class Normal:
     def high(self) -> int | None:
         return self.max
 
+    def _clamped(self, value: float) -> int:
+        return _clamp(round(value), self.min, self.max)
+
+
+@dataclass(frozen=True, slots=True)
+class Normal(_Spread):
     def sample(self, rng: random.Random) -> int:
-        return _clamp(round(rng.gauss(self.mean, self.stdev)), self.min, self.max)
+        return self._clamped(rng.gauss(self.mean, self.stdev))
 
     def __str__(self) -> str:
         return f"normal {self.mean:g}±{self.stdev:g} in [{self.min}, {self.max or '∞'}]"
@@ -112,24 +120,11 @@ class Uniform:
 
 
 @dataclass(frozen=True, slots=True)
-class LogNormal:
-    mean: float
-    stdev: float
-    min: int = 1
-    max: int | None = None
-
-    @property
-    def low(self) -> int:
-        return self.min
-
-    @property
-    def high(self) -> int | None:
-        return self.max
-
+class LogNormal(_Spread):
     def sample(self, rng: random.Random) -> int:
         sigma2 = math.log1p((self.stdev / self.mean) ** 2)
         mu = math.log(self.mean) - sigma2 / 2
-        return _clamp(round(rng.lognormvariate(mu, math.sqrt(sigma2))), self.min, self.max)
+        return self._clamped(rng.lognormvariate(mu, math.sqrt(sigma2)))
 
     def __str__(self) -> str:
         return f"lognormal mean {self.mean:g} stdev {self.stdev:g}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from loadgen.core.chat import Chunk, ChunkError
+
 __all__ = ["Reader", "ReaderBase", "StreamEnded"]
 
 
@@ -50,6 +52,29 @@ class ReaderBase:
         # How a stream that lacked its end marker still ended cleanly: "finish_reason" (after
         # one) or "clean" (a server that sends neither); "" when the marker came.
         self.without_done = ""
+        self.finished = False  # a choice's finish_reason came (seen by a full parse)
+
+    def take(self, chunk: Chunk, now: float) -> None:
+        """A fully parsed chunk: its content event (reasoning marked, and kept out of the
+        answer text), the server's counts, its finish; an error chunk raises."""
+        if chunk.error:
+            raise ChunkError(f"error in stream: {chunk.error}")
+        if chunk.content:
+            if chunk.reasoning:
+                self.reasoning_at.append(len(self.token_times))
+            elif self.keep_text:
+                self.parts.append(chunk.content)
+            self.token_times.append(now)
+        if chunk.completion_tokens is not None:
+            self.usage_tokens = chunk.completion_tokens
+        elif chunk.rejected_usage is not None:
+            self.usage_rejected = chunk.rejected_usage
+        if chunk.prompt_tokens is not None:
+            self.usage_prompt = chunk.prompt_tokens
+        if chunk.reasoning_tokens is not None:
+            self.reasoning_tokens = chunk.reasoning_tokens
+        if chunk.finish_reason:
+            self.finished = True
 
     @property
     def text(self) -> str:

@@ -13,7 +13,6 @@ import json
 from loadgen.core.apireaders import CompletionsReader, EmbeddingsReader, ResponsesReader
 from loadgen.core.chat import (
     DONE,
-    Chunk,
     ChunkError,
     checked_usage,
     json_field,
@@ -64,7 +63,6 @@ class OpenAIReader(ReaderBase):
         super().__init__(keep_text=keep_text)
         self._sse = SSEDecoder(max_line=max_line)
         self._max_line = max_line
-        self.finished = False  # a choice's finish_reason came (seen by a full parse)
         self._last = self._before_last = b""  # the last two reads counted in bulk
 
     def feed(self, chunk: bytes, now: float) -> None:
@@ -184,28 +182,7 @@ class OpenAIReader(ReaderBase):
                     return
                 if _REASONING not in data and _TOOL not in data:
                     return  # an empty content and nothing else generated: no token
-        self._take(parse_openai_chunk(data), now)
-
-    def _take(self, parsed: Chunk, now: float) -> None:
-        """A fully parsed chunk: its content event, usage counts and finish."""
-        if parsed.error:
-            raise ChunkError(f"error in stream: {parsed.error}")
-        if parsed.content:
-            if parsed.reasoning:  # reasoning never takes the fast paths above
-                self.reasoning_at.append(len(self.token_times))
-            self.token_times.append(now)
-            if self.keep_text:
-                self.parts.append(parsed.content)
-        if parsed.completion_tokens is not None:
-            self.usage_tokens = parsed.completion_tokens
-        elif parsed.rejected_usage is not None:
-            self.usage_rejected = parsed.rejected_usage
-        if parsed.reasoning_tokens is not None:
-            self.reasoning_tokens = parsed.reasoning_tokens
-        if parsed.prompt_tokens is not None:
-            self.usage_prompt = parsed.prompt_tokens
-        if parsed.finish_reason:
-            self.finished = True
+        self.take(parse_openai_chunk(data), now)
 
     def close(self, now: float) -> None:
         """The body ended cleanly at the HTTP level (a cut one raised in the transport).
