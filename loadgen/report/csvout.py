@@ -50,20 +50,26 @@ def stats_columns() -> tuple[str, ...]:
     )
 
 
+#: The per-second record's counts, in history.csv's order (the header and every row).
+_COUNTS = (
+    "requests",
+    "ok",
+    "errors",
+    "interrupted",
+    "dropped",
+    "rps",
+    "output_tokens",
+    "output_tps",
+)
+
+
 def history_columns() -> tuple[str, ...]:
     return (
         "t",
         "length",
         "users",
         "planned",
-        "requests",
-        "ok",
-        "errors",
-        "interrupted",
-        "dropped",
-        "rps",
-        "output_tokens",
-        "output_tps",
+        *_COUNTS,
         *[f"{m}_{s}" for m in _history_metrics() for s in _BRIEF],
         "rate_limited",
         "good",
@@ -124,19 +130,7 @@ def _history_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
     for iv in data.get("intervals") or []:
         planned = next(iter((iv.get("planned") or {}).values()), None)
         row = [iv.get("t"), iv.get("length"), iv.get("users"), _cell(planned)]
-        row += [
-            iv.get(k, 0)
-            for k in (
-                "requests",
-                "ok",
-                "errors",
-                "interrupted",
-                "dropped",
-                "rps",
-                "output_tokens",
-                "output_tps",
-            )
-        ]
+        row += [iv.get(k, 0) for k in _COUNTS]
         for m in kept:
             brief = iv.get(m) or {}
             row += [
