@@ -231,3 +231,16 @@ def test_a_bad_duration_is_reported_once_not_again_as_a_zero_length_plan(tmp_pat
     with pytest.raises(ProfileError) as info:
         load_profile(write(tmp_path, text))
     assert [p.field for p in info.value.problems] == ["load.duration"]
+
+
+@pytest.mark.parametrize("size", [[1], {"kb": 4}])
+def test_an_upload_size_that_is_a_list_or_mapping_is_a_profile_error(size):
+    """It raised TypeError (unhashable) before the size names were looked up."""
+    data = {
+        "name": "u",
+        "target": {"base_url": "http://127.0.0.1:9"},
+        "users": [{"name": "c", "tasks": [{"http": {"path": "/x", "upload": {"size": size}}}]}],
+        "load": {"users": 1, "duration": "1s"},
+    }
+    with pytest.raises(ProfileError, match=r"upload\.size: .* is not a size — write 4KB"):
+        profile_from_dict(data)

@@ -51,7 +51,9 @@ def _upload(check: Checker, value: Any, path: Path_) -> Upload:
     u = check.mapping(value, path, ("field", "size", "filename", "content_type", "form"))
     raw = u.get("size", "small")
     size = (
-        _SIZES[raw] if raw in _SIZES else check.unit(raw, (*path, "size"), units.parse_size, 4000)
+        _SIZES[raw]
+        if isinstance(raw, str) and raw in _SIZES  # a list or mapping is no key: unit() says so
+        else check.unit(raw, (*path, "size"), units.parse_size, 4000)
     )
     form_field = check.typed(u.get("field"), (*path, "field"), str, "file")
     return Upload(form_field=form_field, size=size, **read(check, u, path, _UPLOAD))
