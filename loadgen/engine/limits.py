@@ -18,7 +18,7 @@ import math
 import resource
 
 from loadgen.core.errors import StartError
-from loadgen.core.profile.model import Load, Profile, Task, UserClass
+from loadgen.core.profile.model import Load, Profile, UserClass
 
 __all__ = [
     "FDS_PER_USER",
@@ -61,7 +61,7 @@ def connection_kinds(profile: Profile, cls: UserClass) -> set[str]:
     auth = cls.auth or profile.auth
     if auth.kind in ("login", "cognito"):
         kinds.add("httpx")  # login requests (Cognito's go through its own client: counted)
-    for task in _all_tasks((*cls.tasks, *cls.journey, *cls.on_start, *cls.on_stop)):
+    for task in cls.every_task():
         if task.chat is not None and task.chat.api != "bedrock":
             kinds.add("fast" if fast else "httpx")
         elif task.http is not None:
@@ -75,14 +75,6 @@ def sockets_per_user(profile: Profile) -> int:
     """The connections one user of ``profile`` may hold at once: one per kind it uses, the
     most of any class. A chat-only profile needs one per user, not the two a mixed one may."""
     return max([1, *(len(connection_kinds(profile, cls)) for cls in profile.users)])
-
-
-def _all_tasks(tasks: tuple[Task, ...]) -> list[Task]:
-    out = []
-    for task in tasks:
-        out.append(task)
-        out += _all_tasks(task.group)
-    return out
 
 
 def fds_needed(users: int, per_user: int = FDS_PER_USER) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from loadgen.core.bpe import default_tokenizer
-from loadgen.core.profile.model import ChatTask, Profile, Task
+from loadgen.core.profile.model import ChatTask, Profile
 from loadgen.core.prompts import Prefixes, PromptBuilder, default_corpus
 from loadgen.edge.hftokenizer import load_tokenizer
 
@@ -21,17 +21,11 @@ __all__ = ["Prompts", "chat_tasks"]
 
 
 def chat_tasks(profile: Profile) -> Iterator[ChatTask]:
-    """Every chat task of every user class: tasks, journeys, start and stop steps, groups."""
-
-    def walk(tasks: tuple[Task, ...]) -> Iterator[ChatTask]:
-        for task in tasks:
+    """Every chat task of every user class (``UserClass.every_task``)."""
+    for cls in profile.users:
+        for task in cls.every_task():
             if task.chat is not None:
                 yield task.chat
-            yield from walk(task.group)
-
-    for cls in profile.users:
-        for tasks in (cls.tasks, cls.journey, cls.on_start, cls.on_stop):
-            yield from walk(tasks)
 
 
 class Prompts:

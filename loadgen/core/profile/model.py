@@ -6,6 +6,7 @@ Durations are float seconds, rates float per second, fractions 0–1. Built only
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -223,6 +224,17 @@ class UserClass:
     vars: dict[str, str] = field(default_factory=dict)  # per-VU variables (templates)
     secret_vars: frozenset[str] = frozenset()  # vars marked secret: true (redacted everywhere)
     auth: AuthSpec | None = None  # overrides the profile's auth for this class
+
+    def every_task(self) -> Iterator[Task]:
+        """Every task a user of this class may run: tasks, journey, start and stop steps,
+        and the tasks inside their groups."""
+
+        def walk(tasks: tuple[Task, ...]) -> Iterator[Task]:
+            for task in tasks:
+                yield task
+                yield from walk(task.group)
+
+        yield from walk((*self.tasks, *self.journey, *self.on_start, *self.on_stop))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
