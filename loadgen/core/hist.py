@@ -130,6 +130,7 @@ class _Base:
             return
         if low < self.lowest:  # gaps of 0 µs (events in one read) count as the lowest value
             floor = low = self.lowest
+            high = max(high, floor)  # a batch all below the lowest value holds only it
             batch = [v if v >= floor else floor for v in batch]
         h = self._h
         counts = h.counts
@@ -358,7 +359,7 @@ class ValueHistogram(_Base):
     def record_many(self, values: Iterable[float]) -> None:
         """Record a batch of values in their natural unit."""
         scale = self.scale
-        self._record_many(round(v * scale) for v in values)
+        self._record_many([round(v * scale) for v in values])
 
     @property
     def mean(self) -> float:

@@ -154,6 +154,11 @@ class Sample:
         return self.usage_prompt if self.usage_prompt is not None else self.requested_input
 
     @property
+    def answer_tokens(self) -> int | None:
+        """Output tokens of an answer that streamed content (a plain request has none)."""
+        return self.output_tokens[0] if self.token_times else None
+
+    @property
     def content_events(self) -> int:
         return len(self.token_times)
 
