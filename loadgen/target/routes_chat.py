@@ -31,6 +31,7 @@ from loadgen.target.llmplan import (
     truth_fields,
     usage,
 )
+from loadgen.target.prefill import MESSAGE_TOKENS
 from loadgen.target.sinks import HttpSink, JsonSink, error_body
 
 __all__ = ["register"]
@@ -303,13 +304,14 @@ def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
         req=req,
         fault=fault,
         prompt_tokens=done["usage"]["prompt_tokens"],
+        llm=prepared["llm"],
     )
     gen.schedule(conn)
 
 
 def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) -> dict[str, Any]:
     """Draw an answer for a chatbot turn (shared by ``/api/chat`` and the WebSocket)."""
-    prompt = conv.context_tokens + len(message.split()) + 3
+    prompt = conv.context_tokens + app.prompts.count(message) + MESSAGE_TOKENS
     n, _ = app.sample_tokens(max_tokens)
     ttft = app.sample_ttft(prompt)
     offset = app.enc.offset(app.rng)
@@ -327,7 +329,8 @@ def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) ->
         "usage": {"prompt_tokens": prompt, "completion_tokens": n},
         "created": time.time(),
     }
-    return {"n": n, "ttft": ttft, "offset": offset, "done": done}
+    cost = PromptCost(prompt, 0, app.config.timing.prefill_per_token * prompt, None)
+    return {"n": n, "ttft": ttft, "offset": offset, "done": done, "llm": truth_fields(cost)}
 
 
 def models(app: App, conn: HttpConnection, req: Request) -> None:

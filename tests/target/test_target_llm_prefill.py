@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from target_helpers import fast_config, read_truth
+from target_helpers import fast_config, login, read_truth
 
 from loadgen.core.bpe import default_tokenizer
 from loadgen.target import BuiltinTarget
@@ -93,6 +93,23 @@ def test_a_shared_prefix_hits_in_whole_blocks_and_costs_no_prefill(
         charged = (record["prompt_tokens"] - record["cached_tokens"]) * PER_TOKEN
         assert record["prefill"] == pytest.approx(charged)
         assert -0.0015 <= server_ttft(record) - (TTFT + charged) <= 0.030
+
+
+def test_the_chatbot_api_counts_with_the_same_tokenizer(cached_target: BuiltinTarget) -> None:
+    """``/api/chat`` (and the WebSocket, which shares its answer) counts the message with the
+    default tokenizer too, + 3 for the template, and charges its prefill."""
+    with httpx.Client(base_url=cached_target.url, timeout=10) as client:
+        token = login(client)["access_token"]
+        response = client.post(
+            "/api/chat",
+            json={"message": words(50, " server"), "stream": False},
+            headers={"authorization": f"Bearer {token}", "x-request-id": "api-1"},
+        )
+    assert response.status_code == 200, response.text
+    record = read_truth(cached_target, ["api-1"])["api-1"]
+    assert response.json()["usage"]["prompt_tokens"] == record["prompt_tokens"] == 53
+    assert record["prefill"] == pytest.approx(53 * PER_TOKEN)
+    assert -0.0015 <= server_ttft(record) - (TTFT + 53 * PER_TOKEN) <= 0.030
 
 
 def test_a_block_hits_only_after_every_earlier_block_hit() -> None:
