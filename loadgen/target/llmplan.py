@@ -11,8 +11,7 @@ and return values the routes turn into bytes; the truth log gets the same values
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from loadgen.target.llmformats import ToolCall
 from loadgen.target.prefill import MESSAGE_TOKENS
@@ -33,8 +32,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class PromptCost:
+class PromptCost(NamedTuple):
+    """What the prompt costs (a named tuple: one is built per request, and cheaply)."""
+
     tokens: int
     """``usage.prompt_tokens``: the default tokenizer's count, plus the chat template's."""
     cached: int
@@ -67,7 +67,9 @@ def prompt_cost(
     prompts = app.prompts
     prefix = app.prefix_cache if cache else None
     if prefix is None:
-        tokens = sum(len(t) if isinstance(t, tuple) else prompts.count(t) for t in texts)
+        tokens = 0
+        for t in texts:
+            tokens += len(t) if type(t) is tuple else prompts.count(t)  # type: ignore[arg-type]
         cached = 0
     else:
         parts = [t if isinstance(t, tuple) else prompts.ids(t) for t in texts]
@@ -75,10 +77,11 @@ def prompt_cost(
         cached = prefix.lookup(parts)
     if template:
         tokens += MESSAGE_TOKENS * len(texts)
-    cached = min(cached, max(tokens - 1, 0))  # the last token is always computed
-    prefill = app.config.timing.prefill_per_token * (tokens - cached)
+    if cached >= tokens:
+        cached = max(tokens - 1, 0)  # the last token is always computed
+    per_token = app.config.timing.prefill_per_token
     state = None if prefix is None else ("hit" if cached else "miss")
-    return PromptCost(tokens, cached, prefill, state)
+    return PromptCost(tokens, cached, per_token * (tokens - cached), state)
 
 
 def effort_of(payload: dict[str, Any]) -> Any:

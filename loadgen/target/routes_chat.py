@@ -120,7 +120,7 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
         req=req,
         fault=fault,
         prompt_tokens=cost.tokens,
-        llm=truth_fields(cost, answer.reasoning, answer.tool),
+        llm=truth_fields(cost, answer.reasoning, answer.tool) if app.truth is not None else None,
     )
     gen.schedule(conn)
 
@@ -329,8 +329,11 @@ def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) ->
         "usage": {"prompt_tokens": prompt, "completion_tokens": n},
         "created": time.time(),
     }
-    cost = PromptCost(prompt, 0, app.config.timing.prefill_per_token * prompt, None)
-    return {"n": n, "ttft": ttft, "offset": offset, "done": done, "llm": truth_fields(cost)}
+    llm = None
+    if app.truth is not None:
+        cost = PromptCost(prompt, 0, app.config.timing.prefill_per_token * prompt, None)
+        llm = truth_fields(cost)
+    return {"n": n, "ttft": ttft, "offset": offset, "done": done, "llm": llm}
 
 
 def models(app: App, conn: HttpConnection, req: Request) -> None:

@@ -210,7 +210,7 @@ def _generate(
         req=req,
         fault=fault,
         prompt_tokens=cost.tokens,
-        llm=llm or truth_fields(cost),
+        llm=(llm or truth_fields(cost)) if app.truth is not None else None,
     )
     gen.schedule(conn)
 
@@ -259,7 +259,7 @@ def responses(app: App, conn: HttpConnection, req: Request) -> None:
     )
     stream = payload.get("stream") is True
     sink = _sink(conn, req, rid, fault, stream, answer.body)
-    llm = truth_fields(cost, thinking, tool)
+    llm = truth_fields(cost, thinking, tool) if app.truth is not None else None
     _generate(
         app, conn, req, sink, ResponsesFormat(answer), n, ttft, RESPONSES, rid, fault, cost, llm
     )
