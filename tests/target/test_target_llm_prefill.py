@@ -4,12 +4,16 @@ cache whose hits cost no prefill — each checked on the wire and against the tr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from support import chat_profile, run_async
 from target_helpers import fast_config, login, read_truth
 
+import loadgen
 from loadgen.core.bpe import default_tokenizer
 from loadgen.target import BuiltinTarget
 from loadgen.target.config import ConfigError, config_from_mapping
@@ -165,3 +169,32 @@ def test_a_wrong_model_server_knob_names_its_key(data: dict, key: str, said: str
         config_from_mapping(data)
     assert caught.value.problems[0][0] == key
     assert said in str(caught.value)
+
+
+def test_a_loadgen_run_with_shared_prefixes_hits_the_cache(tmp_path: Path) -> None:
+    """loadgen's ``prefix: {tokens: 1000, count: 2}``: after the first request of each
+    prefix, every request finds the prefix's 62 whole blocks (992 tokens) cached and pays
+    prefill only for the rest; the client's input tokens are the server's count."""
+    builtin = {
+        "timing": {"ttft": "5ms", "itl": "1ms", "output_tokens": 2, "prefill_per_token": "20us"},
+        "capacity": {"slots": 0},
+        "prefix_cache": {"enabled": True},
+    }
+    data = chat_profile(users=2, duration="2s", builtin=builtin)
+    data["users"][0]["tasks"] = [
+        {"chat": {"input_tokens": 1200, "output_tokens": 2, "prefix": {"tokens": 1000, "count": 2}}}
+    ]
+    truth_path = tmp_path / "truth.jsonl"
+    result = run_async(loadgen.run(loadgen.profile_from_dict(data), truth=truth_path))
+    assert result.errors == {}
+    chats = [json.loads(line) for line in truth_path.read_text().splitlines()]
+    chats = [t for t in chats if t["route"] == "/v1/chat/completions"]
+    assert len(chats) == result.requests >= 10
+    misses = [t for t in chats if t["prefix_cache"] == "miss"]
+    hits = [t for t in chats if t["prefix_cache"] == "hit"]
+    assert len(misses) <= 2  # the first request of each prefix
+    assert len(hits) == len(chats) - len(misses)
+    for t in hits:
+        assert 992 <= t["cached_tokens"] < t["prompt_tokens"] == 1203
+        assert t["prefill"] == pytest.approx((1203 - t["cached_tokens"]) * 0.00002)
+    assert result.metrics["input_tokens"].min == result.metrics["input_tokens"].max == 1203
