@@ -1,8 +1,9 @@
 """Chat routes: OpenAI ``/v1/chat/completions`` and ``/v1/models``, and ``POST /api/chat``.
 
 Each handler validates the request, draws (in this order) fault, length, TTFT, token
-offset and citations from the seeded RNG, answers error-status faults at once, and hands
-everything else to a :class:`Generation`.
+offset and citations (or, for a request offering tools, whether it calls one) from the
+seeded RNG, answers error-status faults at once, and hands everything else to a
+:class:`Generation`. Prompt costs, reasoning and tool calls come from ``llmplan``.
 """
 
 from __future__ import annotations
