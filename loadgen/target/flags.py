@@ -105,7 +105,7 @@ _BOOL_FLAGS = [
     (
         "--require-auth-openai",
         "auth.require_auth_openai",
-        "require a bearer token (or API key) on /v1/chat/completions",
+        "require a bearer token (or API key) on the /v1 generation and embedding routes",
     ),
     (
         "--prefix-cache",

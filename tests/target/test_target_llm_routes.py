@@ -223,3 +223,16 @@ def test_a_dropped_completion_stream_is_broken_for_loadgen(server: BuiltinTarget
         )
     truth = read_truth(server, ["drop-1"])["drop-1"]
     assert (truth["reason"], truth["completion_tokens"]) == ("drop_mid_stream", TOKENS // 2)
+
+
+def test_the_new_routes_require_a_key_when_chat_does() -> None:
+    config = fast_config(auth={"require_auth_openai": True, "api_keys": ["k1"]})
+    with BuiltinTarget(config) as target, httpx.Client(base_url=target.url, timeout=10) as client:
+        for path, body in (
+            ("/v1/completions", {"prompt": "hi"}),
+            ("/v1/responses", {"input": "hi"}),
+            ("/v1/embeddings", {"input": "hi"}),
+        ):
+            assert client.post(path, json=body).status_code == 401
+            keyed = client.post(path, json=body, headers={"authorization": "Bearer k1"})
+            assert keyed.status_code == 200, keyed.text
