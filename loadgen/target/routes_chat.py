@@ -139,6 +139,8 @@ def _answer(
     app.ids += 1
     tool = pick_tool(app, payload)
     thinking = reasoning_count(share, n)
+    if thinking >= n:
+        tool = None  # all of it reasoned: no token left to call with
     details = share > 0 or effort_of(payload) is not None
     return _Completion(
         b"chatcmpl-%x" % app.ids,

@@ -240,6 +240,8 @@ def responses(app: App, conn: HttpConnection, req: Request) -> None:
     app.ids += 1
     tool = pick_tool(app, payload)
     thinking = reasoning_count(share, n)
+    if thinking >= n:
+        tool = None  # all of it reasoned: no token left to call with
     counts = {
         "input_tokens": cost.tokens,
         "input_tokens_details": {"cached_tokens": cost.cached},
