@@ -208,7 +208,8 @@ class Dataset:
             return _DECODER.raw_decode(text.lstrip())[0]
         except json.JSONDecodeError as exc:
             problem = RowProblem("", f"not valid JSON: {exc.msg} at column {exc.colno}", "fix it")
-            problem.lines = exc.lineno - 1  # a ShareGPT element spans lines
+            if self.format == "sharegpt":  # an element spans lines; a JSONL entry is one
+                problem.lines = exc.lineno - 1
             raise problem from exc
 
     def _record(self, text: str, entry: int) -> list[str]:
