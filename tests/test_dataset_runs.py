@@ -281,3 +281,39 @@ def test_the_quick_path_takes_a_dataset(fresh, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "dataset:" in printed
     assert "prompt:" not in printed.split("dataset:")[1]  # the file's rows, not a prompt
+
+
+def test_the_builtin_target_answers_each_row_with_its_length(tmp_path):
+    """Against the built-in target (chat completions): its truth log, in arrival order, has
+    each row's prompt length (the shipped tokenizer's count, plus the 3 tokens its chat
+    template adds) and exactly the row's max_tokens as output, row after row."""
+    tokenizer = default_tokenizer()
+    rows = [{"prompt": text, "max_tokens": 2 + i} for i, text in enumerate(ROWS[:6])]
+    path = write_jsonl(tmp_path / "p.jsonl", rows)
+    data = profile("builtin", {"path": str(path), "sample": "sequential"}, model="builtin")
+    data["target"]["builtin"] = {"timing": {"ttft": "1ms", "itl": "0ms"}}
+    truth = tmp_path / "truth.jsonl"
+    result = run_async(loadgen.run(loadgen.profile_from_dict(data), truth=truth))
+    lines = sorted(map(json.loads, truth.read_text().splitlines()), key=lambda t: t["arrival"])
+    assert len(lines) == result.requests > len(rows)
+    assert result.errors == {}
+    for i, line in enumerate(lines):
+        row = rows[i % len(rows)]
+        assert line["prompt_tokens"] == tokenizer.count(row["prompt"]) + 3
+        assert line["completion_tokens"] == row["max_tokens"]
+    tokens = result.metrics["output_tokens"]
+    assert (tokens.min, tokens.max) == (2, 7)
+
+
+def test_a_run_that_cannot_start_leaves_no_dataset_file_open(tmp_path, recwarn):
+    """The dataset is opened before the target is reached; an unreachable target is a start
+    error, and the file is closed (no ResourceWarning, which the suite turns into errors)."""
+    import gc
+
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": "hi"}])
+    data = profile("http://127.0.0.1:9", {"path": str(path)})
+    data["target"]["connect_timeout"] = "1s"
+    with pytest.raises(loadgen.StartError):
+        run_async(loadgen.run(loadgen.profile_from_dict(data)))
+    gc.collect()
+    assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]

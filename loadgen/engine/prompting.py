@@ -88,10 +88,15 @@ class Prompts:
         return any(c.input_tokens is not None or c.dataset for c in chat_tasks(profile))
 
     def close(self) -> None:
-        """Close the dataset files."""
+        """Close the dataset files (the engine does, when the run ends)."""
         for data in self._datasets:
             data.close()
         self._datasets.clear()
+
+    def __del__(self) -> None:
+        # A run that fails to start after the prompts were made (the target unreachable)
+        # never reaches the engine's exit: close the files here rather than leave them open.
+        self.close()
 
     def tokenizer(self, path: Path | None) -> Tokenizer:
         found = self._tokenizers.get(path)
