@@ -53,7 +53,6 @@ class Plan:
 
     turns: list[Turn]
     conversation: bool = False
-    batch: bool = False
     system: str | None = None  # a dataset row's own system prompt
     entry: int | None = None  # the dataset entry drawn
 
@@ -147,15 +146,20 @@ class Prompts:
         """The next dataset entry of ``chat`` as a plan: its user turns, each with its own
         token count and output length (the row's, else the recorded answer's, else the
         task's ``output_tokens``)."""
-        drawn = next(self._draws[id(chat)])
+        draws = self._draws[id(chat)]
+        drawn = next(draws)
         count = self.tokenizer(chat.tokenizer).count
         if chat.api == "embeddings":  # one input: the row's user turns together
             text = "\n".join(drawn.turns)
-            return Plan(turns=[Turn(text, count(text))], entry=drawn.entry)
-        turns = [
-            Turn(text, count(text), drawn.max_tokens_for(i) or _output(chat, rng))
-            for i, text in enumerate(drawn.turns)
-        ]
+            return Plan(turns=[Turn(text, draws.size(drawn))], entry=drawn.entry)
+        if len(drawn.turns) == 1:  # counted once per entry, not once per draw
+            out = drawn.max_tokens_for(0) or _output(chat, rng)
+            turns = [Turn(drawn.turns[0], draws.size(drawn), out)]
+        else:
+            turns = [
+                Turn(text, count(text), drawn.max_tokens_for(i) or _output(chat, rng))
+                for i, text in enumerate(drawn.turns)
+            ]
         system = drawn.system if chat.system is None else None  # the profile's wins
         if system is not None:
             turns[0].input_tokens = (turns[0].input_tokens or 0) + count(system)
@@ -180,7 +184,7 @@ def plan(
     chat = task.chat
     if chat is not None and chat.api == "embeddings" and chat.batch > 1:
         turns = [_one(task, prompts, pools, variables, rng) for _ in range(chat.batch)]
-        return Plan(turns=[t for p in turns for t in p.turns], batch=True)
+        return Plan(turns=[t for p in turns for t in p.turns])
     return _one(task, prompts, pools, variables, rng)
 
 
