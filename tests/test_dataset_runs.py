@@ -46,7 +46,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def profile(base_url: str, dataset: object, duration: str = "1s", **chat: object) -> dict:
+def profile(base_url: str, dataset: object, duration: str = "0.5s", **chat: object) -> dict:
     data = chat_profile(base_url, users=1, duration=duration)
     data["users"][0]["tasks"] = [{"chat": {"model": "m", "dataset": dataset, **chat}}]
     return data

@@ -13,6 +13,7 @@ from llmserver import ANSWER, ModelServer
 from support import chat_profile, run_async
 
 import loadgen
+from loadgen.cli.commands import main
 from loadgen.core.bpe import default_tokenizer
 from loadgen.core.errors import ProfileError
 
@@ -25,7 +26,7 @@ def server() -> Iterator[ModelServer]:
         yield s
 
 
-def profile(base_url: str, users: int = 1, duration: str = "1s", **chat: object) -> dict:
+def profile(base_url: str, users: int = 1, duration: str = "0.5s", **chat: object) -> dict:
     data = chat_profile(base_url, users=users, duration=duration)
     data["users"][0]["tasks"] = [{"chat": {"model": "m", **chat}}]
     return data
@@ -159,3 +160,17 @@ def test_the_answer_read_on_completions_is_sent_back_in_a_conversation(server, t
         {"role": "assistant", "content": "".join(ANSWER[:TOKENS])},
         {"role": "user", "content": "second question"},
     ]
+
+
+def test_the_quick_path_takes_an_endpoint(server, tmp_path, capsys):
+    """--api completions writes api: completions into the quick profile and the requests go
+    to /v1/completions with the synthetic prompt and length asked."""
+    server.received.clear()
+    argv = ["run", "--url", server.url, "--model", "m", "--api", "completions"]
+    argv += ["--input-tokens", "30", "--output-tokens", str(TOKENS), "--duration", "1s"]
+    assert main([*argv, "--print-profile"]) == 0
+    assert "api: completions" in capsys.readouterr().out
+    assert main([*argv, "--users", "1", "--out", str(tmp_path / "out")]) == 0
+    assert server.received
+    assert {r.path for r in server.received} == {"/v1/completions"}
+    assert all(default_tokenizer().count(r.body["prompt"]) == 30 for r in server.received)
