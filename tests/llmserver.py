@@ -31,8 +31,8 @@ def _event(data: Any, name: str | None = None) -> bytes:
 class Received:
     """One request as the server saw it."""
 
-    def __init__(self, path: str, body: dict[str, Any], at: float) -> None:
-        self.path, self.body, self.at = path, body, at
+    def __init__(self, path: str, body: dict[str, Any], at: float, request_id: str) -> None:
+        self.path, self.body, self.at, self.request_id = path, body, at, request_id
         self.first_sent: float | None = None  # when the first content event was written
 
 
@@ -51,11 +51,13 @@ class ModelServer(LoopServer):
         try:
             while True:
                 try:
-                    head, _, raw = await read_request(reader)
+                    head, headers, raw = await read_request(reader)
                 except (asyncio.IncompleteReadError, ConnectionError, ValueError):
                     return
                 path = head.split(b" ", 2)[1].decode()
-                got = Received(path, json.loads(raw), time.monotonic())
+                got = Received(
+                    path, json.loads(raw), time.monotonic(), headers.get("x-request-id", "")
+                )
                 self.received.append(got)
                 if path == "/v1/embeddings":
                     await self._embeddings(writer, got)
