@@ -317,3 +317,26 @@ def test_a_run_that_cannot_start_leaves_no_dataset_file_open(tmp_path, recwarn):
         run_async(loadgen.run(loadgen.profile_from_dict(data)))
     gc.collect()
     assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
+
+
+@pytest.mark.parametrize("sample", ["sequential", "shuffle"])
+def test_the_parts_of_a_distributed_run_do_not_send_the_same_rows_in_step(tmp_path, sample):
+    """Part 2 of 2 starts sequential half way through the file and shuffles with its own
+    seed; each part alone still covers every row once per pass."""
+    path = write_jsonl(tmp_path / "p.jsonl", [{"prompt": t} for t in ROWS])
+    prof = loadgen.profile_from_dict(
+        profile("http://127.0.0.1:9", {"path": str(path), "sample": sample})
+    )
+    chat = prof.users[0].tasks[0].chat
+    orders = []
+    for part in (0, 1):
+        prompts = Prompts(prof, seed=4, segment=(part, 2))
+        try:
+            orders.append([prompts.row(chat, random.Random(1)).turns[0].text for _ in ROWS])
+        finally:
+            prompts.close()
+    assert sorted(orders[0]) == sorted(orders[1]) == sorted(ROWS)
+    assert orders[0] != orders[1]
+    if sample == "sequential":
+        assert orders[0] == ROWS
+        assert orders[1] == ROWS[6:] + ROWS[:6]

@@ -60,8 +60,9 @@ class Plan:
 class Prompts:
     """The run's prompt builders, prefixes and datasets, keyed by tokenizer and task."""
 
-    def __init__(self, profile: Profile, seed: int) -> None:
+    def __init__(self, profile: Profile, seed: int, segment: tuple[int, int] = (0, 1)) -> None:
         self._seed = seed
+        self._segment = segment  # (i, n): the 0-based part of a distributed run
         self._tokenizers: dict[Path | None, Tokenizer] = {}
         self._builders: dict[Path | None, PromptBuilder] = {}
         self._prefixes: dict[int, Prefixes] = {}  # by id(): a task holds dicts, unhashable
@@ -128,8 +129,12 @@ class Prompts:
             raise StartError(str(exc.problem), "fix the dataset, then run again") from exc
         self._datasets.append(data)
         lengths = Lengths(min=spec.min_input_tokens, max=spec.max_input_tokens, count=count)
-        seed = self._seed if spec.seed is None else spec.seed
-        return data.draws(spec.sample, seed=seed, lengths=lengths)
+        # Part i of a distributed run's n: its own seed, and sequential starts i/n of the
+        # way in, so the workers do not all send the same rows in the same order.
+        part, parts = self._segment
+        seed = (self._seed if spec.seed is None else spec.seed) + part
+        start = part * len(data) // parts
+        return data.draws(spec.sample, seed=seed, lengths=lengths, start=start)
 
     def make(self, chat: ChatTask, rng: random.Random) -> tuple[str, int]:
         """A prompt for ``chat`` (which has ``input_tokens``) and its length in tokens."""

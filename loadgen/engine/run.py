@@ -128,7 +128,7 @@ class Engine:
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if Prompts.needed(self.profile):
-            self._prompts = Prompts(self.profile, self.seed)
+            self._prompts = Prompts(self.profile, self.seed, self.segment)
         if self.profile.target.is_builtin:
             await self._start_builtin()
         else:

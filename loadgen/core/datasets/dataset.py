@@ -97,10 +97,16 @@ class Dataset:
         return found
 
     def draws(
-        self, mode: str = "sequential", *, seed: int | None = None, lengths: Lengths | None = None
+        self,
+        mode: str = "sequential",
+        *,
+        seed: int | None = None,
+        lengths: Lengths | None = None,
+        start: int = 0,
     ) -> Draws:
-        """An endless seeded stream of this dataset's conversations (see ``sampling``)."""
-        return Draws(self, mode, seed=seed, lengths=lengths)
+        """An endless seeded stream of this dataset's conversations (see ``sampling``);
+        ``sequential`` begins at entry ``start``."""
+        return Draws(self, mode, seed=seed, lengths=lengths, start=start)
 
     def check(self, limit: int = 100) -> list[EntryError]:
         """The problems of the first ``limit`` entries (``validate`` reads a sample, not

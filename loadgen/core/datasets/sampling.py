@@ -55,6 +55,7 @@ class Draws(Iterator[Conversation]):
         *,
         seed: int | None = None,
         lengths: Lengths | None = None,
+        start: int = 0,
     ) -> None:
         if mode not in MODES:
             raise DatasetError(
@@ -68,7 +69,9 @@ class Draws(Iterator[Conversation]):
         self.epoch = 0  # full passes done (sequential and shuffle)
         self._size = len(entries)
         self._rng = random.Random(self.seed)
-        self._next = 0  # sequential: the next entry; shuffle: the next slot
+        # sequential: the next entry (``start``: where the first pass begins); shuffle: the
+        # next slot
+        self._next = start % self._size if mode == "sequential" else 0
         self._order: array[int] | None = None
         self._failed = bytearray((self._size + 7) // 8) if self.lengths.active else None
         self._failures = 0
