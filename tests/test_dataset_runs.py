@@ -69,7 +69,8 @@ def test_sequential_jsonl_sends_the_rows_in_file_order_with_their_output_lengths
         for i, text in enumerate(ROWS)
     ]
     path = write_jsonl(tmp_path / "prompts.jsonl", rows)
-    result = run(profile(fresh.url, {"path": str(path), "sample": "sequential"}, output_tokens=3))
+    dataset = {"path": str(path), "sample": "sequential"}
+    result = run(profile(fresh.url, dataset, duration="1.5s", output_tokens=3))
     bodies = fresh.bodies()
     assert len(bodies) == result.requests > len(ROWS)  # wrapped round at least once
     assert result.errors == {}
@@ -103,7 +104,7 @@ def test_csv_columns_named_in_the_profile(fresh, tmp_path):
 
 def test_shuffle_sends_every_row_once_per_pass(fresh, tmp_path):
     path = write_jsonl(tmp_path / "p.jsonl", [{"text": t} for t in ROWS])
-    run(profile(fresh.url, {"path": str(path), "sample": "shuffle", "seed": 3}))
+    run(profile(fresh.url, {"path": str(path), "sample": "shuffle", "seed": 3}, duration="1.5s"))
     got = sent(fresh)
     n = len(ROWS)
     assert len(got) >= 2 * n
@@ -120,7 +121,7 @@ def test_the_same_seed_draws_the_same_rows(server, tmp_path):
         server.received.clear()
         run(
             profile(
-                server.url, {"path": str(path), "sample": "random", "seed": seed}, duration="0.5s"
+                server.url, {"path": str(path), "sample": "random", "seed": seed}, duration="1s"
             )
         )
         runs.append(sent(server))
