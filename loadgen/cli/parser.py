@@ -16,7 +16,7 @@ import yaml
 
 from loadgen._version import __version__
 from loadgen.cli.distributed import add_distributed_arguments
-from loadgen.cli.quick import APIS
+from loadgen.cli.quick import APIS, SAMPLES
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
 
@@ -144,7 +144,9 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     quick.add_argument(
         "--model", help="the model to ask for (default: the server's only model, from /v1/models)"
     )
-    quick.add_argument("--api", choices=APIS, default="openai", help="how to chat (openai)")
+    quick.add_argument(
+        "--api", choices=APIS, default="openai", help="the endpoint or protocol (openai: chat)"
+    )
     quick.add_argument("--prompt", help="the question every request asks")
     quick.add_argument("--max-tokens", type=_positive_int, help="max_tokens of each request")
     for flag, what in (
@@ -153,6 +155,16 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     ):
         quick.add_argument(flag, type=_length, metavar="N[:SD]", help=what)
     quick.add_argument("--system", help="a system message before every prompt")
+    quick.add_argument(
+        "--dataset",
+        metavar="FILE",
+        help="send the prompts of a JSONL, CSV or ShareGPT JSON file (docs/datasets.md)",
+    )
+    quick.add_argument(
+        "--dataset-sample",
+        choices=SAMPLES,
+        help="the order rows are drawn in (shuffle: each row once per pass, seeded)",
+    )
     quick.add_argument(
         "--param",
         dest="params",

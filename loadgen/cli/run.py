@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loadgen._version import __version__
 from loadgen.cli.outputs import ExitCode, json_summary, output_failure, render_reports
-from loadgen.cli.quick import QuickOptions, choose_model, profile_text
+from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text
 from loadgen.cli.quick import models as quick_models
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
@@ -168,7 +168,7 @@ def quick(args: argparse.Namespace) -> int | None:
         )
     url = args.url.rstrip("/")
     model = args.model
-    if model is None and args.api == "openai" and url != "builtin":
+    if model is None and args.api in MODEL_APIS and url != "builtin":
         model = _ask_model(url, args)
     opts = QuickOptions(
         url=url,
@@ -181,6 +181,8 @@ def quick(args: argparse.Namespace) -> int | None:
         output_tokens=args.output_tokens,
         params=tuple(args.params),
         system=args.system,
+        dataset=args.dataset,
+        dataset_sample=args.dataset_sample,
         api_key_env=args.api_key_env,
         users=args.users,
         rate=args.rate,

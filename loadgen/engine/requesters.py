@@ -15,6 +15,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Protocol
 
 from loadgen.core.checks import ResponseView
+from loadgen.core.llmapis import PATHS, api_body
 from loadgen.core.profile.model import HttpTask, Task
 from loadgen.core.redact import is_secret_key
 from loadgen.core.sample import Sample
@@ -91,7 +92,10 @@ class ChatRequester:
         vu, chat = self.vu, task.chat
         assert chat is not None
         count = vu.ctx.count_tokens
-        body = chat_body(chat, messages, vu.vars, sample.requested_output)
+        if chat.api in PATHS:  # completions, responses, embeddings
+            body = api_body(chat, messages, sample.requested_output)
+        else:
+            body = chat_body(chat, messages, vu.vars, sample.requested_output)
         path, headers = await vu.prepare("POST", render(chat.path, vu.vars), {}, body)
         view = await run_chat(
             client,

@@ -49,7 +49,7 @@ from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
 from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
-from loadgen.engine.prompting import Prompts, chat_tasks
+from loadgen.engine.prompting import Prompts
 from loadgen.engine.services import RunServices
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VUContext
@@ -127,8 +127,8 @@ class Engine:
         self.limit_warnings = check_start(load, self.segment[1], sockets_per_user(self.profile))
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
-        if any(c.input_tokens is not None for c in chat_tasks(self.profile)):
-            self._prompts = Prompts(self.profile, self.seed)
+        if Prompts.needed(self.profile):
+            self._prompts = Prompts(self.profile, self.seed, self.segment)
         if self.profile.target.is_builtin:
             await self._start_builtin()
         else:
@@ -160,6 +160,8 @@ class Engine:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._prompts is not None:
+            self._prompts.close()
         if self._target is not None:
             await self._target.__aexit__(None, None, None)
             self._target = None
