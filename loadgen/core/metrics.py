@@ -185,8 +185,9 @@ _BUILTIN = (
     ),
     Metric(
         name="reasoning_tokens",
-        doc="reasoning tokens per answer (usage.completion_tokens_details.reasoning_tokens)",
-        of="reasoning_tokens",
+        doc="reasoning tokens per answer that reasoned "
+        "(usage.completion_tokens_details.reasoning_tokens, when not 0)",
+        of="reasoned_tokens",
         scale=1,
         unit="tokens",
     ),

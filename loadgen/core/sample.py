@@ -154,6 +154,12 @@ class Sample:
         return self.usage_prompt if self.usage_prompt is not None else self.requested_input
 
     @property
+    def reasoned_tokens(self) -> int | None:
+        """The reasoning tokens of an answer that reasoned; None when the server reported
+        none or 0 (a count histogram starts at 1: a 0 would be kept as 1)."""
+        return self.reasoning_tokens or None
+
+    @property
     def answer_tokens(self) -> int | None:
         """Output tokens of an answer that streamed content (a plain request has none)."""
         return self.output_tokens[0] if self.token_times else None
