@@ -166,6 +166,15 @@ def quick(args: argparse.Namespace) -> int | None:
         raise ProfileError(
             [Problem("--url", None, "", "give a profile or --url, not both", "drop one")]
         )
+    if args.api == "embeddings":
+        for flag, value in (
+            ("--output-tokens", args.output_tokens),
+            ("--max-tokens", args.max_tokens),
+        ):
+            if value is not None:
+                raise ProfileError(
+                    [Problem(flag, None, "", "an embedding has no output", f"drop {flag}")]
+                )
     url = args.url.rstrip("/")
     model = args.model
     if model is None and args.api in MODEL_APIS and url != "builtin":
