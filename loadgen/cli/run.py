@@ -146,6 +146,19 @@ def _follow(profile: Profile, path: str | None) -> FileSteps | None:
     return FileSteps(Path(path), patience=profile.breakpoint.step_duration + 60.0)
 
 
+def _no_output_for_embeddings(args: argparse.Namespace) -> None:
+    """Name the flag the user typed (the generated profile's line would mean nothing)."""
+    if args.api == "embeddings":
+        for flag, value in (
+            ("--output-tokens", args.output_tokens),
+            ("--max-tokens", args.max_tokens),
+        ):
+            if value is not None:
+                raise ProfileError(
+                    [Problem(flag, None, "", "an embedding has no output", f"drop {flag}")]
+                )
+
+
 def quick(args: argparse.Namespace) -> int | None:
     """The quick path: write the profile the options stand for, then run it like any other
     (returns None to go on with ``args.profile`` set), or print it (``--print-profile``)."""
@@ -166,15 +179,7 @@ def quick(args: argparse.Namespace) -> int | None:
         raise ProfileError(
             [Problem("--url", None, "", "give a profile or --url, not both", "drop one")]
         )
-    if args.api == "embeddings":
-        for flag, value in (
-            ("--output-tokens", args.output_tokens),
-            ("--max-tokens", args.max_tokens),
-        ):
-            if value is not None:
-                raise ProfileError(
-                    [Problem(flag, None, "", "an embedding has no output", f"drop {flag}")]
-                )
+    _no_output_for_embeddings(args)
     url = args.url.rstrip("/")
     model = args.model
     if model is None and args.api in MODEL_APIS and url != "builtin":
