@@ -41,6 +41,7 @@ from loadgen.core.thresholds import evaluate
 from loadgen.edge.startup import reach, warm_up
 from loadgen.edge.tokens import token_counter
 from loadgen.edge.transport import ClientFactory
+from loadgen.engine import inputcount
 from loadgen.engine.aborts import failed_abort
 from loadgen.engine.clock import MONOTONIC
 from loadgen.engine.control import RunControl
@@ -129,6 +130,7 @@ class Engine:
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if any(c.input_tokens is not None for c in chat_tasks(self.profile)):
             self._prompts = Prompts(self.profile, self.seed)
+        inputcount.warm(self.profile)  # a tokenizer that cannot load stops the start
         if self.profile.target.is_builtin:
             await self._start_builtin()
         else:
