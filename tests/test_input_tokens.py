@@ -108,7 +108,8 @@ def test_the_quick_path_says_the_calibration_and_draws_isl_and_osl(tmp_path, cap
     assert "Input sequence length (ISL)" in html
     assert "Output sequence length (OSL)" in html
     assert "Input tokens per second" in html
-    assert "<title>515 tokens: " in html  # one bar at 512 + 3, its hover title
+    assert f"<title>515 tokens: {n} requests</title>" in html  # ISL: one bar at 512 + 3
+    assert f"<title>16 tokens: {n} requests</title>" in html  # OSL: one bar at 16
 
 
 def test_without_usage_loadgen_counts_what_it_sent_and_caches_it(tmp_path, capsys):

@@ -55,7 +55,7 @@ def histogram_chart(
     pad = max(0.0, (10 * step - (x1 - x0)) / 2)  # a narrow spread still gets a readable axis
     x_range = (max(0.0, x0 - pad), x1 + pad)
     y_hi = float(max((n for _, _, n in data), default=0))
-    y_ticks = _y_ticks(y_hi)
+    y_ticks = _count_ticks(y_hi)
     frame, _ = _layout([], title, width, height, None, x_range, y_ticks, y_hi)
     x_ticks = [t for t in charts.nice_ticks(*x_range, target=6) if t == round(t)]
     svg = [
@@ -86,6 +86,15 @@ def histogram_chart(
         )
     svg.append("</g></svg>")
     return "".join(svg)
+
+
+def _count_ticks(y_hi: float) -> list[float]:
+    """Round ticks from 0 over ``y_hi`` that are whole requests (2.5 requests is no count)."""
+    ticks = _y_ticks(y_hi)
+    if all(t == int(t) for t in ticks):
+        return ticks
+    step = float(max(1, math.ceil(ticks[1] - ticks[0])))
+    return [step * i for i in range(math.ceil(y_hi / step) + 1)]
 
 
 def length_charts(data: dict[str, Any]) -> list[str]:
