@@ -172,12 +172,17 @@ def threshold_profile(tmp_path: Path, thresholds: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("thresholds", "code", "failed"),
     [
-        ({"input_tokens.p50": ">= 63", "output_tokens.mean": "== 6"}, 0, []),
+        (
+            {"input_tokens.p50": ">= 63", "output_tokens.mean": "== 6", "input_tps.rate": "> 1"},
+            0,
+            [],
+        ),
         (
             {"input_tokens.max": "< 50", "output_tokens{name=chat}.p50": "> 6"},
             1,
             ["input_tokens.max < 50", "output_tokens{name=chat}.p50 > 6"],
         ),
+        ({"input_tps.mean": "> 1000000"}, 1, ["input_tps.mean > 1000000"]),
     ],
 )
 def test_thresholds_on_input_and_output_tokens_set_the_exit_code(
@@ -185,10 +190,17 @@ def test_thresholds_on_input_and_output_tokens_set_the_exit_code(
 ):
     out = tmp_path / "out"
     assert main(["run", threshold_profile(tmp_path, thresholds), "--out", str(out)]) == code
-    records = json.loads((out / "result.json").read_text())["thresholds"]
-    assert len(records) == 2
+    saved = json.loads((out / "result.json").read_text())
+    records = saved["thresholds"]
+    assert len(records) == len(thresholds)
     assert [r["expr"] for r in records if not r["ok"]] == failed
     assert all(r["value"] is not None for r in records)
+    overall = saved["scopes"]["overall"]
+    for r in records:
+        if r["metric"] == "input_tps":
+            assert r["value"] == overall["input_tps"] > 0
+        if r["metric"] == "input_tokens" and not r["scope"]:
+            assert r["value"] == overall["metrics"]["input_tokens"][r["stat"]]
 
 
 def test_segments_merge_the_input_tallies_exactly():
