@@ -377,6 +377,12 @@ class ValueHistogram(_Base):
         """Values at percentiles ``ps`` (each 0..100) in the natural unit, in one pass."""
         return self._percentiles(ps)
 
+    def counts(self) -> list[tuple[float, int]]:
+        """(value, count) of every bucket that holds values, ascending: each bucket's lowest
+        value in the natural unit (exact for integers below 2 × 10^digits, e.g. tokens)."""
+        counts, (lows, _, _) = self._counts() if self.count else ([], ([], [], []))
+        return [(low / self._div, n) for n, low in zip(counts, lows, strict=True) if n]
+
     @classmethod
     def decode(cls, data: str, *, scale: int = 1) -> ValueHistogram:
         """Rebuild from ``encode()`` with the ``scale`` it was recorded with."""

@@ -165,8 +165,8 @@ _BUILTIN = (
     ),
     Metric(
         name="input_tokens",
-        doc="tokens per prompt: server usage (prompt_tokens), else loadgen's count of a "
-        "synthetic prompt",
+        doc="tokens per prompt: server usage (prompt_tokens), else loadgen's tokenizer's count "
+        "of what was sent",
         of="input_tokens",
         scale=1,
         unit="tokens",

@@ -17,6 +17,7 @@ from loadgen.core.hist import Histogram, ValueHistogram
 from loadgen.core.measure import BATCH, US, Values, batch_recorder, measure, plan
 from loadgen.core.metrics import Metric
 from loadgen.core.sample import Sample
+from loadgen.core.tokentally import TokenTally
 
 __all__ = ["Recorder", "Scope"]
 
@@ -37,6 +38,7 @@ class Scope:
     usage_rejected: int = 0  # requests whose usage count was implausible (events used)
     token_sources: Counter[str] = field(default_factory=Counter)
     without_done: Counter[str] = field(default_factory=Counter)  # by how the stream ended
+    tally: TokenTally = field(default_factory=TokenTally)  # input tokens, calibrations
     light: bool = False  # an interval's scope: only what the time series shows
     kept: tuple[Metric, ...] = field(default_factory=metrics.scoped)  # the registry's, at birth
     _hists: dict[str, Histogram | ValueHistogram] = field(init=False, repr=False)
@@ -92,6 +94,7 @@ class Scope:
         usage = s.usage_tokens
         tokens, source = s.output_tokens
         self.output_tokens += tokens
+        self.tally.add(s, light)
         if not light:  # an interval's record has no use for these
             if events or usage is not None:  # a chat, not a plain request
                 self.token_sources[source] += 1
@@ -116,6 +119,7 @@ class Scope:
         self.statuses.clear()
         self.token_sources.clear()
         self.without_done.clear()
+        self.tally.reset()
 
     def merge(self, other: Scope) -> None:
         for name, hist in self.hists.items():
@@ -133,6 +137,7 @@ class Scope:
         self.usage_rejected += other.usage_rejected
         self.token_sources.update(other.token_sources)
         self.without_done.update(other.without_done)
+        self.tally.merge(other.tally)
 
     def to_dict(self, duration: float, *, with_hdr: bool = True) -> dict[str, Any]:
         """The scope as the result JSON holds it (SPEC §4)."""
@@ -157,6 +162,7 @@ class Scope:
                 "rejected": self.usage_rejected,
             },
             "without_done": dict(sorted(self.without_done.items())),
+            **self.tally.to_dict(duration),
             "metrics": {},
         }
         for m in self.kept:
@@ -321,6 +327,8 @@ class Recorder:
             "rps": scope.requests / length if length > 0 else 0.0,
             "output_tokens": scope.output_tokens,
             "output_tps": scope.output_tokens / length if length > 0 else 0.0,
+            "input_tokens": scope.tally.input_tokens,
+            "input_tps": scope.tally.input_tokens / length if length > 0 else 0.0,
         }
         own = {"schedule_lag": sched, "loop_lag": loop}  # the generator's, not a scope's
         for m in self._per_second:

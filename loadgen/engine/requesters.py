@@ -23,6 +23,7 @@ from loadgen.core.template import render, render_value
 from loadgen.edge.exchange import chat_body, run_chat, run_http
 from loadgen.edge.transport import VUClient
 from loadgen.edge.wschat import WsChat
+from loadgen.engine import inputcount
 
 if TYPE_CHECKING:
     from loadgen.engine.vu import VU
@@ -109,6 +110,7 @@ class ChatRequester:
         )
         if count is not None and sample.usage_tokens is None and sample.error is None:
             sample.tokenizer_tokens = count(view.answer or "")
+        inputcount.fill(chat, messages, sample)  # the prompt's tokens, when no usage came
         return view
 
     async def close(self) -> None:
