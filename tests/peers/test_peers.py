@@ -161,5 +161,10 @@ def test_prompts_built_with_the_servers_own_tokenizer_match_its_prompt_count(
     # The template (`<s>user: …\n<s>assistant: `) adds the same tokens to every prompt: 14
     # with this 512-token vocabulary, which spells "user" and "assistant" in pieces.
     assert served["min"] == served["max"], served
-    overhead = served["max"] - 48
+    overhead = int(served["max"]) - 48
     assert 1 <= overhead <= 20, served
+    # ... and the run reports that overhead as its calibration, request by request.
+    calibration = overall["requested_vs_server"]["input"]
+    assert calibration["requests"] == overall["requests"]
+    assert calibration["min"] == calibration["max"] == overhead
+    assert f"calibration input: server counts +{overhead} tokens per request" in text
