@@ -172,6 +172,14 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
         help="a header sent with every request (repeatable)",
     )
     quick.add_argument(
+        "--scrape",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="scrape this Prometheus /metrics page during the run (builtin: the built-in "
+        "target's; repeatable for replicas; also with a profile; docs/server-metrics.md)",
+    )
+    quick.add_argument(
         "--api-key-env",
         metavar="VAR",
         help="send Authorization: Bearer $VAR (read from the environment, never written out)",

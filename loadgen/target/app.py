@@ -24,6 +24,7 @@ from loadgen.target.generation import Generation
 from loadgen.target.http import HttpConnection, Request
 from loadgen.target.jwtauth import jwt_verifier
 from loadgen.target.metrics import Metrics
+from loadgen.target.promexpo import VllmMetrics
 from loadgen.target.sinks import error_body
 from loadgen.target.store import Cache, Conversations, Documents, FeatureFlags
 from loadgen.target.truth import TruthLog, truth_record
@@ -46,6 +47,7 @@ class App:
         cap = config.capacity
         self.slots: Slots[Generation] = Slots(cap.slots, cap.contention, cap.max_queue)
         self.metrics = Metrics()
+        self.vllm = VllmMetrics()  # vLLM's names on /metrics (docs/server-metrics.md)
         self.faults = FaultPicker(config.faults.rates())
         timing = config.timing
         self.itl = timing.itl
