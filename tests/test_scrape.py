@@ -14,6 +14,8 @@ from support import chat_profile, run_async
 import loadgen
 from loadgen import profile_from_dict
 from loadgen.core.errors import ProfileError
+from loadgen.report import render_all
+from loadgen.report.console import summary
 
 SATURATED = {
     "timing": {"ttft": "100ms", "itl": "10ms", "output_tokens": 10},
@@ -52,6 +54,11 @@ def test_scraped_counters_add_up_to_the_truth_and_the_queue_shows_saturation(tmp
     assert run["gauges"]["kv_cache"]["max"] == 1.0
     assert run["histograms"]["ttft"]["count"] == len(truth)
     assert sum(w["scrapes"] for w in windows) == server["scrapes"]
+    html = render_all(result, tmp_path / "html", ["html"])[0].read_text()
+    assert 'id="server"' in html
+    assert "Server: requests running and waiting" in html
+    assert "TTFT p50: client, server and the difference" in html
+    assert f"{result.data['server']['scrapes']} scrapes, 0 failed; waiting requests max 4" in html
     schema = json.loads((Path(__file__).parents[1] / "docs" / "result.schema.json").read_text())
     jsonschema.validate(json.loads((tmp_path / "out" / "result.json").read_text()), schema)
 
@@ -81,6 +88,8 @@ def test_a_closed_port_counts_failed_scrapes_and_the_run_still_passes(tmp_path):
     assert result.requests > 0
     assert result.errors == {}
     assert result.exit_code == 0
+    text = summary(result.data)  # the console says it, with why
+    assert f"server metrics: vllm, 0 scrapes, {server['failures']} failed (last: {url}" in text
 
 
 @pytest.mark.parametrize(

@@ -160,6 +160,8 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
         lines.append("output tokens from: " + known.token_sources)
     if known.lengths:
         lines.append("lengths: " + known.lengths)
+    if known.server:
+        lines.append("server metrics: " + known.server)
     lines += _token_counting(overall)
     lag = doc.get("schedule_lag") or {}
     if lag.get("count"):

@@ -15,6 +15,7 @@ from typing import Any
 
 from loadgen.core.resultdoc import ResultDoc, as_doc
 from loadgen.core.verdict import Verdict, judge
+from loadgen.report.serverview import server_fact
 
 __all__ = ["Facts", "facts", "token_sources"]
 
@@ -33,6 +34,7 @@ class Facts:
     interrupted: bool
     truncated: bool  # rebuilt from a cut-short journal
     stop_reason: str
+    server: str = ""  # the scrapes of the server's metrics, in one line; "" when none
 
 
 def token_sources(sources: Mapping[str, int]) -> str:
@@ -72,4 +74,5 @@ def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
         interrupted=bool(run.get("interrupted")),
         truncated=bool(run.get("truncated")),
         stop_reason=str(run.get("stop_reason", "stopped")),
+        server=server_fact(doc),
     )

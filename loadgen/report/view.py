@@ -18,6 +18,7 @@ from loadgen.report.awsview import aws_view
 from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.facts import Facts, facts
 from loadgen.report.series import MAX_POINTS
+from loadgen.report.serverview import server_view
 from loadgen.report.viewcharts import percentile_charts, percentile_points, time_charts
 
 __all__ = [
@@ -225,6 +226,7 @@ def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
         ("machine", f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} CPUs"),
         ("output tokens from", known.token_sources or "–"),
         *([("token lengths", known.lengths)] if known.lengths else []),
+        *([("server metrics", known.server)] if known.server else []),
     ]
     sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
     facts.append(
@@ -395,4 +397,5 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         **_custom(data),
         "breakpoint": bp,
         "aws": aws_view(data, float(data["run"].get("duration") or 1.0)),
+        "server": server_view(data),
     }
