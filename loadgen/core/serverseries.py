@@ -17,7 +17,15 @@ from typing import Any
 from loadgen.core.promtext import Snapshot
 from loadgen.core.serverpresets import Series
 
-__all__ = ["Replica", "combine", "quantile", "replica_window", "resolve"]
+__all__ = [
+    "Replica",
+    "combine",
+    "merge_sections",
+    "merge_windows",
+    "quantile",
+    "replica_window",
+    "resolve",
+]
 
 _QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
 _TO_MS = {"s": 1000.0, "ms": 1.0, "us": 0.001}
@@ -170,3 +178,28 @@ def _hist(buckets: Mapping[float, float], total: float) -> dict[str, float]:
             if value is not None:
                 out[name] = round(value, 3)
     return out
+
+
+def merge_windows(windows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One second of a split test (``merge``, ``--processes``): every part scraped the same
+    server, so one view is kept (the part's with the most scrapes, not a sum that would
+    count the server N times) and the failures of all parts are added."""
+    best = max(windows, key=lambda w: int(w.get("scrapes", 0)))
+    failures = sum(int(w.get("failures", 0)) for w in windows)
+    return {**best, "failures": failures, "parts": len(windows)}
+
+
+def merge_sections(sections: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The parts' ``server`` sections as one: scrapes and failures added, the whole-run
+    numbers of the part that scraped most (the same server, seen by each part)."""
+    if not sections:
+        return None
+    best = max(sections, key=lambda s: int(s.get("scrapes", 0)))
+    errors = [e for s in sections for e in s.get("errors") or []]
+    return {
+        **best,
+        "urls": sorted({u for s in sections for u in s.get("urls") or []}),
+        "scrapes": sum(int(s.get("scrapes", 0)) for s in sections),
+        "failures": sum(int(s.get("failures", 0)) for s in sections),
+        "errors": list(dict.fromkeys(errors))[-5:],
+    }
