@@ -3,6 +3,7 @@ truth log; a scrape that fails is counted, never fatal; profile mistakes are nam
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from pathlib import Path
@@ -126,3 +127,71 @@ def test_profile_mistakes_in_target_metrics_name_the_field_and_the_fix(
     assert f"{path}:" in text
     assert field in text
     assert fix in text
+
+
+def test_segments_that_scrape_the_same_server_merge_into_one_view(tmp_path):
+    """Two segments scrape one target: the merged result adds their scrapes and failures and
+    keeps one view of the server per second (not twice its tokens); its whole-run numbers are
+    one part's, and the merged document is still valid against the schema."""
+    from loadgen import Engine
+    from loadgen.core.merge import merge_results
+    from loadgen.target import BuiltinTarget, TargetConfig
+
+    async def both() -> list:
+        async with BuiltinTarget(TargetConfig.from_mapping(SATURATED)) as target:
+            data = chat_profile(target.url, users=4, duration="2s")
+            data["target"]["metrics"] = {"url": f"{target.url}/metrics", "interval": "500ms"}
+            profile = profile_from_dict(data)
+
+            async def one(i: int):
+                async with Engine(profile, segment=(i, 2)) as engine:
+                    return await engine.run()
+
+            return await asyncio.gather(one(1), one(2))
+
+    parts = [r.data for r in run_async(both())]
+    merged = merge_results(parts)
+    server = merged["server"]
+    assert server["scrapes"] == sum(p["server"]["scrapes"] for p in parts)
+    assert server["failures"] == 0
+    best = max(parts, key=lambda p: p["server"]["scrapes"])
+    assert server["run"] == best["server"]["run"]
+    windows = [i["server"] for i in merged["intervals"] if "server" in i]
+    assert windows
+    assert max(w["parts"] for w in windows) == 2
+    schema = json.loads((Path(__file__).parents[1] / "docs" / "result.schema.json").read_text())
+    jsonschema.validate(json.loads(json.dumps(merged)), schema)
+
+
+def test_a_breakpoint_step_that_broke_is_annotated_with_the_queue_and_kv_cache(tmp_path):
+    """2 slots, steps of 2 and 4 users: at 2 users nothing waits; at 4 the other 2 queue,
+    TTFT p95 passes 150 ms and the step breaks. The report's step rows show the server's
+    queue and KV cache, and the console and the summary say "waiting requests 0 → 2"."""
+    from loadgen.report.serverview import step_state
+
+    data = chat_profile(
+        builtin={
+            "timing": {"ttft": "100ms", "itl": "10ms", "output_tokens": 10},
+            "capacity": {"slots": 2, "contention": 0},
+        }
+    )
+    del data["load"]["users"], data["load"]["duration"]
+    data["target"]["metrics"] = {"url": "builtin", "interval": "250ms"}
+    data["slo"] = {"ttft_p95": "150ms"}
+    data["breakpoint"] = {"start": 2, "step": 2, "step_duration": "2s", "warmup": "500ms", "max": 4}
+    result = run_async(loadgen.run(profile_from_dict(data), out=tmp_path), timeout=120)
+    steps = result.data["breakpoint"]["steps"]
+    assert [s["verdict"] for s in steps] == ["ok", "broken"]
+    ok, broken = (step_state(result.data["intervals"], s) for s in steps)
+    assert ok is not None
+    assert broken is not None
+    assert ok["waiting_max"] == 0
+    assert broken["waiting_max"] == 2
+    assert round(broken["waiting"]) == 2
+    assert broken["kv_cache_max"] == 1.0
+    text = summary(result.data)
+    assert "the server then: waiting requests 0 → 2, KV cache 100 %" in text
+    html = render_all(result, tmp_path / "html", ["html"])[0].read_text()
+    assert "; server: waiting requests 0 → 2, KV cache 100 %" in html
+    assert '<th class="">server</th>' in html
+    assert "waiting 0.0 (max 0)" in html

@@ -61,7 +61,7 @@ class Intervals:
             await self._tick()
         finally:
             scrapes.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await scrapes
             await server.final()
 

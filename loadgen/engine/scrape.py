@@ -103,6 +103,9 @@ class ScrapeService:
         except (ScrapeFailed, ValueError) as exc:
             self._failed(f"{url}: {exc}")
             return
+        except Exception as exc:  # a scrape never stops the run, whatever broke
+            self._failed(f"{url}: {type(exc).__name__}: {exc}")
+            return
         self.scrapes[index].append(snap)
 
     def _wanted(self) -> list[Series]:

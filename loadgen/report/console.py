@@ -17,6 +17,7 @@ from loadgen.core.safetext import terminal
 from loadgen.core.shapes import PlanStep
 from loadgen.core.units import format_duration
 from loadgen.report.facts import Facts, facts
+from loadgen.report.serverview import break_note
 
 __all__ = [
     "ProgressState",
@@ -373,6 +374,9 @@ def _breakpoint(data: dict[str, Any]) -> list[str]:
         lines.append(f"  highest load within the SLOs: {ok:g} {unit}")
     if broken is not None:
         lines.append(f"  first broken: {broken:g} {unit}, by {'; '.join(bp['broken_by'])}")
+        note = break_note(bp["steps"], data.get("intervals") or [])
+        if note:
+            lines.append(f"  the server then: {note}")
     elif bp.get("generator_limited_at") is not None:
         lines.append(
             f"  stopped at {bp['generator_limited_at']:g} {unit}: the generator, not "

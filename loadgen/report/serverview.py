@@ -14,7 +14,15 @@ from typing import Any
 
 from loadgen.report import charts
 
-__all__ = ["server_fact", "server_view", "ttft_gap", "window_value"]
+__all__ = [
+    "break_note",
+    "server_fact",
+    "server_view",
+    "state_text",
+    "step_state",
+    "ttft_gap",
+    "window_value",
+]
 
 C = charts.COLORS
 
@@ -39,6 +47,61 @@ def ttft_gap(interval: Mapping[str, Any]) -> float | None:
     client = (interval.get("ttft") or {}).get("p50")
     server = window_value(interval.get("server") or {}, "ttft", "p50")
     return None if client is None or server is None else round(float(client) - server, 3)
+
+
+def step_state(
+    intervals: Sequence[Mapping[str, Any]], step: Mapping[str, Any]
+) -> dict[str, float] | None:
+    """The server during a breakpoint step's judged window (after its warm-up): the mean of
+    running and waiting requests and KV-cache usage, and their highest scrape."""
+    start = float(step.get("start", 0.0)) + float(step.get("warmup", 0.0) or 0.0)
+    end = float(step.get("end", start))
+    gauges = [
+        iv["server"]["gauges"]
+        for iv in intervals
+        if start <= float(iv.get("t", 0.0)) < end and (iv.get("server") or {}).get("gauges")
+    ]
+    out: dict[str, float] = {}
+    for key in ("running", "waiting", "kv_cache"):
+        seen = [g[key] for g in gauges if key in g]
+        if seen:
+            out[key] = sum(float(g["mean"]) for g in seen) / len(seen)
+            out[f"{key}_max"] = max(float(g["max"]) for g in seen)
+    return out or None
+
+
+def state_text(state: Mapping[str, float] | None) -> str:
+    """A step's server state in a table cell: "waiting 3.2 (max 5), KV cache 100 %"."""
+    if not state:
+        return "–"
+    parts = [
+        f"{key} {state[key]:.1f} (max {state[f'{key}_max']:g})"
+        for key in ("waiting", "running")
+        if key in state
+    ]
+    if "kv_cache" in state:
+        parts.append(f"KV cache {state['kv_cache_max'] * 100:.0f} %")
+    return ", ".join(parts)
+
+
+def break_note(steps: Sequence[Mapping[str, Any]], intervals: Sequence[Mapping[str, Any]]) -> str:
+    """Why the first broken step broke, seen from the server: "waiting requests 0 → 38, KV
+    cache 97 %" (mean waiting in the last good step, then in the broken one; the broken
+    step's highest KV-cache usage); "" without a broken step or server series."""
+    ordered = sorted(steps, key=lambda s: float(s.get("level", 0.0)))
+    broken = next((s for s in ordered if s.get("verdict") == "broken"), None)
+    after = step_state(intervals, broken) if broken is not None else None
+    if broken is None or after is None:
+        return ""
+    good = [s for s in ordered if s.get("verdict") == "ok" and s["level"] < broken["level"]]
+    before = step_state(intervals, good[-1]) if good else None
+    parts = []
+    if "waiting" in after:
+        was = f"{before['waiting']:.0f} → " if before and "waiting" in before else ""
+        parts.append(f"waiting requests {was}{after['waiting']:.0f}")
+    if "kv_cache" in after:
+        parts.append(f"KV cache {after['kv_cache_max'] * 100:.0f} %")
+    return ", ".join(parts)
 
 
 def server_fact(data: Mapping[str, Any]) -> str:

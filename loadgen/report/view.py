@@ -363,7 +363,7 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
     data = result.data
     scopes = data["scopes"]
     known = facts(data)
-    bp = breakpoint_view(data.get("breakpoint"))
+    bp = breakpoint_view(data.get("breakpoint"), data.get("intervals"))
     time_svgs, step = time_charts(data, max_points)
     return {
         "title": f"{(data.get('profile') or {}).get('name', 'loadgen')} — loadgen report",
