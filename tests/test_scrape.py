@@ -4,6 +4,7 @@ truth log; a scrape that fails is counted, never fatal; profile mistakes are nam
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import socket
 from pathlib import Path
@@ -29,15 +30,23 @@ def chat_lines(path: Path) -> list[dict]:
     return [d for d in map(json.loads, path.read_text().splitlines()) if d["route"] != "/metrics"]
 
 
-def test_scraped_counters_add_up_to_the_truth_and_the_queue_shows_saturation(tmp_path):
-    """6 users on 2 slots for 3 s, scraped every 500 ms: the prompt and generated tokens and
-    the requests the scrapes counted equal the truth log's totals, both over the whole run and
-    added up over the intervals; waiting requests reach 4 (6 users, 2 slots) and KV-cache usage
-    is 1.0 (every slot busy); the server's TTFT histogram counted every request."""
+@pytest.fixture(scope="module")
+def saturated(tmp_path_factory):
+    """One run of 6 users on 2 slots for 3 s, scraped every 500 ms, with its truth log."""
+    tmp_path = tmp_path_factory.mktemp("saturated")
     data = chat_profile(users=6, duration="3s", builtin=SATURATED)
     data["target"]["metrics"] = {"url": "builtin", "interval": "500ms"}
     truth_path = tmp_path / "truth.jsonl"
     result = run_async(loadgen.run(profile_from_dict(data), out=tmp_path / "out", truth=truth_path))
+    return result, truth_path, tmp_path
+
+
+def test_scraped_counters_add_up_to_the_truth_and_the_queue_shows_saturation(saturated):
+    """6 users on 2 slots for 3 s, scraped every 500 ms: the prompt and generated tokens and
+    the requests the scrapes counted equal the truth log's totals, both over the whole run and
+    added up over the intervals; waiting requests reach 4 (6 users, 2 slots) and KV-cache usage
+    is 1.0 (every slot busy); the server's TTFT histogram counted every request."""
+    result, truth_path, tmp_path = saturated
     truth = chat_lines(truth_path)
     server = result.data["server"]
     assert server["preset"] == "vllm"
@@ -195,3 +204,27 @@ def test_a_breakpoint_step_that_broke_is_annotated_with_the_queue_and_kv_cache(t
     assert "; server: waiting requests 0 → 2, KV cache 100 %" in html
     assert '<th class="">server</th>' in html
     assert "waiting 0.0 (max 0)" in html
+
+
+def test_compare_covers_the_server_series(saturated):
+    """Against a copy whose server TTFT doubled and queue grew, compare's "server" rows flag
+    the TTFT p50 as a regression, show the waiting requests unjudged, and say so when only
+    one side scraped."""
+    from loadgen.report.compare import compare, text
+
+    result = saturated[0]
+    base = result.data
+    new = copy.deepcopy(base)
+    run = new["server"]["run"]
+    run["histograms"]["ttft"]["p50"] *= 2
+    run["gauges"]["waiting"]["mean"] += 10
+    c = compare(base, new)
+    server = {d.metric: d for d in c.diffs if d.scope == "server"}
+    assert server["ttft.p50"].verdict == "regression"
+    assert server["ttft.p50"].new == 2 * server["ttft.p50"].base
+    assert server["waiting.mean"].verdict == "not judged"
+    assert server["waiting.mean"].new == server["waiting.mean"].base + 10
+    assert server["prompt_tps"].verdict == "same"
+    assert "server   waiting.mean" in text(c)
+    del new["server"]
+    assert "server metrics: only in the base result" in compare(base, new).notes
