@@ -228,3 +228,24 @@ def test_compare_covers_the_server_series(saturated):
     assert "server   waiting.mean" in text(c)
     del new["server"]
     assert "server metrics: only in the base result" in compare(base, new).notes
+
+
+def test_the_quick_path_scrape_flag_becomes_target_metrics(capsys, tmp_path):
+    """``--scrape URL`` (twice) in the printed quick profile is target.metrics.urls, and on a
+    profile run it overrides the profile's section the same way (the profile loads)."""
+    import yaml
+
+    from loadgen.cli import main
+    from loadgen.cli.quick import scrape_sets
+
+    argv = ["run", "--url", "builtin", "--users", "1", "--print-profile"]
+    argv += ["--scrape", "http://a:8000/metrics", "--scrape", "builtin"]
+    assert main(argv) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["target"]["metrics"] == {"urls": ["http://a:8000/metrics", "builtin"]}
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(chat_profile()))
+    profile = loadgen.load_profile(path, sets=scrape_sets(["http://b:9000/metrics"]))
+    assert profile.target.metrics is not None
+    assert profile.target.metrics.urls == ("http://b:9000/metrics",)
+    assert profile.target.metrics.interval == 1.0

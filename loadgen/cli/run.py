@@ -29,7 +29,9 @@ __all__ = ["quick", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """``loadgen run PROFILE``: run it, write the result and reports, print the summary."""
-    profile = load_profile(args.profile, sets=[*args.sets, *scrape_sets(args.scrape)])
+    profile = load_profile(
+        args.profile, sets=[*args.sets, *scrape_sets(getattr(args, "scrape", ()))]
+    )
     rate = _checked_rate(args, profile)
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
@@ -182,7 +184,7 @@ def quick(args: argparse.Namespace) -> int | None:
         params=tuple(args.params),
         system=args.system,
         api_key_env=args.api_key_env,
-        scrape=tuple(args.scrape),
+        scrape=tuple(getattr(args, "scrape", ())),
         users=args.users,
         rate=args.rate,
         duration=units.format_duration(args.duration) if args.duration else "30s",

@@ -42,12 +42,6 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
     headers = check.str_map(t.get("headers"), (*path, "headers"))
     builtin = _builtin(check, t, path)
     scrape = metrics(check, t.get("metrics"), (*path, "metrics"))
-    if scrape is not None and "builtin" in scrape.urls and base_url != "builtin":
-        check.bad(
-            (*path, "metrics"),
-            "url builtin needs base_url: builtin",
-            "write the server's own /metrics URL",
-        )
     return TargetSpec(
         base_url=base_url.rstrip("/"),
         timeout=_timeout(check, t, path, "timeout", 60.0),
