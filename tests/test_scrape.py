@@ -249,3 +249,20 @@ def test_the_quick_path_scrape_flag_becomes_target_metrics(capsys, tmp_path):
     assert profile.target.metrics is not None
     assert profile.target.metrics.urls == ("http://b:9000/metrics",)
     assert profile.target.metrics.interval == 1.0
+
+
+def test_a_journal_rebuilt_run_still_draws_the_server_windows(saturated, tmp_path):
+    """A run killed before its result.json keeps each second's server window in the journal:
+    the rebuilt result's report draws them (without the whole-run section it never wrote)."""
+    from loadgen.core.journal import read_journal
+    from loadgen.core.result import Result
+
+    result, _, run_dir = saturated
+    rebuilt = read_journal(run_dir / "out" / "result.jsonl")
+    assert "server" not in rebuilt
+    kept = [i["server"] for i in rebuilt["intervals"] if "server" in i]
+    assert kept == [i["server"] for i in result.data["intervals"] if "server" in i]
+    html = render_all(Result(rebuilt), tmp_path, ["html"])[0].read_text()
+    scrapes = result.data["server"]["scrapes"]
+    assert f"{scrapes} scrapes, 0 failed (from the journal)" in html
+    assert "Server: requests running and waiting" in html

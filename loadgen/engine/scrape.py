@@ -113,6 +113,7 @@ class ScrapeService:
         return [*self.series, *extras]
 
     def _failed(self, why: str) -> None:
+        why = " ".join(why.split())[:300]  # one line: a parser's message may hold the page
         self.failures += 1
         if why not in self.errors:
             self.errors = [*self.errors, why][-_ERRORS_KEPT:]

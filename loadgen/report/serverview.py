@@ -223,27 +223,34 @@ def _rows(data: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _found(windows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The series keys the windows hold (a rebuilt journal has windows but no section)."""
+    sections = ("gauges", "rates", "ratios", "histograms")
+    return {key for w in windows for part in sections for key in w.get(part) or {}}
+
+
 def server_view(data: Mapping[str, Any]) -> dict[str, Any] | None:
     """The template's ``server`` section, or None when the run scraped nothing."""
     server = data.get("server")
-    if not server:
-        return None
     intervals = data.get("intervals") or []
+    windows = [iv["server"] for iv in intervals if iv.get("server")]
+    if not server and not windows:
+        return None
     duration = float(data["run"].get("duration") or 1.0)
-    found = set(server["series"])
+    found = set(server["series"]) if server else _found(windows)
     svgs = [
         charts.time_chart(lines, title=title, y_label=unit, duration=duration, height=200)
         for title, unit, lines in _specs(found, intervals)
     ]
-    gaps = [g for g in map(ttft_gap, intervals) if g is not None]
+    gaps = sorted(g for g in map(ttft_gap, intervals) if g is not None)
+    scrapes = sum(int(w.get("scrapes", 0)) for w in windows)
+    failures = sum(int(w.get("failures", 0)) for w in windows)
     return {
-        "fact": server_fact(data),
-        "urls": list(server["urls"]),
+        "fact": server_fact(data) or f"{scrapes} scrapes, {failures} failed (from the journal)",
+        "urls": list(server["urls"]) if server else [],
         "charts": svgs,
-        "rows": _rows(data),
-        "missing": list(server.get("missing") or []),
-        "errors": list(server.get("errors") or []),
-        "gap": f"median {sorted(gaps)[len(gaps) // 2]:.1f} ms over {len(gaps)} intervals"
-        if gaps
-        else "",
+        "rows": _rows(data) if server else [],
+        "missing": list(server.get("missing") or []) if server else [],
+        "errors": list(server.get("errors") or []) if server else [],
+        "gap": f"median {gaps[len(gaps) // 2]:.1f} ms over {len(gaps)} intervals" if gaps else "",
     }
