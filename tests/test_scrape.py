@@ -266,3 +266,18 @@ def test_a_journal_rebuilt_run_still_draws_the_server_windows(saturated, tmp_pat
     scrapes = result.data["server"]["scrapes"]
     assert f"{scrapes} scrapes, 0 failed (from the journal)" in html
     assert "Server: requests running and waiting" in html
+
+
+def test_validate_says_what_will_be_scraped():
+    """``loadgen validate`` lists the pages, the interval and the preset (or that it is guessed)."""
+    from loadgen.core.describe import describe
+
+    data = chat_profile()
+    data["target"]["metrics"] = {"urls": ["http://a/metrics", "http://b/metrics"], "interval": "2s"}
+    lines = describe(profile_from_dict(data))
+    assert (
+        "  scrapes http://a/metrics, http://b/metrics every 2s (preset guessed from the page;"
+        in ("\n".join(lines))
+    )
+    data["target"]["metrics"]["preset"] = "sglang"
+    assert any("(preset sglang;" in line for line in describe(profile_from_dict(data)))
