@@ -229,6 +229,24 @@ def _found(windows: Sequence[Mapping[str, Any]]) -> set[str]:
     return {key for w in windows for part in sections for key in w.get(part) or {}}
 
 
+def _gap(intervals: Sequence[Mapping[str, Any]]) -> str:
+    gaps = sorted(g for g in map(ttft_gap, intervals) if g is not None)
+    return f"median {gaps[len(gaps) // 2]:.1f} ms over {len(gaps)} intervals" if gaps else ""
+
+
+def _section(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What only the whole-run section tells (a rebuilt journal has none)."""
+    server = data.get("server")
+    if not server:
+        return {"urls": [], "rows": [], "missing": [], "errors": []}
+    return {
+        "urls": list(server["urls"]),
+        "rows": _rows(data),
+        "missing": list(server.get("missing") or []),
+        "errors": list(server.get("errors") or []),
+    }
+
+
 def server_view(data: Mapping[str, Any]) -> dict[str, Any] | None:
     """The template's ``server`` section, or None when the run scraped nothing."""
     server = data.get("server")
@@ -238,19 +256,14 @@ def server_view(data: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     duration = float(data["run"].get("duration") or 1.0)
     found = set(server["series"]) if server else _found(windows)
-    svgs = [
-        charts.time_chart(lines, title=title, y_label=unit, duration=duration, height=200)
-        for title, unit, lines in _specs(found, intervals)
-    ]
-    gaps = sorted(g for g in map(ttft_gap, intervals) if g is not None)
     scrapes = sum(int(w.get("scrapes", 0)) for w in windows)
     failures = sum(int(w.get("failures", 0)) for w in windows)
     return {
         "fact": server_fact(data) or f"{scrapes} scrapes, {failures} failed (from the journal)",
-        "urls": list(server["urls"]) if server else [],
-        "charts": svgs,
-        "rows": _rows(data) if server else [],
-        "missing": list(server.get("missing") or []) if server else [],
-        "errors": list(server.get("errors") or []) if server else [],
-        "gap": f"median {gaps[len(gaps) // 2]:.1f} ms over {len(gaps)} intervals" if gaps else "",
+        "charts": [
+            charts.time_chart(lines, title=title, y_label=unit, duration=duration, height=200)
+            for title, unit, lines in _specs(found, intervals)
+        ],
+        "gap": _gap(intervals),
+        **_section(data),
     }
