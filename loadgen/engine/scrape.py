@@ -6,6 +6,9 @@ stamped on the result's time axis when it arrived, parsed (``loadgen.core.promte
 to the series the preset names, and kept; the intervals ticker asks for each second's
 window (``window``), and the result for the whole run's (``section``). A failed scrape is
 counted with its reason and the run goes on.
+
+Memory stays flat however long the run: per replica only its first scrape, the last one a
+window ended on, those not yet in a window, and running sums of its gauges are kept.
 """
 
 from __future__ import annotations
@@ -17,12 +20,50 @@ from typing import Any
 from loadgen.core.profile.model import MetricsSpec, TargetSpec
 from loadgen.core.promtext import Snapshot, guess_preset, parse, sample_names
 from loadgen.core.serverpresets import KEY_LABELS, PRESETS, Series, extra_series
-from loadgen.core.serverseries import combine, replica_window, resolve
+from loadgen.core.serverseries import Replica, combine, replica_window, resolve
 from loadgen.engine.clock import Clock
 
 __all__ = ["ScrapeService", "scrape_service"]
 
 _ERRORS_KEPT = 5
+
+
+class _Replica:
+    """One URL's scrapes: what its windows and its whole-run numbers need, nothing more."""
+
+    __slots__ = ("base", "first", "gauges", "pending")
+
+    def __init__(self) -> None:
+        self.first: Snapshot | None = None
+        self.base: Snapshot | None = None  # the scrape the last window ended on
+        self.pending: list[Snapshot] = []  # scrapes not yet in a window
+        self.gauges: dict[str, list[float]] = {}  # key → [sum of means × n, n, max, last]
+
+    def add(self, snap: Snapshot) -> None:
+        if self.first is None:
+            self.first = snap
+        self.pending.append(snap)
+
+    def take(self, series: list[Series]) -> Replica:
+        """The pending scrapes as one window from ``base``; they become the past."""
+        new, self.pending = self.pending, []
+        part = replica_window(series, self.base or new[0], new)
+        for key, (last, mean, top) in part["gauges"].items():
+            acc = self.gauges.setdefault(key, [0.0, 0.0, top, last])
+            acc[0] += mean * len(new)
+            acc[1] += len(new)
+            acc[2] = max(acc[2], top)
+            acc[3] = last
+        self.base = new[-1]
+        return part
+
+    def whole(self, series: list[Series]) -> Replica | None:
+        """First scrape to last; gauges over every scrape."""
+        if self.first is None or self.base is None:
+            return None
+        part = replica_window(series, self.first, [self.base])
+        part["gauges"] = {k: (a[3], a[0] / a[1], a[2]) for k, a in self.gauges.items() if a[1]}
+        return part
 
 
 def scrape_service(
@@ -52,11 +93,10 @@ class ScrapeService:
         self.start = start  # the run's start on ``clock``: t = 0 on the result's axis
         self.preset = spec.preset
         self.series: list[Series] = []
-        self.scrapes: list[list[Snapshot]] = [[] for _ in urls]
+        self.replicas = [_Replica() for _ in urls]
         self.attempts = 0
         self.failures = 0
         self.errors: list[str] = []
-        self._taken = [0 for _ in urls]  # per replica: scrapes already handed to a window
         self._failed_mark = 0
         self._scraper: Any = None
 
@@ -106,7 +146,7 @@ class ScrapeService:
         except Exception as exc:  # a scrape never stops the run, whatever broke
             self._failed(f"{url}: {type(exc).__name__}: {exc}")
             return
-        self.scrapes[index].append(snap)
+        self.replicas[index].add(snap)
 
     def _wanted(self) -> list[Series]:
         extras = [extra_series(n, None) for n in self.spec.series]
@@ -129,15 +169,11 @@ class ScrapeService:
         parts = []
         series: list[Series] = []
         count = 0
-        for i, snaps in enumerate(self.scrapes):
-            new = snaps[self._taken[i] :]
-            if not new:
-                continue
-            base = snaps[self._taken[i] - 1] if self._taken[i] else new[0]
-            self._taken[i] = len(snaps)
-            count += len(new)
-            series = self._resolved(new[-1])
-            parts.append(replica_window(series, base, new))
+        for rep in self.replicas:
+            if rep.pending:
+                count += len(rep.pending)
+                series = self._resolved(rep.pending[-1])
+                parts.append(rep.take(series))
         failures, self._failed_mark = self.failures - self._failed_mark, self.failures
         if not parts and not failures:
             return None
@@ -149,10 +185,14 @@ class ScrapeService:
     def section(self) -> dict[str, Any]:
         """The result's ``server`` section: what was scraped, and the whole run's window."""
         parts, series = [], []
-        for snaps in self.scrapes:
-            if snaps:
-                series = self._resolved(snaps[-1])
-                parts.append(replica_window(series, snaps[0], snaps))
+        for rep in self.replicas:
+            if rep.pending:  # a last scrape no interval took (the run's end was too short)
+                rep.take(self._resolved(rep.pending[-1]))
+            if rep.base is not None:
+                series = self._resolved(rep.base)
+                whole = rep.whole(series)
+                if whole is not None:
+                    parts.append(whole)
         found = {s.key for s in series}
         return {
             "preset": self.preset or "generic",
