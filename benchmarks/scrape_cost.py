@@ -37,7 +37,7 @@ def profile(url: str, users: int, duration: str, scrape: bool) -> dict[str, Any]
         "name": "scrape-cost",
         "target": target,
         "users": [{"name": "chat", "tasks": [{"chat": {"category": "simple"}}]}],
-        "load": {"users": users, "duration": duration, "ramp_up": "5s", "graceful_stop": "30s"},
+        "load": {"users": users, "duration": duration, "ramp_up": "1s", "graceful_stop": "30s"},
         "seed": 1,
     }
 
