@@ -281,3 +281,33 @@ def test_validate_says_what_will_be_scraped():
     )
     data["target"]["metrics"]["preset"] = "sglang"
     assert any("(preset sglang;" in line for line in describe(profile_from_dict(data)))
+
+
+def test_the_targets_vllm_page_parses_with_its_types_and_the_fed_values():
+    """The built-in target's vLLM page, fed two answers (one queued 50 ms), is valid
+    Prometheus text: gauges, counters and histograms of the names vLLM uses, with the tokens
+    added up, the TTFT from arrival and the cache usage as slots held / slots."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from loadgen.target.promexpo import VllmMetrics
+
+    m = VllmMetrics()
+    m.finished(arrival=0.0, start=0.0, first=0.2, end=1.0, prompt_tokens=30, tokens=8, ok=True)
+    m.finished(arrival=0.0, start=0.05, first=0.3, end=1.2, prompt_tokens=12, tokens=5, ok=True)
+    families = {f.name: f for f in text_string_to_metric_families(m.render(3, 2, 4))}
+    types = {name: f.type for name, f in families.items()}
+    assert types["vllm:num_requests_waiting"] == "gauge"
+    assert types["vllm:prompt_tokens"] == "counter"  # the parser drops _total
+    assert types["vllm:time_to_first_token_seconds"] == "histogram"
+
+    def value(sample: str) -> float:
+        return next(s.value for f in families.values() for s in f.samples if s.name == sample)
+
+    assert value("vllm:num_requests_running") == 3
+    assert value("vllm:num_requests_waiting") == 2
+    assert value("vllm:gpu_cache_usage_perc") == 0.75
+    assert value("vllm:prompt_tokens_total") == 42
+    assert value("vllm:generation_tokens_total") == 13
+    assert value("vllm:time_to_first_token_seconds_count") == 2
+    assert value("vllm:time_to_first_token_seconds_sum") == pytest.approx(0.5)
+    assert value("vllm:request_queue_time_seconds_sum") == pytest.approx(0.05)
