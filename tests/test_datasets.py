@@ -244,6 +244,22 @@ def test_a_token_filter_uses_the_counter(tmp_path: Path) -> None:
         assert {next(draws).entry for _ in range(20)} == {0}
 
 
+def test_an_entry_is_counted_once_however_often_it_is_drawn(tmp_path: Path) -> None:
+    """A tokenizer's count is costly: the filter and ``size`` share one count per entry."""
+    path = _jsonl(tmp_path, [{"prompt": "a b"}, {"prompt": ["c", "d e f"]}, {"prompt": "g"}])
+    counted: Counter[str] = Counter()
+
+    def count(text: str) -> int:
+        counted[text] += 1
+        return len(text.split())
+
+    with Dataset(path) as data:
+        draws = data.draws("sequential", lengths=Lengths(max=3, count=count))
+        sizes = [draws.size(next(draws)) for _ in range(9)]
+    assert sizes == [2, 1] * 4 + [2]  # entry 1 (4 words) filtered out, entries 0 and 2 kept
+    assert counted == {"a b": 1, "c": 1, "d e f": 1, "g": 1}
+
+
 def test_a_filter_no_entry_passes_is_an_error_not_a_hang(tmp_path: Path) -> None:
     """Once every entry has failed, drawing raises, in every mode."""
     with _entries(tmp_path, 20) as data:

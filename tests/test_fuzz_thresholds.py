@@ -49,7 +49,7 @@ def expressions(draw):
     )
     if unit == "ms" and stat != "count":
         value, limit = f"{number}ms", float(number)
-    elif stat == "rate" and metric not in ("requests", "rps", "output_tps"):
+    elif stat == "rate" and metric not in ("requests", "rps", "output_tps", "input_tps"):
         pct = number % 101
         value, limit = f"{pct}%", pct / 100
     else:

@@ -257,3 +257,14 @@ def test_percentiles_outside_0_to_100_raise() -> None:
     """Asking for p101 is a caller bug, not a silent omission as in hdrh."""
     with pytest.raises(ValueError, match=r"0\.\.100"):
         Histogram().percentiles_ms([101.0])
+
+
+def test_a_batch_all_below_the_lowest_value_holds_the_lowest():
+    """Values under 1 µs (a schedule lag of 0) clamp to 1 µs in a batch as one by one."""
+    one, batch = Histogram(), Histogram()
+    for _ in range(3):
+        one.record_us(0)
+    batch.record_many_us([0, 0, 0])
+    assert batch.summary() == one.summary()
+    assert batch.count == 3
+    assert batch.max_ms == one.max_ms == 0.001

@@ -144,3 +144,13 @@ def test_a_rate_makes_an_open_model_profile():
     """--rate R writes an open-model load; --users a closed one."""
     assert "model: open" in profile_text(QuickOptions(url="builtin", rate="5/s"))
     assert "users: 7" in profile_text(QuickOptions(url="builtin", users=7))
+
+
+@pytest.mark.parametrize("flag", ["--output-tokens", "--max-tokens"])
+def test_an_output_length_on_quick_embeddings_names_the_flag(flag, capsys, tmp_path):
+    """The error names the flag the user typed, not a line of the generated profile."""
+    args = ["run", "--url", "builtin", "--api", "embeddings", flag, "8", "--duration", "1s"]
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {flag}: an embedding has no output — drop {flag}" in err
+    assert not (tmp_path / "out").exists()

@@ -135,3 +135,28 @@ def test_interleaved_thinking_ends_at_the_first_output_after_it_starts():
     s = sample([0.1, 0.2, 0.4, 0.6], [0, 2])
     assert s.ttfo == pytest.approx(0.2)
     assert s.reasoning_time == pytest.approx(0.1)
+
+
+def test_a_reported_zero_reasoning_tokens_is_not_recorded_as_one():
+    """Servers that report ``reasoning_tokens: 0`` for every answer (the Responses API
+    always has the field) must not show "reasoning p50 1": a count histogram starts at 1."""
+    from loadgen.core.stats import Recorder
+
+    rec = Recorder(0.0)
+    for i, thinking in enumerate((0, 0, 0, 7)):
+        rec.add(
+            Sample(
+                name="chat",
+                user_class="u",
+                t0=i,
+                send=i,
+                token_times=[i + 0.1, i + 0.2],
+                end=i + 0.3,
+                status=200,
+                usage_tokens=2,
+                reasoning_tokens=thinking,
+            )
+        )
+    counted = rec.overall.to_dict(duration=4.0)["metrics"]["reasoning_tokens"]
+    assert counted["count"] == 1
+    assert counted["max"] == counted["min"] == 7

@@ -71,9 +71,11 @@ def test_every_section_is_present(rich):
         "custom-counters",
         "breakpoint",
         "breakpoint-steps",
+        "lengths",
     ):
         assert section in ids, section
-    assert text.count("<svg") == 5 + 3 + 2  # over time, percentile curves, breakpoint
+    # over time (input tokens/s too), percentile curves, ISL and OSL, breakpoint
+    assert text.count("<svg") == 6 + 3 + 2 + 2
     for title in (
         "Active users",
         "Throughput",

@@ -88,7 +88,7 @@ def test_no_console_messages_and_the_dom_holds_the_charts(report, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln]
     assert console == []
-    assert proc.stdout.count("<svg") == 10
+    assert proc.stdout.count("<svg") == 13  # 10, input tokens/s, ISL and OSL
 
 
 def test_prints_to_pdf(report, tmp_path):

@@ -139,3 +139,32 @@ def test_schedule_lag_is_send_minus_intended_start():
     rec = Recorder(start=0.0)
     rec.add(chat(0.0, ttft=0.1, gaps=[], send_lag=0.030))
     assert rec.schedule_lag.percentiles_ms((50.0,))[50.0] == pytest.approx(30, rel=1e-3)
+
+
+def test_batched_recording_equals_one_histogram_record_per_request():
+    """Scopes record in batches; whatever the batch boundaries, every value lands exactly:
+    1,000 requests (several batches and a partial one) give the histograms of recording
+    each request's values one by one, in the run's scope and in the interval's."""
+    samples = [
+        chat(i * 0.01, ttft=0.05 + (i % 97) * 0.003, gaps=[0.001 * (i % 5)] * 3, send_lag=0.0)
+        for i in range(1_000)
+    ]
+    samples[10] = chat(0.1, ttft=0.2, gaps=[0.01], error=ErrorKind.HTTP_5XX)
+    rec = Recorder(start=0.0)
+    for s in samples:
+        rec.add(s)
+    interval = rec.close_interval(10.0, users=1)
+    ttft, e2e, sched = Histogram(), Histogram(), Histogram()
+    for s in samples:
+        sched.record_us(round(s.schedule_lag * 1e6))
+        if s.error is None:
+            ttft.record_us(round(s.ttft * 1e6))
+            e2e.record_us(round(s.e2e * 1e6))
+    m = rec.overall.to_dict(duration=10.0)["metrics"]
+    assert m["ttft"]["count"] == 999
+    assert m["ttft"] == {**ttft.summary(), "hdr": ttft.encode()}
+    assert m["e2e"]["hdr"] == e2e.encode()
+    assert m["itl"]["count"] == 999 * 3
+    assert interval["ttft"]["count"] == 999
+    assert interval["ttft"]["p99"] == pytest.approx(ttft.percentiles_ms((99.0,))[99.0])
+    assert rec.schedule_lag.encode() == sched.encode()  # all 0 µs: clamped to the lowest

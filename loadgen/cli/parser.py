@@ -16,7 +16,7 @@ import yaml
 
 from loadgen._version import __version__
 from loadgen.cli.distributed import add_distributed_arguments
-from loadgen.cli.quick import APIS
+from loadgen.cli.quick import APIS, SAMPLES
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
 
@@ -79,6 +79,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         "profile", nargs="?", help="the profile: a YAML file or a shipped name (smoke, load, …)"
     )
     _quick_arguments(run)
+    _scrape_arguments(run)
     run.add_argument(
         "--users", type=_positive_int, help="scale the load plan to this many users at peak"
     )
@@ -136,6 +137,17 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     add_distributed_arguments(run)
 
 
+def _scrape_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--scrape",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="scrape this Prometheus /metrics page during the run (builtin: the target's own; "
+        "repeatable for replicas; with a profile or --url; docs/server-metrics.md)",
+    )
+
+
 def _quick_arguments(run: argparse.ArgumentParser) -> None:
     quick = run.add_argument_group(
         "quick run (no profile)", "a chat load against any OpenAI-compatible server"
@@ -144,7 +156,9 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     quick.add_argument(
         "--model", help="the model to ask for (default: the server's only model, from /v1/models)"
     )
-    quick.add_argument("--api", choices=APIS, default="openai", help="how to chat (openai)")
+    quick.add_argument(
+        "--api", choices=APIS, default="openai", help="the endpoint or protocol (openai: chat)"
+    )
     quick.add_argument("--prompt", help="the question every request asks")
     quick.add_argument("--max-tokens", type=_positive_int, help="max_tokens of each request")
     for flag, what in (
@@ -153,6 +167,16 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     ):
         quick.add_argument(flag, type=_length, metavar="N[:SD]", help=what)
     quick.add_argument("--system", help="a system message before every prompt")
+    quick.add_argument(
+        "--dataset",
+        metavar="FILE",
+        help="send the prompts of a JSONL, CSV or ShareGPT JSON file (docs/datasets.md)",
+    )
+    quick.add_argument(
+        "--dataset-sample",
+        choices=SAMPLES,
+        help="the order rows are drawn in (shuffle: each row once per pass, seeded)",
+    )
     quick.add_argument(
         "--param",
         dest="params",
@@ -170,14 +194,6 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         type=_header,
         help="a header sent with every request (repeatable)",
-    )
-    quick.add_argument(
-        "--scrape",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="scrape this Prometheus /metrics page during the run (builtin: the built-in "
-        "target's; repeatable for replicas; also with a profile; docs/server-metrics.md)",
     )
     quick.add_argument(
         "--api-key-env",

@@ -13,13 +13,17 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 __all__ = ["QuickOptions", "choose_model", "models", "profile_text", "scrape_sets"]
 
-APIS = ("openai", "sse", "ws")
+APIS = ("openai", "completions", "responses", "embeddings", "sse", "ws")
+#: The APIs of a model server: they take the model, the lengths, params and a dataset.
+MODEL_APIS = APIS[:4]
+SAMPLES = ("shuffle", "sequential", "random")
 DEFAULT_PROMPT = "Explain in three sentences what a load test measures."
 
 
@@ -35,6 +39,8 @@ class QuickOptions:
     output_tokens: str | None = None
     params: Sequence[tuple[str, Any]] = field(default_factory=tuple)
     system: str | None = None
+    dataset: str | None = None  # a prompt file (JSONL, CSV, ShareGPT JSON)
+    dataset_sample: str | None = None  # shuffle | sequential | random
     api_key_env: str | None = None
     scrape: Sequence[str] = field(default_factory=tuple)  # --scrape: /metrics URLs
     users: int | None = None
@@ -54,6 +60,12 @@ def _workload(opts: QuickOptions) -> dict[str, Any]:
         out["system"] = opts.system
     if opts.params:
         out["params"] = dict(opts.params)
+    if opts.dataset is not None:
+        # Absolute: the profile is saved (and read) in the run's output folder.
+        dataset: dict[str, Any] = {"path": str(Path(opts.dataset).resolve())}
+        if opts.dataset_sample is not None:
+            dataset["sample"] = opts.dataset_sample
+        out["dataset"] = dataset
     return out
 
 
@@ -73,13 +85,15 @@ def profile_text(opts: QuickOptions) -> str:
     if opts.scrape:
         target["metrics"] = {"urls": list(opts.scrape)}
     task: dict[str, Any] = {"prompt": opts.prompt or DEFAULT_PROMPT}
-    if opts.api == "openai":
+    if opts.api in MODEL_APIS:
+        if opts.api != "openai":
+            task = {"api": opts.api, **task}
         task["model"] = opts.model or "builtin"
         if opts.max_tokens is not None:
             task["max_tokens"] = opts.max_tokens
         task.update(_workload(opts))
-        if "input_tokens" in task:
-            del task["prompt"]  # a synthetic prompt of that many tokens instead
+        if "input_tokens" in task or "dataset" in task:
+            del task["prompt"]  # synthetic prompts or the dataset's instead
         step: dict[str, Any] = {"chat": task}
     elif opts.api == "sse":
         step = {"chat": {"api": "sse", **task}}

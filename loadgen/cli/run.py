@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loadgen._version import __version__
 from loadgen.cli.outputs import ExitCode, json_summary, output_failure, render_reports
-from loadgen.cli.quick import QuickOptions, choose_model, profile_text, scrape_sets
+from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text, scrape_sets
 from loadgen.cli.quick import models as quick_models
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
@@ -148,6 +148,19 @@ def _follow(profile: Profile, path: str | None) -> FileSteps | None:
     return FileSteps(Path(path), patience=profile.breakpoint.step_duration + 60.0)
 
 
+def _no_output_for_embeddings(args: argparse.Namespace) -> None:
+    """Name the flag the user typed (the generated profile's line would mean nothing)."""
+    if args.api == "embeddings":
+        for flag, value in (
+            ("--output-tokens", args.output_tokens),
+            ("--max-tokens", args.max_tokens),
+        ):
+            if value is not None:
+                raise ProfileError(
+                    [Problem(flag, None, "", "an embedding has no output", f"drop {flag}")]
+                )
+
+
 def quick(args: argparse.Namespace) -> int | None:
     """The quick path: write the profile the options stand for, then run it like any other
     (returns None to go on with ``args.profile`` set), or print it (``--print-profile``)."""
@@ -168,9 +181,10 @@ def quick(args: argparse.Namespace) -> int | None:
         raise ProfileError(
             [Problem("--url", None, "", "give a profile or --url, not both", "drop one")]
         )
+    _no_output_for_embeddings(args)
     url = args.url.rstrip("/")
     model = args.model
-    if model is None and args.api == "openai" and url != "builtin":
+    if model is None and args.api in MODEL_APIS and url != "builtin":
         model = _ask_model(url, args)
     opts = QuickOptions(
         url=url,
@@ -183,6 +197,8 @@ def quick(args: argparse.Namespace) -> int | None:
         output_tokens=args.output_tokens,
         params=tuple(args.params),
         system=args.system,
+        dataset=args.dataset,
+        dataset_sample=args.dataset_sample,
         api_key_env=args.api_key_env,
         scrape=tuple(getattr(args, "scrape", ())),
         users=args.users,

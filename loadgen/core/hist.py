@@ -130,6 +130,7 @@ class _Base:
             return
         if low < self.lowest:  # gaps of 0 µs (events in one read) count as the lowest value
             floor = low = self.lowest
+            high = max(high, floor)  # a batch all below the lowest value holds only it
             batch = [v if v >= floor else floor for v in batch]
         h = self._h
         counts = h.counts
@@ -358,7 +359,7 @@ class ValueHistogram(_Base):
     def record_many(self, values: Iterable[float]) -> None:
         """Record a batch of values in their natural unit."""
         scale = self.scale
-        self._record_many(round(v * scale) for v in values)
+        self._record_many([round(v * scale) for v in values])
 
     @property
     def mean(self) -> float:
@@ -375,6 +376,12 @@ class ValueHistogram(_Base):
     def percentiles(self, ps: Sequence[float] = PERCENTILES) -> dict[float, float]:
         """Values at percentiles ``ps`` (each 0..100) in the natural unit, in one pass."""
         return self._percentiles(ps)
+
+    def counts(self) -> list[tuple[float, int]]:
+        """(value, count) of every bucket that holds values, ascending: each bucket's lowest
+        value in the natural unit (exact for integers below 2 × 10^digits, e.g. tokens)."""
+        counts, (lows, _, _) = self._counts() if self.count else ([], ([], [], []))
+        return [(low / self._div, n) for n, low in zip(counts, lows, strict=True) if n]
 
     @classmethod
     def decode(cls, data: str, *, scale: int = 1) -> ValueHistogram:

@@ -78,6 +78,9 @@ def _interval_counts(records: Sequence[Mapping[str, Any]], length: float) -> dic
     out["output_tokens"] = sum(int(r.get("output_tokens", 0)) for r in records)
     out["rps"] = out["requests"] / length if length > 0 else 0.0
     out["output_tps"] = out["output_tokens"] / length if length > 0 else 0.0
+    if any("input_tokens" in r for r in records):  # a result older than input tokens has none
+        out["input_tokens"] = sum(int(r.get("input_tokens", 0)) for r in records)
+        out["input_tps"] = out["input_tokens"] / length if length > 0 else 0.0
     return out
 
 

@@ -29,6 +29,7 @@ from loadgen.core import metrics as registry
 from loadgen.core.hist import Histogram
 from loadgen.core.resultdoc import SCHEMA, Header, Interval, RunInfo, Scope, Summary
 from loadgen.core.slo import Slo
+from loadgen.core.tokentally import TokenTally
 
 __all__ = ["JournalError", "Tail", "read_journal", "rebuild"]
 
@@ -197,6 +198,8 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> Scope:
             "rejected": 0,
         },
         "without_done": {},
+        # the intervals keep input tokens' total only: no sources, no calibration
+        **TokenTally(input_tokens=total("input_tokens")).to_dict(duration),
         "metrics": metrics,
         "good": total("good"),  # requests that met the SLOs, as the engine counts them
         "goodput": total("good") / duration if duration > 0 else 0.0,

@@ -112,7 +112,15 @@ class Aborts:
 
     def add(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """Count one merged record; return the failed verdict when a rule says stop."""
-        for key in ("requests", "ok", "errors", "interrupted", "dropped", "output_tokens"):
+        for key in (
+            "requests",
+            "ok",
+            "errors",
+            "interrupted",
+            "dropped",
+            "output_tokens",
+            "input_tokens",
+        ):
             self.totals[key] += int(record.get(key, 0))
         self.errors_by_kind.update(record.get("errors_by_kind", {}))
         for m, hist in self.hists.items():
@@ -140,6 +148,7 @@ class Aborts:
             "rps": requests / elapsed if elapsed > 0 else 0.0,
             "output_tokens": self.totals["output_tokens"],
             "output_tps": self.totals["output_tokens"] / elapsed if elapsed > 0 else 0.0,
+            "input_tps": self.totals["input_tokens"] / elapsed if elapsed > 0 else 0.0,
             "metrics": {m: dict(h.summary()) for m, h in self.hists.items()},
         }
         return {

@@ -19,9 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from loadgen.core.chat import Chunk, ChunkError, checked_usage
+from loadgen.core.profile.model import ChatTask
 
 __all__ = [
     "PATHS",
+    "api_body",
     "completions_request",
     "embeddings_request",
     "parse_completion_chunk",
@@ -90,6 +92,40 @@ def embeddings_request(
 ) -> bytes:
     """``POST /v1/embeddings`` with a batch of inputs."""
     return _dump({"model": model, "input": inputs}, extra)
+
+
+def api_body(
+    task: ChatTask, messages: list[dict[str, str]], output_tokens: int | None = None
+) -> bytes:
+    """The body of a chat task on one of these endpoints (``task.api``), from the
+    conversation so far (``messages``, as for chat completions).
+
+    Completions get one ``prompt``: the conversation's texts (system first) joined by blank
+    lines, since the endpoint has no roles. Embeddings embed every user message (``batch``
+    of them). An output length asks ``max_tokens`` (Responses: ``max_output_tokens``);
+    with ``exact_output`` completions also ask ``min_tokens`` and ``ignore_eos`` as chat
+    does; the Responses API has no such fields. ``params`` are added last and win."""
+    extra: Mapping[str, Any] = task.params
+    if task.system is not None:
+        messages = [{"role": "system", "content": task.system}, *messages]
+    max_tokens = output_tokens if output_tokens is not None else task.max_tokens
+    if task.api == "embeddings":
+        inputs = [m["content"] for m in messages if m["role"] == "user"]
+        return embeddings_request(model=task.model, inputs=inputs, extra=extra)
+    if task.api == "responses":
+        return responses_request(
+            model=task.model, messages=messages, stream=True, max_tokens=max_tokens, extra=extra
+        )
+    if output_tokens is not None and task.exact_output:
+        extra = {"min_tokens": output_tokens, "ignore_eos": True, **extra}
+    return completions_request(
+        model=task.model,
+        prompt="\n\n".join(m["content"] for m in messages),
+        stream=True,
+        max_tokens=max_tokens,
+        include_usage=task.include_usage,
+        extra=extra,
+    )
 
 
 def _object(data: str | bytes | bytearray, what: str) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from loadgen.core.serverseries import merge_sections
 from loadgen.core.slo import Slo
 from loadgen.core.stats import Scope
 from loadgen.core.thresholds import Threshold, parse
+from loadgen.core.tokentally import TokenTally
 
 __all__ = ["merge_interval", "merge_intervals", "merge_results", "slo_of", "thresholds_of"]
 
@@ -259,6 +260,7 @@ def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
     scope.usage_rejected = int(usage.get("rejected", 0))
     scope.token_sources = Counter({k: int(v) for k, v in d.get("token_source", {}).items()})
     scope.without_done = Counter({k: int(v) for k, v in d.get("without_done", {}).items()})
+    scope.tally = TokenTally.from_dict(d)
     return scope
 
 

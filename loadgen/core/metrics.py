@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, Literal
 
 from loadgen.core.hist import Histogram, ValueHistogram
@@ -66,7 +65,9 @@ class Metric:
     name: str
     unit: str  # "ms", "tokens" (a count: its limits and values are written bare), "tokens/s"
     doc: str
-    of: Callable[[Sample], Any] | None = None  # None: the recorder feeds it (loop_lag)
+    # A ``Sample`` property's name (read with the others in one C-level call), or a
+    # function of the sample; None: the recorder feeds it (loop_lag).
+    of: str | Callable[[Sample], Any] | None = None
     scale: int = 0
     gaps: bool = False
     answered: bool = True
@@ -88,16 +89,11 @@ class Metric:
         return "" if self.unit == "tokens" else self.unit
 
 
-def _answer_tokens(s: Sample) -> int | None:
-    """Output tokens of an answer that streamed content (a plain request has none)."""
-    return s.output_tokens[0] if s.token_times else None
-
-
 _BUILTIN = (
     Metric(
         name="ttfb",
         doc="intended start → first byte of the response body",
-        of=attrgetter("ttfb"),
+        of="ttfb",
         answered=False,
         per_second="brief",
         per_second_rank=4,
@@ -106,7 +102,7 @@ _BUILTIN = (
     Metric(
         name="ttft",
         doc="intended start → first content-bearing event",
-        of=attrgetter("ttft"),
+        of="ttft",
         per_second="hdr",
         per_second_rank=1,
         journaled=True,
@@ -121,7 +117,7 @@ _BUILTIN = (
     Metric(
         name="itl",
         doc="gap between consecutive content-bearing events, one value per gap",
-        of=attrgetter("itl"),
+        of="itl",
         gaps=True,
         per_second="hdr",
         per_second_rank=3,
@@ -133,7 +129,7 @@ _BUILTIN = (
     Metric(
         name="tpot",
         doc="(e2e − ttft) / (output_tokens − 1), for answers of ≥ 2 tokens",
-        of=attrgetter("tpot"),
+        of="tpot",
         title="TPOT",
         table=("p50", "p95"),
         unit="ms",
@@ -141,7 +137,7 @@ _BUILTIN = (
     Metric(
         name="e2e",
         doc="intended start → end of the response",
-        of=attrgetter("e2e"),
+        of="e2e",
         per_second="hdr",
         per_second_rank=2,
         journaled=True,
@@ -156,48 +152,49 @@ _BUILTIN = (
     Metric(
         name="output_tokens",
         doc="tokens per answer: server usage, else a tokenizer, else content events",
-        of=_answer_tokens,
+        of="answer_tokens",
         scale=1,
         unit="tokens",
     ),
     Metric(
         name="request_tps",
         doc="output_tokens / (e2e − ttft) per request",
-        of=attrgetter("request_tps"),
+        of="request_tps",
         scale=100,
         unit="tokens/s",
     ),
     Metric(
         name="input_tokens",
-        doc="tokens per prompt: server usage (prompt_tokens), else loadgen's count of a "
-        "synthetic prompt",
-        of=attrgetter("input_tokens"),
+        doc="tokens per prompt: server usage (prompt_tokens), else loadgen's tokenizer's count "
+        "of what was sent",
+        of="input_tokens",
         scale=1,
         unit="tokens",
     ),
     Metric(
         name="ttfo",
         doc="intended start → first output event (answer text or a tool call, not reasoning)",
-        of=attrgetter("ttfo"),
+        of="ttfo",
         unit="ms",
     ),
     Metric(
         name="reasoning_time",
         doc="first reasoning event → first output event after it, for answers that reasoned",
-        of=attrgetter("reasoning_time"),
+        of="reasoning_time",
         unit="ms",
     ),
     Metric(
         name="reasoning_tokens",
-        doc="reasoning tokens per answer (usage.completion_tokens_details.reasoning_tokens)",
-        of=attrgetter("reasoning_tokens"),
+        doc="reasoning tokens per answer that reasoned "
+        "(usage.completion_tokens_details.reasoning_tokens, when not 0)",
+        of="reasoned_tokens",
         scale=1,
         unit="tokens",
     ),
     Metric(
         name="schedule_lag",
         doc="intended start → actual send: the generator's own delay",
-        of=attrgetter("schedule_lag"),
+        of="schedule_lag",
         answered=False,
         scoped=False,
         per_second="brief",
@@ -230,6 +227,8 @@ def register(metric: Metric) -> None:
         raise ValueError(f"metric {metric.name!r} is already registered")
     if not metric.scoped or metric.of is None:
         raise ValueError("a registered metric is kept per scope and has its `of`")
+    if isinstance(metric.of, str) and not hasattr(Sample, metric.of):
+        raise ValueError(f"`of` names no Sample property: {metric.of!r}")
     if metric.per_second and metric.scale:
         raise ValueError("the per-second record keeps times only (scale 0)")
     if metric.per_second != "hdr" and (metric.journaled or metric.phases or metric.hlog):

@@ -54,7 +54,11 @@ _NOT_SECRET = ("tokens", "tokenizer", "_path", "_source", "_field", "_header", "
 
 def is_secret_key(key: str) -> bool:
     k = key.lower()
-    return any(w in k for w in _WORDS) and not any(k.endswith(n) for n in _NOT_SECRET)
+    if not any(w in k for w in _WORDS):
+        return False
+    # a threshold's key names its metric before a scope and a statistic: input_tokens.p50
+    metric = k.split(".", 1)[0].split("{", 1)[0]
+    return not any(k.endswith(n) or metric.endswith(n) for n in _NOT_SECRET)
 
 
 def _ordered(secrets: Iterable[str]) -> tuple[str, ...]:

@@ -14,19 +14,21 @@ must see ``NotRequired`` at run time to know which keys are required.
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
-from loadgen.core.serverdoc import ServerSection, ServerWindow
+from loadgen.core.serverdoc import AwsSection, ServerSection, ServerWindow
 
 __all__ = [
     "SCHEMA",
     "AwsSection",
     "Breakpoint",
     "Brief",
+    "Calibration",
     "Check",
     "Custom",
     "Environment",
     "ErrorRow",
     "Header",
     "Health",
+    "InputTally",
     "Interval",
     "Limit",
     "Load",
@@ -93,6 +95,26 @@ class UsageVsEvents(TypedDict):
     rejected: int
 
 
+class Calibration(TypedDict):
+    """Server-counted − requested tokens, over the requests that had both (issue 20.3)."""
+
+    requests: int
+    requested: int  # the lengths asked for, added up
+    server: int  # the server's counts of those requests, added up
+    mean: float  # (server − requested) / requests
+    min: int  # of the per-request difference
+    max: int
+
+
+class InputTally(TypedDict):
+    """A scope's input-token keys, as ``loadgen.core.tokentally`` writes them."""
+
+    input_tokens: int
+    input_tps: float
+    input_token_source: dict[str, int]
+    requested_vs_server: dict[str, Calibration]  # "input" (prompt_tokens), "output"
+
+
 class Scope(TypedDict):
     """The numbers of one scope: the whole run, or one request name, class or category."""
 
@@ -111,6 +133,11 @@ class Scope(TypedDict):
     usage_vs_events: UsageVsEvents
     without_done: dict[str, int]
     metrics: dict[str, Summary]  # ttfb, ttft, itl, tpot, e2e, output_tokens, request_tps
+    # Input tokens (written since issue 20.3; a rebuilt journal has only the totals):
+    input_tokens: NotRequired[int]  # added up over answered requests
+    input_tps: NotRequired[float]  # input_tokens / duration
+    input_token_source: NotRequired[dict[str, int]]  # "usage" | "tokenizer" → requests
+    requested_vs_server: NotRequired[dict[str, Calibration]]
     good: NotRequired[int]  # overall only: requests that met the SLOs
     goodput: NotRequired[float]  # overall only: good per second
 
@@ -141,6 +168,8 @@ class Interval(TypedDict):
     rps: float
     output_tokens: int
     output_tps: float
+    input_tokens: NotRequired[int]  # since issue 20.3
+    input_tps: NotRequired[float]
     ttft: Brief
     e2e: Brief
     itl: Brief
@@ -375,14 +404,6 @@ class VerdictDoc(TypedDict):
     exit_code: int
     text: str
     checks: list[Check]
-
-
-class AwsSection(TypedDict):
-    region: str
-    error: NotRequired[str]
-    cloudwatch: NotRequired[dict[str, Any]]
-    pushed: NotRequired[Any]
-    cost: NotRequired[dict[str, Any]]
 
 
 class Recorded(TypedDict):

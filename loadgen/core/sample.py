@@ -14,7 +14,7 @@ from loadgen.core.errors import ErrorKind
 
 __all__ = ["Gaps", "Sample", "TokenSource"]
 
-TokenSource = str  # "usage" | "tokenizer" | "events"
+TokenSource = str  # "usage" | "tokenizer" | "events" (output); "usage" | "tokenizer" (input)
 #: A response's inter-token gaps as (how many were 0, the others in µs): events that came in
 #: one read share their time, and a fast server's whole answer is often one read.
 Gaps = tuple[int, list[int]]
@@ -40,6 +40,8 @@ class Sample:
     usage_prompt: int | None = None  # server-reported prompt tokens
     requested_input: int | None = None  # a synthetic prompt's tokens, by loadgen's tokenizer
     requested_output: int | None = None  # the output length asked for (output_tokens)
+    exact_output: bool = False  # requested_output was asked as a floor too (exact_output)
+    counted_input: int | None = None  # loadgen's tokenizer's count of the prompt it sent
     usage_rejected: int | None = None  # a reported count no answer can have; not used
     tokenizer_tokens: int | None = None
     request_id: str = ""
@@ -149,9 +151,27 @@ class Sample:
 
     @property
     def input_tokens(self) -> int | None:
-        """The prompt's tokens: the server's count (usage), else loadgen's count of the
-        synthetic prompt it sent; None when neither is known."""
-        return self.usage_prompt if self.usage_prompt is not None else self.requested_input
+        """The prompt's tokens: the server's count (usage), else loadgen's tokenizer's count
+        of what it sent (or of the synthetic prompt it built); None when neither is known."""
+        if self.usage_prompt is not None:
+            return self.usage_prompt
+        return self.counted_input if self.counted_input is not None else self.requested_input
+
+    @property
+    def input_source(self) -> TokenSource:
+        """Who counted ``input_tokens``: "usage" (the server) or "tokenizer" (loadgen)."""
+        return "usage" if self.usage_prompt is not None else "tokenizer"
+
+    @property
+    def reasoned_tokens(self) -> int | None:
+        """The reasoning tokens of an answer that reasoned; None when the server reported
+        none or 0 (a count histogram starts at 1: a 0 would be kept as 1)."""
+        return self.reasoning_tokens or None
+
+    @property
+    def answer_tokens(self) -> int | None:
+        """Output tokens of an answer that streamed content (a plain request has none)."""
+        return self.output_tokens[0] if self.token_times else None
 
     @property
     def content_events(self) -> int:

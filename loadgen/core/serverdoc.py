@@ -1,13 +1,16 @@
-"""The scraped server series' part of the result document (``target.metrics``; issue 22).
+"""The server's view of a run in the result document: the scraped Prometheus series
+(``target.metrics``; issue 22) and CloudWatch's AWS section.
 
-Kept beside ``loadgen.core.resultdoc``, which holds them in ``Interval.server`` and
-``ResultDoc.server``; the schema generator follows them from there. No ``from __future__
-import annotations``, for the same reason as there: ``TypedDict`` must see ``NotRequired``.
+Kept beside ``loadgen.core.resultdoc``, which holds them in ``Interval.server``,
+``ResultDoc.server`` and ``ResultDoc.aws`` and re-exports them; the schema generator follows
+them from there. No ``from __future__ import annotations``, for the same reason as there:
+``TypedDict`` must see ``NotRequired``.
 """
 
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 __all__ = [
+    "AwsSection",
     "ServerGauge",
     "ServerHist",
     "ServerNumbers",
@@ -80,3 +83,11 @@ class ServerSection(TypedDict):
     series: dict[str, ServerSeriesInfo]
     missing: list[str]  # preset series the server did not expose
     run: ServerNumbers | None  # first scrape to last; None when none succeeded
+
+
+class AwsSection(TypedDict):
+    region: str
+    error: NotRequired[str]
+    cloudwatch: NotRequired[dict[str, Any]]
+    pushed: NotRequired[Any]
+    cost: NotRequired[dict[str, Any]]

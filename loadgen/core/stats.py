@@ -8,70 +8,18 @@ request names, not requests: no per-request list is kept.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from loadgen.core import metrics
 from loadgen.core.hist import Histogram, ValueHistogram
+from loadgen.core.measure import BATCH, US, Values, batch_recorder, measure, plan
 from loadgen.core.metrics import Metric
-from loadgen.core.sample import Gaps, Sample
+from loadgen.core.sample import Sample
+from loadgen.core.tokentally import TokenTally
 
-__all__ = ["Recorder", "Scope", "measure", "plan"]
-
-_US = 1_000_000
-
-#: One request's values of a scope's metrics, in its ``kept`` order (None: it yields none):
-#: µs for times, the value for quantities, ``Gaps`` for itl. Measured once per request,
-#: recorded into its leaf scope and into the interval's.
-Values = Sequence[Any]
-
-
-#: How to measure each metric: (its ``of``, whether only answers yield it, whether it is a
-#: time kept in µs), in a scope's ``kept`` order.
-Plan = list[tuple[Callable[[Sample], Any], bool, bool]]
-
-
-def plan(kept: Sequence[Metric]) -> Plan:
-    return [(m.of or _nothing, m.answered, not m.scale and not m.gaps) for m in kept if m.scoped]
-
-
-def _nothing(s: Sample) -> None:
-    return None
-
-
-def measure(plan: Plan, s: Sample) -> list[Any]:
-    """The values ``s`` yields for each metric of a ``plan`` (see ``Values``)."""
-    answered = s.error is None and s.end is not None
-    out: list[Any] = []
-    add = out.append
-    for of, answers_only, us in plan:
-        if answers_only and not answered:
-            add(None)
-        elif us:
-            v = of(s)
-            add(None if v is None else round(v * _US))
-        else:
-            add(of(s))
-    return out
-
-
-def _recorder(m: Metric, hist: Histogram | ValueHistogram) -> Callable[[Any], None]:
-    """How a scope records one request's value of ``m`` into ``hist``."""
-    if isinstance(hist, ValueHistogram):
-        return hist.record
-    if not m.gaps:
-        return hist.record_us
-    record_us, record_many_us = hist.record_us, hist.record_many_us
-
-    def record_gaps(gaps: Gaps) -> None:
-        zeros, spread = gaps
-        if zeros:
-            record_us(0, zeros)  # events that arrived in one read: a gap of 0, clamped
-        if spread:
-            record_many_us(spread)
-
-    return record_gaps
+__all__ = ["Recorder", "Scope"]
 
 
 @dataclass
@@ -90,20 +38,37 @@ class Scope:
     usage_rejected: int = 0  # requests whose usage count was implausible (events used)
     token_sources: Counter[str] = field(default_factory=Counter)
     without_done: Counter[str] = field(default_factory=Counter)  # by how the stream ended
+    tally: TokenTally = field(default_factory=TokenTally)  # input tokens, calibrations
     light: bool = False  # an interval's scope: only what the time series shows
     kept: tuple[Metric, ...] = field(default_factory=metrics.scoped)  # the registry's, at birth
-    hists: dict[str, Histogram | ValueHistogram] = field(init=False)
+    _hists: dict[str, Histogram | ValueHistogram] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.hists = {m.name: metrics.new_hist(m) for m in self.kept}
-        # (index in the values, how to record it) of each metric this scope records (a light
-        # one only those of the per-second record); bound to the histograms, which reset()
-        # zeroes in place and are never replaced once requests are added.
+        self._hists = {m.name: metrics.new_hist(m) for m in self.kept}
+        # (index in the values, how to record a batch of it) of each metric this scope
+        # records (a light one only those of the per-second record); bound to the
+        # histograms, which reset() zeroes in place and are never replaced once requests
+        # are added.
         self._plan = [
-            (i, _recorder(m, self.hists[m.name]))
+            (i, batch_recorder(m, self._hists[m.name]))
             for i, m in enumerate(self.kept)
             if m.per_second or not self.light
         ]
+        self._pending: list[Values] = []  # measured, not yet in the histograms
+
+    @property
+    def hists(self) -> dict[str, Histogram | ValueHistogram]:
+        """The histograms by metric name, every added request recorded."""
+        if self._pending:
+            self._flush()
+        return self._hists
+
+    def _flush(self) -> None:
+        rows, self._pending = self._pending, []
+        for i, record in self._plan:
+            batch = [v for row in rows if (v := row[i]) is not None]
+            if batch:
+                record(batch)
 
     def add(self, s: Sample, values: Values) -> None:
         """Count one finished request; ``values`` are its measures (``measure``)."""
@@ -119,16 +84,17 @@ class Scope:
             self.errors[error.value] += 1
         else:
             self.ok += 1
-        for i, record in self._plan:
-            v = values[i]
-            if v is not None:
-                record(v)
+        pending = self._pending
+        pending.append(values)
+        if len(pending) >= BATCH:
+            self._flush()
         if error is not None or s.end is None:
             return
         events = len(s.token_times)
         usage = s.usage_tokens
         tokens, source = s.output_tokens
         self.output_tokens += tokens
+        self.tally.add(s, light)
         if not light:  # an interval's record has no use for these
             if events or usage is not None:  # a chat, not a plain request
                 self.token_sources[source] += 1
@@ -143,7 +109,8 @@ class Scope:
 
     def reset(self) -> None:
         """Zero everything, keeping the histograms' memory (the interval scope is reused)."""
-        for hist in self.hists.values():
+        self._pending.clear()
+        for hist in self._hists.values():
             hist.reset()
         self.requests = self.ok = self.interrupted = 0
         self.output_tokens = self.content_events = self.usage_tokens = self.usage_events = 0
@@ -152,6 +119,7 @@ class Scope:
         self.statuses.clear()
         self.token_sources.clear()
         self.without_done.clear()
+        self.tally.reset()
 
     def merge(self, other: Scope) -> None:
         for name, hist in self.hists.items():
@@ -169,6 +137,7 @@ class Scope:
         self.usage_rejected += other.usage_rejected
         self.token_sources.update(other.token_sources)
         self.without_done.update(other.without_done)
+        self.tally.merge(other.tally)
 
     def to_dict(self, duration: float, *, with_hdr: bool = True) -> dict[str, Any]:
         """The scope as the result JSON holds it (SPEC §4)."""
@@ -193,6 +162,7 @@ class Scope:
                 "rejected": self.usage_rejected,
             },
             "without_done": dict(sorted(self.without_done.items())),
+            **self.tally.to_dict(duration),
             "metrics": {},
         }
         for m in self.kept:
@@ -216,7 +186,7 @@ class Recorder:
         # overall and per-name/class/category scopes are exact merges of these leaves, made
         # when asked for. Recording into 4 scopes per request cost 4x the histogram work.
         self._leaves: dict[tuple[str, str, str | None], Scope] = {}
-        self.schedule_lag = Histogram()
+        self._schedule_lag = Histogram()
         self.loop_lag = Histogram()
         self.dropped = 0
         self.error_examples: dict[tuple[str, str, int | None], list[Any]] = {}
@@ -225,6 +195,7 @@ class Recorder:
         self._per_second = [m for m in metrics.per_second() if m in self._kept or not m.scoped]
         self._interval = Scope(light=True, kept=self._kept)
         self._interval_sched = Histogram()
+        self._lags: list[float] = []  # schedule lags not yet recorded (see BATCH)
         self._interval_loop = Histogram()
         self._interval_start = start
         self._interval_dropped = 0
@@ -242,9 +213,10 @@ class Recorder:
             self.good += 1
             self._interval_good += 1
         values = measure(self._plan, s) if not s.interrupted else ()
-        lag = round(s.schedule_lag * _US)
-        self.schedule_lag.record_us(lag)
-        self._interval_sched.record_us(lag)
+        lags = self._lags
+        lags.append(s.schedule_lag)
+        if len(lags) >= BATCH:
+            self._flush_lags()
         key = (s.name, s.user_class, s.category)
         leaf = self._leaves.get(key)
         if leaf is None:
@@ -296,6 +268,20 @@ class Recorder:
         tally = self.checks.setdefault(name, [0, 0])
         tally[0 if ok else 1] += 1
 
+    @property
+    def schedule_lag(self) -> Histogram:
+        """Intended start → send of every request so far (the generator's own delay)."""
+        self._flush_lags()
+        return self._schedule_lag
+
+    def _flush_lags(self) -> None:
+        """Record the batched schedule lags into the run's and the interval's histograms."""
+        lags, self._lags = self._lags, []
+        if lags:
+            batch = [round(v * US) for v in lags]
+            self._schedule_lag.record_many_us(batch)
+            self._interval_sched.record_many_us(batch)
+
     def add_dropped(self) -> None:
         """An open-model arrival found max_in_flight requests running and was not sent."""
         self.dropped += 1
@@ -306,7 +292,7 @@ class Recorder:
         self._interval_sent += 1
 
     def add_loop_lag(self, seconds: float) -> None:
-        us = round(seconds * _US)
+        us = round(seconds * US)
         self.loop_lag.record_us(us)
         self._interval_loop.record_us(us)
 
@@ -320,6 +306,7 @@ class Recorder:
 
     def close_interval(self, now: float, users: int) -> dict[str, Any]:
         """Finish the current interval and return its record (time series + HDR for hlog)."""
+        self._flush_lags()
         scope = self._interval
         length = now - self._interval_start
         sched, loop = self._interval_sched, self._interval_loop
@@ -340,6 +327,8 @@ class Recorder:
             "rps": scope.requests / length if length > 0 else 0.0,
             "output_tokens": scope.output_tokens,
             "output_tps": scope.output_tokens / length if length > 0 else 0.0,
+            "input_tokens": scope.tally.input_tokens,
+            "input_tps": scope.tally.input_tokens / length if length > 0 else 0.0,
         }
         own = {"schedule_lag": sched, "loop_lag": loop}  # the generator's, not a scope's
         for m in self._per_second:

@@ -32,6 +32,7 @@ KINDS = tuple(k.value for k in ErrorKind)
 # the unit its limit is written in. Histogram metrics come from the registry.
 _COUNTS: dict[str, tuple[tuple[str, ...], str]] = {
     "output_tps": (("mean", "rate", *HIST_STATS[:-2]), "tokens/s"),
+    "input_tps": (("mean", "rate"), "tokens/s"),  # input tokens / duration
     "requests": (COUNT_STATS, ""),
     "rps": (("mean", "rate"), "1/s"),
     "errors": (COUNT_STATS, ""),
@@ -39,6 +40,9 @@ _COUNTS: dict[str, tuple[tuple[str, ...], str]] = {
     "dropped": (("count",), ""),
     **dict.fromkeys(KINDS, (COUNT_STATS, "")),
 }
+
+
+_PER_SECOND = ("requests", "rps", "output_tps", "input_tps")  # a rate here is per second
 
 
 class _Metrics(Mapping[str, tuple[tuple[str, ...], str]]):
@@ -126,7 +130,7 @@ def parse(expr: str, *, abort_on_fail: bool = False, after: float = 0.0) -> Thre
         stat=stat,
         op=op,
         limit=limit,
-        unit="%" if stat == "rate" and metric not in ("requests", "rps", "output_tps") else unit,
+        unit="%" if stat == "rate" and metric not in _PER_SECOND else unit,
         scope=scope,
         abort_on_fail=abort_on_fail,
         after=after,
@@ -143,7 +147,7 @@ def _limit(raw: str, metric: str, stat: str, unit: str) -> float:
                 return units.parse_duration(text) * 1000
             except ValueError:
                 raise ValueError(f"{text!r} is not a duration; write 1500ms or 1.5s") from None
-    if stat == "rate" and metric not in ("requests", "rps", "output_tps"):
+    if stat == "rate" and metric not in _PER_SECOND:
         try:
             return units.parse_percent(text)
         except ValueError:
@@ -179,6 +183,8 @@ def value_of(t: Threshold, data: Mapping[str, Any]) -> float | None:
     requests = s["requests"]
     if m == "output_tps":
         return float(s["output_tps"])
+    if m == "input_tps":  # a result older than input tokens has none: no data
+        return float(s["input_tps"]) if "input_tps" in s else None
     if m in ("requests", "rps"):
         return float(requests if stat == "count" else s["rps"])
     if m == "dropped":

@@ -15,6 +15,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Protocol
 
 from loadgen.core.checks import ResponseView
+from loadgen.core.llmapis import PATHS, api_body
 from loadgen.core.profile.model import HttpTask, Task
 from loadgen.core.redact import is_secret_key
 from loadgen.core.sample import Sample
@@ -22,6 +23,7 @@ from loadgen.core.template import render, render_value
 from loadgen.edge.exchange import chat_body, run_chat, run_http
 from loadgen.edge.transport import VUClient
 from loadgen.edge.wschat import WsChat
+from loadgen.engine import inputcount
 
 if TYPE_CHECKING:
     from loadgen.engine.vu import VU
@@ -91,7 +93,10 @@ class ChatRequester:
         vu, chat = self.vu, task.chat
         assert chat is not None
         count = vu.ctx.count_tokens
-        body = chat_body(chat, messages, vu.vars, sample.requested_output)
+        if chat.api in PATHS:  # completions, responses, embeddings
+            body = api_body(chat, messages, sample.requested_output)
+        else:
+            body = chat_body(chat, messages, vu.vars, sample.requested_output)
         path, headers = await vu.prepare("POST", render(chat.path, vu.vars), {}, body)
         view = await run_chat(
             client,
@@ -105,6 +110,7 @@ class ChatRequester:
         )
         if count is not None and sample.usage_tokens is None and sample.error is None:
             sample.tokenizer_tokens = count(view.answer or "")
+        inputcount.fill(chat, messages, sample)  # the prompt's tokens, when no usage came
         return view
 
     async def close(self) -> None:

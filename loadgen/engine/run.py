@@ -29,7 +29,7 @@ from typing import Any, cast
 from loadgen._version import __version__
 from loadgen.core import assemble
 from loadgen.core.breakpoint import summary as bp_summary
-from loadgen.core.errors import OutputError, StartError
+from loadgen.core.errors import OutputError
 from loadgen.core.profile.model import Profile, Stage
 from loadgen.core.redact import Secrets, redact, redact_strings
 from loadgen.core.result import Result
@@ -41,7 +41,9 @@ from loadgen.core.thresholds import evaluate
 from loadgen.edge.startup import reach, warm_up
 from loadgen.edge.tokens import token_counter
 from loadgen.edge.transport import ClientFactory
+from loadgen.engine import inputcount
 from loadgen.engine.aborts import failed_abort
+from loadgen.engine.builtin import start_builtin
 from loadgen.engine.clock import MONOTONIC
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
@@ -49,7 +51,7 @@ from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
 from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
-from loadgen.engine.prompting import Prompts, chat_tasks
+from loadgen.engine.prompting import Prompts
 from loadgen.engine.scrape import scrape_service
 from loadgen.engine.services import RunServices
 from loadgen.engine.steps import StepSource
@@ -128,32 +130,17 @@ class Engine:
         self.limit_warnings = check_start(load, self.segment[1], sockets_per_user(self.profile))
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
-        if any(c.input_tokens is not None for c in chat_tasks(self.profile)):
-            self._prompts = Prompts(self.profile, self.seed)
+        if Prompts.needed(self.profile):
+            self._prompts = Prompts(self.profile, self.seed, self.segment)
+        inputcount.warm(self.profile)  # a tokenizer that cannot load stops the start
         if self.profile.target.is_builtin:
-            await self._start_builtin()
+            self._target = await start_builtin(self.profile.target.builtin, self.truth)
+            self.base_url = self._target.url
         else:
             await reach(self.base_url, self.profile.target.connect_timeout)
         if any("httpx" in connection_kinds(self.profile, c) for c in self.profile.users):
             warm_up()  # a chat-only run over the fast client never imports httpx
         return self
-
-    async def _start_builtin(self) -> None:
-        from loadgen.target import BuiltinTarget, TargetConfig
-
-        try:
-            config = TargetConfig.from_mapping(self.profile.target.builtin)
-        except ValueError as exc:
-            raise StartError(f"target.builtin: {exc}", "see docs/target.md for its keys") from None
-        self._target = BuiltinTarget(config, truth=self.truth)
-        try:
-            await self._target.__aenter__()
-        except Exception as exc:
-            raise StartError(
-                f"the built-in target failed to start: {exc}",
-                "run `loadgen serve --port 0` to see why",
-            ) from exc
-        self.base_url = self._target.url
 
     async def __aexit__(
         self,
@@ -161,6 +148,8 @@ class Engine:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._prompts is not None:
+            self._prompts.close()
         if self._target is not None:
             await self._target.__aexit__(None, None, None)
             self._target = None

@@ -33,7 +33,7 @@ from loadgen.core.shapes import WeightedChoice, draw_think
 from loadgen.core.template import render
 from loadgen.edge.auth.base import NoAuth, OutgoingRequest, VUAuth
 from loadgen.edge.transport import VUClient
-from loadgen.engine.prompting import Prompts
+from loadgen.engine.prompting import Plan, Prompts, plan
 from loadgen.engine.requesters import Requester, requester_kind, send_http
 
 __all__ = ["VU", "VUContext"]
@@ -217,58 +217,41 @@ class VU:
 
     async def do_task(self, client: VUClient, task: Task, t0: float) -> float:
         """Run one task (a conversation runs all its turns); return when the last one ended."""
-        chat, ws = task.chat, task.ws
-        conversation = (chat is not None and chat.conversation) or (
-            ws is not None and ws.conversation
-        )
+        todo = plan(task, self.ctx.prompts, self.ctx.pools, self.vars, self.rng)
         try:
-            if conversation:
-                return await self._conversation(client, task, t0)
-            prompt = self._prompt(task)
-            end, _ = await self._request(client, task, t0, [{"role": "user", "content": prompt}])
+            if todo.conversation:
+                return await self._conversation(client, task, t0, todo)
+            inputs = [turn.input_tokens for turn in todo.turns]
+            known = None if None in inputs else sum(i or 0 for i in inputs)
+            self._lengths = (known, todo.turns[0].output_tokens)
+            messages = [{"role": "user", "content": turn.text} for turn in todo.turns]
+            if todo.system is not None:
+                messages.insert(0, {"role": "system", "content": todo.system})
+            end, _ = await self._request(client, task, t0, messages)
             return end
         finally:
             self._lengths = (None, None)
 
-    async def _conversation(self, client: VUClient, task: Task, t0: float) -> float:
-        turns = self.rng.choice(self.ctx.pools.conversations)
-        messages: list[dict[str, str]] = []
-        end = t0
+    async def _conversation(self, client: VUClient, task: Task, t0: float, todo: Plan) -> float:
+        """Each turn carries the earlier ones and the server's own answers to them; a
+        dataset's turns also carry their running token count (answers counted here)."""
+        messages = [] if todo.system is None else [{"role": "system", "content": todo.system}]
+        sent, end, turns = 0, t0, todo.turns
         for i, turn in enumerate(turns):
             if self.stopping and i:
                 break
-            self._lengths = (None, self._output_length(task))
-            messages.append({"role": "user", "content": turn})
+            if turn.input_tokens is not None:
+                sent += turn.input_tokens
+            self._lengths = (sent if turn.input_tokens is not None else None, turn.output_tokens)
+            messages.append({"role": "user", "content": turn.text})
             end, view = await self._request(client, task, t0, messages, keep_text=True)
-            messages.append({"role": "assistant", "content": view.answer or ""})
+            answer = view.answer or ""
+            messages.append({"role": "assistant", "content": answer})
+            if turn.input_tokens is not None and task.chat is not None and self.ctx.prompts:
+                sent += self.ctx.prompts.count(task.chat, answer)
             if i < len(turns) - 1:
                 t0 = await self._think(end)
         return end
-
-    def _output_length(self, task: Task) -> int | None:
-        chat = task.chat
-        if chat is None or chat.output_tokens is None:
-            return None
-        return chat.output_tokens.sample(self.rng)
-
-    def _prompt(self, task: Task) -> str:
-        """The task's prompt; sets the lengths its samples carry (synthetic input, output)."""
-        spec, chat = task.chat or task.ws, task.chat
-        out = self._output_length(task)
-        self._lengths = (None, out)
-        if spec is None:
-            return ""
-        if chat is not None and chat.input_tokens is not None and self.ctx.prompts is not None:
-            text, n = self.ctx.prompts.make(chat, self.rng)
-            self._lengths = (n, out)
-            return text
-        if spec.prompt is not None:
-            return render(spec.prompt, self.vars)
-        pools = self.ctx.pools.questions
-        category = spec.category or ("simple" if "simple" in pools else next(iter(pools), None))
-        if category is None:
-            return "Hello"
-        return self.rng.choice(pools[category])
 
     def _new_sample(self, task: Task, t0: float) -> Sample:
         self._seq += 1

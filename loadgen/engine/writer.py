@@ -44,6 +44,9 @@ RAW_COLUMNS = (
     "status",
     "error",
     "interrupted",
+    "input_tokens",  # server usage, else loadgen's count of what was sent (input_source)
+    "input_source",
+    "requested_input",  # a synthetic prompt's length, as asked for
 )
 
 
@@ -118,6 +121,9 @@ class ResultWriter:
             s.status or "",
             s.error.value if s.error else "",
             int(s.interrupted),
+            _n(s.input_tokens),
+            s.input_source if s.input_tokens is not None else "",
+            _n(s.requested_input),
         )
         try:
             self._raw_csv.writerow(row)
@@ -211,3 +217,7 @@ def _t(value: float | None) -> str:
 
 def _ms(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1000:.3f}"
+
+
+def _n(value: int | None) -> int | str:
+    return "" if value is None else value

@@ -161,6 +161,9 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
         lines.append("output tokens from: " + known.token_sources)
     if known.lengths:
         lines.append("lengths: " + known.lengths)
+    if known.input_tokens:
+        lines.append("input tokens: " + known.input_tokens)
+    lines += ["calibration " + line for line in known.calibration]
     if known.server:
         lines.append("server metrics: " + known.server)
     lines += _token_counting(overall)

@@ -46,6 +46,8 @@ def stats_columns() -> tuple[str, ...]:
         "rps",
         "output_tokens",
         "output_tps",
+        "input_tokens",
+        "input_tps",
         *[f"{m}_{s}" for m in _stats_metrics() for s in _STATS],
     )
 
@@ -60,6 +62,8 @@ _COUNTS = (
     "rps",
     "output_tokens",
     "output_tps",
+    "input_tokens",
+    "input_tps",
 )
 
 
@@ -112,6 +116,8 @@ def _stats_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
                 s["rps"],
                 s["output_tokens"],
                 s["output_tps"],
+                s.get("input_tokens", 0),
+                s.get("input_tps", 0.0),
             ]
             for m in kept:
                 summary = s["metrics"].get(m) or {}

@@ -34,6 +34,8 @@ class Facts:
     interrupted: bool
     truncated: bool  # rebuilt from a cut-short journal
     stop_reason: str
+    input_tokens: str = ""  # "2,060 (678 tokens/s), counted by usage (4 requests)"; "" when none
+    calibration: tuple[str, ...] = ()  # server-counted vs requested lengths, input then output
     server: str = ""  # the scrapes of the server's metrics, in one line; "" when none
 
 
@@ -74,5 +76,42 @@ def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
         interrupted=bool(run.get("interrupted")),
         truncated=bool(run.get("truncated")),
         stop_reason=str(run.get("stop_reason", "stopped")),
+        input_tokens=input_tokens(doc["scopes"]["overall"]),
+        calibration=calibration(doc["scopes"]["overall"]),
         server=server_fact(doc),
     )
+
+
+def input_tokens(overall: Mapping[str, Any]) -> str:
+    """The run's input tokens, their rate and who counted them (mixed sources named)."""
+    total = int(overall.get("input_tokens") or 0)
+    if not total:
+        return ""
+    sources = token_sources(overall.get("input_token_source") or {})
+    rate = float(overall.get("input_tps") or 0.0)
+    return f"{total:,} ({rate:,.0f} tokens/s)" + (f", counted by {sources}" if sources else "")
+
+
+def calibration(overall: Mapping[str, Any]) -> tuple[str, ...]:
+    """ "input: server counts +3 tokens per request over the requested 512 (+3 each, 40
+    requests; …)", for the lengths both asked for and counted by the server."""
+    out = []
+    both = overall.get("requested_vs_server") or {}
+    for side in ("input", "output"):
+        c = both.get(side) or {}
+        n = int(c.get("requests") or 0)
+        if not n:
+            continue
+        low, high = int(c["min"]), int(c["max"])
+        spread = f"{low:+d} each" if low == high else f"{low:+d} to {high:+d}"
+        why = "; a chat template adds tokens" if side == "input" and c["mean"] > 0 else ""
+        out.append(
+            f"{side}: server counts {_signed(c['mean'])} tokens per request over the requested "
+            f"{_signed(c['requested'] / n, sign=False)} ({spread}, {n:,} requests{why})"
+        )
+    return tuple(out)
+
+
+def _signed(v: float, *, sign: bool = True) -> str:
+    text = f"{v:+.1f}" if sign else f"{v:.1f}"
+    return text.removesuffix(".0")

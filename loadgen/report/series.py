@@ -63,7 +63,7 @@ def time_series(
     plan_end: float | None = None,
 ) -> TimeSeries:
     """Series keyed ``users``, ``planned``, ``rps``, ``sent``, ``errors``, ``dropped``,
-    ``output_tps``, then ``METRIC_pNN`` for each percentile the registry charts
+    ``output_tps``, ``input_tps``, then ``METRIC_pNN`` for each percentile the registry charts
     (``ttft_p50``/``p95``/``p99`` and ``e2e_p50``/``p95``/``p99``) (rates per second).
 
     ``users`` counts the users still finishing a request after being told to stop, so a
@@ -73,7 +73,7 @@ def time_series(
     """
     k = max(1, math.ceil(len(intervals) / max(1, max_points)))
     charted = [(m.name, m.chart) for m in metrics.charted()]
-    keys = ["users", "planned", "rps", "sent", "errors", "dropped", "output_tps"]
+    keys = ["users", "planned", "rps", "sent", "errors", "dropped", "output_tps", "input_tps"]
     keys += [f"{m}_p{p:g}" for m, ps in charted for p in ps]
     values: dict[str, list[float | None]] = {key: [] for key in keys}
     t: list[float] = []
@@ -112,4 +112,5 @@ def _counts(
         "errors": sum(int(iv.get("errors", 0)) for iv in bucket) * per_s,
         "dropped": sum(int(iv.get("dropped", 0)) for iv in bucket) * per_s,
         "output_tps": sum(int(iv.get("output_tokens", 0)) for iv in bucket) * per_s,
+        "input_tps": sum(int(iv.get("input_tokens", 0)) for iv in bucket) * per_s,
     }

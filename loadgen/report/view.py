@@ -17,6 +17,7 @@ from loadgen.report import fmt
 from loadgen.report.awsview import aws_view
 from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.facts import Facts, facts
+from loadgen.report.lengthcharts import length_charts
 from loadgen.report.series import MAX_POINTS
 from loadgen.report.serverview import server_view
 from loadgen.report.viewcharts import percentile_charts, percentile_points, time_charts
@@ -226,6 +227,8 @@ def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
         ("machine", f"{env.get('platform', '?')}, {env.get('cpu_count', '?')} CPUs"),
         ("output tokens from", known.token_sources or "–"),
         *([("token lengths", known.lengths)] if known.lengths else []),
+        *([("input tokens", known.input_tokens)] if known.input_tokens else []),
+        *[("requested vs server", line) for line in known.calibration],
         *([("server metrics", known.server)] if known.server else []),
     ]
     sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
@@ -382,6 +385,7 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         "source": result.path.name if result.path else "a result",
         "has_marks": len(data.get("plan") or []) > 1,
         "percentile_charts": percentile_charts(data),
+        "length_charts": length_charts(data),
         "columns": _columns(),
         "groups": groups(),
         "tables": [

@@ -128,7 +128,16 @@ def _time_specs(data: dict[str, Any], ts: TimeSeries) -> list[tuple[str, str, li
             "tokens/s",
             [charts.Line("tokens/s", p("output_tps"), C["purple"])],
         ),
+        *_input_tps(ts),
     ]
+
+
+def _input_tps(ts: TimeSeries) -> list[tuple[str, str, list[charts.Line]]]:
+    """Input tokens per second, when the run recorded any (a model-server benchmark)."""
+    if not any(ts.values["input_tps"]):
+        return []
+    line = charts.Line("input tokens/s", ts.points("input_tps"), C["blue"])
+    return [("Input tokens per second", "tokens/s", [line])]
 
 
 def percentile_points(hdr: str, count: int) -> list[tuple[float, float | None]]:

@@ -24,6 +24,7 @@ from loadgen.target.generation import Generation
 from loadgen.target.http import HttpConnection, Request
 from loadgen.target.jwtauth import jwt_verifier
 from loadgen.target.metrics import Metrics
+from loadgen.target.prefill import PrefixCache, PromptTokens
 from loadgen.target.promexpo import VllmMetrics
 from loadgen.target.sinks import error_body
 from loadgen.target.store import Cache, Conversations, Documents, FeatureFlags
@@ -69,6 +70,9 @@ class App:
         self.documents = Documents()
         self.flags = FeatureFlags()
         self.cache = Cache()
+        self.prompts = PromptTokens()
+        pc = config.prefix_cache
+        self.prefix_cache = PrefixCache(pc.block_tokens, pc.capacity_blocks) if pc.enabled else None
         self.connections: set[HttpConnection] = set()
         self.started = time.monotonic()
         self.ids = 0
@@ -112,11 +116,12 @@ class App:
             return max_tokens, n > max_tokens or ignore_eos
         return n, False
 
-    def sample_ttft(self, prompt_tokens: int) -> float:
+    def sample_ttft(self, prefill_tokens: int) -> float:
+        """A TTFT draw plus the prefill of ``prefill_tokens`` (prompt tokens not cached)."""
         fixed = self.ttft_const
         ttft = fixed if fixed is not None else self.config.timing.ttft.sample(self.rng)
-        context = self.config.timing.context_ttft
-        return ttft + context * prompt_tokens / 1000 if context else ttft
+        per_token = self.config.timing.prefill_per_token
+        return ttft + per_token * prefill_tokens if per_token else ttft
 
     # routing
 

@@ -14,6 +14,16 @@ from typing import Any
 
 from loadgen.core.units import parse_duration, parse_percent
 from loadgen.target.dists import Dist, nonneg_number, parse_dist
+from loadgen.target.llmconfig import (
+    Embeddings,
+    PrefixCache,
+    Reasoning,
+    ToolCalls,
+    llm_schema,
+    llm_sections,
+    llm_to_mapping,
+    parse_bool,
+)
 
 __all__ = [
     "AuthConfig",
@@ -35,8 +45,13 @@ class Timing:
     ttft: Dist = field(default_factory=lambda: Dist.lognormal(0.15, 0.4))
     itl: Dist = field(default_factory=lambda: Dist.uniform(0.015, 0.025))
     output_tokens: Dist = field(default_factory=lambda: Dist.uniform(20, 80))
-    context_ttft: float = 0.0
-    """Seconds of extra TTFT per 1000 prompt tokens (multi-turn context grows TTFT)."""
+    prefill_per_token: float = 0.0
+    """Seconds of extra TTFT per prompt token not in the prefix cache (prefill)."""
+
+    @property
+    def context_ttft(self) -> float:
+        """The older knob: extra TTFT per 1000 prompt tokens (an alias of prefill)."""
+        return self.prefill_per_token * 1000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +129,10 @@ class TargetConfig:
     faults: Faults = field(default_factory=Faults)
     auth: AuthConfig = field(default_factory=AuthConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache)
+    reasoning: Reasoning = field(default_factory=Reasoning)
+    tool_calls: ToolCalls = field(default_factory=ToolCalls)
+    embeddings: Embeddings = field(default_factory=Embeddings)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> TargetConfig:
@@ -154,15 +173,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ValueError(f"{value!r} is not true or false")
+_bool = parse_bool
 
 
 def _keys(value: Any) -> tuple[str, ...]:
@@ -198,7 +209,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, Parser]]] = {
         "ttft": ("ttft", parse_dist),
         "itl": ("itl", parse_dist),
         "output_tokens": ("output_tokens", lambda v: parse_dist(v, unit="count")),
-        "context_ttft": ("context_ttft", parse_duration),
+        "prefill_per_token": ("prefill_per_token", parse_duration),
+        "context_ttft": ("prefill_per_token", lambda v: parse_duration(v) / 1000),
     },
     "capacity": {
         "slots": ("slots", _nonneg_int),
@@ -220,6 +232,7 @@ _SCHEMA: dict[str, dict[str, tuple[str, Parser]]] = {
         "model": ("model", _text),
         "citation_rate": ("citation_rate", parse_percent),
     },
+    **llm_schema(),
 }
 
 # fault key -> (rate field, {sub key: (field, parser)})
@@ -240,6 +253,7 @@ _SECTIONS: dict[str, type] = {
     "faults": Faults,
     "auth": AuthConfig,
     "chat": ChatConfig,
+    **llm_sections(),
 }
 
 
@@ -290,6 +304,9 @@ def _read_faults(section: Any, problems: list[tuple[str, str]]) -> dict[str, Any
     return out
 
 
+_ALIAS = "an alias of prefill_per_token (per 1000 tokens); give only prefill_per_token"
+
+
 def config_from_mapping(data: Mapping[str, Any]) -> TargetConfig:
     """Validate the YAML shape and build a TargetConfig; every problem is reported."""
     problems: list[tuple[str, str]] = []
@@ -307,6 +324,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> TargetConfig:
                 problems.append((str(key), "must be a mapping"))
                 continue
             fields: dict[str, Any] = {}
+            if key == "timing" and {"prefill_per_token", "context_ttft"} <= set(value):
+                problems.append(("timing.context_ttft", _ALIAS))
             _read(value, f"{key}.", _SCHEMA[key], fields, problems)
             try:
                 sections[key] = _SECTIONS[key](**fields)
@@ -338,7 +357,7 @@ def config_to_mapping(config: TargetConfig) -> dict[str, Any]:
             "ttft": t.ttft.to_yaml(),
             "itl": t.itl.to_yaml(),
             "output_tokens": t.output_tokens.to_yaml(),
-            "context_ttft": t.context_ttft,
+            "prefill_per_token": t.prefill_per_token,
         },
         "capacity": {"slots": c.slots, "contention": c.contention, "max_queue": c.max_queue},
         "faults": {
@@ -363,4 +382,7 @@ def config_to_mapping(config: TargetConfig) -> dict[str, Any]:
             "audience": list(a.audience),
         },
         "chat": {"model": ch.model, "citation_rate": ch.citation_rate},
+        **llm_to_mapping(
+            config.prefix_cache, config.reasoning, config.tool_calls, config.embeddings
+        ),
     }

@@ -152,6 +152,7 @@ class Encoded:
         order += order  # a slice of up to _CYCLE tokens never wraps
         words = [VOCABULARY[i] for i in order]
         self.words = words
+        self.quoted = [_j(w) for w in words]  # JSON strings, for the completions route
         self.openai = [_j(w) + b'},"finish_reason":null}]}\n\n' for w in words]
         self.api = [b'event: token\ndata: {"content": ' + _j(w) + b"}\n\n" for w in words]
         self.ws = [b'{"type": "token", "content": ' + _j(w) + b"}" for w in words]

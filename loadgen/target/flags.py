@@ -35,7 +35,13 @@ FLAGS: list[tuple[str, str, str, str]] = [
     ),
     ("--itl", "timing.itl", "DIST", "delay between tokens, same forms as --ttft"),
     ("--tokens", "timing.output_tokens", "DIST", "output tokens per answer: 32, uniform:20,80, …"),
-    ("--context-ttft", "timing.context_ttft", "DUR", "extra TTFT per 1000 prompt tokens"),
+    (
+        "--prefill-per-token",
+        "timing.prefill_per_token",
+        "DUR",
+        "extra TTFT per prompt token not in the prefix cache (prefill), e.g. 0.1ms",
+    ),
+    ("--context-ttft", "timing.context_ttft", "DUR", "older alias: prefill per 1000 tokens"),
     ("--slots", "capacity.slots", "N", "concurrent generations; 0 = unlimited (default 64)"),
     ("--contention", "capacity.contention", "X", "how much sharing the slots slows tokens"),
     ("--max-queue", "capacity.max_queue", "N", "queued requests beyond which 503 (0 = no cap)"),
@@ -77,12 +83,34 @@ FLAGS: list[tuple[str, str, str, str]] = [
     ("--api-key", "auth.api_keys", "KEY", "static API key accepted as a bearer (repeatable)"),
     ("--model", "chat.model", "NAME", "model name reported by /v1/models and chunks"),
     ("--citation-rate", "chat.citation_rate", "RATE", "fraction of /api/chat answers citing"),
+    ("--prefix-block-tokens", "prefix_cache.block_tokens", "N", "tokens per cached block (16)"),
+    ("--prefix-cache-blocks", "prefix_cache.capacity_blocks", "N", "blocks the cache holds"),
+    ("--reasoning-share", "reasoning.share", "RATE", "share of answer tokens that reason"),
+    (
+        "--reasoning-efforts",
+        "reasoning.efforts",
+        "LIST",
+        "share per reasoning_effort, e.g. low=0.25,medium=0.5,high=0.75",
+    ),
+    (
+        "--reasoning-field",
+        "reasoning.field",
+        "NAME",
+        "delta key of reasoning text: reasoning_content (default) or reasoning",
+    ),
+    ("--tool-call-rate", "tool_calls.rate", "RATE", "share of tools requests answering a call"),
+    ("--embedding-dimensions", "embeddings.dimensions", "N", "vector length (default 256)"),
 ]
 _BOOL_FLAGS = [
     (
         "--require-auth-openai",
         "auth.require_auth_openai",
-        "require a bearer token (or API key) on /v1/chat/completions",
+        "require a bearer token (or API key) on the /v1 generation and embedding routes",
+    ),
+    (
+        "--prefix-cache",
+        "prefix_cache.enabled",
+        "cache prompt blocks: cached tokens cost no prefill",
     ),
 ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from loadgen.target.truth import truth_record
 
@@ -67,6 +67,7 @@ class Generation:
         "handle",
         "injected",
         "k",
+        "llm",
         "n",
         "prompt_tokens",
         "queued",
@@ -93,6 +94,7 @@ class Generation:
         req: Request,
         fault: str | None,
         prompt_tokens: int = 0,
+        llm: dict[str, Any] | None = None,
     ) -> None:
         self.app = app
         self.sink = sink
@@ -105,6 +107,7 @@ class Generation:
         self.fault = fault
         self.fault_at = n // 2
         self.prompt_tokens = prompt_tokens
+        self.llm = llm  # the truth log's model-server fields (llmplan.truth_fields)
         self.k = 0
         self.due = 0.0
         self.start = 0.0
@@ -211,7 +214,7 @@ class Generation:
             self.k = k + 1
             if self.k < n:
                 self.due += self._gap()
-        if self.k >= n:
+        if self.k >= n and self.due <= now + _EARLY:
             events += self.fmt.tokens(start, n)
             self._mark(start, n, now)
             self.bytes += sink.close(events + self.fmt.closing())
@@ -296,5 +299,15 @@ class Generation:
                     reason=reason,
                     prompt_tokens=self.prompt_tokens,
                     completion_tokens=self.k,
+                    first_answer=self._first_answer(),
+                    llm=self.llm,
                 )
             )
+
+    def _first_answer(self) -> float | None:
+        """When the first token after the reasoning ones was written (None if none was)."""
+        reasoning = self.llm["reasoning_tokens"] if self.llm else 0
+        if not reasoning or not self.sink.streams:
+            return self.first if self.k > reasoning else None
+        times = self.times or []
+        return times[reasoning] if len(times) > reasoning else None

@@ -1,8 +1,9 @@
 """Chat routes: OpenAI ``/v1/chat/completions`` and ``/v1/models``, and ``POST /api/chat``.
 
 Each handler validates the request, draws (in this order) fault, length, TTFT, token
-offset and citations from the seeded RNG, answers error-status faults at once, and hands
-everything else to a :class:`Generation`.
+offset and citations (or, for a request offering tools, whether it calls one) from the
+seeded RNG, answers error-status faults at once, and hands everything else to a
+:class:`Generation`. Prompt costs, reasoning and tool calls come from ``llmplan``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,24 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from loadgen.core.bpe import default_tokenizer
 from loadgen.target.app import App
 from loadgen.target.encode import ApiChatFormat, Encoded, OpenAIFormat
 from loadgen.target.faults import answers_before_body
 from loadgen.target.generation import Generation, Sink
 from loadgen.target.http import HttpConnection, Request
+from loadgen.target.llmformats import ChatLLMFormat, ToolCall, chat_message
+from loadgen.target.llmplan import (
+    PromptCost,
+    effort_of,
+    message_texts,
+    pick_tool,
+    prompt_cost,
+    reasoning_count,
+    reasoning_share,
+    truth_fields,
+    usage,
+)
+from loadgen.target.prefill import MESSAGE_TOKENS
 from loadgen.target.sinks import HttpSink, JsonSink, error_body
 
 __all__ = ["register"]
@@ -62,20 +75,6 @@ def _length_options(payload: dict[str, Any]) -> tuple[int | None, bool]:
     return (low if valid else None), payload.get("ignore_eos") is True
 
 
-def _prompt_tokens(messages: list[Any]) -> int:
-    """The prompt's tokens as loadgen's default tokenizer counts them (the one synthetic
-    prompts are built with), plus 3 per message for the chat template, as OpenAI counts."""
-    count = default_tokenizer().count
-    total = 0
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            total += count(content) + 3
-        elif isinstance(content, list):
-            total += sum(count(str(p.get("text", ""))) for p in content if isinstance(p, dict)) + 3
-    return total
-
-
 def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
     route = OPENAI
     if req.method != b"POST":
@@ -88,6 +87,7 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
         return
     try:
         fault, payload, max_tokens = _body(app, req, "messages", _MESSAGES)
+        share = reasoning_share(app, payload)
     except ValueError as exc:
         _bad(app, conn, req, route, 400, str(exc), True)
         return
@@ -95,23 +95,13 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
         app.fault_answer(conn, req, route, fault, True, rid or app.next_id())
         return
     n, capped = app.sample_tokens(max_tokens, *_length_options(payload))
-    prompt = _prompt_tokens(payload["messages"])
-    ttft = app.sample_ttft(prompt)
+    cost = prompt_cost(app, message_texts(payload["messages"]))
+    ttft = app.sample_ttft(cost.tokens - cost.cached)
     offset = app.enc.offset(app.rng)
+    answer = _answer(app, payload, share, n, capped, cost, offset)
     stream = payload.get("stream") is True
     options = payload.get("stream_options")
-    usage = {"prompt_tokens": prompt, "completion_tokens": n, "total_tokens": prompt + n}
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-    app.ids += 1
-    answer = _Completion(
-        b"chatcmpl-%x" % app.ids,
-        int(time.time()),
-        app.config.chat.model,
-        b"length" if capped else b"stop",
-        offset,
-        n,
-        usage,
-    )
     fmt = answer.chunks(app.enc, include_usage)
     extra = _request_id(rid)
     sink: Sink
@@ -130,9 +120,40 @@ def chat_completions(app: App, conn: HttpConnection, req: Request) -> None:
         rid=rid,
         req=req,
         fault=fault,
-        prompt_tokens=prompt,
+        prompt_tokens=cost.tokens,
+        llm=truth_fields(cost, answer.reasoning, answer.tool) if app.truth is not None else None,
     )
     gen.schedule(conn)
+
+
+def _answer(
+    app: App,
+    payload: dict[str, Any],
+    share: float,
+    n: int,
+    capped: bool,
+    cost: PromptCost,
+    offset: int,
+) -> _Completion:
+    """The chat answer's shape: reasoning tokens first, then text or a tool call."""
+    app.ids += 1
+    tool = pick_tool(app, payload)
+    thinking = reasoning_count(share, n)
+    if thinking >= n:
+        tool = None  # all of it reasoned: no token left to call with
+    details = share > 0 or effort_of(payload) is not None
+    return _Completion(
+        b"chatcmpl-%x" % app.ids,
+        int(time.time()),
+        app.config.chat.model,
+        b"length" if capped else b"tool_calls" if tool is not None else b"stop",
+        offset,
+        n,
+        usage(cost, n, thinking, details),
+        thinking,
+        app.config.reasoning.field,
+        tool,
+    )
 
 
 def _refused_openai_auth(app: App, req: Request) -> str | None:
@@ -185,19 +206,35 @@ class _Completion:
     finish: bytes
     offset: int
     n: int
-    usage: dict[str, int]
+    usage: dict[str, Any]
+    reasoning: int = 0
+    field: str = "reasoning_content"
+    tool: ToolCall | None = None
 
     def chunks(self, enc: Encoded, include_usage: bool) -> OpenAIFormat:
-        return OpenAIFormat(
+        common: dict[str, Any] = {
+            "cid": self.cid,
+            "created": self.created,
+            "model": self.model.encode(),
+            "finish": self.finish,
+            "usage": json.dumps(self.usage).encode() if include_usage else None,
+        }
+        if self.reasoning == 0 and self.tool is None:
+            return OpenAIFormat(enc, self.offset, self.n, **common)
+        return ChatLLMFormat(
             enc,
             self.offset,
             self.n,
-            cid=self.cid,
-            created=self.created,
-            model=self.model.encode(),
-            finish=self.finish,
-            usage=json.dumps(self.usage).encode() if include_usage else None,
+            **common,
+            reasoning=self.reasoning,
+            field=self.field,
+            tool=self.tool,
         )
+
+    def _message(self, enc: Encoded) -> dict[str, Any]:
+        if self.reasoning == 0 and self.tool is None:
+            return {"role": "assistant", "content": enc.text(self.offset, self.n)}
+        return chat_message(enc, self.offset, self.n, self.reasoning, self.tool)
 
     def body(self, enc: Encoded) -> bytes:
         """The non-streamed answer (``chat.completion``), built when it is written."""
@@ -211,7 +248,7 @@ class _Completion:
                     {
                         "index": 0,
                         "finish_reason": self.finish.decode(),
-                        "message": {"role": "assistant", "content": enc.text(self.offset, self.n)},
+                        "message": self._message(enc),
                     }
                 ],
                 "usage": self.usage,
@@ -270,13 +307,14 @@ def api_chat(app: App, conn: HttpConnection, req: Request) -> None:
         req=req,
         fault=fault,
         prompt_tokens=done["usage"]["prompt_tokens"],
+        llm=prepared["llm"],
     )
     gen.schedule(conn)
 
 
 def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) -> dict[str, Any]:
     """Draw an answer for a chatbot turn (shared by ``/api/chat`` and the WebSocket)."""
-    prompt = conv.context_tokens + len(message.split()) + 3
+    prompt = conv.context_tokens + app.prompts.count(message) + MESSAGE_TOKENS
     n, _ = app.sample_tokens(max_tokens)
     ttft = app.sample_ttft(prompt)
     offset = app.enc.offset(app.rng)
@@ -294,7 +332,11 @@ def prepare_answer(app: App, conv: Any, message: str, max_tokens: int | None) ->
         "usage": {"prompt_tokens": prompt, "completion_tokens": n},
         "created": time.time(),
     }
-    return {"n": n, "ttft": ttft, "offset": offset, "done": done}
+    llm = None
+    if app.truth is not None:
+        cost = PromptCost(prompt, 0, app.config.timing.prefill_per_token * prompt, None)
+        llm = truth_fields(cost)
+    return {"n": n, "ttft": ttft, "offset": offset, "done": done, "llm": llm}
 
 
 def models(app: App, conn: HttpConnection, req: Request) -> None:

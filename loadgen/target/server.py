@@ -10,7 +10,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 
-from loadgen.target import routes_api, routes_chat, ws
+from loadgen.target import routes_api, routes_chat, routes_llm, ws
 from loadgen.target.app import App
 from loadgen.target.config import TargetConfig
 from loadgen.target.http import HttpConnection
@@ -21,6 +21,7 @@ __all__ = ["build_app", "serve"]
 def build_app(config: TargetConfig, loop: asyncio.AbstractEventLoop) -> App:
     app = App(config, loop)
     routes_chat.register(app)
+    routes_llm.register(app)
     routes_api.register(app)
     ws.register(app)
     return app

@@ -31,8 +31,13 @@ def truth_record(
     reason: str | None = None,
     prompt_tokens: int = 0,
     completion_tokens: int | None = None,
+    first_answer: float | None = None,
+    llm: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The fields of one line, documented in docs/target.md."""
+    """The fields of one line, documented in docs/target.md. ``first_answer`` is when the
+    first token that is not reasoning was written (``first_token`` when none reasoned, None
+    when no such token came);
+    ``llm`` holds the model-server fields (``llmplan.truth_fields``), else their defaults."""
     return {
         "id": id,
         "route": route,
@@ -48,7 +53,18 @@ def truth_record(
         "reason": reason,
         "prompt_tokens": prompt_tokens,
         "completion_tokens": len(tokens) if completion_tokens is None else completion_tokens,
+        "first_answer": first_answer if llm and llm["reasoning_tokens"] else first_token,
+        **(_NO_LLM if llm is None else llm),
     }
+
+
+_NO_LLM: dict[str, Any] = {
+    "cached_tokens": 0,
+    "prefix_cache": None,
+    "prefill": 0.0,
+    "reasoning_tokens": 0,
+    "tool_call": None,
+}
 
 
 class TruthLog:

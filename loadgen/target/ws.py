@@ -191,6 +191,7 @@ class WsConnection:
             req=req,
             fault=fault,
             prompt_tokens=done["usage"]["prompt_tokens"],
+            llm=prepared["llm"],
         )
         gen.schedule()
 

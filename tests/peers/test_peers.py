@@ -112,3 +112,54 @@ def test_a_run_against_the_litellm_proxy_counts_its_usage(
     assert overall["output_tokens"] == overall["requests"] * per_answer
     assert overall["without_done"] == {}
     assert "without data: [DONE]" not in text
+
+
+def test_prompts_built_with_the_servers_own_tokenizer_match_its_prompt_count(
+    transformers_serve, tiny_model, tmp_path, capsys
+):
+    """Issue #20: prompts of an exact length by the model's own tokenizer.json; the server's
+    usage counts each prompt as the requested 48 tokens plus its chat template's fixed
+    overhead (the same for every request), and every answer is exactly 6 tokens."""
+    profile = tmp_path / "tokens.yaml"
+    profile.write_text(
+        json.dumps(
+            {
+                "name": "own-tokenizer",
+                "target": {"base_url": transformers_serve.url, "timeout": "60s"},
+                "users": [
+                    {
+                        "name": "u",
+                        "tasks": [
+                            {
+                                "chat": {
+                                    "model": transformers_serve.model,
+                                    "input_tokens": 48,
+                                    "output_tokens": 6,
+                                    # transformers serve refuses unknown fields (HTTP 422
+                                    # "Unexpected fields: min_tokens, ignore_eos"); this
+                                    # model never stops by itself, so max_tokens is exact
+                                    "exact_output": False,
+                                    "tokenizer": str(tiny_model / "tokenizer.json"),
+                                }
+                            }
+                        ],
+                    }
+                ],
+                "load": {"users": 2, "duration": "4s"},
+                "report": {"formats": ["json", "csv"]},
+            }
+        )
+    )
+    code = main([str(profile), "--out", str(tmp_path / "run")])
+    text = capsys.readouterr().out
+    assert code == 0, text + transformers_serve.log.read_text(errors="replace")[-2000:]
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    overall = result["scopes"]["overall"]
+    assert overall["errors"] == 0
+    assert overall["output_tokens"] == 6 * overall["requests"]
+    served = overall["metrics"]["input_tokens"]
+    # The template (`<s>user: …\n<s>assistant: `) adds the same tokens to every prompt: 14
+    # with this 512-token vocabulary, which spells "user" and "assistant" in pieces.
+    assert served["min"] == served["max"], served
+    overhead = served["max"] - 48
+    assert 1 <= overhead <= 20, served

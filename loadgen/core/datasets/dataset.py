@@ -97,10 +97,16 @@ class Dataset:
         return found
 
     def draws(
-        self, mode: str = "sequential", *, seed: int | None = None, lengths: Lengths | None = None
+        self,
+        mode: str = "sequential",
+        *,
+        seed: int | None = None,
+        lengths: Lengths | None = None,
+        start: int = 0,
     ) -> Draws:
-        """An endless seeded stream of this dataset's conversations (see ``sampling``)."""
-        return Draws(self, mode, seed=seed, lengths=lengths)
+        """An endless seeded stream of this dataset's conversations (see ``sampling``);
+        ``sequential`` begins at entry ``start``."""
+        return Draws(self, mode, seed=seed, lengths=lengths, start=start)
 
     def check(self, limit: int = 100) -> list[EntryError]:
         """The problems of the first ``limit`` entries (``validate`` reads a sample, not
@@ -208,7 +214,8 @@ class Dataset:
             return _DECODER.raw_decode(text.lstrip())[0]
         except json.JSONDecodeError as exc:
             problem = RowProblem("", f"not valid JSON: {exc.msg} at column {exc.colno}", "fix it")
-            problem.lines = exc.lineno - 1  # a ShareGPT element spans lines
+            if self.format == "sharegpt":  # an element spans lines; a JSONL entry is one
+                problem.lines = exc.lineno - 1
             raise problem from exc
 
     def _record(self, text: str, entry: int) -> list[str]:

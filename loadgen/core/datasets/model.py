@@ -82,9 +82,9 @@ class Lengths:
         return sum(count(turn) for turn in conversation.turns)
 
     def accepts(self, conversation: Conversation) -> bool:
-        if not self.active:
-            return True
-        size = self.measure(conversation)
+        return not self.active or self.within(self.measure(conversation))
+
+    def within(self, size: int) -> bool:
         return (self.min is None or size >= self.min) and (self.max is None or size <= self.max)
 
 

@@ -8,6 +8,10 @@
   (4 bytes an entry, made at the first draw). The next epoch shuffles on from the last
   order, which is as uniform as shuffling from file order.
 
+``size(conversation)`` is an entry's prompt length, measured once and kept (4 bytes an entry,
+when the lengths have a token counter): a tokenizer's count of a long prompt costs far more
+than a draw, and an entry drawn again in a later pass is not counted again.
+
 The same seed, dataset and filter give the same sequence. The length filter is checked when
 an entry is drawn: one that fails is skipped (``skipped`` counts it) and never read again
 (a bitmap remembers it), so no second pass over the file is needed; when every entry has
@@ -51,6 +55,7 @@ class Draws(Iterator[Conversation]):
         *,
         seed: int | None = None,
         lengths: Lengths | None = None,
+        start: int = 0,
     ) -> None:
         if mode not in MODES:
             raise DatasetError(
@@ -64,10 +69,13 @@ class Draws(Iterator[Conversation]):
         self.epoch = 0  # full passes done (sequential and shuffle)
         self._size = len(entries)
         self._rng = random.Random(self.seed)
-        self._next = 0  # sequential: the next entry; shuffle: the next slot
+        # sequential: the next entry (``start``: where the first pass begins); shuffle: the
+        # next slot
+        self._next = start % self._size if mode == "sequential" else 0
         self._order: array[int] | None = None
         self._failed = bytearray((self._size + 7) // 8) if self.lengths.active else None
         self._failures = 0
+        self._sizes: array[int] | None = None  # measured prompt lengths; -1: not yet
 
     def __next__(self) -> Conversation:
         while True:
@@ -76,10 +84,22 @@ class Draws(Iterator[Conversation]):
                 self.skipped += 1
                 continue
             found = self.entries.read(entry)
-            if self.lengths.accepts(found):
+            if not self.lengths.active or self.lengths.within(self.size(found)):
                 self.drawn += 1
                 return found
             self._fail(entry)
+
+    def size(self, conversation: Conversation) -> int:
+        """The entry's prompt length (all its user turns), by the lengths' counter."""
+        if self.lengths.count is None:
+            return self.lengths.measure(conversation)
+        sizes = self._sizes
+        if sizes is None:
+            sizes = self._sizes = array("i", [-1]) * self._size
+        known = sizes[conversation.entry]
+        if known < 0:
+            known = sizes[conversation.entry] = self.lengths.measure(conversation)
+        return known
 
     def _pick(self) -> int:
         if self.mode == "random":

@@ -15,6 +15,7 @@ from loadgen.core.aws.config import AwsConfig
 from loadgen.core.breakpoint import BreakpointSpec
 from loadgen.core.profile import loadspec, sections, targetspec
 from loadgen.core.profile.authspec import auth_spec
+from loadgen.core.profile.chatspec import streamless_limits
 from loadgen.core.profile.checker import Checker
 from loadgen.core.profile.model import AuthSpec, Profile, Task, UserClass
 from loadgen.core.profile.source import Lines, Path_
@@ -73,6 +74,7 @@ class Builder:
             else None
         )
         self.slo_fits(bp, slo)
+        streamless_limits(check, users, thresholds, slo)
         if check.problems or target is None:
             return None
         return Profile(

@@ -8,13 +8,24 @@ from typing import Any, cast
 
 from loadgen.core.lengths import Length, read_length
 from loadgen.core.profile.checker import Checker
+from loadgen.core.profile.datasetspec import dataset
 from loadgen.core.profile.fields import Reader, duration, flag, names, read, text
-from loadgen.core.profile.model import ChatTask, DataPools, Prefix, WsTask
+from loadgen.core.profile.model import ChatTask, DataPools, Prefix, UserClass, WsTask
 from loadgen.core.profile.source import Path_
+from loadgen.core.slo import Slo
+from loadgen.core.thresholds import Threshold
 
-__all__ = ["chat", "ws"]
+__all__ = ["chat", "streamless_limits", "ws"]
 
-_APIS = ("openai", "sse", "text", "json", "bedrock")  # the first is the default
+# The first is the default; the model-server APIs take the workload keys (params, lengths...).
+_APIS = ("openai", "sse", "text", "json", "bedrock", "completions", "responses", "embeddings")
+_MODEL_APIS = ("openai", "completions", "responses", "embeddings")
+_PATHS = {
+    "openai": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "responses": "/v1/responses",
+    "embeddings": "/v1/embeddings",
+}
 _CHAT_KEYS = (
     "api",
     "path",
@@ -38,6 +49,8 @@ _CHAT_KEYS = (
     "exact_output",
     "prefix",
     "tokenizer",
+    "dataset",
+    "batch",
 )
 # In ChatTask's order: problems come in the order the fields are read.
 _CHAT: dict[str, Reader] = {
@@ -82,9 +95,7 @@ _WS: dict[str, Reader] = {
 
 def chat(check: Checker, value: Any, path: Path_, pools: DataPools) -> ChatTask:
     c = check.mapping(value, path, _CHAT_KEYS)
-    api = check.one_of(
-        c.get("api"), (*path, "api"), _APIS, "api", "use openai, sse, text, json or bedrock"
-    )
+    api = check.one_of(c.get("api"), (*path, "api"), _APIS, "api", f"use {', '.join(_APIS)}")
     category = _category(check, c, path, pools)
     conversation = check.typed(c.get("conversation"), (*path, "conversation"), bool, False)
     if conversation and not pools.conversations:
@@ -97,18 +108,17 @@ def chat(check: Checker, value: Any, path: Path_, pools: DataPools) -> ChatTask:
     if max_tokens is not None and max_tokens <= 0:
         check.bad((*path, "max_tokens"), "must be > 0", "write max_tokens: 256")
     body = _template(check, c, "body", path, 'write body: {message: "{{ prompt }}"}')
-    if body is not None and api == "openai":
+    if body is not None and api in _MODEL_APIS:
         check.bad(
             (*path, "body"),
-            "is not sent with api: openai (loadgen builds the chat completion itself)",
+            f"is not sent with api: {api} (loadgen builds the request body itself)",
             "put request parameters under params: (e.g. params: {temperature: 0, "
             "ignore_eos: true}), a system prompt under system:",
         )
-    default_path = "/v1/chat/completions" if api == "openai" else "/api/chat"
     workload = _workload(check, c, path, api, max_tokens)
     return ChatTask(
         api=cast(Any, api),  # one of _APIS
-        path=check.typed(c.get("path"), (*path, "path"), str, default_path),
+        path=check.typed(c.get("path"), (*path, "path"), str, _PATHS.get(api, "/api/chat")),
         max_tokens=max_tokens,
         category=category,
         conversation=conversation,
@@ -119,20 +129,22 @@ def chat(check: Checker, value: Any, path: Path_, pools: DataPools) -> ChatTask:
 
 
 _SYNTHETIC = ("params", "system", "input_tokens", "output_tokens", "exact_output", "prefix")
+_WORKLOAD = (*_SYNTHETIC, "tokenizer", "dataset", "batch")
 
 
 def _workload(
     check: Checker, c: Mapping[str, Any], path: Path_, api: str, max_tokens: int | None
 ) -> dict[str, Any]:
     """The model-server keys: passthrough ``params``, ``system``, token lengths, prefixes."""
-    given = [k for k in (*_SYNTHETIC, "tokenizer") if k in c]
-    if given and api != "openai":
+    given = [k for k in _WORKLOAD if k in c]
+    if given and api not in _MODEL_APIS:
         check.bad(
             (*path, given[0]),
-            f"needs api: openai (this chat is api: {api})",
+            f"needs api: openai, completions, responses or embeddings (this chat is api: {api})",
             "drop it, or use api: openai",
         )
         return {}
+    _api_fits(check, c, path, api)
     params = c.get("params")
     if params is not None and not isinstance(params, Mapping):
         check.bad(
@@ -146,6 +158,8 @@ def _workload(
         "system": check.typed(c.get("system"), (*path, "system"), str, None),
         "exact_output": check.typed(c.get("exact_output"), (*path, "exact_output"), bool, True),
     }
+    if type(c.get("batch")) is int and c["batch"] >= 1:
+        out["batch"] = c["batch"]
     for key in ("input_tokens", "output_tokens"):
         if c.get(key) is not None:
             out[key] = read_length(c[key], (*path, key), check.bad)
@@ -155,12 +169,46 @@ def _workload(
             "conflicts with output_tokens",
             "keep one: output_tokens sets max_tokens for each request",
         )
-    if out.get("input_tokens") is not None:
+    if c.get("dataset") is not None:
+        out.update(_from_dataset(check, c, path))
+    elif out.get("input_tokens") is not None:
         out.update(_synthetic(check, c, path, out["input_tokens"]))
     else:
         for key in ("prefix", "tokenizer"):
             if key in c:
                 check.bad((*path, key), "needs input_tokens", "add input_tokens: 512")
+    return out
+
+
+def _api_fits(check: Checker, c: Mapping[str, Any], path: Path_, api: str) -> None:
+    """What the other endpoints cannot do: an embedding has no output (nor a conversation),
+    and completions and responses are read as streams."""
+    if api == "embeddings":
+        for key in ("output_tokens", "max_tokens", "exact_output", "conversation"):
+            if c.get(key) is not None and c.get(key) is not False:
+                check.bad((*path, key), "an embedding has no output", f"drop {key}")
+    elif "batch" in c:
+        check.bad((*path, "batch"), "is for api: embeddings (inputs per request)", "drop it")
+    if api in ("completions", "responses") and c.get("stream") is False:
+        check.bad((*path, "stream"), f"api: {api} is read as a stream", "drop stream: false")
+    batch = c.get("batch")
+    if batch is not None and (type(batch) is not int or batch < 1):
+        check.bad((*path, "batch"), "expected a whole number >= 1", "write batch: 16")
+
+
+def _from_dataset(check: Checker, c: Mapping[str, Any], path: Path_) -> dict[str, Any]:
+    """Prompts from a file: no other prompt source; the tokenizer counts its lengths."""
+    for key in ("prompt", "category", "conversation", "input_tokens", "prefix"):
+        if c.get(key):
+            check.bad(
+                (*path, key),
+                "conflicts with dataset (the prompts come from the file)",
+                f"drop {key}, or drop dataset",
+            )
+    out: dict[str, Any] = {"dataset": dataset(check, c["dataset"], (*path, "dataset"))}
+    tokenizer = check.typed(c.get("tokenizer"), (*path, "tokenizer"), str, None)
+    if tokenizer is not None and not check.missing_file(tokenizer, (*path, "tokenizer")):
+        out["tokenizer"] = check.base_dir / tokenizer
     return out
 
 
@@ -260,3 +308,29 @@ def _template(
         check.bad((*path, key), "expected a JSON object template", fix)
         return None
     return dict(template) if template else None
+
+
+# What only a streamed answer yields: no embedding has a first token or output tokens.
+_STREAMED = frozenset(
+    {"ttft", "itl", "tpot", "ttfo", "output_tokens", "output_tps", "request_tps"}
+    | {"reasoning_time", "reasoning_tokens"}
+)
+
+
+def streamless_limits(
+    check: Checker, users: tuple[UserClass, ...], thresholds: tuple[Threshold, ...], slo: Slo
+) -> None:
+    """A limit on TTFT (or any streamed-answer metric) in a profile whose every chat is
+    ``api: embeddings`` would be judged on no data: a profile error instead."""
+    tasks = [task for cls in users for task in cls.every_task()]
+    chats = [task.chat for task in tasks if task.chat is not None]
+    if not chats or any(c.api != "embeddings" for c in chats) or any(t.ws for t in tasks):
+        return
+    why = "has no data: every chat is api: embeddings, which has no streamed answer"
+    fix = "limit e2e (an embedding's latency), input_tokens or errors instead"
+    for t in thresholds:
+        if t.metric in _STREAMED:
+            check.bad(("thresholds",), f"{t.expr.strip()}: {t.metric} {why}", fix)
+    for name in slo.declared:
+        if name.split("_")[0] in _STREAMED:
+            check.bad(("slo", name), f"{name.split('_')[0]} {why}", fix)

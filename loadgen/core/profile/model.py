@@ -22,6 +22,7 @@ __all__ = [
     "ChatTask",
     "Condition",
     "DataPools",
+    "DatasetSpec",
     "Extract",
     "HttpTask",
     "Load",
@@ -54,7 +55,10 @@ class ThinkTime:
 class ChatTask:
     """One chat request (or a multi-turn conversation) streamed from the target."""
 
-    api: Literal["openai", "sse", "text", "json", "bedrock"] = "openai"  # bedrock: Converse
+    # bedrock: Converse; completions, responses, embeddings: OpenAI's other endpoints
+    api: Literal[
+        "openai", "sse", "text", "json", "bedrock", "completions", "responses", "embeddings"
+    ] = "openai"
     path: str = "/v1/chat/completions"
     model: str = "builtin"
     stream: bool = True
@@ -79,6 +83,25 @@ class ChatTask:
     exact_output: bool = True  # ask for exactly output_tokens: min_tokens and ignore_eos
     prefix: Prefix | None = None
     tokenizer: Path | None = None  # a tokenizer.json; None: the shipped default
+    dataset: DatasetSpec | None = None  # prompts from a file instead
+    batch: int = 1  # embeddings: inputs per request
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DatasetSpec:
+    """A prompt file a chat draws from (``loadgen.core.datasets``): which fields, in what
+    order, and which prompts are kept (lengths in tokens of the chat's tokenizer)."""
+
+    path: Path
+    format: str  # jsonl | csv | sharegpt
+    prompt: str | None = None  # the prompt field; None: the first of the usual names
+    output: str | None = None  # the output-length field; "": ignore; None: the usual names
+    sample: str = "shuffle"  # sequential | random | shuffle (without replacement)
+    seed: int | None = None  # None: the run's seed
+    min_input_tokens: int | None = None
+    max_input_tokens: int | None = None
+    skip: int = 0
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
