@@ -311,3 +311,21 @@ def test_the_targets_vllm_page_parses_with_its_types_and_the_fed_values():
     assert value("vllm:time_to_first_token_seconds_count") == 2
     assert value("vllm:time_to_first_token_seconds_sum") == pytest.approx(0.5)
     assert value("vllm:request_queue_time_seconds_sum") == pytest.approx(0.05)
+
+
+def test_the_prefix_cache_hit_rate_scraped_is_the_truth_logs(tmp_path):
+    """With the target's prefix cache on and one long prompt repeating, the scraped hit rate (vLLM's
+    hits / queries counters) is the truth log's cached tokens over the prompt tokens looked up."""
+    builtin = {**SATURATED, "capacity": {"slots": 0}, "prefix_cache": {"enabled": True}}
+    prompt = "Explain how a load test measures time to first token, and why it matters. " * 6
+    data = chat_profile(
+        users=4, duration="2s", builtin=builtin, tasks=[{"chat": {"prompt": prompt}}]
+    )
+    data["target"]["metrics"] = {"url": "builtin"}
+    truth_path = tmp_path / "truth.jsonl"
+    result = run_async(loadgen.run(profile_from_dict(data), out=tmp_path / "out", truth=truth_path))
+    looked_up = [d for d in chat_lines(truth_path) if d["prefix_cache"] is not None]
+    hits = sum(d["cached_tokens"] for d in looked_up)
+    queries = sum(d["prompt_tokens"] for d in looked_up)
+    assert hits > 0
+    assert result.data["server"]["run"]["ratios"]["prefix_hit"] == pytest.approx(hits / queries)

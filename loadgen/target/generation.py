@@ -281,6 +281,7 @@ class Generation:
             prompt_tokens=self.prompt_tokens,
             tokens=self.k,
             ok=status == 200 and reason is None,
+            llm=self.llm,
         )
         if app.truth is not None:
             app.truth.add(

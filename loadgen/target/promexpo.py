@@ -5,13 +5,15 @@ The target imitates what vLLM's server exposes (``vllm:num_requests_running``,
 end-to-end and queue-time histograms, the prompt and generation token counters, requests
 finished), fed from the same events the truth log records, so a scrape can be checked
 against it. ``gpu_cache_usage_perc`` comes from the capacity model: the share of the slots
-generations hold (0 when slots are unlimited); preemptions never happen here. Pure:
-values in, text out.
+generations hold (0 when slots are unlimited); with the prefix cache on, the prompt tokens
+looked up and those found count as vLLM's ``prefix_cache_queries_total`` and
+``prefix_cache_hits_total``; preemptions never happen here. Pure: values in, text out.
 """
 
 from __future__ import annotations
 
 import bisect
+from typing import Any
 
 __all__ = ["VllmMetrics"]
 
@@ -56,7 +58,16 @@ class _Histogram:
 class VllmMetrics:
     """Counters and histograms fed by the generations; gauges read at render time."""
 
-    __slots__ = ("e2e", "generation_tokens", "prompt_tokens", "queue", "success", "ttft")
+    __slots__ = (
+        "e2e",
+        "generation_tokens",
+        "prefix_hits",
+        "prefix_queries",
+        "prompt_tokens",
+        "queue",
+        "success",
+        "ttft",
+    )
 
     def __init__(self) -> None:
         self.ttft = _Histogram(_TTFT_BUCKETS)
@@ -65,6 +76,8 @@ class VllmMetrics:
         self.prompt_tokens = 0
         self.generation_tokens = 0
         self.success = 0
+        self.prefix_queries = 0
+        self.prefix_hits = 0
 
     def finished(
         self,
@@ -76,9 +89,14 @@ class VllmMetrics:
         prompt_tokens: int,
         tokens: int,
         ok: bool,
+        llm: dict[str, Any] | None = None,
     ) -> None:
-        """One generation ended (its truth line is written at the same moment)."""
+        """One generation ended (its truth line is written at the same moment); ``llm`` is
+        its truth line's model-server fields, when it has them."""
         self.prompt_tokens += prompt_tokens
+        if llm is not None and llm.get("prefix_cache") is not None:
+            self.prefix_queries += prompt_tokens
+            self.prefix_hits += int(llm.get("cached_tokens") or 0)
         self.generation_tokens += tokens
         if start:
             self.queue.observe(start - arrival)
@@ -107,6 +125,10 @@ class VllmMetrics:
             f"vllm:prompt_tokens_total{{{_MODEL}}} {self.prompt_tokens}",
             "# TYPE vllm:generation_tokens_total counter",
             f"vllm:generation_tokens_total{{{_MODEL}}} {self.generation_tokens}",
+            "# TYPE vllm:prefix_cache_queries_total counter",
+            f"vllm:prefix_cache_queries_total{{{_MODEL}}} {self.prefix_queries}",
+            "# TYPE vllm:prefix_cache_hits_total counter",
+            f"vllm:prefix_cache_hits_total{{{_MODEL}}} {self.prefix_hits}",
             "# TYPE vllm:request_success_total counter",
             f"vllm:request_success_total{{{_MODEL}}} {self.success}",
             *self.ttft.lines("vllm:time_to_first_token_seconds"),
