@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loadgen.cli.outputs import json_summary, render_reports
+from loadgen.cli.quick import scrape_sets
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
 from loadgen.core.errors import ProfileError, StartError
@@ -75,7 +76,9 @@ def _run(args: argparse.Namespace) -> int:
     if tuple(getattr(args, "segment", (1, 1))) != (1, 1) or getattr(args, "start_at", None):
         raise _Usage("--segment/--start-at run one part by hand; --processes/--ray split for you")
     count = _count(args)
-    profile = load_profile(args.profile, sets=args.sets)
+    profile = load_profile(
+        args.profile, sets=[*args.sets, *scrape_sets(getattr(args, "scrape", ()))]
+    )
     rate = None
     if args.rate is not None:
         try:
@@ -142,7 +145,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
         processes=plan.count,
         out=plan.out,
         seed=plan.seed,
-        sets=tuple(args.sets),
+        sets=(*args.sets, *scrape_sets(getattr(args, "scrape", ()))),
         users=args.users,
         duration=args.duration,
         rate=args.rate,

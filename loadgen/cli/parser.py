@@ -79,6 +79,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         "profile", nargs="?", help="the profile: a YAML file or a shipped name (smoke, load, …)"
     )
     _quick_arguments(run)
+    _scrape_arguments(run)
     run.add_argument(
         "--users", type=_positive_int, help="scale the load plan to this many users at peak"
     )
@@ -134,6 +135,17 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
     add_distributed_arguments(run)
+
+
+def _scrape_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--scrape",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="scrape this Prometheus /metrics page during the run (builtin: the target's own; "
+        "repeatable for replicas; with a profile or --url; docs/server-metrics.md)",
+    )
 
 
 def _quick_arguments(run: argparse.ArgumentParser) -> None:

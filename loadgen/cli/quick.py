@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["QuickOptions", "choose_model", "models", "profile_text"]
+__all__ = ["QuickOptions", "choose_model", "models", "profile_text", "scrape_sets"]
 
 APIS = ("openai", "completions", "responses", "embeddings", "sse", "ws")
 #: The APIs of a model server: they take the model, the lengths, params and a dataset.
@@ -42,6 +42,7 @@ class QuickOptions:
     dataset: str | None = None  # a prompt file (JSONL, CSV, ShareGPT JSON)
     dataset_sample: str | None = None  # shuffle | sequential | random
     api_key_env: str | None = None
+    scrape: Sequence[str] = field(default_factory=tuple)  # --scrape: /metrics URLs
     users: int | None = None
     rate: str | None = None
     duration: str = "30s"
@@ -68,6 +69,11 @@ def _workload(opts: QuickOptions) -> dict[str, Any]:
     return out
 
 
+def scrape_sets(urls: Sequence[str]) -> list[str]:
+    """``--scrape URL…`` on a profile run: the ``--set`` that scrapes those pages instead."""
+    return [f"target.metrics.urls={json.dumps(list(urls))}"] if urls else []
+
+
 def profile_text(opts: QuickOptions) -> str:
     """The profile the options stand for, as YAML a user can save and edit."""
     headers = dict(opts.headers)
@@ -76,6 +82,8 @@ def profile_text(opts: QuickOptions) -> str:
     target: dict[str, Any] = {"base_url": opts.url, "timeout": opts.timeout}
     if headers:
         target["headers"] = headers
+    if opts.scrape:
+        target["metrics"] = {"urls": list(opts.scrape)}
     task: dict[str, Any] = {"prompt": opts.prompt or DEFAULT_PROMPT}
     if opts.api in MODEL_APIS:
         if opts.api != "openai":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from loadgen._version import __version__
 from loadgen.cli.outputs import ExitCode, json_summary, output_failure, render_reports
-from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text
+from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text, scrape_sets
 from loadgen.cli.quick import models as quick_models
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
@@ -29,7 +29,9 @@ __all__ = ["quick", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """``loadgen run PROFILE``: run it, write the result and reports, print the summary."""
-    profile = load_profile(args.profile, sets=args.sets)
+    profile = load_profile(
+        args.profile, sets=[*args.sets, *scrape_sets(getattr(args, "scrape", ()))]
+    )
     rate = _checked_rate(args, profile)
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
@@ -198,6 +200,7 @@ def quick(args: argparse.Namespace) -> int | None:
         dataset=args.dataset,
         dataset_sample=args.dataset_sample,
         api_key_env=args.api_key_env,
+        scrape=tuple(getattr(args, "scrape", ())),
         users=args.users,
         rate=args.rate,
         duration=units.format_duration(args.duration) if args.duration else "30s",

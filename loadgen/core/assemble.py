@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import cast
+from typing import Any, cast
 
 from loadgen.core.health import assess
 from loadgen.core.phases import phase_summaries
@@ -30,6 +30,7 @@ from loadgen.core.resultdoc import (
     ResultDoc,
     RunInfo,
     Segment,
+    ServerSection,
     TargetInfo,
 )
 from loadgen.core.shapes import PlanStep
@@ -97,8 +98,10 @@ def document(
     slo: Slo,
     thresholds: Sequence[Threshold] = (),
     aborted_by: Limit | None = None,
+    server: ServerSection | dict[str, Any] | None = None,
 ) -> ResultDoc:
-    """The result document; thresholds are judged on it, SLOs on its overall scope."""
+    """The result document; thresholds are judged on it, SLOs on its overall scope;
+    ``server`` is the scraped server section (``target.metrics``), when there is one."""
     overall = recorded["scopes"]["overall"]
     doc: ResultDoc = {
         "schema": head["schema"],
@@ -125,5 +128,7 @@ def document(
         "thresholds": [],
         "aborted_by": aborted_by,
     }
+    if server is not None:
+        doc["server"] = cast(ServerSection, server)
     doc["thresholds"] = cast(list[Limit], evaluate(list(thresholds), doc))
     return doc

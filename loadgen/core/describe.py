@@ -82,6 +82,12 @@ def describe(profile: Profile) -> list[str]:
             f"  users {cls.name} (weight {cls.weight:g}, {_think(cls.think_time)}): {tasks}"
         )
     lines += _breakpoint(profile) if profile.breakpoint is not None else _load(profile)
+    scrape = profile.target.metrics
+    if scrape is not None:
+        lines.append(
+            f"  scrapes {', '.join(scrape.urls)} every {format_duration(scrape.interval)} "
+            f"(preset {scrape.preset or 'guessed from the page'}; docs/server-metrics.md)"
+        )
     lines.append(
         f"  graceful stop: {format_duration(profile.load.graceful_stop)} "
         "(answers in flight at the end may finish; later ones are interrupted)"

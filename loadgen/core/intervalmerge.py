@@ -15,6 +15,7 @@ from typing import Any
 
 from loadgen.core import metrics
 from loadgen.core.hist import Histogram
+from loadgen.core.serverseries import merge_windows
 
 __all__ = ["merge_interval", "merge_intervals", "part_starts", "sum_counters"]
 
@@ -63,6 +64,9 @@ def merge_interval(t: float, records: Sequence[Mapping[str, Any]]) -> dict[str, 
         exact = all("hdr" in b for b in briefs if b.get("count"))
         out[metric] = _exact_brief(briefs) if exact else _bound_brief(briefs)
     _add_generator_fields(out, records)
+    servers = [r["server"] for r in records if r.get("server")]
+    if servers:
+        out["server"] = merge_windows(servers)
     return out
 
 

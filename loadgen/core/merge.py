@@ -42,6 +42,7 @@ from loadgen.core.resultdoc import (
     Tally,
     as_doc,
 )
+from loadgen.core.serverseries import merge_sections
 from loadgen.core.slo import Slo
 from loadgen.core.stats import Scope
 from loadgen.core.thresholds import Threshold, parse
@@ -86,6 +87,7 @@ def merge_results(
         slo=slo_of(parts) if slo is None else slo,
         thresholds=thresholds_of(parts) if thresholds is None else list(thresholds),
         aborted_by=next((p["aborted_by"] for p in parts if p.get("aborted_by")), None),
+        server=merge_sections([p["server"] for p in parts if p.get("server")]),
     )
     _add_part_records(doc, parts, [s - base for s in starts], offs, measured=offsets is not None)
     return cast(dict[str, Any], doc)

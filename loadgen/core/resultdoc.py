@@ -14,6 +14,8 @@ must see ``NotRequired`` at run time to know which keys are required.
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from loadgen.core.serverdoc import AwsSection, ServerSection, ServerWindow
+
 __all__ = [
     "SCHEMA",
     "AwsSection",
@@ -40,6 +42,8 @@ __all__ = [
     "Scope",
     "Scopes",
     "Segment",
+    "ServerSection",
+    "ServerWindow",
     "Summary",
     "TargetInfo",
     "VerdictDoc",
@@ -177,6 +181,7 @@ class Interval(TypedDict):
     planned: NotRequired[dict[str, float]]  # {"users": n} or {"rate": r}
     parts: NotRequired[int]  # merge: how many segments had this second
     cpu_total: NotRequired[float]  # merge: the segments' CPU added up
+    server: NotRequired[ServerWindow]  # target.metrics: the server's series in this second
 
 
 class ProfileInfo(TypedDict):
@@ -401,14 +406,6 @@ class VerdictDoc(TypedDict):
     checks: list[Check]
 
 
-class AwsSection(TypedDict):
-    region: str
-    error: NotRequired[str]
-    cloudwatch: NotRequired[dict[str, Any]]
-    pushed: NotRequired[Any]
-    cost: NotRequired[dict[str, Any]]
-
-
 class Recorded(TypedDict):
     """What a recorder (or a merge of recorders) knows: ``Recorder.to_result``."""
 
@@ -443,6 +440,7 @@ class ResultDoc(Header):
     clock: NotRequired[dict[str, Any]]  # merge with offsets, distributed
     distributed: NotRequired[dict[str, Any]]  # distributed: how the workers ran
     aws: NotRequired[AwsSection]  # profile.aws with cloudwatch or cost
+    server: NotRequired[ServerSection]  # target.metrics: the scraped server series
 
 
 def as_doc(data: Mapping[str, Any]) -> ResultDoc:

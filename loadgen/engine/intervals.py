@@ -3,6 +3,8 @@ annotated (users finishing, CPU, planned level), kept, written and published liv
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from loadgen.core.stats import Recorder
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
+from loadgen.engine.scrape import ScrapeService
 from loadgen.engine.writer import ResultWriter
 
 __all__ = ["Intervals"]
@@ -30,9 +33,11 @@ class Intervals:
         unit: str,
         planned: Callable[[float], float],
         on_close: Callable[[float], None],
+        server: ScrapeService | None = None,
     ) -> None:
         """``planned(elapsed)``: the plan's level then, in ``unit``; ``on_close(at)`` runs
-        after each interval is kept (the abort rules)."""
+        after each interval is kept (the abort rules); ``server`` scrapes the target's
+        metrics beside the ticker, and each record gets its window."""
         self.recorder = recorder
         self.crowd = crowd
         self.control = control
@@ -40,12 +45,27 @@ class Intervals:
         self.unit = unit
         self.planned = planned
         self.on_close = on_close
+        self.server = server
         self.records: list[dict[str, Any]] = []
         self._start = recorder.start  # of the interval now open
         self._cpu_mark = time.process_time()
 
     async def tick(self) -> None:
-        """Close an interval every second and sample event-loop lag every tick, until cancelled."""
+        """Close an interval every second and sample event-loop lag every tick, until
+        cancelled; the scrapes run beside it, and a last one is taken when it is cancelled."""
+        server = self.server
+        if server is None:
+            return await self._tick()
+        scrapes = asyncio.create_task(server.run(), name="loadgen-scrape")
+        try:
+            await self._tick()
+        finally:
+            scrapes.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await scrapes
+            await server.final()
+
+    async def _tick(self) -> None:
         clock = self.control.run_clock
         next_interval = self.recorder.start + _INTERVAL
         while True:
@@ -74,6 +94,8 @@ class Intervals:
         record["cpu"] = round((cpu_now - self._cpu_mark) / length, 4) if length > 0 else 0.0
         self._cpu_mark = cpu_now
         record["planned"] = {self.unit: round(planned, 3)}
+        if self.server is not None and (window := self.server.window()) is not None:
+            record["server"] = window
         self._start = at
         self.records.append(record)
         self.on_close(at)

@@ -52,6 +52,7 @@ from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
 from loadgen.engine.prompting import Prompts
+from loadgen.engine.scrape import scrape_service
 from loadgen.engine.services import RunServices
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VUContext
@@ -259,6 +260,7 @@ class Engine:
             unit=profile.load.unit,
             planned=self._planned,
             on_close=self._check_aborts,
+            server=scrape_service(profile.target, self.base_url, self.control.run_clock, start),
         )
         return header, ctx
 
@@ -432,5 +434,6 @@ class Engine:
             intervals=cast(list[Interval], intervals),
             slo=self.profile.slo,
             aborted_by=cast(Limit | None, self._aborted_by),
+            server=self._intervals.server.section() if self._intervals.server else None,
         )
         return cast(dict[str, Any], doc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from loadgen.report import charts, fmt
+from loadgen.report.serverview import break_note, state_text, step_state
 
 __all__ = ["STEP_COLUMNS", "breakpoint_view"]
 
@@ -70,17 +71,31 @@ def _summary(bp: dict[str, Any], unit: str) -> str:
     return ", ".join(parts)
 
 
-def breakpoint_view(bp: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Rows, a summary sentence and charts; None when the result has no breakpoint search."""
+def breakpoint_view(
+    bp: dict[str, Any] | None, intervals: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """Rows, a summary sentence and charts; None when the result has no breakpoint search.
+    With scraped server series in ``intervals``, each step also shows the server's queue
+    and KV cache, and the summary says how they changed where the search broke."""
     if not bp or not bp.get("steps"):
         return None
     unit = "req/s" if bp.get("unit") == "rate" else "users"
     steps = sorted(bp["steps"], key=lambda s: float(s.get("level", 0)))
+    rows = [_row(s, unit) for s in steps]
+    states = [step_state(intervals or [], s) for s in steps]
+    columns: tuple[str, ...] = STEP_COLUMNS
+    summary = _summary(bp, unit)
+    if any(states):
+        columns += ("server",)
+        for row, state in zip(rows, states, strict=True):
+            row["cells"].append(state_text(state))
+        note = break_note(steps, intervals or [])
+        summary += f"; server: {note}" if note else ""
     return {
         "unit": unit,
-        "summary": _summary(bp, unit),
-        "columns": STEP_COLUMNS,
-        "rows": [_row(s, unit) for s in steps],
+        "summary": summary,
+        "columns": columns,
+        "rows": rows,
         "charts": _charts(bp, steps, unit),
     }
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from loadgen.report import fmt, noise
 from loadgen.report.comparable import differences
+from loadgen.report.serverview import window_value
 
 __all__ = ["METRICS", "Comparison", "Diff", "compare", "rule", "text"]
 
@@ -39,6 +40,24 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("error_rate", "%", "errors"),
     ("rps", "req/s", "rate"),
     ("output_tps", "tokens/s", "rate"),
+)
+
+# The scraped server's whole-run series (docs/server-metrics.md): key, statistic, unit, kind;
+# "gauge" is shown, not judged (more waiting may be the point of the new run's load).
+SERVER_METRICS: tuple[tuple[str, str, str, str], ...] = (
+    ("ttft", "p50", "ms", "latency"),
+    ("ttft", "p95", "ms", "latency"),
+    ("e2e", "p95", "ms", "latency"),
+    ("queue", "p95", "ms", "latency"),
+    ("queue_mean", "mean", "ms", "latency"),
+    ("running", "mean", "requests", "gauge"),
+    ("waiting", "mean", "requests", "gauge"),
+    ("waiting", "max", "requests", "gauge"),
+    ("kv_cache", "max", "%", "gauge"),
+    ("prefix_hit", "mean", "%", "gauge"),
+    ("prompt_tps", "mean", "tokens/s", "rate"),
+    ("generation_tps", "mean", "tokens/s", "rate"),
+    ("requests", "mean", "req/s", "rate"),
 )
 
 
@@ -199,7 +218,25 @@ def compare(
             cis = _intervals(b, n, key, z) if kind == "latency" else (None, None)
             verdict = "not judged" if few else _judge(kind, bv, nv, rules, cis)
             out.diffs.append(Diff(scope, key, unit, bv, nv, verdict, *cis))
+    _server_diffs(out, base.get("server"), new.get("server"))
     return out
+
+
+def _server_diffs(out: Comparison, base: Any, new: Any) -> None:
+    """The scraped server series of both runs, as the scope "server"."""
+    if not base and not new:
+        return
+    if not base or not new:
+        out.notes.append(f"server metrics: only in the {'new' if not base else 'base'} result")
+        return
+    b, n = base.get("run") or {}, new.get("run") or {}
+    for key, stat, unit, kind in SERVER_METRICS:
+        bv, nv = window_value(b, key, stat), window_value(n, key, stat)
+        if bv is None and nv is None:
+            continue
+        verdict = "not judged" if kind == "gauge" else _judge(kind, bv, nv, out.rules)
+        name = f"{key}.{stat}" if stat != "mean" or kind == "gauge" else key
+        out.diffs.append(Diff("server", name, unit, bv, nv, verdict))
 
 
 def rule(c: Comparison) -> str:
@@ -228,7 +265,7 @@ def text(c: Comparison) -> str:
     rows = [("scope", "metric", "base", "new", "change", "")]
     hidden = 0
     for d in c.diffs:
-        if d.scope != "overall" and d.verdict in ("same", "not judged"):
+        if d.scope not in ("overall", "server") and d.verdict in ("same", "not judged"):
             hidden += 1
             continue
         flag = {"regression": "REGRESSION", "improvement": "better"}.get(d.verdict, "")

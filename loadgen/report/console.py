@@ -17,6 +17,7 @@ from loadgen.core.safetext import terminal
 from loadgen.core.shapes import PlanStep
 from loadgen.core.units import format_duration
 from loadgen.report.facts import Facts, facts
+from loadgen.report.serverview import break_note
 
 __all__ = [
     "ProgressState",
@@ -163,6 +164,8 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
     if known.input_tokens:
         lines.append("input tokens: " + known.input_tokens)
     lines += ["calibration " + line for line in known.calibration]
+    if known.server:
+        lines.append("server metrics: " + known.server)
     lines += _token_counting(overall)
     lag = doc.get("schedule_lag") or {}
     if lag.get("count"):
@@ -374,6 +377,9 @@ def _breakpoint(data: dict[str, Any]) -> list[str]:
         lines.append(f"  highest load within the SLOs: {ok:g} {unit}")
     if broken is not None:
         lines.append(f"  first broken: {broken:g} {unit}, by {'; '.join(bp['broken_by'])}")
+        note = break_note(bp["steps"], data.get("intervals") or [])
+        if note:
+            lines.append(f"  the server then: {note}")
     elif bp.get("generator_limited_at") is not None:
         lines.append(
             f"  stopped at {bp['generator_limited_at']:g} {unit}: the generator, not "

@@ -15,6 +15,7 @@ from typing import Any
 
 from loadgen.core.resultdoc import ResultDoc, as_doc
 from loadgen.core.verdict import Verdict, judge
+from loadgen.report.serverview import server_fact
 
 __all__ = ["Facts", "facts", "token_sources"]
 
@@ -35,6 +36,7 @@ class Facts:
     stop_reason: str
     input_tokens: str = ""  # "2,060 (678 tokens/s), counted by usage (4 requests)"; "" when none
     calibration: tuple[str, ...] = ()  # server-counted vs requested lengths, input then output
+    server: str = ""  # the scrapes of the server's metrics, in one line; "" when none
 
 
 def token_sources(sources: Mapping[str, int]) -> str:
@@ -76,6 +78,7 @@ def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
         stop_reason=str(run.get("stop_reason", "stopped")),
         input_tokens=input_tokens(doc["scopes"]["overall"]),
         calibration=calibration(doc["scopes"]["overall"]),
+        server=server_fact(doc),
     )
 
 

@@ -19,6 +19,7 @@ from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.facts import Facts, facts
 from loadgen.report.lengthcharts import length_charts
 from loadgen.report.series import MAX_POINTS
+from loadgen.report.serverview import server_view
 from loadgen.report.viewcharts import percentile_charts, percentile_points, time_charts
 
 __all__ = [
@@ -228,6 +229,7 @@ def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
         *([("token lengths", known.lengths)] if known.lengths else []),
         *([("input tokens", known.input_tokens)] if known.input_tokens else []),
         *[("requested vs server", line) for line in known.calibration],
+        *([("server metrics", known.server)] if known.server else []),
     ]
     sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
     facts.append(
@@ -364,7 +366,7 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
     data = result.data
     scopes = data["scopes"]
     known = facts(data)
-    bp = breakpoint_view(data.get("breakpoint"))
+    bp = breakpoint_view(data.get("breakpoint"), data.get("intervals"))
     time_svgs, step = time_charts(data, max_points)
     return {
         "title": f"{(data.get('profile') or {}).get('name', 'loadgen')} — loadgen report",
@@ -399,4 +401,5 @@ def build(result: Result, *, max_points: int = MAX_POINTS) -> dict[str, Any]:
         **_custom(data),
         "breakpoint": bp,
         "aws": aws_view(data, float(data["run"].get("duration") or 1.0)),
+        "server": server_view(data),
     }

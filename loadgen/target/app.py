@@ -25,6 +25,7 @@ from loadgen.target.http import HttpConnection, Request
 from loadgen.target.jwtauth import jwt_verifier
 from loadgen.target.metrics import Metrics
 from loadgen.target.prefill import PrefixCache, PromptTokens
+from loadgen.target.promexpo import VllmMetrics
 from loadgen.target.sinks import error_body
 from loadgen.target.store import Cache, Conversations, Documents, FeatureFlags
 from loadgen.target.truth import TruthLog, truth_record
@@ -47,6 +48,7 @@ class App:
         cap = config.capacity
         self.slots: Slots[Generation] = Slots(cap.slots, cap.contention, cap.max_queue)
         self.metrics = Metrics()
+        self.vllm = VllmMetrics()  # vLLM's names on /metrics (docs/server-metrics.md)
         self.faults = FaultPicker(config.faults.rates())
         timing = config.timing
         self.itl = timing.itl

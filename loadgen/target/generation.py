@@ -273,6 +273,16 @@ class Generation:
         app.metrics.tokens += self.k
         if self.fault is not None:
             app.metrics.faults[self.fault] += 1
+        app.vllm.finished(
+            arrival=self.req.arrival,
+            start=self.start,
+            first=self.first,
+            end=now,
+            prompt_tokens=self.prompt_tokens,
+            tokens=self.k,
+            ok=status == 200 and reason is None,
+            llm=self.llm,
+        )
         if app.truth is not None:
             app.truth.add(
                 truth_record(

@@ -156,14 +156,17 @@ def health_detailed(app: App, conn: HttpConnection, req: Request) -> None:
 
 
 def metrics(app: App, conn: HttpConnection, req: Request) -> None:
-    text = app.metrics.render(app.gauges()).encode()
+    slots = app.slots
+    text = app.metrics.render(app.gauges()) + app.vllm.render(
+        slots.active, len(slots.queue), slots.slots
+    )
     app.answer(
         conn,
         req,
         "/metrics",
         200,
         None,
-        body=text,
+        body=text.encode(),
         content_type=b"text/plain; version=0.0.4; charset=utf-8",
     )
 

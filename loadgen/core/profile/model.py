@@ -26,6 +26,7 @@ __all__ = [
     "Extract",
     "HttpTask",
     "Load",
+    "MetricsSpec",
     "Prefix",
     "Profile",
     "ReportSpec",
@@ -294,6 +295,16 @@ class Load:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class MetricsSpec:
+    """``target.metrics``: the server's Prometheus pages scraped during the run."""
+
+    urls: tuple[str, ...]  # "builtin": the built-in target's /metrics
+    interval: float = 1.0
+    preset: str | None = None  # None: guessed from the first page's series
+    series: tuple[str, ...] = ()  # extra metric names, read as the page types them
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TargetSpec:
     base_url: str  # "builtin" starts the built-in chatbot target
     timeout: float = 60.0  # a whole request, first byte to last
@@ -307,6 +318,7 @@ class TargetSpec:
     max_response_size: int = 64 << 20  # bytes of one response body; more is a protocol error
     max_line: int = 1 << 20  # bytes of one SSE line; more is a protocol error
     builtin: dict[str, Any] = field(default_factory=dict)  # config of the built-in target
+    metrics: MetricsSpec | None = None  # scrape the server's /metrics (docs/server-metrics.md)
 
     @property
     def is_builtin(self) -> bool:

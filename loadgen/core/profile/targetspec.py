@@ -8,6 +8,7 @@ from typing import Any, Literal
 from loadgen.core import units
 from loadgen.core.profile.checker import Checker
 from loadgen.core.profile.model import TargetSpec
+from loadgen.core.profile.scrapespec import metrics
 from loadgen.core.profile.source import Path_
 
 __all__ = ["target"]
@@ -26,6 +27,7 @@ _TARGET_KEYS = (
     "max_retry_after",
     "max_response_size",
     "max_line",
+    "metrics",
 )
 
 
@@ -39,6 +41,7 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
     verify = _verify(check, t, path)
     headers = check.str_map(t.get("headers"), (*path, "headers"))
     builtin = _builtin(check, t, path)
+    scrape = metrics(check, t.get("metrics"), (*path, "metrics"))
     return TargetSpec(
         base_url=base_url.rstrip("/"),
         timeout=_timeout(check, t, path, "timeout", 60.0),
@@ -54,6 +57,7 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
         ),
         max_response_size=_size(check, t, path, "max_response_size", 64 << 20),
         max_line=_size(check, t, path, "max_line", 1 << 20),
+        metrics=scrape,
     )
 
 
