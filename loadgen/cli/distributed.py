@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loadgen.cli.export import worker_args
 from loadgen.cli.outputs import json_summary, render_reports
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
@@ -123,6 +124,12 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
     if args.ray:
         from loadgen.engine.distributed.ray import RayOptions, RayRun
 
+        if worker_args(args, plan.out):
+            raise _Usage(
+                "--out prometheus= and --metrics-port are not supported with --ray yet; "
+                "use --processes, or export from each machine's own `loadgen run --segment`"
+            )
+
         ray = RayOptions(
             address=args.ray,
             seed=plan.seed,
@@ -147,6 +154,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
         duration=args.duration,
         rate=args.rate,
         truth=args.truth,
+        extra_args=tuple(worker_args(args, plan.out)),
     )
     return LocalRun(profile, local), f"{plan.count} processes"
 
