@@ -67,12 +67,6 @@ def _profile(tmp_path: Path) -> Path:
     return path
 
 
-def test_ray_runs_refuse_the_export_rather_than_drop_it(tmp_path, capsys):
-    code = main(["run", str(_profile(tmp_path)), "--ray", "auto", "--metrics-port", "9464"])
-    assert code == 2
-    assert "not supported with --ray yet" in capsys.readouterr().err
-
-
 def test_a_taken_metrics_port_stops_the_run_before_it_starts(tmp_path, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from loadgen.cli.export import worker_args
+from loadgen.cli.export import export_options, worker_args
 from loadgen.cli.outputs import json_summary, render_reports
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.core import units
@@ -124,12 +124,6 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
     if args.ray:
         from loadgen.engine.distributed.ray import RayOptions, RayRun
 
-        if worker_args(args, plan.out):
-            raise _Usage(
-                "--out prometheus= and --metrics-port are not supported with --ray yet; "
-                "use --processes, or export from each machine's own `loadgen run --segment`"
-            )
-
         ray = RayOptions(
             address=args.ray,
             seed=plan.seed,
@@ -139,6 +133,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
             duration=args.duration,
             rate=plan.rate,
             truth=args.truth,
+            export=export_options(args, plan.out),
         )
         return RayRun(profile, ray), f"Ray actors ({args.ray})"
     from loadgen.engine.distributed.local import LocalOptions, LocalRun

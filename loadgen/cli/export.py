@@ -3,8 +3,8 @@ live Prometheus export's options, and the run wrapped in the exporter.
 
 ``--out`` keeps its meaning (the result directory); a value ``prometheus=URL`` names a
 remote write receiver instead, so ``--out DIR --out prometheus=URL`` gives both. With
-``--processes N`` each worker exports its own part (labelled ``segment="i/N"``); part i
-serves ``/metrics`` on PORT + i − 1.
+``--processes N`` or ``--ray`` each worker or actor exports its own part (labelled
+``segment="i/N"``); part i serves ``/metrics`` on PORT + i − 1.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def add_export_arguments(run: argparse.ArgumentParser) -> None:
         type=_port,
         metavar="PORT",
         help="serve the run's metrics for Prometheus to scrape at http://127.0.0.1:PORT/metrics "
-        "(histograms as histograms; with --processes, part i on PORT+i-1)",
+        "(histograms as histograms; with --processes or --ray, part i on PORT+i-1)",
     )
     run.add_argument(
         "--metrics-host",
