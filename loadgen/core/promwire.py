@@ -40,7 +40,13 @@ _KINDS = {"counter": 1, "gauge": 2, "histogram": 3}  # prompb MetricMetadata.Met
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    """A label value: backslash, line feed and double quote escaped."""
+    return _escape_help(value).replace('"', '\\"')
+
+
+def _escape_help(text: str) -> str:
+    """``# HELP`` text: only backslash and line feed are escaped there."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def _number(value: float) -> str:
@@ -62,7 +68,7 @@ def exposition(families: Iterable[Family]) -> str:
     """The text exposition format (version 0.0.4), one ``# HELP``/``# TYPE`` per family."""
     lines: list[str] = []
     for family in families:
-        lines.append(f"# HELP {family.name} {_escape(family.help)}")
+        lines.append(f"# HELP {family.name} {_escape_help(family.help)}")
         lines.append(f"# TYPE {family.name} {family.kind}")
         lines += [_prefix(name, labels) + _number(value) for name, labels, value in family.series]
     return "\n".join(lines) + "\n"
