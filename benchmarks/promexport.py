@@ -13,7 +13,7 @@ streams, exporting at 1 s). Prints two figures; nothing is asserted:
 The machine must be quiet (no other tests or benchmarks): the figure is a small difference
 of two large numbers. Run each part a few times and read the spread:
 
-    python benchmarks/promexport.py [interval|run]
+    python benchmarks/promexport.py [interval|run [SECONDS [USERS]]]
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ def _scrape_every_second(url: str, stop: threading.Event) -> None:
             urllib.request.urlopen(url, timeout=1).read()
 
 
-def _loadgen(url: str, out: Path, seconds: int, extra: list[str]) -> tuple[float, int]:
-    argv = [sys.executable, "-m", "loadgen", "benchmarks/rate.yaml", "--users", "1000"]
+def _loadgen(url: str, out: Path, seconds: int, users: int, extra: list[str]) -> tuple[float, int]:
+    argv = [sys.executable, "-m", "loadgen", "benchmarks/rate.yaml", "--users", str(users)]
     argv += ["--duration", f"{seconds}s", "--out", str(out), "--quiet", *extra]
     if TASKSET:
         argv = [TASKSET, "-c", "0", *argv]
@@ -124,8 +124,8 @@ def _loadgen(url: str, out: Path, seconds: int, extra: list[str]) -> tuple[float
     return cpu, int(result["scopes"]["overall"]["requests"])
 
 
-def run(seconds: int = 30) -> None:
-    print(f"== run: 1,000 streams for {seconds} s, without and with the export")
+def run(seconds: int = 30, users: int = 1000) -> None:
+    print(f"== run: {users} streams for {seconds} s, without and with the export")
     config = TargetConfig.from_mapping(
         {"timing": {"ttft": "500ms", "itl": "20ms", "output_tokens": 32}, "capacity": {"slots": 0}}
     )
@@ -136,7 +136,7 @@ def run(seconds: int = 30) -> None:
         tempfile.TemporaryDirectory() as tmp,
         BuiltinTarget(config, cpu=1 if TASKSET else None) as target,
     ):
-        plain, plain_requests = _loadgen(target.url, Path(tmp) / "plain", seconds, [])
+        plain, plain_requests = _loadgen(target.url, Path(tmp) / "plain", seconds, users, [])
         port = _free_port()
         stop = threading.Event()
         scraper = threading.Thread(
@@ -145,7 +145,7 @@ def run(seconds: int = 30) -> None:
         scraper.start()
         extra = ["--metrics-port", str(port), "--out", f"prometheus={write_url}"]
         try:
-            exported, requests = _loadgen(target.url, Path(tmp) / "exported", seconds, extra)
+            exported, requests = _loadgen(target.url, Path(tmp) / "exported", seconds, users, extra)
         finally:
             stop.set()
             scraper.join()
@@ -158,8 +158,8 @@ def run(seconds: int = 30) -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["interval", "run"]
+    which = sys.argv[1:2] or ["interval", "run"]
     if "interval" in which:
         interval()
-    if "run" in which:
-        run()
+    if "run" in which:  # `run SECONDS USERS` to try the script itself on a small scale
+        run(*(int(a) for a in sys.argv[2:4]))
