@@ -6,7 +6,8 @@ A service beside the engine, fed by the same snapshots as the progress line and 
 series (``loadgen.core.promseries``), pushes them when a push is not already on its way (a
 slow receiver skips intervals, never delays the run: the series are cumulative, nothing is
 lost) and keeps them for scrapes. At the end it pushes the final numbers once more and, when
-something was scraping, waits (at most two scrape periods, 30 s) for one scrape of them.
+something was scraping, waits for the next scrape (at most one scrape period and a second,
+30 s at most) so the final numbers are read.
 Failures are counted in ``problems``, never fatal: the run's own result stands.
 """
 
@@ -186,7 +187,7 @@ class Exporter:
             return
         done_at = time.monotonic()
         period = server.period() or 5.0
-        deadline = done_at + min(2 * period + 1.0, _LINGER_CAP)
+        deadline = done_at + min(period + 1.0, _LINGER_CAP)
         while server.scrapes[-1] < done_at and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
