@@ -1,14 +1,14 @@
-"""Live export of a run's own metrics to Prometheus: pushed by remote write and served at
-``/metrics``, refreshed at every one-second interval.
+"""Live export of a run's own metrics to Prometheus: pushed by remote write every second,
+served at ``/metrics`` as each scrape finds them.
 
 A service beside the engine, fed by the same snapshots as the progress line and the journal
 (``Engine.snapshots()``): each interval it reads the recorder's cumulative scopes into
-series (``loadgen.core.promseries``), pushes them when a push is not already on its way (a
-slow receiver skips intervals, never delays the run: the series are cumulative, nothing is
-lost) and keeps them for scrapes. At the end it pushes the final numbers once more and, when
-something was scraping, waits for the next scrape (at most one scrape period and a second,
-30 s at most) so the final numbers are read.
-Failures are counted in ``problems``, never fatal: the run's own result stands.
+series (``loadgen.core.promseries``) and pushes them when a push is not already on its way
+(a slow receiver skips intervals, never delays the run: the series are cumulative, nothing
+is lost). A scrape reads the recorder when it comes (pull only: no work between scrapes).
+At the end it pushes the final numbers once more and, when something was scraping, waits
+for the next scrape (at most one scrape period and a second, 30 s at most) so the final
+numbers are read. Failures are counted in ``problems``, never fatal: the result stands.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Exporter:
         self._gauges: dict[str, float] = {}
         self._push: asyncio.Task[None] | None = None
         self._encoder: promwire.RemoteWrite | None = None
+        self._final = False  # the run is over: _families hold its final numbers
         self._watch: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Exporter:
@@ -115,6 +116,7 @@ class Exporter:
         try:
             self._gauges = {"users": 0, "in_flight": 0, "rps": self._gauges.get("rps", 0.0)}
             self._refresh()
+            self._final = True
             if self._push is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._push
@@ -151,9 +153,9 @@ class Exporter:
                 "rps": record.get("rps", 0.0),
                 "planned": next(iter(planned.values()), 0.0),
             }
-            self._refresh()
             if not self.writers:
-                continue
+                continue  # pull only: scrapes read the recorder themselves (_text)
+            self._refresh()
             if self._push is not None and not self._push.done():
                 self.skipped += 1
                 continue
@@ -165,6 +167,11 @@ class Exporter:
             self._families = promseries.collect(recorder, self.labels, self._gauges)
 
     def _text(self) -> str:
+        """A scrape: the numbers as they are now (nothing is collected between scrapes when
+        nothing is pushed); after the run, its final numbers."""
+        if not self._final:
+            self._gauges["in_flight"] = self.runner.in_flight
+            self._refresh()
         return promwire.exposition(self._families)
 
     def _body(self) -> bytes:
