@@ -160,7 +160,7 @@ def counts_match(prom: Prom, series: str, selector: str, expected: float) -> Non
 
 def p95_within_a_bucket(prom: Prom, metric: str, run_id: str, summary: dict[str, Any]) -> None:
     """histogram_quantile(0.95) over the summed buckets, on both paths, lies in the bucket
-    that holds the result's own value at that rank (exact to HDR's 0.1 %)."""
+    that holds the result's own value at that rank (to HDR's 0.1 %)."""
     promql = (
         f"histogram_quantile(0.95, sum by (le, job) (max_over_time("
         f'loadgen_{metric}_seconds_bucket{{scope="overall",run_id="{run_id}"}}{WINDOW})))'
@@ -168,6 +168,9 @@ def p95_within_a_bucket(prom: Prom, metric: str, run_id: str, summary: dict[str,
     values = prom.settled(promql, lambda v: len(v) == 2)
     assert set(values) == {"", "loadgen"}
     truth = at_prometheus_rank(summary, 0.95)
-    lower, upper = bucket(truth)
+    # HDR reports the top of the value's 0.1 %-wide bucket, and the export counts that HDR
+    # bucket at a bound its lowest value reaches: a value just above a bound (a 10 ms ttft
+    # measured as 10.004 ms) is counted in the bucket below it.
+    lower, upper = bucket(truth / 1.001)[0], bucket(truth)[1]
     for job, estimate in values.items():
         assert lower * 0.999 <= estimate <= upper * 1.001, (job, estimate, truth, summary["p95"])
