@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loadgen.cli.export import export_options, worker_args
 from loadgen.cli.outputs import json_summary, render_reports
 from loadgen.cli.quick import scrape_sets
 from loadgen.cli.runloop import attended, progress_choice, run_loop
@@ -135,6 +136,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
             duration=args.duration,
             rate=plan.rate,
             truth=args.truth,
+            export=export_options(args, plan.out),
         )
         return RayRun(profile, ray), f"Ray actors ({args.ray})"
     from loadgen.engine.distributed.local import LocalOptions, LocalRun
@@ -150,6 +152,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
         duration=args.duration,
         rate=args.rate,
         truth=args.truth,
+        extra_args=tuple(worker_args(args, plan.out)),
     )
     return LocalRun(profile, local), f"{plan.count} processes"
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loadgen._version import __version__
+from loadgen.cli.export import exported
 from loadgen.cli.outputs import ExitCode, json_summary, output_failure, render_reports
 from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text, scrape_sets
 from loadgen.cli.quick import models as quick_models
@@ -137,7 +138,7 @@ async def _run_async(
     ) as engine:
         for warning in engine.limit_warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        return await attended(engine, live)
+        return await exported(engine, args, out, lambda: attended(engine, live))
 
 
 def _follow(profile: Profile, path: str | None) -> FileSteps | None:
