@@ -17,6 +17,7 @@ from loadgen.core.health import assess
 from loadgen.core.phases import phase_summaries
 from loadgen.core.resultdoc import (
     SCHEMA,
+    ControlEvent,
     Environment,
     Header,
     Health,
@@ -97,6 +98,7 @@ def document(
     slo: Slo,
     thresholds: Sequence[Threshold] = (),
     aborted_by: Limit | None = None,
+    control: Sequence[ControlEvent] = (),
 ) -> ResultDoc:
     """The result document; thresholds are judged on it, SLOs on its overall scope."""
     overall = recorded["scopes"]["overall"]
@@ -125,5 +127,7 @@ def document(
         "thresholds": [],
         "aborted_by": aborted_by,
     }
+    if control:  # the live page's steering (--ui): holds, resumes, a stop
+        doc["control"] = list(control)
     doc["thresholds"] = cast(list[Limit], evaluate(list(thresholds), doc))
     return doc

@@ -21,6 +21,7 @@ __all__ = [
     "Brief",
     "Calibration",
     "Check",
+    "ControlEvent",
     "Custom",
     "Environment",
     "ErrorRow",
@@ -419,6 +420,16 @@ class Recorded(TypedDict):
     custom: Custom
 
 
+class ControlEvent(TypedDict):
+    """A change made by hand from the live page (``--ui``): hold a level, resume, stop."""
+
+    t: float  # seconds into the run
+    action: Literal["hold", "resume", "stop"]
+    unit: str  # "users" (closed model) or "rate" (open model, per second)
+    value: float | None  # the level held; None for resume and stop
+    by: str  # who asked: "ui"
+
+
 class ResultDoc(Header):
     """The whole result document (``result.json``)."""
 
@@ -443,6 +454,7 @@ class ResultDoc(Header):
     clock: NotRequired[dict[str, Any]]  # merge with offsets, distributed
     distributed: NotRequired[dict[str, Any]]  # distributed: how the workers ran
     aws: NotRequired[AwsSection]  # profile.aws with cloudwatch or cost
+    control: NotRequired[list[ControlEvent]]  # --ui: changes made by hand, in time order
 
 
 def as_doc(data: Mapping[str, Any]) -> ResultDoc:
