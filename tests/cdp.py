@@ -156,8 +156,9 @@ class Browser:
     async def click(self, selector: str) -> None:
         """A real mouse click in the middle of the element ``selector``."""
         box = await self.eval(
-            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-            ".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
         )
         x, y = box
         await self.mouse(x, y)
