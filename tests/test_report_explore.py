@@ -7,7 +7,6 @@ one-hour run's report stays under 2 MB.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 from cdp import CHROMIUM, Browser
