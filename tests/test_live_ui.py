@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -212,3 +213,98 @@ def test_a_rate_hold_reschedules_the_open_model(tmp_path):
     assert after
     assert all(4 <= n <= 6 for n in before), before
     assert all(18 <= n <= 22 for n in after), after
+
+
+def _interrupt(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> int:
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout)
+
+
+_FINISHED = "lgLive.status && lgLive.status.state === 'finished'"
+_SHOWN = """({points: lgLive.board.points(), state: document.getElementById('lg-state').textContent,
+  control: document.getElementById('lg-control-section').hidden,
+  names: (lgLive.status.tables[0] || {rows: []}).rows.map(r => r[0])})"""
+
+
+def test_linger_keeps_the_final_state_and_ui_opens_a_past_result(tmp_path):
+    """--ui-linger: after the run the same page shows the finished run (every interval of
+    the result, its verdict, no controls) until Ctrl-C; `loadgen ui RESULT.json` shows it
+    the same way."""
+    load = {"users": 2, "duration": "3s", "graceful_stop": "2s"}
+    run = LiveRun(tmp_path, _profile(tmp_path, load), "--ui-linger")
+
+    async def watch(url: str, sub: str) -> dict[str, Any]:
+        async with Browser(tmp_path / sub) as b:
+            await b.goto(url)
+            await b.wait_for(_FINISHED, timeout=25)
+            shown: dict[str, Any] = await b.eval(_SHOWN)
+            shown["errors"] = b.errors
+            return shown
+
+    try:
+        lingering = run_async(watch(run.url(), "linger"), timeout=60)
+        assert run.proc.poll() is None  # still serving
+        assert _interrupt(run.proc) == 0
+    finally:
+        run.kill()
+    data = json.loads((run.out / "result.json").read_text())
+    expected = {
+        "points": len(data["intervals"]),
+        "state": "passed",
+        "control": True,
+        "names": [*sorted(data["scopes"]["by_name"]), "all"],
+        "errors": [],
+    }
+    assert lingering == expected
+    err = tmp_path / "ui-stderr.txt"
+    with err.open("wb") as stream:
+        ui = subprocess.Popen(
+            [sys.executable, "-m", "loadgen", "ui", str(run.out / "result.json"), "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stream,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while not (found := re.search(r"live page: (http://\S+)", err.read_text())):
+            assert ui.poll() is None, err.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        opened = run_async(watch(found.group(1), "ui"), timeout=60)
+        assert _interrupt(ui) == 0
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+            ui.wait(10)
+    assert opened == expected
+
+
+def test_processes_show_the_merged_view_and_can_be_stopped(tmp_path):
+    """--processes 2: the page gets the merged seconds (both parts' users added), a hold is
+    refused with the reason, and the stop button ends both parts."""
+    load = {"users": 4, "duration": "40s", "graceful_stop": "2s"}
+    run = LiveRun(tmp_path, _profile(tmp_path, load), "--processes", "2")
+
+    async def drive() -> dict[str, Any]:
+        async with Browser(tmp_path) as b:
+            await b.goto(run.url(timeout=30))
+            await b.wait_for("lgLive.board && lgLive.board.points() >= 3", timeout=30)
+            users = await b.eval("lgLive.board.cols.users.slice(-2)")
+            hidden = await b.eval("document.getElementById('lg-hold').hidden")
+            await b.eval("lgLive.socket.send(JSON.stringify({action: 'hold', value: 3}))")
+            await b.wait_for("/refused/.test(document.getElementById('lg-msg').textContent)")
+            refused = await b.eval("document.getElementById('lg-msg').textContent")
+            await b.click("#lg-stop")
+            return {"users": users, "hidden": hidden, "refused": refused, "errors": b.errors}
+
+    try:
+        seen = run_async(drive(), timeout=90)
+        data = run.finish(timeout=40)
+    finally:
+        run.kill()
+    assert seen["users"] == [4, 4]  # 2 + 2: the merged second, not one part's
+    assert seen["hidden"] is True
+    assert "one process" in seen["refused"]
+    assert seen["errors"] == []
+    assert data["run"]["duration"] < 40
+    assert len(data["parts"]) == 2
