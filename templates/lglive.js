@@ -5,7 +5,8 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("lg-config").textContent);
-  var live = window.lgLive = {board: null, status: null, control: null, messages: 0, socket: null};
+  var live = window.lgLive = {board: null, status: null, control: null, messages: 0, inits: 0,
+                              socket: null};
   var $ = function (id) { return document.getElementById(id); };
 
   function el(tag, text, cls) {
@@ -110,6 +111,7 @@
   function onMessage(msg) {
     live.messages += 1;
     if (msg.type === "init") {
+      live.inits += 1;
       $("lg-board").innerHTML = "";
       $("lg-name").textContent = msg.data.name;
       document.title = "loadgen live: " + msg.data.name;
@@ -118,7 +120,7 @@
       showStatus(msg.status);
     } else if (msg.type === "point") {
       live.board.push(msg.point);
-      showStatus(msg.status);
+      if (!live.status || live.status.state !== "finished") showStatus(msg.status);
     } else if (msg.type === "event") {
       live.board.addEvent(msg.event);
     } else if (msg.type === "status") {

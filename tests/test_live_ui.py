@@ -8,6 +8,7 @@ refused with 403. Needs Debian's chromium (skipped without it).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -137,6 +138,11 @@ async def _drive(run: LiveRun, tmp: Path) -> dict[str, Any]:
         seen["errors"] = list(b.errors)
         await b.click("#lg-stop")
         await b.wait_for("/done: stop/.test(document.getElementById('lg-msg').textContent)")
+        # the run's verdict reaches the page before its server closes
+        seen["final"] = await b.wait_for(
+            "lgLive.status.state === 'finished' && document.getElementById('lg-state').textContent",
+            timeout=20,
+        )
     return seen
 
 
@@ -160,6 +166,8 @@ def test_live_page_follows_and_steers_a_run(tmp_path):
     assert (seen["foreign"], seen["no_token"], seen["own"]) == (403, 403, 101)
     assert seen["magenta"] == ["hold 4 users"]
     assert seen["errors"] == []
+    assert seen["final"] == "interrupted"
+    assert run.proc.returncode == 130  # a stop from the page is an interruption, as Ctrl-C
     events = data["control"]
     assert [(e["action"], e["value"], e["unit"]) for e in events] == [
         ("hold", 4.0, "users"),
@@ -233,16 +241,21 @@ def test_linger_keeps_the_final_state_and_ui_opens_a_past_result(tmp_path):
     load = {"users": 2, "duration": "3s", "graceful_stop": "2s"}
     run = LiveRun(tmp_path, _profile(tmp_path, load), "--ui-linger")
 
-    async def watch(url: str, sub: str) -> dict[str, Any]:
+    async def watch(url: str, sub: str, inits: int = 1) -> dict[str, Any]:
         async with Browser(tmp_path / sub) as b:
             await b.goto(url)
+            if inits > 1:  # the run's page, then the lingering server's: the page reconnects
+                while "stays up" not in run.stderr:
+                    assert run.proc.poll() is None, run.stderr
+                    await asyncio.sleep(0.05)
+            await b.wait_for(f"lgLive.inits >= {inits}", timeout=25)
             await b.wait_for(_FINISHED, timeout=25)
             shown: dict[str, Any] = await b.eval(_SHOWN)
             shown["errors"] = b.errors
             return shown
 
     try:
-        lingering = run_async(watch(run.url(), "linger"), timeout=60)
+        lingering = run_async(watch(run.url(), "linger", inits=2), timeout=60)
         assert run.proc.poll() is None  # still serving
         assert _interrupt(run.proc) == 0
     finally:

@@ -46,8 +46,10 @@ async def attended(runner: Any, progress: tuple[str, float], ui: Any = None) -> 
     Progress goes to stderr as ``progress`` says; the handlers go when the run ends.
     ``ui``: a ``loadgen.cli.ui.LivePage`` (``--ui``) serving the live page meanwhile."""
     if ui is not None:
-        async with ui.serving(runner):
-            return await attended(runner, progress)
+        async with ui.serving(runner) as finished:
+            done = await attended(runner, progress)
+            finished(done.data)
+            return done
     from loadgen.cli.progress import Progress
 
     how, interval = progress

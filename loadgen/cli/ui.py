@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,9 @@ class LivePage:
         return cls(args.ui_host, port, linger=args.ui_linger)
 
     @contextlib.asynccontextmanager
-    async def serving(self, runner: Any) -> AsyncIterator[None]:
-        """Serve the page while the body runs ``runner``; push each snapshot to it."""
+    async def serving(self, runner: Any) -> AsyncIterator[Callable[[dict[str, Any]], None]]:
+        """Serve the page while the body runs ``runner``; push each snapshot to it. The body
+        gets ``finished(result_data)``: the pages then show the run's verdict."""
         from loadgen.engine.livefeed import LiveFeed
         from loadgen.engine.uiserver import UIServer
         from loadgen.report.livedata import event_label
@@ -107,8 +108,14 @@ class LivePage:
         await self._start(server)
         self.port, self.token = server.port, server.token
         follow = asyncio.create_task(_follow(runner, feed, server))
+
+        def finished(data: dict[str, Any]) -> None:
+            from loadgen.report.livestatus import final_status
+
+            server.send({"type": "status", "status": final_status(data)})
+
         try:
-            yield
+            yield finished
         finally:
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
