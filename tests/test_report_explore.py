@@ -159,3 +159,23 @@ def test_a_one_hour_report_stays_under_2_mb(report, tmp_path):
     island = text.split('id="lg-data">', 1)[1].split("</script>", 1)[0]
     assert island.count(",") >= 3600  # every interval is a point
     assert size < 2_000_000, size
+
+
+def test_changes_made_from_the_live_page_are_marked_on_the_time_axis(report, tmp_path):
+    """A hold and a stop from the live page: a labelled line on every static chart over
+    time, and an event in the interactive charts' data."""
+    base, _ = report
+    data = copy.deepcopy(base.data)
+    data["control"] = [
+        {"t": 1.5, "action": "hold", "unit": "users", "value": 4.0, "by": "ui"},
+        {"t": 3.0, "action": "stop", "unit": "users", "value": None, "by": "ui"},
+    ]
+    text = render_all(Result(data), tmp_path, ["html"])[0].read_text()
+    over_time = text.split('<section id="over-time">', 1)[1].split("</section>", 1)[0]
+    charts = over_time.count("<svg")
+    assert charts >= 4
+    assert over_time.count("live page: hold 4 users") == charts
+    assert over_time.count("live page: stop") == charts
+    island = text.split('id="lg-data">', 1)[1].split("</script>", 1)[0]
+    assert '{"t":1.5,"label":"hold 4 users","kind":"control"}' in island
+    assert '{"t":3.0,"label":"stop","kind":"control"}' in island
