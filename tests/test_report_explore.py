@@ -7,6 +7,7 @@ one-hour run's report stays under 2 MB.
 from __future__ import annotations
 
 import copy
+import decimal
 
 import pytest
 from cdp import CHROMIUM, Browser
@@ -31,9 +32,12 @@ def shown(value: float | None) -> str:
     """What the page prints for a value (LG.fmt in templates/lgcharts.js)."""
     if value is None:
         return "–"
-    if abs(value) >= 100:
-        return f"{value:.0f}"
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    places = 0 if abs(value) >= 100 else 1 if abs(value) >= 10 else 2
+    # Number.toFixed rounds the exact binary value half up (Python's format: half even)
+    exact = decimal.Decimal(value).quantize(
+        decimal.Decimal(1).scaleb(-places), decimal.ROUND_HALF_UP
+    )
+    return f"{exact:.{places}f}"
 
 
 _AT = """(() => {{
