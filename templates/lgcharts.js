@@ -32,13 +32,13 @@
     this.zoomed = null; // [min, max] while zoomed
     this.syncing = false;
     var self = this;
-    this.specs.forEach(function (spec) {
+    this.specs.forEach(function (spec) { // every figure first: each chart then takes its width
       var fig = document.createElement("figure");
       fig.className = "lg-chart";
-      fig.id = "lg-" + spec.id;
+      fig.id = "lg-chart-" + spec.id;
       root.appendChild(fig);
-      self.build(spec);
     });
+    this.specs.forEach(function (spec) { self.build(spec); });
     window.addEventListener("resize", function () {
       Object.keys(self.plots).forEach(function (id) {
         var u = self.plots[id];
@@ -64,7 +64,7 @@
 
   Board.prototype.build = function (spec) {
     var self = this;
-    var fig = document.getElementById("lg-" + spec.id);
+    var fig = document.getElementById("lg-chart-" + spec.id);
     var series = seriesOf(spec, this.cols);
     if (this.plots[spec.id]) this.plots[spec.id].destroy();
     delete this.plots[spec.id];
@@ -162,6 +162,15 @@
   };
 
   Board.prototype.points = function () { return (this.cols.t || []).length; };
+
+  /* Every chart drawn inside its own figure and no wider (what a test checks). */
+  Board.prototype.laidOut = function () {
+    var plots = this.plots;
+    return Object.keys(plots).every(function (id) {
+      var u = plots[id], fig = u.root.parentNode;
+      return fig && fig.id === "lg-chart-" + id && u.width <= fig.clientWidth;
+    });
+  };
 
   window.LG = {
     Board: Board,

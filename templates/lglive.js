@@ -56,7 +56,7 @@
         tr.appendChild(el("td", mark, "pill " + (c.ok === null ? "wait" : c.ok ? "ok" : "bad")));
         [c.kind, c.expr, c.value, c.limit].forEach(function (v) { tr.appendChild(el("td", v)); });
         return tr;
-      }));
+      })).className = "lg checks";
     } else checks.appendChild(el("p", "none declared", "note"));
     var health = $("lg-health");
     health.hidden = !(st.health || []).length;
@@ -72,11 +72,18 @@
       st.tables.forEach(function (t) {
         var wrap = tables.appendChild(el("div", null, "tablewrap"));
         wrap.id = "lg-table-" + t.id;
-        wrap.appendChild(table(t.columns, t.rows, function (r) {
+        var tbl = wrap.appendChild(table(t.columns, t.rows, function (r) {
           var tr = el("tr");
           r.forEach(function (v) { tr.appendChild(el("td", v)); });
           return tr;
         }));
+        var groups = el("tr");
+        (t.groups || []).forEach(function (g) {
+          var th = groups.appendChild(el("th", g[0]));
+          th.colSpan = g[1];
+          th.style.textAlign = "center";
+        });
+        tbl.tHead.insertBefore(groups, tbl.tHead.firstChild);
       });
     }
     if (st.held != null) $("lg-msg").textContent = "holding at " + st.held;

@@ -53,8 +53,17 @@ class Browser:
         self.session = ""
 
     async def __aenter__(self) -> Browser:
+        try:
+            return await self._open()
+        except BaseException:
+            await self.__aexit__()  # never leave a browser behind
+            raise
+
+    async def _open(self) -> Browser:
         assert CHROMIUM is not None
         self.profile.mkdir(parents=True, exist_ok=True)
+        port_file = self.profile / "DevToolsActivePort"
+        port_file.unlink(missing_ok=True)  # a previous browser's, in a reused profile
         self._proc = await asyncio.create_subprocess_exec(
             CHROMIUM,
             *FLAGS,
@@ -63,7 +72,6 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        port_file = self.profile / "DevToolsActivePort"
         deadline = time.monotonic() + 20
         while not port_file.exists() or len(port_file.read_text().split()) < 2:
             assert time.monotonic() < deadline, "chromium did not open its DevTools port"
@@ -79,11 +87,7 @@ class Browser:
         self.session = attached["sessionId"]
         await self.send("Runtime.enable")
         await self.send("Page.enable")
-        width, height = self.size
-        await self.send(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
+        await self._viewport(*self.size)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -170,11 +174,28 @@ class Browser:
         await self.eval(f"document.querySelector({json.dumps(selector)}).focus()")
         await self.send("Input.insertText", {"text": text})
 
-    async def screenshot(self, path: Path, *, full: bool = True) -> Path:
-        params: dict[str, Any] = {"format": "png", "captureBeyondViewport": full}
-        if full:
-            height = await self.eval("document.documentElement.scrollHeight")
-            params["clip"] = {"x": 0, "y": 0, "width": self.size[0], "height": height, "scale": 1}
-        shot = await self.send("Page.captureScreenshot", params)
+    async def screenshot(self, path: Path, *, clip: tuple[float, float] | None = None) -> Path:
+        """A PNG of the whole page, or of ``clip`` = (top, height). The viewport is first
+        grown to the page's height (charts redraw on resize; shooting beyond the viewport
+        would catch canvases cleared and not yet redrawn), then put back."""
+        width, height = self.size
+        full = int(await self.eval("document.documentElement.scrollHeight"))
+        await self._viewport(width, max(height, full))
+        await self.eval("new Promise(r => requestAnimationFrame(() => setTimeout(r, 300)))")
+        top, tall = clip if clip is not None else (0.0, float(full))
+        shot = await self.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "clip": {"x": 0, "y": top, "width": width, "height": tall, "scale": 1},
+            },
+        )
+        await self._viewport(width, height)
         await asyncio.to_thread(path.write_bytes, base64.b64decode(shot["data"]))
         return path
+
+    async def _viewport(self, width: int, height: int) -> None:
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )

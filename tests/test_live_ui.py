@@ -124,6 +124,7 @@ async def _drive(run: LiveRun, tmp: Path) -> dict[str, Any]:
         await b.wait_for(f"lgLive.board.points() >= {first + 3}", timeout=15)
         seen["gain"] = (first, await b.eval("lgLive.board.points()"), time.monotonic() - started)
         seen["t"] = await b.eval("lgLive.board.cols.t")
+        seen["charts"] = await b.eval("[Object.keys(lgLive.board.plots), lgLive.board.laidOut()]")
         token = await b.eval("JSON.parse(document.getElementById('lg-config').textContent).token")
         origin = url.rstrip("/")
         seen["foreign"] = await _refused(url, origin="http://evil.example", token=token)
@@ -163,6 +164,10 @@ def test_live_page_follows_and_steers_a_run(tmp_path):
     gaps = [b - a for a, b in zip(seen["t"], seen["t"][1:], strict=False)]
     assert gaps
     assert all(abs(g - 1.0) < 0.05 for g in gaps), gaps  # one point per interval
+    assert seen["charts"] == [
+        ["level", "throughput", "ttft", "itl", "e2e", "tokens", "health"],
+        True,
+    ]
     assert (seen["foreign"], seen["no_token"], seen["own"]) == (403, 403, 101)
     assert seen["magenta"] == ["hold 4 users"]
     assert seen["errors"] == []

@@ -102,7 +102,7 @@ def test_drag_zooms_every_chart_and_a_legend_click_hides_a_series(report, tmp_pa
             scales = await b.eval(
                 "Object.values(lgBoard.plots).map(u => [u.scales.x.min, u.scales.x.max])"
             )
-            await b.click("#lg-ttft .u-legend .u-series:nth-child(4) .u-label")
+            await b.click("#lg-chart-ttft .u-legend .u-series:nth-child(4) .u-label")
             hidden = await b.eval("!lgBoard.plots.ttft.series[3].show")
             others = await b.eval("lgBoard.plots.ttft.series[2].show")
             return scales, hidden, others

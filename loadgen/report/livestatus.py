@@ -13,7 +13,7 @@ from typing import Any
 
 from loadgen.core.verdict import judge, value_text
 from loadgen.report import fmt
-from loadgen.report.view import check_rows, columns, scope_cells
+from loadgen.report.view import check_rows, columns, groups, scope_cells
 
 __all__ = ["final_status", "limit_rows", "scope_tables", "totals"]
 
@@ -30,7 +30,14 @@ def scope_tables(scopes: Mapping[str, Any]) -> list[dict[str, Any]]:
         if rows:
             if "overall" in scopes:
                 rows.append(["all", *scope_cells(scopes["overall"])])
-            out.append({"id": key, "columns": [label, *headers], "rows": rows})
+            out.append(
+                {
+                    "id": key,
+                    "groups": [["", 1], *groups()],
+                    "columns": [label, *headers],
+                    "rows": rows,
+                }
+            )
     return out
 
 
