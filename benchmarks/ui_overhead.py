@@ -113,13 +113,13 @@ def main() -> None:
             cpu, read = one_run(Path(tmp), f"ui{r}", args.users, args.duration, ui=True)
             live.append(cpu)
             print(
-                f"round {r + 1}: plain {plain[-1]:.3f} cores, --ui {cpu:.3f} cores ({read} pushes read)"
+                f"round {r + 1}: plain {plain[-1]:.3f} cores, --ui {cpu:.3f} cores "
+                f"({read} pushes read)"
             )
     a, b = statistics.median(plain), statistics.median(live)
     print(f"{args.users} streams: generator CPU plain {a:.3f} cores, with --ui and a page {b:.3f}")
-    print(
-        f"the live page costs {100 * (b - a) / a:+.1f} % of the generator's CPU (median of {args.rounds})"
-    )
+    share = 100 * (b - a) / a
+    print(f"the live page costs {share:+.1f} % of the generator's CPU (median of {args.rounds})")
 
 
 if __name__ == "__main__":
