@@ -131,3 +131,47 @@ def test_without_control_every_request_is_refused():
 )
 def test_loopback_addresses(host, loopback):
     assert is_loopback(host) is loopback
+
+
+def test_ui_names_a_wrong_result_file_and_the_fix(tmp_path, capsys):
+    from loadgen.cli import main
+
+    missing = tmp_path / "nope.json"
+    (tmp_path / "other.json").write_text('{"schema": "x"}')
+    assert main(["ui", str(missing)]) == 2
+    assert main(["ui", str(tmp_path / "other.json")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"error: {missing}: No such file or directory — give a result.json a run wrote",
+        f"error: {tmp_path / 'other.json'}: not a loadgen result (schema 'loadgen.result/1' "
+        "expected) — give a result.json a run wrote",
+    ]
+
+
+def test_a_busy_port_is_a_start_error_naming_it(tmp_path, capsys):
+    """--ui on a port already taken: exit 2 and the fix, no traceback."""
+    import socket
+
+    from loadgen.cli import main
+
+    profile = tmp_path / "p.json"
+    profile.write_text(
+        json.dumps(
+            {
+                "name": "busy",
+                "target": {"base_url": "builtin"},
+                "users": [{"tasks": [{"chat": {"category": "simple"}}]}],
+                "load": {"users": 1, "duration": "1s"},
+            }
+        )
+    )
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        code = main(["run", str(profile), "--ui", str(port), "-q", "--out", str(tmp_path / "o")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"error: --ui: cannot listen on 127.0.0.1:{port}" in err
+    assert "--ui 0 picks a free one" in err
+    assert "Traceback" not in err

@@ -207,8 +207,10 @@ def ui_main(argv: Sequence[str]) -> int:
     path = Path(args.result)
     try:
         result = load_result(path / "result.json" if path.is_dir() else path)
-    except Exception as exc:  # a wrong file: say which and why, no traceback
-        print(terminal(f"error: {args.result}: {exc}"), file=sys.stderr)
+    except (OSError, ValueError) as exc:  # a wrong file: say which and why, no traceback
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        where = "" if args.result in why else f"{args.result}: "
+        print(terminal(f"error: {where}{why} — give a result.json a run wrote"), file=sys.stderr)
         return ExitCode.USAGE
     try:
         run_loop(lambda: serve_result(result.data, args.host, args.port))
