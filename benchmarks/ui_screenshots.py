@@ -83,6 +83,8 @@ async def _report(report: Path, work: Path, out: Path) -> None:
     async with Browser(work / "report", width=1400, height=1000) as b:
         await b.goto(report.as_uri())
         await b.wait_for("window.lgBoard && lgBoard.plots.ttft")
+        full = await b.eval("document.documentElement.scrollHeight")
+        await b._viewport(1400, full)  # the size the shot is taken at: no resize after the hover
         await b.eval("lgBoard.plots.ttft.setScale('x', {min: 4, max: 20})")
         box = await b.eval(
             "(() => { const u = lgBoard.plots.ttft; u.root.scrollIntoView({block: 'center'});"

@@ -27,6 +27,7 @@
     this.root = root;
     this.cols = data.columns || {};
     this.events = data.events || [];
+    this.limits = data.limits || [];
     this.specs = data.charts;
     this.plots = {};
     this.zoomed = null; // [min, max] while zoomed
@@ -79,7 +80,7 @@
       width: this.size(fig).width,
       height: 220,
       cursor: {sync: {key: "lg", setSeries: false}, drag: {x: true, y: false}},
-      scales: {x: {time: false}},
+      scales: {x: {time: false}, y: {range: function (u, min, max) { return self.range(spec, min, max); }}},
       axes: [
         {label: "s into the run", values: function (u, ticks) { return ticks.map(function (v) { return v + "s"; }); }},
         {values: function (u, ticks) { return ticks.map(fmt); }, size: 56},
@@ -117,10 +118,33 @@
     this.syncing = false;
   };
 
+  /* The y range: from 0 (or below) to the data's top, raised to show any limit line. */
+  Board.prototype.range = function (spec, min, max) {
+    var top = max == null ? 1 : max;
+    this.limits.forEach(function (l) { if (l.chart === spec.id) top = Math.max(top, l.value); });
+    var low = Math.min(0, min == null ? 0 : min);
+    if (top <= low) top = low + 1;
+    return [low, top * 1.05];
+  };
+
   Board.prototype.drawEvents = function (u) {
     var ctx = u.ctx, top = u.bbox.top, h = u.bbox.height;
+    var left = u.bbox.left, w = u.bbox.width, dpr = devicePixelRatio;
     ctx.save();
-    ctx.font = Math.round(10 * devicePixelRatio) + "px system-ui, sans-serif";
+    ctx.font = Math.round(10 * dpr) + "px system-ui, sans-serif";
+    this.limits.forEach(function (l) {
+      if (l.chart !== u.lgId) return;
+      var y = Math.round(u.valToPos(l.value, "y", true));
+      ctx.strokeStyle = ctx.fillStyle = "#dc2626";
+      ctx.setLineDash([6, 3]);
+      ctx.beginPath();
+      ctx.moveTo(left, y);
+      ctx.lineTo(left + w, y);
+      ctx.stroke();
+      ctx.textAlign = "right";
+      ctx.fillText(l.label, left + w - 4 * dpr, y - 3 * dpr);
+      ctx.textAlign = "left";
+    });
     this.events.forEach(function (e) {
       if (e.t < u.scales.x.min || e.t > u.scales.x.max) return;
       var x = Math.round(u.valToPos(e.t, "x", true));
@@ -131,7 +155,7 @@
       ctx.moveTo(x, top);
       ctx.lineTo(x, top + h);
       ctx.stroke();
-      if (e.kind === "control") ctx.fillText(e.label, x + 3, top + 12 * devicePixelRatio);
+      if (e.kind === "control") ctx.fillText(e.label, x + 3, top + 12 * dpr);
     });
     ctx.restore();
   };

@@ -7,7 +7,7 @@ import json
 
 from report_helpers import cached_run
 
-from loadgen.report.livedata import CHARTS, columns, island, page_data, point
+from loadgen.report.livedata import CHARTS, columns, island, limit_lines, page_data, point
 from loadgen.report.livestatus import final_status, limit_rows
 from loadgen.report.view import scope_cells
 
@@ -93,3 +93,39 @@ def test_a_threshold_not_yet_measured_is_neither_pass_nor_fail():
         "threshold",
     )
     assert [(r["ok"], r["value"]) for r in rows] == [(None, "–"), (False, "50.00%")]
+
+
+def test_limits_on_a_charted_percentile_become_lines_on_its_chart():
+    """Whole-run thresholds and SLOs on ttft/itl/e2e p50/p95/p99 are drawn; scoped ones, rates
+    and other statistics are not (no chart holds them)."""
+    limits = [
+        {"expr": "ttft.p95 < 400ms", "metric": "ttft", "stat": "p95", "limit": 400.0, "unit": "ms"},
+        {
+            "expr": "e2e.p99 <= 2000ms",
+            "metric": "e2e",
+            "stat": "p99",
+            "limit": 2000,
+            "unit": "ms",
+            "scope": {},
+        },
+        {
+            "expr": "ttft{name:x}.p95 < 1s",
+            "metric": "ttft",
+            "stat": "p95",
+            "limit": 1000.0,
+            "unit": "ms",
+            "scope": ("name", "x"),
+        },
+        {
+            "expr": "errors.rate < 5%",
+            "metric": "errors",
+            "stat": "rate",
+            "limit": 0.05,
+            "unit": "%",
+        },
+        {"expr": "ttft.mean < 1s", "metric": "ttft", "stat": "mean", "limit": 1000.0, "unit": "ms"},
+    ]
+    assert limit_lines(limits) == [
+        {"chart": "ttft", "key": "ttft.p95", "value": 400.0, "label": "ttft.p95 < 400ms"},
+        {"chart": "e2e", "key": "e2e.p99", "value": 2000.0, "label": "e2e.p99 <= 2000ms"},
+    ]

@@ -183,3 +183,31 @@ def test_changes_made_from_the_live_page_are_marked_on_the_time_axis(report, tmp
     island = text.split('id="lg-data">', 1)[1].split("</script>", 1)[0]
     assert '{"t":1.5,"label":"hold 4 users","kind":"control"}' in island
     assert '{"t":3.0,"label":"stop","kind":"control"}' in island
+
+
+@needs_chromium
+def test_a_threshold_on_a_percentile_is_a_line_the_chart_makes_room_for(report, tmp_path):
+    """ttft.p95 < 3x the run's worst interval: the TTFT chart's scale reaches the limit."""
+    base, _ = report
+    data = copy.deepcopy(base.data)
+    worst = max(iv["ttft"].get("p99", 0.0) for iv in data["intervals"])
+    limit = round(3 * worst)
+    data["thresholds"] = [
+        {"expr": f"ttft.p95 < {limit}ms", "metric": "ttft", "stat": "p95", "scope": {}, "op": "<"}
+        | {"limit": float(limit), "unit": "ms", "value": 1.0, "ok": True, "abort_on_fail": False}
+    ]
+    html = render_all(Result(data), tmp_path, ["html"])[0]
+
+    async def look() -> list[float]:
+        async with Browser(tmp_path) as b:
+            await b.goto(html.as_uri())
+            await b.wait_for("window.lgBoard && lgBoard.plots.ttft")
+            got: list[float] = await b.eval(
+                "[lgBoard.limits.length, lgBoard.plots.ttft.scales.y.max]"
+            )
+            assert b.errors == []
+            return got
+
+    count, ttft_top = run_async(look(), timeout=60)
+    assert count == 1
+    assert ttft_top >= limit

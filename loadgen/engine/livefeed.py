@@ -16,7 +16,7 @@ from loadgen.core.health import assess
 from loadgen.core.live import Aborts, judged_live
 from loadgen.core.slo import overall_values
 from loadgen.core.thresholds import evaluate
-from loadgen.report.livedata import CHARTS, event_label, point
+from loadgen.report.livedata import CHARTS, event_label, limit_lines, point
 from loadgen.report.livestatus import limit_rows, scope_tables, totals
 
 __all__ = ["LiveFeed"]
@@ -109,6 +109,15 @@ class LiveFeed:
             "load": {"dropped": recorder.dropped},
         }
 
+    def _limits(self) -> list[dict[str, Any]]:
+        """The profile's thresholds and SLOs drawn as lines on the percentile charts."""
+        thresholds = [
+            {"expr": t.expr, "metric": t.metric, "stat": t.stat, "scope": t.scope}
+            | {"limit": t.limit, "unit": t.unit}
+            for t in self.profile.thresholds
+        ]
+        return limit_lines([*thresholds, *self.profile.slo.records({})])
+
     def init(self) -> dict[str, Any]:
         """The page's whole state now: charts, points so far as columns, events, status."""
         keys = sorted({k for p in self.points for k in p} | {"t"})
@@ -123,6 +132,7 @@ class LiveFeed:
                     {"t": e["t"], "label": event_label(e), "kind": "control"}
                     for e in getattr(self.control, "events", [])
                 ],
+                "limits": self._limits(),
             },
             "status": self.status,
             "control": self.allowed,

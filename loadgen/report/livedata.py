@@ -15,7 +15,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["CHARTS", "columns", "event_label", "events", "island", "page_data", "point"]
+__all__ = [
+    "CHARTS",
+    "columns",
+    "event_label",
+    "events",
+    "island",
+    "limit_lines",
+    "page_data",
+    "point",
+]
 
 _PCTS = ("p50", "p95", "p99")
 _LATENCY = (("ttft", "TTFT"), ("itl", "ITL"), ("e2e", "E2E"))
@@ -130,6 +139,25 @@ def event_label(e: Mapping[str, Any]) -> str:
     return str(e["action"])
 
 
+def limit_lines(limits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Thresholds and SLOs on a charted percentile of the whole run (``ttft.p95 < 400ms``)
+    as horizontal lines on that chart: each interval's point can be read against the limit
+    (the check itself is on the whole run, not on any one second)."""
+    out = []
+    for t in limits:
+        charted = t.get("metric") in ("ttft", "itl", "e2e") and t.get("stat") in _PCTS
+        if charted and not t.get("scope") and t.get("unit") == "ms":
+            out.append(
+                {
+                    "chart": t["metric"],
+                    "key": f"{t['metric']}.{t['stat']}",
+                    "value": float(t["limit"]),
+                    "label": str(t["expr"]),
+                }
+            )
+    return out
+
+
 def page_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """Everything a page needs to draw a finished run (the report, ``loadgen ui``)."""
     return {
@@ -138,6 +166,7 @@ def page_data(data: Mapping[str, Any]) -> dict[str, Any]:
         "charts": CHARTS,
         "columns": columns(data.get("intervals", [])),
         "events": events(data),
+        "limits": limit_lines([*data.get("slo", []), *data.get("thresholds", [])]),
     }
 
 
