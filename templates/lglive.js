@@ -134,7 +134,8 @@
       showStatus(msg.status);
     } else if (msg.type === "done") {
       $("lg-msg").textContent = "done: " + msg.event.action +
-        (msg.event.value != null ? " " + msg.event.value : "") + " at " + msg.event.t + " s";
+        (msg.event.value != null ? " " + msg.event.value : "") +
+        (msg.event.t != null ? " at " + msg.event.t + " s" : "");
     } else if (msg.type === "refused") {
       $("lg-msg").textContent = "refused: " + msg.message;
     }
