@@ -17,7 +17,6 @@ from loadgen.core.health import assess
 from loadgen.core.phases import phase_summaries
 from loadgen.core.resultdoc import (
     SCHEMA,
-    ControlEvent,
     Environment,
     Header,
     Health,
@@ -35,6 +34,7 @@ from loadgen.core.resultdoc import (
 )
 from loadgen.core.shapes import PlanStep
 from loadgen.core.slo import Slo, overall_values
+from loadgen.core.steering import ControlEvent
 from loadgen.core.thresholds import Threshold, evaluate
 
 __all__ = ["document", "header", "plan_of", "plan_steps"]

@@ -10,17 +10,27 @@ model, whose arrival schedule is rebuilt from each change.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from loadgen.core.arrivals import RateStage
 from loadgen.core.profile.model import Load
 from loadgen.core.shapes import level_at
 
-__all__ = ["ACTIONS", "Steering", "remaining"]
+__all__ = ["ACTIONS", "ControlEvent", "Steering", "remaining"]
 
 Action = Literal["hold", "resume", "stop"]
 ACTIONS: tuple[Action, ...] = ("hold", "resume", "stop")
 MAX_LEVEL = 1_000_000.0  # a typo must not ask for a billion users
+
+
+class ControlEvent(TypedDict):
+    """A change made by hand from the live page (``--ui``): the result's ``control`` items."""
+
+    t: float  # seconds into the run
+    action: Action
+    unit: str  # "users" (closed model) or "rate" (open model, per second)
+    value: float | None  # the level held; None for resume and stop
+    by: str  # who asked: "ui" (the live page), or what an embedder passes
 
 
 @dataclass(slots=True)
@@ -29,9 +39,9 @@ class Steering:
 
     unit: str  # "users" (closed model) or "rate" (open model, per second)
     held: float | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[ControlEvent] = field(default_factory=list)
 
-    def apply(self, at: float, action: str, value: Any = None, by: str = "ui") -> dict[str, Any]:
+    def apply(self, at: float, action: str, value: Any = None, by: str = "ui") -> ControlEvent:
         """Record ``action`` at ``at`` seconds into the run and return its event.
 
         Raises ``ValueError`` (a message for the person who sent it) for an unknown action
@@ -44,7 +54,7 @@ class Steering:
             self.held = level
         elif action == "resume":
             self.held = None
-        event = {"t": round(at, 3), "action": action, "unit": self.unit, "value": level, "by": by}
+        event = ControlEvent(t=round(at, 3), action=action, unit=self.unit, value=level, by=by)
         self.events.append(event)
         return event
 

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from loadgen.core.steering import Steering
+from loadgen.core.steering import ControlEvent, Steering
 from loadgen.engine.clock import MONOTONIC, Clock
 
 __all__ = ["RunControl"]
@@ -123,7 +123,7 @@ class RunControl:
         """The run's t=0 on ``run_clock`` (steering events are timed from it)."""
         self._started = at
 
-    def steer(self, action: str, value: Any = None, by: str = "ui") -> dict[str, Any]:
+    def steer(self, action: str, value: Any = None, by: str = "ui") -> ControlEvent:
         """Hold a level, resume the plan or stop, by hand; returns the event recorded.
 
         Raises ``ValueError`` when steering is off or the request is wrong."""
@@ -145,6 +145,6 @@ class RunControl:
         return planned if self.steering is None else self.steering.level(planned)
 
     @property
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[ControlEvent]:
         """The steering events so far (the result's ``control``)."""
         return [] if self.steering is None else list(self.steering.events)

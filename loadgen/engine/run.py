@@ -33,7 +33,7 @@ from loadgen.core.errors import OutputError
 from loadgen.core.profile.model import Profile, Stage
 from loadgen.core.redact import Secrets, redact, redact_strings
 from loadgen.core.result import Result
-from loadgen.core.resultdoc import ControlEvent, Header, Interval, Limit, Recorded
+from loadgen.core.resultdoc import Header, Interval, Limit, Recorded
 from loadgen.core.sample import Sample
 from loadgen.core.shapes import level_at, plan
 from loadgen.core.stats import Recorder
@@ -433,6 +433,6 @@ class Engine:
             intervals=cast(list[Interval], intervals),
             slo=self.profile.slo,
             aborted_by=cast(Limit | None, self._aborted_by),
-            control=cast(list[ControlEvent], self.control.events),
+            control=self.control.events,
         )
         return cast(dict[str, Any], doc)
