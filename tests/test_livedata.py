@@ -20,6 +20,7 @@ RECORD = {
     "errors": 3,
     "errors_by_kind": {"http_429": 2, "timeout": 1},
     "output_tps": 1234.5678,
+    "input_tps": 512.3,
     "dropped": 0,
     "cpu": 0.4567,
     "ttft": {"count": 12, "p50": 101.23456, "p95": 180.0, "p99": 199.9, "hdr": "x"},
@@ -37,6 +38,8 @@ def test_a_point_is_the_interval_at_its_end_with_rates_per_second():
     assert p["errors"] == 6.0  # 3 errors in half a second
     assert (p["err.http_429"], p["err.timeout"]) == (4.0, 2.0)
     assert p["output_tps"] == 1235.0  # four significant digits
+    assert p["input_tps"] == 512.3
+    assert point({**RECORD, "input_tps": None})["input_tps"] is None  # results before 20.3
     assert p["cpu"] == 45.67  # percent of a core
     assert (p["ttft.p50"], p["ttft.p95"], p["ttft.p99"]) == (101.2, 180.0, 199.9)
     assert p["itl.p50"] is None  # no gap in this interval: no point, not zero

@@ -67,7 +67,12 @@ CHARTS: list[dict[str, Any]] = [
         )
         for m, title in _LATENCY
     ],
-    _chart("tokens", "Output tokens per second", "tok/s", [("output_tps", "output", "#0d9488")]),
+    _chart(
+        "tokens",
+        "Tokens per second",
+        "tok/s",
+        [("output_tps", "output", "#0d9488"), ("input_tps", "input", "#7c3aed")],
+    ),
     _chart(
         "health",
         "Generator health",
@@ -103,6 +108,7 @@ def point(record: Mapping[str, Any]) -> dict[str, float | None]:
         "rps": _num(record.get("rps")),
         "errors": _num(int(record.get("errors", 0)) * per_s),
         "output_tps": _num(record.get("output_tps")),
+        "input_tps": _num(record.get("input_tps")),  # None in results before issue 20.3
         "dropped": _num(record.get("dropped")),
         "cpu": _num(100.0 * float(record["cpu"]) if "cpu" in record else None),
     }

@@ -67,7 +67,8 @@ def totals(overall: Mapping[str, Any], elapsed: float) -> dict[str, str]:
         "errors": fmt.count(overall.get("errors", 0)),
         "error rate": fmt.pct(overall.get("error_rate", 0.0)),
         "req/s": fmt.rate(overall.get("rps", 0.0)),
-        "tokens/s": fmt.rate(overall.get("output_tps", 0.0)),
+        "output tok/s": fmt.rate(overall.get("output_tps", 0.0)),
+        "input tok/s": fmt.rate(overall.get("input_tps", 0.0)),
     }
 
 
