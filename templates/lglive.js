@@ -86,6 +86,17 @@
         tbl.tHead.insertBefore(groups, tbl.tHead.firstChild);
       });
     }
+    var bp = st.breakpoint;
+    $("lg-bp-section").hidden = !bp;
+    if (bp) {
+      $("lg-bp-summary").textContent = bp.summary;
+      $("lg-bp").innerHTML = "";
+      $("lg-bp").appendChild(table(bp.columns, bp.rows, function (r) {
+        var tr = el("tr");
+        r.forEach(function (v) { tr.appendChild(el("td", v)); });
+        return tr;
+      }));
+    }
     if (st.held != null) $("lg-msg").textContent = "holding at " + st.held;
   }
 

@@ -25,6 +25,8 @@ from cdp import CHROMIUM, Browser
 from support import run_async
 from websockets.exceptions import InvalidStatus
 
+from loadgen.report.breakpoint import breakpoint_view
+
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 
 TIMING = {
@@ -329,3 +331,51 @@ def test_processes_show_the_merged_view_and_can_be_stopped(tmp_path):
     assert seen["errors"] == []
     assert data["run"]["duration"] < 40
     assert len(data["parts"]) == 2
+
+
+def test_a_breakpoint_search_shows_each_step_as_it_is_judged(tmp_path):
+    """A search's steps appear on the page as they are judged, with the report's cells; the
+    page offers Stop only (the search picks its own levels)."""
+    builtin = {
+        "timing": {"ttft": "100ms", "itl": "10ms", "output_tokens": 10},
+        "capacity": {"slots": 8, "contention": 0},
+    }
+    profile = tmp_path / "bp.json"
+    profile.write_text(
+        json.dumps(
+            {
+                "name": "bp",
+                "target": {"base_url": "builtin", "builtin": builtin},
+                "users": [{"tasks": [{"chat": {"category": "simple"}}]}],
+                "load": {"graceful_stop": "1s"},
+                "slo": {"ttft_p95": "150ms"},
+                "breakpoint": {"start": 4, "step": 4, "step_duration": "2s", "warmup": "1s"}
+                | {"max": 12},
+                "report": {"formats": ["json"]},
+            }
+        )
+    )
+    run = LiveRun(tmp_path, profile)
+
+    async def watch() -> dict[str, Any]:
+        async with Browser(tmp_path) as b:
+            await b.goto(run.url())
+            await b.wait_for("lgLive.status && lgLive.status.breakpoint", timeout=20)
+            first = await b.eval("lgLive.status.breakpoint.rows[0]")
+            shown = await b.eval("!document.getElementById('lg-bp-section').hidden")
+            hold = await b.eval("document.getElementById('lg-hold').hidden")
+            await b.wait_for(_FINISHED, timeout=30)
+            final = await b.eval("lgLive.status.breakpoint.rows")
+            return {"first": first, "shown": shown, "hold": hold, "final": final}
+
+    try:
+        seen = run_async(watch(), timeout=60)
+        data = run.finish()
+    finally:
+        run.kill()
+    rows = [r["cells"] for r in breakpoint_view(data["breakpoint"])["rows"]]
+    assert seen["shown"] is True
+    assert seen["hold"] is True
+    assert seen["first"] == rows[0]  # a judged step's numbers do not change afterwards
+    assert seen["final"] == rows
+    assert rows[0][0] == "4 users"

@@ -17,7 +17,7 @@ from loadgen.core.live import Aborts, judged_live
 from loadgen.core.slo import overall_values
 from loadgen.core.thresholds import evaluate
 from loadgen.report.livedata import CHARTS, event_label, limit_lines, point
-from loadgen.report.livestatus import limit_rows, scope_tables, totals
+from loadgen.report.livestatus import breakpoint_table, limit_rows, scope_tables, totals
 
 __all__ = ["LiveFeed"]
 
@@ -46,6 +46,7 @@ class LiveFeed:
             "health": [],
             "in_flight": None,
             "level": None,
+            "breakpoint": None,
         }
 
     def take(self, record: dict[str, Any]) -> dict[str, float | None]:
@@ -79,6 +80,7 @@ class LiveFeed:
             status["totals"] = totals(view["scopes"]["overall"], elapsed)
             status["checks"] = self._checks(view)
             status["tables"] = scope_tables(view["scopes"])
+            status["breakpoint"] = breakpoint_table(getattr(self.runner, "breakpoint_so_far", None))
         if now - self._health_at >= _HEALTH_EVERY:
             self._health_at = now
             warnings = assess(self.records)["warnings"]

@@ -191,6 +191,14 @@ class Engine:
         return self._crowd.in_flight
 
     @property
+    def breakpoint_so_far(self) -> dict[str, Any] | None:
+        """A breakpoint search's steps judged so far, as the result's ``breakpoint``; else None."""
+        search = self._breakpoint.search if self._breakpoint is not None else None
+        if search is None or not search.steps:
+            return None
+        return bp_summary(search, "users" if self.profile.load.model == "closed" else "rate")
+
+    @property
     def _stop_reason(self) -> str:
         return self.control.stop_reason
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from loadgen.core.verdict import judge, value_text
 from loadgen.report import fmt
+from loadgen.report.breakpoint import breakpoint_view
 from loadgen.report.view import check_rows, columns, groups, scope_cells
 
-__all__ = ["final_status", "limit_rows", "scope_tables", "totals"]
+__all__ = ["breakpoint_table", "final_status", "limit_rows", "scope_tables", "totals"]
 
 _TABLES = (("by_name", "name"), ("by_class", "user class"), ("by_category", "category"))
 
@@ -72,6 +73,15 @@ def totals(overall: Mapping[str, Any], elapsed: float) -> dict[str, str]:
     }
 
 
+def breakpoint_table(bp: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A breakpoint search's steps judged so far: the report's sentence, columns and rows."""
+    view = breakpoint_view(bp)
+    if view is None:
+        return None
+    rows = [r["cells"] for r in view["rows"]]
+    return {"summary": view["summary"], "columns": list(view["columns"]), "rows": rows}
+
+
 def final_status(data: Mapping[str, Any]) -> dict[str, Any]:
     """A finished run as the page shows it (``--ui-linger``, ``loadgen ui RESULT.json``)."""
     verdict = judge(data)
@@ -95,4 +105,5 @@ def final_status(data: Mapping[str, Any]) -> dict[str, Any]:
         "checks": checks,
         "tables": scope_tables(data["scopes"]),
         "health": [str(w.get("plain") or w.get("what") or "") for w in warnings],
+        "breakpoint": breakpoint_table(data.get("breakpoint")),
     }
