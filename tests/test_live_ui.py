@@ -27,7 +27,10 @@ from websockets.exceptions import InvalidStatus
 
 from loadgen.report.breakpoint import breakpoint_view
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed"),
+    pytest.mark.slow,  # each runs loadgen and Chromium for about 10 s
+]
 
 TIMING = {
     "ttft": {"constant": "20ms"},
