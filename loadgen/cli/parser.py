@@ -18,6 +18,7 @@ from loadgen._version import __version__
 from loadgen.cli.distributed import add_distributed_arguments
 from loadgen.cli.export import OutAction, add_export_arguments
 from loadgen.cli.quick import APIS, SAMPLES
+from loadgen.cli.ui import add_ui_arguments
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
 
@@ -66,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
         ("merge", "merge segment results exactly (see --help)"),
         ("compare", "compare two results; exit 1 on a regression (see --help)"),
         ("aws", "AWS helpers: discover APIs, pools, function URLs (see --help)"),
+        ("ui", "open a result in the live page: charts, tables, checks (see --help)"),
     ):
         sub.add_parser(name, help=what, add_help=False)
     sub.add_parser(
@@ -142,6 +144,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
     add_distributed_arguments(run)
     add_export_arguments(run)
+    add_ui_arguments(run)
 
 
 def _scrape_arguments(run: argparse.ArgumentParser) -> None:
