@@ -382,3 +382,34 @@ def test_a_breakpoint_search_shows_each_step_as_it_is_judged(tmp_path):
     assert seen["first"] == rows[0]  # a judged step's numbers do not change afterwards
     assert seen["final"] == rows
     assert rows[0][0] == "4 users"
+
+
+def test_a_scraped_server_is_charted_live_beside_the_client(tmp_path):
+    """With --scrape, the live page gains the server's queue, KV-cache and TTFT charts while
+    the run goes, and each point is the interval's scraped window the result keeps (issue 23
+    item 1)."""
+    load = {"users": 3, "duration": "5s", "graceful_stop": "2s"}
+    run = LiveRun(tmp_path, _profile(tmp_path, load), "--scrape", "builtin")
+
+    async def watch(url: str) -> dict[str, Any]:
+        async with Browser(tmp_path / "scraped") as b:
+            await b.goto(url)
+            await b.wait_for("window.lgLive && lgLive.board && lgLive.board.points() >= 3")
+            return {
+                "plots": await b.eval("Object.keys(lgLive.board.plots)"),
+                "running": await b.eval("lgLive.board.cols['srv.running']"),
+                "errors": list(b.errors),
+            }
+
+    try:
+        seen = run_async(watch(run.url()), timeout=60)
+        data = run.finish()
+    finally:
+        run.kill()
+    assert seen["errors"] == []
+    assert {"server_queue", "server_kv", "server_ttft"} <= set(seen["plots"])
+    windows = [i.get("server") or {} for i in data["intervals"]]
+    running = [(w.get("gauges") or {}).get("running") for w in windows]
+    expected = [None if r is None else float(f"{r['mean']:.4g}") for r in running]
+    assert seen["running"] == expected[: len(seen["running"])]
+    assert any(seen["running"])  # the server had work to show while the page watched

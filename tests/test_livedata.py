@@ -132,3 +132,25 @@ def test_limits_on_a_charted_percentile_become_lines_on_its_chart():
         {"chart": "ttft", "key": "ttft.p95", "value": 400.0, "label": "ttft.p95 < 400ms"},
         {"chart": "e2e", "key": "e2e.p99", "value": 2000.0, "label": "e2e.p99 <= 2000ms"},
     ]
+
+
+def test_a_scraped_window_becomes_the_server_charts_points():
+    """Gauges by their interval mean, KV cache in %, the server's TTFT p50 beside the
+    client's; the server charts are only drawn when asked and the result has a server."""
+    window = {
+        "gauges": {
+            "running": {"last": 3.0, "mean": 2.5, "max": 3.0},
+            "waiting": {"last": 1.0, "mean": 0.5, "max": 1.0},
+            "kv_cache": {"last": 0.5, "mean": 0.375, "max": 0.5},
+        },
+        "histograms": {"ttft": {"count": 4.0, "p50": 120.0}},
+    }
+    p = point({**RECORD, "server": window})
+    assert (p["srv.running"], p["srv.waiting"], p["srv.kv_cache"]) == (2.5, 0.5, 37.5)
+    assert (p["srv.ttft.p50"], p["ttft.p50"]) == (120.0, 101.2)
+    assert "srv.running" not in point(RECORD)
+    data = {"profile": {"name": "x"}, "intervals": [RECORD], "server": {"preset": "vllm"}}
+    ids = [c["id"] for c in page_data(data, server=True)["charts"]]
+    assert ids[-3:] == ["server_queue", "server_kv", "server_ttft"]
+    assert page_data(data)["charts"] == CHARTS  # the report has its own server section
+    assert page_data({**data, "server": None}, server=True)["charts"] == CHARTS

@@ -165,7 +165,7 @@ async def serve_result(
 
     message: dict[str, Any] = {
         "type": "init",
-        "data": page_data(data),
+        "data": page_data(data, server=True),
         "status": final_status(data),
         "control": {"stop": False, "hold": False, "note": ""},
     }

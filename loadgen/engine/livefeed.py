@@ -16,7 +16,7 @@ from loadgen.core.health import assess
 from loadgen.core.live import Aborts, judged_live
 from loadgen.core.slo import overall_values
 from loadgen.core.thresholds import evaluate
-from loadgen.report.livedata import CHARTS, event_label, limit_lines, point
+from loadgen.report.livedata import charts, event_label, limit_lines, point
 from loadgen.report.livestatus import breakpoint_table, limit_rows, scope_tables, totals
 
 __all__ = ["LiveFeed"]
@@ -128,7 +128,7 @@ class LiveFeed:
             "data": {
                 "name": self.profile.name,
                 "unit": self.profile.load.unit,
-                "charts": CHARTS,
+                "charts": charts(server=self.profile.target.metrics is not None),
                 "columns": {k: [p.get(k) for p in self.points] for k in keys},
                 "events": [
                     {"t": e["t"], "label": event_label(e), "kind": "control"}

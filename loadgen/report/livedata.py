@@ -15,8 +15,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from loadgen.report.serverview import window_value
+
 __all__ = [
     "CHARTS",
+    "SERVER_CHARTS",
+    "charts",
     "columns",
     "event_label",
     "events",
@@ -86,6 +90,42 @@ CHARTS: list[dict[str, Any]] = [
 ]
 
 
+#: The scraped server's series (``target.metrics``, issue 22), on the live page and in
+#: ``loadgen ui``: the report draws them in its own "Server metrics" section instead.
+SERVER_CHARTS: list[dict[str, Any]] = [
+    _chart(
+        "server_queue",
+        "Server: requests running and waiting",
+        "",
+        [("srv.running", "running", "#2563eb"), ("srv.waiting", "waiting", "#dc2626")],
+    ),
+    _chart("server_kv", "Server: KV-cache usage", "%", [("srv.kv_cache", "KV cache", "#7c3aed")]),
+    _chart(
+        "server_ttft",
+        "TTFT p50: client and server",
+        "ms",
+        [("ttft.p50", "client", "#2563eb"), ("srv.ttft.p50", "server", "#ea580c")],
+    ),
+]
+
+
+def charts(*, server: bool) -> list[dict[str, Any]]:
+    """The page's charts: the server's too when the run scrapes one."""
+    return [*CHARTS, *SERVER_CHARTS] if server else CHARTS
+
+
+def _server_point(window: Mapping[str, Any]) -> dict[str, float | None]:
+    """An interval's server window (scraped gauges are averaged over the interval's
+    scrapes; the TTFT p50 comes from the server's own histogram buckets)."""
+    kv = window_value(window, "kv_cache")
+    return {
+        "srv.running": _num(window_value(window, "running")),
+        "srv.waiting": _num(window_value(window, "waiting")),
+        "srv.kv_cache": _num(None if kv is None else 100.0 * kv),
+        "srv.ttft.p50": _num(window_value(window, "ttft", "p50")),
+    }
+
+
 def _num(value: Any) -> float | None:
     """A JSON number with four significant digits (None for missing or not finite)."""
     if value is None or isinstance(value, bool):
@@ -112,6 +152,8 @@ def point(record: Mapping[str, Any]) -> dict[str, float | None]:
         "dropped": _num(record.get("dropped")),
         "cpu": _num(100.0 * float(record["cpu"]) if "cpu" in record else None),
     }
+    if record.get("server"):
+        out.update(_server_point(record["server"]))
     for kind, n in sorted((record.get("errors_by_kind") or {}).items()):
         out[ERROR_PREFIX + kind] = _num(int(n) * per_s)
     for metric in ("ttft", "itl", "e2e", "loop_lag", "schedule_lag"):
@@ -164,12 +206,13 @@ def limit_lines(limits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def page_data(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Everything a page needs to draw a finished run (the report, ``loadgen ui``)."""
+def page_data(data: Mapping[str, Any], *, server: bool = False) -> dict[str, Any]:
+    """Everything a page needs to draw a finished run (the report; ``loadgen ui`` with
+    ``server``, which adds the scraped server's charts when the run has them)."""
     return {
         "name": data["profile"]["name"],
         "unit": (data.get("load", {}).get("model") == "open" and "rate") or "users",
-        "charts": CHARTS,
+        "charts": charts(server=server and bool(data.get("server"))),
         "columns": columns(data.get("intervals", [])),
         "events": events(data),
         "limits": limit_lines([*data.get("slo", []), *data.get("thresholds", [])]),
