@@ -17,7 +17,9 @@ difference divided by the 64 extra reads is the cost of one paced content read, 
 
     python benchmarks/paced_read.py --count 200
 
-``--time N`` prints a timeit-style min-of-5 µs per read instead (noisy on a busy machine).
+``--coalesced ANSWERS`` counts the zero-delay regime instead: each whole 32-token answer in
+one read (the bulk path), instructions per answer. ``--time N`` prints a timeit-style
+min-of-5 µs per read instead (noisy on a busy machine). Set PYTHONPATH to compare trees.
 """
 
 from __future__ import annotations
@@ -89,9 +91,12 @@ class _Nowhere:
         return default
 
 
-async def feed(answers: int, length: int = TOKENS) -> tuple[int, int]:
-    """Feed ``answers`` answers of ``length`` tokens, a read per event; (reads, tokens)."""
+async def feed(answers: int, length: int = TOKENS, whole: bool = False) -> tuple[int, int]:
+    """Feed ``answers`` answers of ``length`` tokens, a read per event (``whole``: a read per
+    answer); return (reads, tokens)."""
     answer = answer_reads(length)
+    if whole:
+        answer = [answer[0], b"".join(answer[1:])]  # the head, then the whole body at once
     deadlines = Deadlines()
     conn = Connection()
     conn.connection_made(_Nowhere())  # type: ignore[arg-type]
@@ -116,12 +121,12 @@ async def feed(answers: int, length: int = TOKENS) -> tuple[int, int]:
     return done, tokens
 
 
-def _callgrind(answers: int, length: int) -> int:
+def _callgrind(answers: int, length: int, *more: str) -> int:
     """Instructions of a whole run feeding ``answers`` answers, counted by callgrind."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
-        cmd += [sys.executable, __file__, str(answers), str(length)]
+        cmd += [sys.executable, __file__, str(answers), str(length), *more]
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         run = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
         found = re.search(r"Collected : (\d+)", run.stderr)
@@ -143,13 +148,23 @@ def main(argv: list[str]) -> None:
             f"{TOKENS}-token answer with the request's own work ({reads // answers} reads each)"
         )
         return
+    if argv[:1] == ["--coalesced"]:
+        answers = int(argv[1])
+        base = _callgrind(0, TOKENS, "whole")
+        total = _callgrind(answers, TOKENS, "whole")
+        print(
+            f"callgrind, {answers} answers each in one read (zero delay): "
+            f"{(total - base) / answers:.0f} instructions per {TOKENS}-token answer"
+        )
+        return
     if argv[:1] == ["--time"]:
         answers = int(argv[1])
         best = min(_timed(answers) for _ in range(5))
         reads = answers * len(answer_reads(TOKENS))
         print(f"busy machine: min of 5 runs {best * 1e6 / reads:.2f} µs per paced read")
         return
-    reads, tokens = asyncio.run(feed(int(argv[0]), int(argv[1]) if argv[1:] else TOKENS))
+    length = int(argv[1]) if argv[1:] else TOKENS
+    reads, tokens = asyncio.run(feed(int(argv[0]), length, argv[2:] == ["whole"]))
     print(f"fed {reads} reads, {tokens} content events")
 
 

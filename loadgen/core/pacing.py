@@ -49,8 +49,9 @@ class PacedEstimate:
 
     @property
     def cores(self) -> float:
-        """How many cores' paced capacity the plan needs (per process)."""
-        return self.reads_per_s / self.capacity
+        """How many cores' paced capacity the plan needs (per process); rounded to 6 places,
+        so that a plan of exactly one core's capacity (in float arithmetic) is one."""
+        return round(self.reads_per_s / self.capacity, 6)
 
 
 def estimate(
