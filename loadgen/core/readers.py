@@ -34,7 +34,7 @@ __all__ = [
 
 
 _CONTENT = '"content":"'
-_ANY_CONTENT = 'content"'
+_OTHER_CONTENT = '_content"'  # reasoning_content and kin: a content key that is not "content"
 _CONTENT_B = b'"content":"'
 _EMPTY_B = b'"content":""'
 _ANY_CONTENT_B = b'content"'  # every content key, compact or not, reasoning_content too
@@ -96,7 +96,7 @@ class OpenAIReader(ReaderBase):
             if (
                 at > 0
                 and text[at + 11] != '"'  # "content":"" is no token
-                and text.count(_ANY_CONTENT) == 1
+                and _OTHER_CONTENT not in text  # a "content" beside reasoning: read in full
                 and (_USAGE not in text or _null_usage_only(text))
                 and _ERROR not in text
             ):
