@@ -213,8 +213,8 @@ def peers(users: int, seconds: float, ramp: float, tmp: Path, ours: Paced) -> No
         print(
             f"  {name}, {users} streams: {requests / (ramp + seconds):.0f} req/s over the "
             f"whole run (loadgen: planned {ours.planned:.0f} after the ramp), CPU {cpu:.1f} s, "
-            f"{per_event * 1e6:.1f} µs per event; loadgen uses "
-            f"{per_event / ours_per_event if ours_per_event else 0:.2f}x less CPU per event\n"
+            f"{per_event * 1e6:.1f} µs per event; loadgen's CPU per event is "
+            f"{ours_per_event / per_event if per_event else 0:.2f}x its (whole processes)\n"
             f"        TTFT p50 / p99 minus the truth's: {error}"
         )
 
