@@ -77,6 +77,19 @@ def test_reads_per_second_from_the_profile(plan, segments, reads):
     assert estimate(plan, segments).reads_per_s == pytest.approx(reads)
 
 
+def test_a_plan_without_streamed_chats_is_not_paced():
+    """Plain HTTP tasks (or chats with stream: false) read no tokens: no estimate, no
+    warning, one process for --processes auto, however many users."""
+    data = chat_profile(users=50_000, tasks=[{"http": {"path": "/health"}}])
+    plain = profile_from_dict(data)
+    assert estimate(plain).reads_per_s == 0
+    assert auto_parts(estimate(plain), cpus=8) == 1
+    unstreamed = profile_from_dict(
+        chat_profile(users=50_000, tasks=[{"chat": {"prompt": "hi", "stream": False}}])
+    )
+    assert estimate(unstreamed).reads_per_s == 0
+
+
 def test_a_remote_target_assumes_the_itl_and_says_so():
     """Without the built-in target's timing the ITL is assumed, and the warning says it."""
     guess = estimate(profile(users=3 * CAP // 50, itl=None, base_url="http://127.0.0.1:9"))

@@ -73,7 +73,9 @@ def estimate(
     tokens = _tokens(profile)
     load = profile.load
     parts = max(1, segments)
-    if itl <= 0:  # a zero ITL sends an answer at once: a read or two per answer, not paced
+    if itl <= 0 or not tokens:
+        # A zero ITL sends an answer at once (a read or two per answer); a plan without
+        # streamed chats has no token reads: neither is paced.
         return PacedEstimate(0.0, 0.0, itl, assumed, capacity)
     if load.model == "open":
         peak_rate = rate if rate is not None else _peak(load)
@@ -130,14 +132,17 @@ def _itl(profile: Profile) -> tuple[float, bool]:
 
 
 def _tokens(profile: Profile) -> int:
-    """The longest answer a chat task asks for (``max_tokens``), else an assumed length."""
-    asked = [
-        t.chat.max_tokens
+    """The longest answer a streamed chat task asks for (``max_tokens``, else an assumed
+    length); 0 when no task streams a chat."""
+    chats = [
+        t.chat
         for c in profile.users
         for t in c.every_task()
-        if t.chat is not None and t.chat.stream and t.chat.max_tokens
+        if t.chat is not None and t.chat.stream
     ]
-    return max(asked, default=_ASSUMED_TOKENS)
+    if not chats:
+        return 0
+    return max(c.max_tokens or _ASSUMED_TOKENS for c in chats)
 
 
 def _busy(classes: tuple[UserClass, ...], answer: float) -> float:
