@@ -41,6 +41,7 @@ FAST_PATHS = {
     "core/sse.py:SSEDecoder.feed",  # one read of an event stream, whole events in C scans
     "core/sse.py:SSEDecoder._lines",  # the WHATWG line machine for what the fast paths leave
     "core/readers.py:OpenAIReader._bulk",  # a read of compact events counted without json
+    "core/readers.py:OpenAIReader.feed",  # a paced read (one token event) counted in C scans
     "core/chat.py:parse_openai_chunk",  # one streamed token's chunk, _loads inlined
 }
 

@@ -12,7 +12,13 @@ Target pinned to CPU 1, loadgen to CPU 0 (taskset), so each side has one core. P
    difference between loadgen's ttft and the target's own (truth log), request by request
    (goal at 1,000: <= 1 ms p50, <= 3 ms p99).
 
-Run it alone on an idle machine: `python benchmarks/generator_speed.py [rate|streams|accuracy]`.
+4. paced: 1,000 streams that each get a token every 20 ms in its own chunk (issue 24): achieved
+   vs planned rate, event-loop lag, reads and CPU per event, TTFT error against the truth log,
+   Locust and the aiohttp loop in the same regime; capacity: the most such streams one core
+   holds (benchmarks/paced_speed.py). ``paced [STREAMS [SECONDS]]`` sizes the paced run.
+
+Run it alone on an idle machine:
+`python benchmarks/generator_speed.py [rate|streams|accuracy|paced|capacity]`.
 Every run is bounded (seconds, not minutes) and talks to 127.0.0.1 only.
 """
 
@@ -267,8 +273,24 @@ def accuracy() -> None:
                 )
 
 
+def _paced(args: list[str]) -> None:
+    from paced_speed import paced  # beside this file; it imports this module's helpers
+
+    sizes = [float(a) for a in args]
+    paced(int(sizes[0]) if sizes else 1000, sizes[1] if len(sizes) > 1 else 10.0)
+
+
+def _capacity(args: list[str]) -> None:
+    from paced_speed import capacity
+
+    capacity(float(args[0]) if args else 4.0)
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["rate", "streams", "accuracy"]
+    which = sys.argv[1:] or ["rate", "streams", "accuracy", "paced", "capacity"]
     os.chdir(HERE.parent)
+    if which[0] in ("paced", "capacity"):  # sized by the numbers that follow
+        {"paced": _paced, "capacity": _capacity}[which[0]](which[1:])
+        sys.exit(0)
     for name in which:
         {"rate": rate, "streams": streams, "accuracy": accuracy}[name]()

@@ -82,10 +82,88 @@ CASES: dict[str, list[bytes]] = {
 }
 
 
+def paced(*events: bytes) -> list[bytes]:
+    """A model server's pacing: the role chunk, then each event in a read of its own."""
+    return [ROLE, *events, STOP, USAGE, DONE]
+
+
+# One event per read (a token as it is decoded): the reads the paced path takes or hands on.
+PACED_CASES: dict[str, list[bytes]] = {
+    "paced tokens": paced(*(event({"content": t}) for t in "abc")),
+    "paced, usage null on every chunk": paced(
+        *(event({"content": t}, usage=None) for t in "ab"), event({"content": ""}, usage=None)
+    ),
+    "paced, usage object beside content": paced(
+        event({"content": "a"}), event({"content": "b"}, usage={"completion_tokens": 2})
+    ),
+    "paced, reasoning then content": paced(
+        event({"reasoning_content": "hm"}), event({"content": "a"})
+    ),
+    "paced, reasoning beside content": paced(
+        event({"reasoning_content": "hm", "content": "a"}), event({"content": "b"})
+    ),
+    "paced, OpenRouter reasoning beside empty content": paced(
+        event({"content": "", "reasoning": "hm"}), event({"content": "a"})
+    ),
+    "paced, tool call beside empty content": paced(
+        event({"content": "", "tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
+    ),
+    "paced, content with finish_reason": [
+        ROLE,
+        event({"content": "a"}),
+        b'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}\n\n',
+    ],
+    "paced, error beside content": paced(event({"content": "a"}, error={"message": "x"})),
+    "paced, non-ASCII": paced(*(event({"content": t}) for t in ("é", "🚀", "\u2028"))),
+    "paced, invalid UTF-8": paced(
+        event({"content": "a"}), b'data: {"choices":[{"delta":{"content":"\xff"}}]}\n\n'
+    ),
+    "paced, CRLF": [r.replace(b"\n", b"\r\n") for r in paced(event({"content": "a"}))],
+    "paced, escaped content key in the text": paced(event({"content": '"content":"x'})),
+    "paced, read split mid-event": [
+        ROLE,
+        event({"content": "a"})[:20],
+        event({"content": "a"})[20:],
+    ],
+    "paced, no role chunk first": [event({"content": "a"}), event({"content": "b"}), DONE],
+    "paced, BOM then tokens": [b"\xef\xbb\xbf" + ROLE, event({"content": "a"}), DONE],
+    "paced, keep-alive comment between": paced(event({"content": "a"}), b": ping\n\n"),
+    "paced, no [DONE]": [ROLE, event({"content": "a"}), event({"content": "b"})],
+    "paced, not an object": paced(b'data: ["content":"a"]\n\n'),
+}
+CASES.update(PACED_CASES)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_counting_whole_reads_agrees_with_reading_each_event(name: str) -> None:
     reads = CASES[name]
     assert reader_outcome(reads, keep_text=False) == reader_outcome(reads, keep_text=True)
+
+
+@pytest.mark.parametrize("name", list(PACED_CASES))
+def test_paced_reads_mark_reasoning_as_reading_each_event_does(name: str) -> None:
+    """Which content events were reasoning, and whether a finish came, agree too."""
+    readers = [OpenAIReader(keep_text=k) for k in (False, True)]
+    for reader in readers:
+        try:
+            for i, read in enumerate(PACED_CASES[name]):
+                reader.feed(read, float(i))
+        except ValueError:
+            pass
+    fast, full = readers
+    assert fast.reasoning_at == full.reasoning_at
+    assert fast.token_times == full.token_times
+
+
+def test_a_paced_read_is_stamped_with_its_own_time() -> None:
+    """Each one-token read keeps the time it came: one stamp per read, in order."""
+    reader = OpenAIReader()
+    for i, read in enumerate(paced(*(event({"content": t}) for t in "abcd"))):
+        reader.feed(read, 10.0 + i)
+    reader.close(20.0)
+    assert reader.token_times == [11.0, 12.0, 13.0, 14.0]
+    assert reader.usage_tokens == 3  # USAGE's, whatever the count of events
+    assert reader.done
 
 
 def test_a_whole_answer_is_counted_with_the_time_of_its_read() -> None:

@@ -29,7 +29,13 @@ from loadgen.core.result import Result
 if TYPE_CHECKING:
     from loadgen.core.profile import Profile
 
-__all__ = ["add_distributed_arguments", "merge_main", "run_distributed", "wants_distributed"]
+__all__ = [
+    "add_distributed_arguments",
+    "auto_count",
+    "merge_main",
+    "run_distributed",
+    "wants_distributed",
+]
 
 
 def add_distributed_arguments(run: argparse.ArgumentParser) -> None:
@@ -38,7 +44,8 @@ def add_distributed_arguments(run: argparse.ArgumentParser) -> None:
         "--processes",
         metavar="N|auto",
         help="run the load as N segments in N worker processes on this machine "
-        "(auto: one per CPU); results are merged",
+        "(auto: as many as the plan's streamed reads need by the paced-capacity estimate, "
+        "at most one per CPU); results are merged",
     )
     run.add_argument(
         "--ray",
@@ -77,7 +84,6 @@ def _run(args: argparse.Namespace) -> int:
 
     if tuple(getattr(args, "segment", (1, 1))) != (1, 1) or getattr(args, "start_at", None):
         raise _Usage("--segment/--start-at run one part by hand; --processes/--ray split for you")
-    count = _count(args)
     profile = load_profile(
         args.profile, sets=[*args.sets, *scrape_sets(getattr(args, "scrape", ()))]
     )
@@ -87,11 +93,14 @@ def _run(args: argparse.Namespace) -> int:
             rate = units.parse_rate(args.rate)
         except ValueError as exc:
             raise _Usage(f"--rate: {exc}") from None
+    count = _count(args, profile, rate)
     seed = args.seed if args.seed is not None else profile.seed
     seed = seed if seed is not None else secrets.randbits(32)  # every segment needs the same
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path(profile.report.dir) / f"{profile.name}-{stamp}"
     runner, what = _runner(args, profile, _Plan(count, seed, out, rate))
+    if args.processes == "auto" and not args.ray:
+        what += " (auto: the paced-capacity estimate and the CPUs here)"
     quiet = args.quiet or args.json
     if not quiet:
         _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
@@ -105,17 +114,26 @@ def _run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _count(args: argparse.Namespace) -> int | None:
-    """``--processes``: a number, or auto (one per CPU here; Ray's own count with --ray)."""
-    from loadgen.engine.distributed.local import auto_processes
-
+def _count(args: argparse.Namespace, profile: Profile, rate: float | None) -> int | None:
+    """``--processes``: a number, or auto: as many as the paced-capacity estimate of the plan
+    needs, at most one per CPU here (Ray's own count with --ray)."""
     if not args.processes:
         return None
     if args.processes == "auto":
-        return None if args.ray else auto_processes()
+        return None if args.ray else auto_count(profile, args.users, rate)
     if args.processes.isdigit() and int(args.processes) > 0:
         return int(args.processes)
     raise _Usage(f"--processes {args.processes!r}: write a number > 0 or auto")
+
+
+def auto_count(profile: Profile, users: str | int | None, rate: float | None) -> int:
+    """``--processes auto`` on this machine: ``loadgen.core.pacing.auto_parts`` of the plan's
+    estimate (``users``/``rate`` as the command line overrides them) and the CPUs here."""
+    from loadgen.core.pacing import auto_parts, estimate
+    from loadgen.engine.limits import cpus
+
+    peak = int(users) if isinstance(users, int) or (users and users.isdigit()) else None
+    return auto_parts(estimate(profile, users=peak, rate=rate), cpus())
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ class Connection(asyncio.Protocol):
         self._bad_head = ""  # why the head was refused, set in a parser callback
         self._extra = False  # a second message began after the response: never parsed
         self._answered = False  # the sink said the answer is complete
+        self._streaming = False  # first byte stamped, 2xx, a sink: reads go straight to it
         self.draining = False  # answered before its body ended: reading the rest, if it comes
         self._drained = 0
         self._settled: asyncio.Future[None] | None = None
@@ -118,10 +119,15 @@ class Connection(asyncio.Protocol):
                     self._bad_head = f"response head larger than {MAX_HEAD_BYTES} bytes"
             if self._bad_head:
                 raise ProtocolFailed(self._bad_head)
-            if self._parts:
-                chunk = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-                self._parts.clear()
-                self._deliver(chunk, now)
+            parts = self._parts
+            if parts:
+                chunk = parts[0] if len(parts) == 1 else b"".join(parts)
+                parts.clear()
+                if self._streaming:  # a 2xx answer under way: straight to its reader
+                    if self._sink(chunk, now):  # type: ignore[misc]
+                        self._answered = True
+                else:
+                    self._deliver(chunk, now)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             why = "bytes after the end of the response body" if self._extra else self._bad_head
             self._fail(ProtocolFailed(why or f"invalid HTTP response: {exc}"))
@@ -241,8 +247,10 @@ class Connection(asyncio.Protocol):
         if response.first_byte is None:
             response.first_byte = now
         if 200 <= response.status < 300:
-            if self._sink is not None and self._sink(chunk, now):
-                self._answered = True
+            if self._sink is not None:
+                self._streaming = True  # the next reads skip this method
+                if self._sink(chunk, now):
+                    self._answered = True
         elif len(response.error_body) < _ERROR_BODY:
             response.error_body += chunk[:_ERROR_BODY]
 
@@ -276,6 +284,7 @@ class Connection(asyncio.Protocol):
         self._sink = sink
         self._headers_done = self._until_eof = self._framed = self._complete = False
         self._keep_alive = self._informational = self._extra = self._answered = False
+        self._streaming = False
         self.received_any = self.draining = False
         self._head_bytes = self._fields = self._drained = 0
         self._bad_head = ""
@@ -290,6 +299,7 @@ class Connection(asyncio.Protocol):
             raise
         finally:
             self._sink = None
+            self._streaming = False
             self._done = None  # a failure's traceback refers back here: no cycle to wait for
             if bucket is not None:
                 deadlines.discard(self, bucket)

@@ -8,6 +8,9 @@ they are checked at start: too many users per process is a ``StartError`` (exit 
 (what the kernel allows without privileges) and, if still short, a warning with the
 ``ulimit -n`` to run.
 
+A plan whose streamed reads per second exceed one core's paced capacity (the estimate of
+``loadgen.core.pacing``) gets a warning naming ``--processes N`` too.
+
 The engine calls ``check_start`` once; the CLI prints the warnings it returns. Embedders get
 the same warnings and decide themselves (the library never prints).
 """
@@ -15,8 +18,10 @@ the same warnings and decide themselves (the library never prints).
 from __future__ import annotations
 
 import math
+import os
 import resource
 
+from loadgen.core import pacing
 from loadgen.core.errors import StartError
 from loadgen.core.profile.model import Load, Profile, UserClass
 
@@ -28,6 +33,7 @@ __all__ = [
     "check_start",
     "check_user_cap",
     "connection_kinds",
+    "cpus",
     "fds_needed",
     "peak_users",
     "sockets_per_user",
@@ -122,10 +128,26 @@ def check_fd_limit(users: int, per_user: int = FDS_PER_USER) -> str | None:
     )
 
 
-def check_start(load: Load, segments: int = 1, per_user: int = FDS_PER_USER) -> list[str]:
+def check_start(
+    load: Load, segments: int = 1, per_user: int = FDS_PER_USER, *, profile: Profile | None = None
+) -> list[str]:
     """Check a run's plan before it starts: raise for too many users, return warnings.
-    ``per_user``: the descriptors one user may hold (``sockets_per_user`` of the profile)."""
+    ``per_user``: the descriptors one user may hold; with ``profile``, its own
+    (``sockets_per_user``), and a warning when the plan exceeds one core's paced capacity."""
+    if profile is not None:
+        per_user = sockets_per_user(profile)
     users = peak_users(load, segments)
     check_user_cap(users)
-    warning = check_fd_limit(users, per_user)
-    return [warning] if warning else []
+    warnings = [w for w in (check_fd_limit(users, per_user),) if w]
+    if profile is not None:
+        paced = pacing.paced_warning(pacing.estimate(profile, segments), cpus())
+        warnings += [paced] if paced else []
+    return warnings
+
+
+def cpus() -> int:
+    """The CPUs this process may run on (``--processes auto`` counts these)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)

@@ -49,7 +49,7 @@ from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
 from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
 from loadgen.engine.intervals import Intervals
-from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
+from loadgen.engine.limits import check_start, connection_kinds
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
 from loadgen.engine.prompting import Prompts
 from loadgen.engine.scrape import scrape_service
@@ -127,7 +127,7 @@ class Engine:
         bp = self.profile.breakpoint
         if bp is not None and load.model == "closed":  # the search may climb to its max
             load = replace(load, stages=(*load.stages, Stage(duration=0.0, target=bp.max)))
-        self.limit_warnings = check_start(load, self.segment[1], sockets_per_user(self.profile))
+        self.limit_warnings = check_start(load, self.segment[1], profile=self.profile)
         tokenizer = self.profile.target.tokenizer
         self._count_tokens = token_counter(tokenizer) if tokenizer else None
         if Prompts.needed(self.profile):
