@@ -117,6 +117,7 @@ class Aborts:
             "ok",
             "errors",
             "interrupted",
+            "cancelled",
             "dropped",
             "output_tokens",
             "input_tokens",

@@ -62,6 +62,9 @@ class VUContext:
     connect_timeout: float = 10.0
     honor_retry_after: bool = True
     max_retry_after: float = 60.0
+    request_id_header: str | None = "x-request-id"  # correlation (target.request_id_header)
+    affinity_header: str | None = None
+    server_request_id: str | None = None
     # Remember a value as secret for the run's redactor (rendered secret vars, credentials
     # auth puts on a request): every output is redacted with what VUs learn this way.
     learn: Callable[[str], None] = lambda value: None
@@ -81,6 +84,7 @@ class VU:
     ) -> None:
         self.id = vu_id
         self.tag = tag or str(vu_id)  # in request ids RUN-TAG-SEQ, unique within the run
+        self.session_id = f"{ctx.run_tag}-{self.tag}"  # target.affinity_header's value
         self.user_class = user_class
         self.ctx = ctx
         self.rng = rng
