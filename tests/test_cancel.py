@@ -186,3 +186,17 @@ def test_a_valid_cancel_reads_as_its_model():
     rng = random.Random(1)
     share = sum(spec.draw(rng) for _ in range(10_000)) / 10_000
     assert 0.27 < share < 0.33
+
+
+def test_over_httpx_the_stream_is_closed_too(tmp_path):
+    """With ``transport: httpx`` the abandoned response is closed unread: the target logs
+    every cancelled request as closed by the client, and none of the others."""
+    data = cancelling({"rate": "50%", "after": {"tokens": 3}}, users=2, duration="0.5s")
+    data["target"]["transport"] = "httpx"
+    result, rows, truth = run(tmp_path, data)
+    ended = [r for r in rows if r["interrupted"] == "0"]
+    cancelled = {r["request_id"] for r in ended if r["cancelled"] == "1"}
+    assert cancelled
+    assert cancelled == {i for i, t in truth.items() if t["reason"] == "client_closed"}
+    assert result.data["scopes"]["overall"]["cancelled"] == len(cancelled)
+    assert all(r["connect_ms"] == "" for r in ended)  # phases: the fast client's only
