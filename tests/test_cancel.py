@@ -18,6 +18,7 @@ import loadgen
 from loadgen import profile_from_dict
 from loadgen.core.cancel import Cancel
 from loadgen.core.errors import ProfileError
+from loadgen.report import render_all
 from loadgen.report.console import summary
 
 TOKENS = 40
@@ -97,6 +98,13 @@ def test_the_target_saw_exactly_the_cancellations_the_result_reports(tmp_path):
     assert handed >= 2
     assert result.exit_code == 0
     assert f"cancelled as the profile asked: {len(cancelled)} " in summary(result.data)
+    files = render_all(result, tmp_path / "report", ["html", "csv"])
+    html = next(f for f in files if f.suffix == ".html").read_text()
+    assert f"{len(cancelled)} (not errors; time to cancel p50" in html
+    with (tmp_path / "report" / "stats.csv").open(encoding="utf-8") as f:
+        stats = next(csv.DictReader(f))  # overall
+    assert int(stats["cancelled"]) == len(cancelled)
+    assert int(stats["time_to_cancel_count"]) == len(cancelled)
 
 
 @pytest.mark.parametrize(
