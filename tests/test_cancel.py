@@ -71,6 +71,17 @@ def test_the_target_saw_exactly_the_cancellations_the_result_reports(tmp_path):
         else:
             assert int(r["content_events"]) == TOKENS == t["completion_tokens"]
             assert t["reason"] is None
+    # The connection was closed: the user's next request opened a new one.
+    by_id = {r["request_id"]: r for r in rows}
+    followed = 0
+    for rid in cancelled:
+        run_tag, vu, seq = rid.rsplit("-", 2)
+        after = by_id.get(f"{run_tag}-{vu}-{int(seq) + 1}")
+        if after is not None:
+            assert after["reused"] == "0"
+            assert float(after["connect_ms"]) > 0
+            followed += 1
+    assert followed >= 2
     overall = result.data["scopes"]["overall"]
     assert overall["cancelled"] == len(cancelled)
     assert overall["requests"] == overall["ok"] == len(ended) - len(cancelled)

@@ -133,7 +133,7 @@ class FastClient:
             if not (reused and not conn.received_any):
                 raise
         # The server closed an idle keep-alive connection as we reused it: one fresh try.
-        self.reused = False
+        self.reused, self.connect_s, self.tls_s = False, None, None
         conn = await self._connect(deadline)
         self.write_start = monotonic()
         return await conn.exchange(payload, sink, response, deadline, self._deadlines)
