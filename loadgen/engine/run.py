@@ -192,6 +192,14 @@ class Engine:
         return self._crowd.in_flight
 
     @property
+    def breakpoint_so_far(self) -> dict[str, Any] | None:
+        """A breakpoint search's steps judged so far, as the result's ``breakpoint``; else None."""
+        search = self._breakpoint.search if self._breakpoint is not None else None
+        if search is None or not search.steps:
+            return None
+        return bp_summary(search, "users" if self.profile.load.model == "closed" else "rate")
+
+    @property
     def _stop_reason(self) -> str:
         return self.control.stop_reason
 
@@ -205,6 +213,7 @@ class Engine:
             if self.control.stopping:
                 self.control.explain(" while waiting for the start")
         start = self.control.run_clock.now()
+        self.control.started(start)
         started_wall = time.time()
         header, ctx = self._open_outputs(start, started_wall)
         ticker = asyncio.create_task(self._intervals.tick(), name="loadgen-ticker")
@@ -438,5 +447,6 @@ class Engine:
             slo=self.profile.slo,
             aborted_by=cast(Limit | None, self._aborted_by),
             server=self._intervals.server.section() if self._intervals.server else None,
+            control=self.control.events,
         )
         return cast(dict[str, Any], doc)

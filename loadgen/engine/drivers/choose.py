@@ -56,7 +56,10 @@ def choose(
 
     if load.model == "closed":
         if profile.breakpoint is None:
-            return Chosen(closed(lambda elapsed: level_at(load, elapsed), load.duration))
+            # control.level: a level held from the live page replaces the plan's
+            return Chosen(
+                closed(lambda elapsed: control.level(level_at(load, elapsed)), load.duration)
+            )
         search = BreakpointDriver(
             spec=profile.breakpoint,
             slo=profile.slo,
