@@ -307,6 +307,17 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Correlation:
+    """How requests join a server's logs (docs/profiles.md, ``target``): the header carrying
+    each request's id (None: none), a per-VU session-affinity header, and the response
+    header holding the server's own request id (kept in requests.csv)."""
+
+    request_id_header: str | None = "x-request-id"
+    affinity_header: str | None = None
+    server_request_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TargetSpec:
     base_url: str  # "builtin" starts the built-in chatbot target
     timeout: float = 60.0  # a whole request, first byte to last
@@ -321,11 +332,7 @@ class TargetSpec:
     max_line: int = 1 << 20  # bytes of one SSE line; more is a protocol error
     builtin: dict[str, Any] = field(default_factory=dict)  # config of the built-in target
     metrics: MetricsSpec | None = None  # scrape the server's /metrics (docs/server-metrics.md)
-    # Correlation (docs/profiles.md): the header carrying each request's id (None: none),
-    # a per-VU session-affinity header, and the response header holding the server's own id.
-    request_id_header: str | None = "x-request-id"
-    affinity_header: str | None = None
-    server_request_id: str | None = None
+    correlation: Correlation = field(default_factory=Correlation)
 
     @property
     def is_builtin(self) -> bool:

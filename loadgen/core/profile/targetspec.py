@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from loadgen.core import units
 from loadgen.core.profile.checker import Checker
-from loadgen.core.profile.model import TargetSpec
+from loadgen.core.profile.model import Correlation, TargetSpec
 from loadgen.core.profile.scrapespec import metrics
 from loadgen.core.profile.source import Path_
 
@@ -64,9 +64,11 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
         max_response_size=_size(check, t, path, "max_response_size", 64 << 20),
         max_line=_size(check, t, path, "max_line", 1 << 20),
         metrics=scrape,
-        request_id_header=_header_name(check, t, path, "request_id_header", "x-request-id"),
-        affinity_header=_header_name(check, t, path, "affinity_header", None),
-        server_request_id=_header_name(check, t, path, "server_request_id", None),
+        correlation=Correlation(
+            request_id_header=_header_name(check, t, path, "request_id_header", "x-request-id"),
+            affinity_header=_header_name(check, t, path, "affinity_header", None),
+            server_request_id=_header_name(check, t, path, "server_request_id", None),
+        ),
     )
 
 
