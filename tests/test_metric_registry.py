@@ -150,17 +150,23 @@ SCOPED = (
     "ttfo",
     "reasoning_time",
     "reasoning_tokens",
+    "connect",
+    "tls",
+    "send",
+    "wait",
+    "time_to_cancel",
+    "cancel_tokens",
 )
-PER_SECOND = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag")
+PER_SECOND = ("ttft", "e2e", "itl", "ttfb", "schedule_lag", "loop_lag", "connect")
 
 
 def test_stats_csv_columns_are_those_of_every_scoped_metric():
-    assert csvout.stats_columns()[12:] == tuple(f"{m}_{s}" for m in SCOPED for s in STATS)
+    assert csvout.stats_columns()[12:-1] == tuple(f"{m}_{s}" for m in SCOPED for s in STATS)
 
 
 def test_history_csv_columns_follow_the_per_second_record():
     columns = csvout.history_columns()
-    assert columns[14:-3] == tuple(f"{m}_{s}" for m in PER_SECOND for s in BRIEF)
+    assert columns[14:-4] == tuple(f"{m}_{s}" for m in PER_SECOND for s in BRIEF)
 
 
 def test_the_per_second_record_and_the_result_hold_the_registry_metrics_in_order():

@@ -26,6 +26,7 @@ _SUMMED = (
     "ok",
     "errors",
     "interrupted",
+    "cancelled",
     "dropped",
     "sent",
     "rate_limited",

@@ -185,6 +185,7 @@ def _overall(intervals: Sequence[Mapping[str, Any]], duration: float) -> Scope:
         "errors_by_kind": dict(sorted(kinds.items())),
         "error_rate": errors / requests if requests else 0.0,
         "interrupted": total("interrupted"),
+        "cancelled": total("cancelled"),
         "statuses": {},
         "rps": requests / duration if duration > 0 else 0.0,
         "output_tokens": tokens,

@@ -117,6 +117,7 @@ class Aborts:
             "ok",
             "errors",
             "interrupted",
+            "cancelled",
             "dropped",
             "output_tokens",
             "input_tokens",
@@ -145,6 +146,7 @@ class Aborts:
             "errors": self.totals["errors"],
             "errors_by_kind": dict(self.errors_by_kind),
             "interrupted": self.totals["interrupted"],
+            "cancelled": self.totals["cancelled"],  # live abort rules may judge cancelled.*
             "rps": requests / elapsed if elapsed > 0 else 0.0,
             "output_tokens": self.totals["output_tokens"],
             "output_tps": self.totals["output_tokens"] / elapsed if elapsed > 0 else 0.0,

@@ -59,7 +59,7 @@ def _nothing(s: Sample) -> None:
 def measure(plan: Plan, s: Sample) -> Values:
     """The values ``s`` yields for each metric of a ``plan`` (see ``Values``)."""
     values = plan.read(s)
-    if s.error is None and s.end is not None:
+    if s.error is None and s.end is not None and not s.cancelled:
         return values
     unanswered = list(values)
     for i in plan.answered_only:

@@ -250,6 +250,7 @@ def _scope_from_dict(d: Mapping[str, Any]) -> Scope:
     scope.requests = int(d["requests"])
     scope.ok = int(d["ok"])
     scope.interrupted = int(d["interrupted"])
+    scope.cancelled = int(d.get("cancelled", 0))  # written since issue 21.3
     scope.errors = Counter({k: int(v) for k, v in d["errors_by_kind"].items()})
     scope.statuses = Counter({int(k): int(v) for k, v in d["statuses"].items()})
     scope.output_tokens = int(d["output_tokens"])

@@ -62,6 +62,7 @@ COUNTERS = {
     "loadgen_requests_total": "requests completed (succeeded or failed; not interrupted)",
     "loadgen_errors_total": "failed requests by error kind (SPEC errors: connect, timeout, …)",
     "loadgen_requests_interrupted_total": "requests cut off by the run's end or a stop",
+    "loadgen_requests_cancelled_total": "answers the profile abandoned (cancel:; not errors)",
     "loadgen_output_tokens_total": "output tokens of the answers",
     "loadgen_input_tokens_total": "input tokens of the prompts (HDR sum of input_tokens)",
 }
@@ -144,6 +145,7 @@ def _tally(scope: Scope) -> _Tally:
     tally = _Tally()
     tally.counters["loadgen_requests_total"] = scope.requests
     tally.counters["loadgen_requests_interrupted_total"] = scope.interrupted
+    tally.counters["loadgen_requests_cancelled_total"] = scope.cancelled
     tally.counters["loadgen_output_tokens_total"] = scope.output_tokens
     tally.errors.update(scope.errors)
     for m in scope.kept:

@@ -1,10 +1,9 @@
 """The result document's schema, ``loadgen.result/1``, as types (SPEC §4).
 
-One ``ResultDoc`` is what a run writes to ``result.json``, what ``merge`` writes for a whole
-test and what ``journal.rebuild`` makes of a cut-short run; ``loadgen.core.assemble`` builds
-all three. The document stays plain JSON (it round-trips exactly); these types only say
-which keys exist. A key marked ``NotRequired`` is written by some producers or runs only
-(the comment says which); readers must use ``.get`` for those, and may index every other.
+One ``ResultDoc`` is what a run, ``merge`` (a whole test) and ``journal.rebuild`` (a
+cut-short run) write, all built by ``loadgen.core.assemble``. It stays plain JSON; these types
+say which keys exist. A key marked ``NotRequired`` is written by some producers or runs only
+(the comment says which): readers ``.get`` those, and may index every other.
 
 ``docs/result.schema.json`` is generated from these types (``loadgen.core.resultschema``);
 a test keeps the two equal. No ``from __future__ import annotations`` here: ``TypedDict``
@@ -125,6 +124,7 @@ class Scope(TypedDict):
     errors_by_kind: dict[str, int]
     error_rate: float
     interrupted: int
+    cancelled: NotRequired[int]  # the user abandoned the answer (since issue 21.3)
     statuses: dict[str, int]
     rps: float
     output_tokens: int
@@ -161,6 +161,7 @@ class Interval(TypedDict):
     errors: int
     errors_by_kind: dict[str, int]
     interrupted: int
+    cancelled: NotRequired[int]  # since issue 21.3
     dropped: int
     sent: int
     good: int
@@ -177,6 +178,7 @@ class Interval(TypedDict):
     ttfb: Brief
     schedule_lag: Brief
     loop_lag: Brief
+    connect: NotRequired[Brief]  # since issue 21.4
     finishing: NotRequired[int]
     cpu: NotRequired[float]
     planned: NotRequired[dict[str, float]]  # {"users": n} or {"rate": r}

@@ -52,6 +52,17 @@ class Sample:
     # token_times) and the reasoning tokens the server reported.
     reasoning_at: list[int] = field(default_factory=list)
     reasoning_tokens: int | None = None
+    # The user abandoned the answer (the chat's ``cancel:``): its own outcome, not an error.
+    cancelled: bool = False
+    # Where the time went before the first byte (the fast client only; docs/metrics.md):
+    # TCP connect (DNS included) and TLS handshake in seconds, 0 on a reused connection and
+    # None when not measured; when the request's bytes started and finished going out.
+    connect: float | None = None
+    tls: float | None = None
+    write_start: float | None = None
+    written: float | None = None
+    reused: bool | None = None
+    server_id: str = ""  # the server's own request id (target.server_request_id)
 
     # The per-request definitions of SPEC §1, in seconds from the intended start: the
     # recorder, the raw rows, SLOs and the preflight read these and nothing else.
@@ -188,4 +199,39 @@ class Sample:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.interrupted
+        return self.error is None and not self.interrupted and not self.cancelled
+
+    @property
+    def time_to_cancel(self) -> float | None:
+        """Intended start → the moment the VU closed the stream, for a cancelled request."""
+        return self.end - self.t0 if self.cancelled and self.end is not None else None
+
+    @property
+    def cancel_tokens(self) -> int | None:
+        """Content events received before a cancelled request was closed; None when none
+        came (a count histogram starts at 1: the cancelled count minus this one's count)."""
+        return len(self.token_times) or None if self.cancelled else None
+
+    @property
+    def connect_time(self) -> float | None:
+        """TCP connect (and DNS) of the request's connection; 0 when it was reused."""
+        return self.connect
+
+    @property
+    def tls_time(self) -> float | None:
+        """TLS handshake of the request's connection; 0 reused, None without TLS."""
+        return self.tls
+
+    @property
+    def send_time(self) -> float | None:
+        """Writing the request (head and body) to the connection."""
+        if self.write_start is None or self.written is None:
+            return None
+        return self.written - self.write_start
+
+    @property
+    def wait_time(self) -> float | None:
+        """Request written → first byte of the response: the server's part of ``ttfb``."""
+        if self.written is None or self.first_byte is None:
+            return None
+        return max(self.first_byte - self.written, 0.0)

@@ -52,7 +52,7 @@ class Slo:
 
     def good(self, s: Sample) -> bool:
         """Did this one request meet the per-request objectives (no error, ttft, e2e)?"""
-        if s.error is not None or s.interrupted or s.end is None:
+        if s.error is not None or s.interrupted or s.cancelled or s.end is None:
             return False
         ttft_limit = min((v for v in (self.ttft_p95, self.ttft_p99) if v is not None), default=None)
         ttft, e2e = s.ttft, s.end - s.t0  # Sample.ttft and Sample.e2e (the end is known here)

@@ -29,6 +29,7 @@ class Scope:
     requests: int = 0
     ok: int = 0
     interrupted: int = 0
+    cancelled: int = 0  # the user abandoned the answer (cancel:): neither ok nor an error
     errors: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
     output_tokens: int = 0
@@ -75,6 +76,10 @@ class Scope:
         if s.interrupted:
             self.interrupted += 1
             return
+        if s.cancelled:  # its own outcome: only the metrics a cancelled request yields
+            self.cancelled += 1
+            self._pending.append(values)
+            return
         self.requests += 1
         light = self.light
         if s.status is not None and not light:
@@ -112,7 +117,7 @@ class Scope:
         self._pending.clear()
         for hist in self._hists.values():
             hist.reset()
-        self.requests = self.ok = self.interrupted = 0
+        self.requests = self.ok = self.interrupted = self.cancelled = 0
         self.output_tokens = self.content_events = self.usage_tokens = self.usage_events = 0
         self.usage_rejected = 0
         self.errors.clear()
@@ -128,6 +133,7 @@ class Scope:
         self.requests += other.requests
         self.ok += other.ok
         self.interrupted += other.interrupted
+        self.cancelled += other.cancelled
         self.errors.update(other.errors)
         self.statuses.update(other.statuses)
         self.output_tokens += other.output_tokens
@@ -149,6 +155,7 @@ class Scope:
             "errors_by_kind": dict(sorted(self.errors.items())),
             "error_rate": errors / self.requests if self.requests else 0.0,
             "interrupted": self.interrupted,
+            "cancelled": self.cancelled,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "rps": self.requests / duration if duration > 0 else 0.0,
             "output_tokens": self.output_tokens,
@@ -307,7 +314,11 @@ class Recorder:
         """Whether the current interval holds anything (the last one must not be lost)."""
         i = self._interval
         return bool(
-            i.requests or i.interrupted or self._interval_counters or self._interval_dropped
+            i.requests
+            or i.interrupted
+            or i.cancelled
+            or self._interval_counters
+            or self._interval_dropped
         )
 
     def close_interval(self, now: float, users: int) -> dict[str, Any]:
@@ -325,6 +336,7 @@ class Recorder:
             "errors": sum(scope.errors.values()),
             "errors_by_kind": dict(scope.errors),
             "interrupted": scope.interrupted,
+            "cancelled": scope.cancelled,
             "dropped": self._interval_dropped,
             "sent": self._interval_sent,
             "good": self._interval_good,

@@ -37,6 +37,7 @@ _COUNTS: dict[str, tuple[tuple[str, ...], str]] = {
     "rps": (("mean", "rate"), "1/s"),
     "errors": (COUNT_STATS, ""),
     "interrupted": (("count",), ""),
+    "cancelled": (COUNT_STATS, ""),  # rate: of the requests that ended (cancelled included)
     "dropped": (("count",), ""),
     **dict.fromkeys(KINDS, (COUNT_STATS, "")),
 }
@@ -180,6 +181,11 @@ def value_of(t: Threshold, data: Mapping[str, Any]) -> float | None:
         if hist is None:  # a result written before this metric existed: no data, as a scope
             return None
         return float(hist.get(stat, 0.0))
+    return _count_value(m, stat, s, data)
+
+
+def _count_value(m: str, stat: str, s: Mapping[str, Any], data: Mapping[str, Any]) -> float | None:
+    """A count or rate metric's value in scope ``s`` (see ``value_of``)."""
     requests = s["requests"]
     if m == "output_tps":
         return float(s["output_tps"])
@@ -191,6 +197,10 @@ def value_of(t: Threshold, data: Mapping[str, Any]) -> float | None:
         return float(data.get("load", {}).get("dropped", 0))
     if m == "interrupted":
         return float(s["interrupted"])
+    if m == "cancelled":
+        cancelled = int(s.get("cancelled", 0))
+        ended = requests + cancelled
+        return float(cancelled) if stat == "count" else (cancelled / ended if ended else 0.0)
     count = s["errors"] if m == "errors" else s["errors_by_kind"].get(m, 0)
     if stat == "count":
         return float(count)

@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import functools
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from time import monotonic
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+from loadgen.core.cancel import Cancel
 from loadgen.core.chat import chat_request
 from loadgen.core.checks import ResponseView
 from loadgen.core.errors import ErrorKind
@@ -24,7 +25,9 @@ from loadgen.core.readers import OpenAIReader, Reader, StreamEnded, make_reader
 from loadgen.core.sample import Sample
 from loadgen.core.template import render_value
 from loadgen.core.wire import UnsafeRequest, unsafe_request
+from loadgen.edge.cancelling import UserCancelled, cancelling_sink, within
 from loadgen.edge.fasthttp import FastClient, FastResponse
+from loadgen.edge.phases import stamp
 from loadgen.edge.transport import VUClient, classify
 
 if TYPE_CHECKING:
@@ -90,8 +93,11 @@ async def run_chat(
     *,
     timeout: float,
     keep_text: bool = False,
+    cancel: Cancel | None = None,
+    id_header: str | None = "x-request-id",
 ) -> ResponseView:
-    """Send a chat request and read its answer into ``sample``."""
+    """Send a chat request and read its answer into ``sample``; ``cancel`` (drawn for this
+    request) abandons it part-way; ``id_header`` carries ``sample.request_id`` (None: not sent)."""
     reader: Reader
     if task.api == "openai" and task.stream:  # the common case, without make_reader's kwargs
         reader = OpenAIReader(keep_text=keep_text, max_line=client.max_line)
@@ -108,21 +114,24 @@ async def run_chat(
             max_body=client.max_response_size,
         )
     sink = _capped(reader, client.max_response_size)
-    headers = {
-        "content-type": "application/json",
-        "x-request-id": sample.request_id,
-        **task.headers,
-        **headers,
-    }
+    if cancel is not None:
+        sink = cancelling_sink(sink, reader, cancel)
+    headers = {"content-type": "application/json", **task.headers, **headers}
+    if id_header is not None:
+        headers.setdefault(id_header, sample.request_id)
     view = ResponseView()
     if client.fast is not None:
-        await _fast_exchange(
+        exchange = _fast_exchange(
             client.fast, "POST", path, headers, body, sample, reader, sink, timeout, view
         )
     else:
-        await _httpx_exchange(
+        exchange = _httpx_exchange(
             client.httpx, "POST", path, headers, body, sample, reader, sink, timeout, view
         )
+    if cancel is None or cancel.time is None:
+        await exchange
+    else:
+        await _timed(exchange, cancel, sample, client.fast)
     sample.usage_tokens = reader.usage_tokens
     sample.usage_rejected = reader.usage_rejected
     sample.without_done = reader.without_done
@@ -182,6 +191,24 @@ def _redirected(sample: Sample, status: int, headers: Mapping[str, str]) -> bool
     return False
 
 
+async def _timed(
+    exchange: Awaitable[None], cancel: Cancel, sample: Sample, fast: FastClient | None
+) -> None:
+    """``exchange``, cancelled by its ``cancel: {after: {time}}``: its own outcome."""
+    try:
+        await within(exchange, cancel)
+    except UserCancelled:  # the request's await was cancelled: not interrupted
+        pass
+    else:
+        return
+    sample.interrupted, sample.cancelled, sample.end = False, True, monotonic()
+    if fast is not None:
+        stamp(sample, fast)
+        partial = fast.partial
+        if partial is not None and partial.status:
+            sample.status, sample.first_byte = partial.status, partial.first_byte
+
+
 class _Outcome:
     """Whatever the request raises ends up on the sample: cancellation (the engine stopping)
     marks it interrupted and propagates; a stream cut short is ``stream_broken``; any other
@@ -213,6 +240,9 @@ class _Outcome:
             pass
         elif isinstance(exc, asyncio.CancelledError):
             sample.interrupted = True
+        elif isinstance(exc, UserCancelled):
+            sample.cancelled = suppress = True
+            self._got_response()  # the fast client's status and first byte, when they came
         elif isinstance(exc, StreamEnded):
             sample.error, sample.message = ErrorKind.STREAM_BROKEN, str(exc)
             suppress = True
@@ -237,9 +267,10 @@ async def run_http(
     content: bytes | None = None,
     files: Any = None,
     data: Mapping[str, str] | None = None,
+    id_header: str | None = "x-request-id",
 ) -> ResponseView:
     """A plain request over httpx; the body (up to 1 MiB) is kept for checks and extraction."""
-    headers = {"x-request-id": sample.request_id, **headers}
+    headers = {id_header: sample.request_id, **headers} if id_header else dict(headers)
     view = ResponseView()
     with _Outcome(sample, lambda: view.status is not None):
         _refuse_unsafe(url, headers)
@@ -292,7 +323,12 @@ async def _fast_exchange(
 
     with _Outcome(sample, got_response, reader):
         deadline = asyncio.get_running_loop().time() + timeout
-        response: FastResponse = await client.request(method, path, headers, body, sink, deadline)
+        try:
+            response: FastResponse = await client.request(
+                method, path, headers, body, sink, deadline
+            )
+        finally:
+            stamp(sample, client)
         now = monotonic()
         sample.status = status = response.status
         sample.first_byte = response.first_byte

@@ -56,11 +56,12 @@ class RawHeaders(Mapping[str, str]):
 
 
 class FastResponse:
-    __slots__ = ("error_body", "first_byte", "headers", "status")
+    __slots__ = ("error_body", "first_byte", "headers", "status", "written")
 
     def __init__(self) -> None:
         self.status = 0
         self.first_byte: float | None = None
+        self.written: float | None = None  # the request was handed to the kernel (send phase)
         self.error_body = b""
         self.headers = RawHeaders()
 
@@ -291,6 +292,7 @@ class Connection(asyncio.Protocol):
         # One parser per connection: llhttp starts on the next response after a complete
         # one; a connection whose response failed half-way is aborted, never reused.
         self.transport.write(payload)
+        response.written = monotonic()
         bucket = deadlines.add(self, deadline) if deadline is not None else None
         try:
             await self._done

@@ -25,6 +25,7 @@ import contextlib
 import os
 import socket
 import ssl
+from time import monotonic
 from urllib.parse import urlsplit
 
 from loadgen.core.netcause import local_limit, network_cause
@@ -90,6 +91,13 @@ class FastClient:
         #: The latest request's response, also when it failed part-way: its status and first
         #: byte tell a stream that broke (or timed out) after it started from one that never did.
         self.partial: FastResponse | None = None
+        #: The latest request's connection phases (docs/metrics.md, "Where the time went"):
+        #: TCP connect and TLS handshake seconds (0 when the connection was reused, None when
+        #: not reached; tls None without TLS), reuse, and when its bytes started going out.
+        self.connect_s: float | None = None
+        self.tls_s: float | None = None
+        self.reused = False
+        self.write_start: float | None = None
 
     async def request(
         self,
@@ -111,16 +119,23 @@ class FastClient:
         if conn is not None and conn.draining:
             await conn.settle()
         reused = conn is not None and not conn.closed
-        if not reused:
+        self.reused, self.write_start = reused, None
+        if reused:
+            self.connect_s, self.tls_s = 0.0, (0.0 if self._ssl is not None else None)
+        else:
+            self.connect_s = self.tls_s = None
             conn = await self._connect(deadline)
         assert conn is not None
         try:
+            self.write_start = monotonic()
             return await conn.exchange(payload, sink, response, deadline, self._deadlines)
         except ConnectFailed:
             if not (reused and not conn.received_any):
                 raise
         # The server closed an idle keep-alive connection as we reused it: one fresh try.
+        self.reused, self.connect_s, self.tls_s = False, None, None
         conn = await self._connect(deadline)
+        self.write_start = monotonic()
         return await conn.exchange(payload, sink, response, deadline, self._deadlines)
 
     def _payload(
@@ -157,13 +172,7 @@ class FastClient:
             limit = deadline - loop.time()  # the request's own deadline comes first
         try:
             async with asyncio.timeout(limit):
-                _, conn = await loop.create_connection(
-                    Connection,
-                    self.host,
-                    self.port,
-                    ssl=self._ssl,
-                    server_hostname=self.host if self._ssl is not None else None,
-                )
+                conn = await self._open(loop)
         except TimeoutError:
             if limit < self._connect_timeout:
                 raise  # the request's timeout, not the connect timeout
@@ -190,6 +199,25 @@ class FastClient:
             with contextlib.suppress(OSError, AttributeError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._conn = conn
+        return conn
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> Connection:
+        """TCP, then TLS over it (``start_tls``): the two phases are timed apart."""
+        began = monotonic()
+        transport, conn = await loop.create_connection(Connection, self.host, self.port)
+        tcp = monotonic()
+        self.connect_s = tcp - began
+        if self._ssl is None:
+            return conn
+        try:
+            tls = await loop.start_tls(transport, conn, self._ssl, server_hostname=self.host)
+        except BaseException:
+            transport.abort()
+            raise
+        if tls is None:  # the connection closed during the handshake
+            raise ConnectionResetError("connection closed during the TLS handshake")
+        conn.transport = tls
+        self.tls_s = monotonic() - tcp
         return conn
 
     async def aclose(self) -> None:

@@ -97,7 +97,9 @@ class ChatRequester:
             body = api_body(chat, messages, sample.requested_output)
         else:
             body = chat_body(chat, messages, vu.vars, sample.requested_output)
-        path, headers = await vu.prepare("POST", render(chat.path, vu.vars), {}, body)
+        ctx, ids = vu.ctx, vu.ctx.correlation
+        affinity = {ids.affinity_header: vu.session_id} if ids.affinity_header else {}
+        path, headers = await vu.prepare("POST", render(chat.path, vu.vars), affinity, body)
         view = await run_chat(
             client,
             chat,
@@ -105,9 +107,13 @@ class ChatRequester:
             headers,
             body,
             sample,
-            timeout=vu.ctx.timeout,
+            timeout=ctx.timeout,
             keep_text=keep_text or count is not None,
+            cancel=chat.cancel if chat.cancel is not None and chat.cancel.draw(vu.rng) else None,
+            id_header=ids.request_id_header,
         )
+        if ids.server_request_id is not None:
+            sample.server_id = view.header(ids.server_request_id) or ""
         if count is not None and sample.usage_tokens is None and sample.error is None:
             sample.tokenizer_tokens = count(view.answer or "")
         inputcount.fill(chat, messages, sample)  # the prompt's tokens, when no usage came
@@ -253,6 +259,7 @@ async def send_http(
         content=content,
         files=files,
         data=data,
+        id_header=vu.ctx.correlation.request_id_header,
     )
 
 

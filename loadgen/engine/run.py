@@ -355,6 +355,7 @@ class Engine:
             connect_timeout=profile.target.connect_timeout,
             honor_retry_after=profile.target.honor_retry_after,
             max_retry_after=profile.target.max_retry_after,
+            correlation=profile.target.correlation,
             on_response=on_response,
             learn=self.secrets.add,
             bedrock=self._services.bedrock if profile.aws is not None else None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from time import monotonic
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,6 +20,7 @@ from loadgen.core.checks import ResponseView, extract, holds
 from loadgen.core.errors import ErrorKind
 from loadgen.core.profile.model import (
     Condition,
+    Correlation,
     DataPools,
     Extract,
     HttpTask,
@@ -62,6 +63,7 @@ class VUContext:
     connect_timeout: float = 10.0
     honor_retry_after: bool = True
     max_retry_after: float = 60.0
+    correlation: Correlation = field(default_factory=Correlation)  # target.request_id_header…
     # Remember a value as secret for the run's redactor (rendered secret vars, credentials
     # auth puts on a request): every output is redacted with what VUs learn this way.
     learn: Callable[[str], None] = lambda value: None
@@ -81,6 +83,7 @@ class VU:
     ) -> None:
         self.id = vu_id
         self.tag = tag or str(vu_id)  # in request ids RUN-TAG-SEQ, unique within the run
+        self.session_id = f"{ctx.run_tag}-{self.tag}"  # target.affinity_header's value
         self.user_class = user_class
         self.ctx = ctx
         self.rng = rng

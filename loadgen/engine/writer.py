@@ -47,6 +47,14 @@ RAW_COLUMNS = (
     "input_tokens",  # server usage, else loadgen's count of what was sent (input_source)
     "input_source",
     "requested_input",  # a synthetic prompt's length, as asked for
+    # since issue 21: the outcome "cancelled", the connection phases, the server's own id
+    "cancelled",
+    "connect_ms",  # TCP connect (DNS included); 0 on a reused connection
+    "tls_ms",
+    "send_ms",
+    "wait_ms",  # request written → first byte
+    "reused",  # 1 reused, 0 new connection; empty when not measured (httpx, WebSocket)
+    "server_request_id",
 )
 
 
@@ -124,6 +132,13 @@ class ResultWriter:
             _n(s.input_tokens),
             s.input_source if s.input_tokens is not None else "",
             _n(s.requested_input),
+            int(s.cancelled),
+            _ms(s.connect),
+            _ms(s.tls),
+            _ms(s.send_time),
+            _ms(s.wait_time),
+            "" if s.reused is None else int(s.reused),
+            csv_cell(s.server_id),
         )
         try:
             self._raw_csv.writerow(row)

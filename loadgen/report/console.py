@@ -157,6 +157,12 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
         lines.append(f"dropped arrivals (max_in_flight reached, not sent): {known.dropped}")
     if overall["interrupted"]:
         lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
+    if known.cancelled:
+        lines.append("cancelled as the profile asked: " + known.cancelled)
+    if known.connections:
+        lines.append("before the first byte: " + known.connections)
+    if known.connect_warning:
+        lines.append("warning: " + known.connect_warning)
     if known.token_sources:
         lines.append("output tokens from: " + known.token_sources)
     if known.lengths:

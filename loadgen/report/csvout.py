@@ -49,6 +49,7 @@ def stats_columns() -> tuple[str, ...]:
         "input_tokens",
         "input_tps",
         *[f"{m}_{s}" for m in _stats_metrics() for s in _STATS],
+        "cancelled",  # since issue 21.3: abandoned answers, outside requests
     )
 
 
@@ -78,6 +79,7 @@ def history_columns() -> tuple[str, ...]:
         "rate_limited",
         "good",
         "counters",  # custom counters of that second: name=value;name=value
+        "cancelled",
     )
 
 
@@ -128,6 +130,7 @@ def _stats_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
                     else _cell(summary.get(st) if has else None)
                     for st in _STATS
                 ]
+            row.append(s.get("cancelled", 0))
             yield row
 
 
@@ -147,6 +150,7 @@ def _history_rows(data: dict[str, Any]) -> Iterable[list[Any]]:
             iv.get("rate_limited", 0),
             iv.get("good", 0),
             ";".join(f"{k}={v}" for k, v in sorted(counters.items())),
+            iv.get("cancelled", 0),
         ]
         yield row
 

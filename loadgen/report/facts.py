@@ -15,6 +15,7 @@ from typing import Any
 
 from loadgen.core.resultdoc import ResultDoc, as_doc
 from loadgen.core.verdict import Verdict, judge
+from loadgen.report import phasefacts
 from loadgen.report.serverview import server_fact
 
 __all__ = ["Facts", "facts", "token_sources"]
@@ -37,6 +38,9 @@ class Facts:
     input_tokens: str = ""  # "2,060 (678 tokens/s), counted by usage (4 requests)"; "" when none
     calibration: tuple[str, ...] = ()  # server-counted vs requested lengths, input then output
     server: str = ""  # the scrapes of the server's metrics, in one line; "" when none
+    cancelled: str = ""  # answers the profile abandoned (report.phasefacts); "" when none
+    connections: str = ""  # connect, tls, send, wait percentiles; "" when not measured
+    connect_warning: str = ""  # connecting made up most of the TTFT tail
 
 
 def token_sources(sources: Mapping[str, int]) -> str:
@@ -79,6 +83,9 @@ def facts(data: Mapping[str, Any] | ResultDoc) -> Facts:
         input_tokens=input_tokens(doc["scopes"]["overall"]),
         calibration=calibration(doc["scopes"]["overall"]),
         server=server_fact(doc),
+        cancelled=phasefacts.cancelled(doc["scopes"]["overall"]),
+        connections=phasefacts.connections(doc["scopes"]["overall"]),
+        connect_warning=phasefacts.connect_warning(doc["scopes"]["overall"]),
     )
 
 

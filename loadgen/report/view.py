@@ -230,6 +230,9 @@ def _facts(data: dict[str, Any], known: Facts) -> list[tuple[str, str]]:
         *([("input tokens", known.input_tokens)] if known.input_tokens else []),
         *[("requested vs server", line) for line in known.calibration],
         *([("server metrics", known.server)] if known.server else []),
+        *([("cancelled", known.cancelled)] if known.cancelled else []),
+        *([("before the first byte", known.connections)] if known.connections else []),
+        *([("warning", known.connect_warning)] if known.connect_warning else []),
     ]
     sched, loop = data.get("schedule_lag") or {}, data.get("loop_lag") or {}
     facts.append(

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
+from loadgen.core.cancel import Cancel
 from loadgen.core.lengths import Length, read_length
+from loadgen.core.profile.cancelspec import cancel
 from loadgen.core.profile.checker import Checker
 from loadgen.core.profile.datasetspec import dataset
 from loadgen.core.profile.fields import Reader, duration, flag, names, read, text
@@ -51,6 +53,7 @@ _CHAT_KEYS = (
     "tokenizer",
     "dataset",
     "batch",
+    "cancel",
 )
 # In ChatTask's order: problems come in the order the fields are read.
 _CHAT: dict[str, Reader] = {
@@ -123,9 +126,19 @@ def chat(check: Checker, value: Any, path: Path_, pools: DataPools) -> ChatTask:
         category=category,
         conversation=conversation,
         body=body,
+        cancel=_cancel(check, c, path, api),
         **read(check, c, path, _CHAT),
         **workload,
     )
+
+
+def _cancel(check: Checker, c: Mapping[str, Any], path: Path_, api: str) -> Cancel | None:
+    """``cancel:``: for the HTTP chat APIs, whose stream the VU can close."""
+    spec = cancel(check, c.get("cancel"), (*path, "cancel"))
+    if spec is not None and api in ("bedrock", "embeddings"):
+        check.bad((*path, "cancel"), f"api: {api} cannot be cancelled part-way", "drop cancel")
+        return None
+    return spec
 
 
 _SYNTHETIC = ("params", "system", "input_tokens", "output_tokens", "exact_output", "prefix")

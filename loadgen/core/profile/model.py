@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from loadgen.core.aws.config import AwsConfig
 from loadgen.core.breakpoint import BreakpointSpec
+from loadgen.core.cancel import Cancel
 from loadgen.core.lengths import Length
 from loadgen.core.slo import Slo
 from loadgen.core.thresholds import Threshold
@@ -85,6 +86,7 @@ class ChatTask:
     tokenizer: Path | None = None  # a tokenizer.json; None: the shipped default
     dataset: DatasetSpec | None = None  # prompts from a file instead
     batch: int = 1  # embeddings: inputs per request
+    cancel: Cancel | None = None  # abandon some answers part-way (loadgen.core.cancel)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -305,6 +307,17 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Correlation:
+    """How requests join a server's logs (docs/profiles.md, ``target``): the header carrying
+    each request's id (None: none), a per-VU session-affinity header, and the response
+    header holding the server's own request id (kept in requests.csv)."""
+
+    request_id_header: str | None = "x-request-id"
+    affinity_header: str | None = None
+    server_request_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TargetSpec:
     base_url: str  # "builtin" starts the built-in chatbot target
     timeout: float = 60.0  # a whole request, first byte to last
@@ -319,6 +332,7 @@ class TargetSpec:
     max_line: int = 1 << 20  # bytes of one SSE line; more is a protocol error
     builtin: dict[str, Any] = field(default_factory=dict)  # config of the built-in target
     metrics: MetricsSpec | None = None  # scrape the server's /metrics (docs/server-metrics.md)
+    correlation: Correlation = field(default_factory=Correlation)
 
     @property
     def is_builtin(self) -> bool:

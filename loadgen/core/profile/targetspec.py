@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from loadgen.core import units
 from loadgen.core.profile.checker import Checker
-from loadgen.core.profile.model import TargetSpec
+from loadgen.core.profile.model import Correlation, TargetSpec
 from loadgen.core.profile.scrapespec import metrics
 from loadgen.core.profile.source import Path_
 
 __all__ = ["target"]
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 field-name
 
 
 _TARGET_KEYS = (
@@ -28,6 +31,9 @@ _TARGET_KEYS = (
     "max_response_size",
     "max_line",
     "metrics",
+    "request_id_header",
+    "affinity_header",
+    "server_request_id",
 )
 
 
@@ -58,7 +64,27 @@ def target(check: Checker, value: Any, path: Path_) -> TargetSpec | None:
         max_response_size=_size(check, t, path, "max_response_size", 64 << 20),
         max_line=_size(check, t, path, "max_line", 1 << 20),
         metrics=scrape,
+        correlation=Correlation(
+            request_id_header=_header_name(check, t, path, "request_id_header", "x-request-id"),
+            affinity_header=_header_name(check, t, path, "affinity_header", None),
+            server_request_id=_header_name(check, t, path, "server_request_id", None),
+        ),
     )
+
+
+def _header_name(
+    check: Checker, t: Mapping[str, Any], path: Path_, key: str, default: str | None
+) -> str | None:
+    """A header name (lower-cased), or false for none."""
+    value = t.get(key)
+    if value is None:
+        return default
+    if value is False:
+        return None
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        check.bad((*path, key), f"{value!r} is not a header name", f"write {key}: x-request-id")
+        return default
+    return value.lower()
 
 
 def _transport(check: Checker, t: Mapping[str, Any], path: Path_) -> Literal["fast", "httpx"]:
