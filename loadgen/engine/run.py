@@ -48,6 +48,7 @@ from loadgen.engine.clock import MONOTONIC
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
 from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
+from loadgen.engine.drivers.choose import Replaying
 from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
@@ -106,7 +107,7 @@ class Engine:
         # Every value this run knows to be secret: the profile's, then what auth learns.
         self.secrets = Secrets(profile.secrets)
         self.control = RunControl(MONOTONIC)
-        self._crowd = Crowd(open_model=self.profile.load.model == "open")
+        self._crowd = Crowd(open_model=self.profile.load.arrivals)
         # The result reads these (_result_data): the crowd's own counter and list.
         self._users_by_class = self._crowd.users_by_class
         self._errors_in_vus = self._crowd.internal_errors
@@ -114,6 +115,7 @@ class Engine:
         self._count_tokens: Callable[[str], int] | None = None
         self._prompts: Prompts | None = None
         self._open_users: OpenUsers | None = None
+        self._replay: Replaying | None = None
         self._breakpoint: BreakpointDriver | None = None
         self._intervals: Intervals
         self._aborted_by: dict[str, Any] | None = None
@@ -298,6 +300,7 @@ class Engine:
             intervals=self._intervals.records,
         )
         self._open_users, self._breakpoint = chosen.open_users, chosen.breakpoint
+        self._replay = chosen.replay
         driver: Driver = chosen.driver
         return driver
 
@@ -356,12 +359,16 @@ class Engine:
         await self._crowd.drain(grace, self.control)
         if self._open_users is not None:
             await self._open_users.aclose()
+        if self._replay is not None:
+            await self._replay.users.aclose()
         await self._services.aclose()
 
     def _planned(self, elapsed: float) -> float:
         """The level the plan asks for at ``elapsed`` (a search: the step running)."""
         if self.profile.breakpoint is not None:
             return self._breakpoint.level if self._breakpoint is not None else 0.0
+        if self._replay is not None:  # the trace's arrivals due in the interval closing
+            return self._replay.plan.rate(elapsed)
         return level_at(self.profile.load, elapsed)
 
     def redacted(self, data: dict[str, Any]) -> dict[str, Any]:

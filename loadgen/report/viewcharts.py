@@ -71,9 +71,10 @@ def _bands(data: dict[str, Any]) -> list[charts.Band]:
 
 
 def _load_chart(data: dict[str, Any], ts: TimeSeries) -> tuple[str, str, list[charts.Line]]:
-    """Planned against sent arrivals (open model) or against active users (closed)."""
+    """Planned against sent arrivals (open model; replay: planned from the trace) or
+    against active users (closed)."""
     p = ts.points
-    if (data.get("load") or {}).get("model") == "open":
+    if (data.get("load") or {}).get("model") in ("open", "replay"):
         sent = any(v is not None for v in ts.values["sent"])
         return (
             "Arrival rate",

@@ -14,10 +14,21 @@ from loadgen.engine.crowd import Crowd
 from loadgen.engine.drivers.breakpoint import BreakpointDriver
 from loadgen.engine.drivers.closed import ClosedDriver
 from loadgen.engine.drivers.open import OpenDriver, OpenUsers, Tally
+from loadgen.engine.drivers.replay import ReplayDriver, ReplayPlan
+from loadgen.engine.drivers.replayusers import ReplayUsers
+from loadgen.engine.prompting import Prompts
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VU, VUContext
 
-__all__ = ["Chosen", "choose"]
+__all__ = ["Chosen", "Replaying", "choose"]
+
+
+@dataclass(frozen=True, slots=True)
+class Replaying:
+    """A replay's senders (closed after the drain) and its planned arrivals per second."""
+
+    users: ReplayUsers
+    plan: ReplayPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +36,7 @@ class Chosen:
     driver: Any  # a Driver: one of the three below
     open_users: OpenUsers | None = None  # open model: the runners and their client pool
     breakpoint: BreakpointDriver | None = None  # a search: its level and verdicts
+    replay: Replaying | None = None  # the replay model
 
 
 def choose(
@@ -41,6 +53,10 @@ def choose(
 ) -> Chosen:
     """The driver of the profile's load model (a breakpoint search drives one of the two)."""
     load = profile.load
+    if load.model == "replay":
+        return _replay(
+            profile, ctx, seed=seed, segment=segment, tally=tally, crowd=crowd, control=control
+        )
 
     def closed(level: Callable[[float], float], duration: float) -> ClosedDriver:
         return ClosedDriver(
@@ -83,3 +99,43 @@ def choose(
         steps=steps,
     )
     return Chosen(search, open_users=users, breakpoint=search)
+
+
+def _replay(
+    profile: Profile,
+    ctx: VUContext,
+    *,
+    seed: int,
+    segment: tuple[int, int],
+    tally: Tally,
+    crowd: Crowd,
+    control: RunControl,
+) -> Chosen:
+    """The replay driver, sending every trace row through the profile's one chat task."""
+    spec, prompts = profile.load.replay, ctx.prompts
+    assert spec is not None
+    assert isinstance(prompts, Prompts)
+    cls, task = next((c, t) for c in profile.users for t in c.every_task() if t.chat is not None)
+    assert task.chat is not None
+    seg, count = segment
+    users = ReplayUsers(
+        cls,
+        task,
+        ctx,
+        spec,
+        prompts.builder(task.chat),
+        seed=seed,
+        tag="r" if count == 1 else f"rs{seg + 1}",
+        control=control,
+        tally=tally,
+    )
+    driver = ReplayDriver(
+        spec=spec,
+        max_in_flight=profile.load.max_in_flight,
+        segment=segment,
+        users=users,
+        tally=tally,
+        crowd=crowd,
+        control=control,
+    )
+    return Chosen(driver, replay=Replaying(users, driver.plan))
