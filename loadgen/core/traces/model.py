@@ -102,7 +102,7 @@ PRESETS: dict[str, Columns] = {
         prompt=None,
         output_tokens="Response tokens",
         session=None,
-        model="Model",
+        model=None,  # "ChatGPT", "GPT-4": the original service's; columns: {model: Model} sends it
         skip_zero_output=True,
         required=frozenset({"timestamp", "input_tokens", "output_tokens"}),
     ),
