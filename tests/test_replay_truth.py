@@ -11,8 +11,8 @@ seven requests past 2 ms, the target process itself scheduled late) the test hol
 to 2 ms, nine in ten to 5 ms and all to 50 ms.
 Rates stay modest (about 30 requests/s) so the generator, not a busy shared machine,
 decides the timing; the run goes on the CLI's loop (uvloop, whose timers may wake up to
-1 ms early: the lower bound allows that). A Mooncake trace with the target's prefix cache on gets hits on
-exactly the blocks the trace shares.
+1 ms early: the lower bound allows that). A Mooncake trace with the target's prefix cache
+on gets hits on exactly the blocks the trace shares.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def test_jsonl_trace_replays_on_time_with_its_lengths(tmp_path: Path):
     at, sizes = times(50, 30, 1), lengths(50, 1)
     lines = [
         {"timestamp": 100 + t, "input_tokens": i, "output_tokens": o}
-        for t, (i, o) in zip(at, sizes)
+        for t, (i, o) in zip(at, sizes, strict=True)
     ]
     (tmp_path / "t.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     result, rows = replay(tmp_path, {"trace": "t.jsonl"})
@@ -113,7 +113,7 @@ def test_generic_csv_trace_in_ms_with_mapped_columns(tmp_path: Path):
     """A CSV gateway log (ms, its own column names) at half speed: offsets halve."""
     at, sizes = times(40, 60, 2), lengths(40, 2)
     text = "when,isl,osl\n" + "".join(
-        f"{round(t * 1000, 3)},{i},{o}\n" for t, (i, o) in zip(at, sizes)
+        f"{round(t * 1000, 3)},{i},{o}\n" for t, (i, o) in zip(at, sizes, strict=True)
     )
     (tmp_path / "g.csv").write_text(text)
     columns = {"timestamp": "when", "input_tokens": "isl", "output_tokens": "osl"}

@@ -230,7 +230,8 @@ def test_replay_profile_reads_its_options(tmp_path: Path):
         ),
         pytest.param(
             {"trace": "t.jsonl", "format": "parquet"},
-            "load.format: unknown trace format 'parquet' — use jsonl, csv, mooncake, azure, burstgpt",
+            "load.format: unknown trace format 'parquet' — use jsonl, csv, mooncake, azure, "
+            "burstgpt",
             id="unknown-format",
         ),
         pytest.param(

@@ -19,6 +19,7 @@ from loadgen.cli.distributed import add_distributed_arguments
 from loadgen.cli.quick import APIS, SAMPLES
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
+from loadgen.core.traces import FORMATS as TRACE_FORMATS
 
 __all__ = ["parser"]
 
@@ -178,6 +179,22 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
         help="the order rows are drawn in (shuffle: each row once per pass, seeded)",
     )
     quick.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="replay a trace's requests at their own timestamps (docs/replay.md)",
+    )
+    quick.add_argument(
+        "--trace-format",
+        choices=TRACE_FORMATS,
+        help="the trace's format (default: jsonl, or csv for a .csv file)",
+    )
+    quick.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        metavar="X",
+        help="multiply the trace's gaps by X: 0.5 replays twice as fast, 0.0167 an hour a minute",
+    )
+    quick.add_argument(
         "--param",
         dest="params",
         action="append",
@@ -230,6 +247,16 @@ def _header(text: str) -> tuple[str, str]:
     if not eq or not name.strip():
         raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE, e.g. x-tenant=acme")
     return name.strip(), value
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: write a number > 0 (0.5: twice as fast)")
+    return value
 
 
 def _positive_int(text: str) -> int:
