@@ -107,6 +107,25 @@ def test_jsonl_trace_replays_on_time_with_its_lengths(tmp_path: Path):
     result, rows = replay(tmp_path, {"trace": "t.jsonl"})
     check_truth(rows, at, sizes)
     assert result.data["load"] == {"model": "replay", "dropped": 0}
+    check_arrival_chart(result, at)
+
+
+def check_arrival_chart(result: loadgen.Result, offsets: list[float]) -> None:
+    """The report's arrival chart draws the trace's arrivals per second (planned, read from
+    the trace on its own) beside those sent: every row planned once, in the second it was
+    sent (give or take one at a second's edge)."""
+    from loadgen.report.series import time_series
+    from loadgen.report.viewcharts import time_charts
+
+    intervals = result.intervals
+    planned = [round(i["planned"]["rate"] * i["length"]) for i in intervals]
+    assert sum(planned) == sum(i["sent"] for i in intervals) == len(offsets)
+    assert all(abs(p - i["sent"]) <= 1 for p, i in zip(planned, intervals, strict=True))
+    drawn = time_series(intervals)
+    assert drawn.values["planned"] == [i["planned"]["rate"] for i in intervals]
+    svgs, _ = time_charts(result.data, 400)
+    assert "arrivals/s" in svgs[0]
+    assert "the trace" in svgs[0]
 
 
 def test_generic_csv_trace_in_ms_with_mapped_columns(tmp_path: Path):

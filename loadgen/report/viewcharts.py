@@ -74,13 +74,15 @@ def _load_chart(data: dict[str, Any], ts: TimeSeries) -> tuple[str, str, list[ch
     """Planned against sent arrivals (open model; replay: planned from the trace) or
     against active users (closed)."""
     p = ts.points
-    if (data.get("load") or {}).get("model") in ("open", "replay"):
+    model = (data.get("load") or {}).get("model")
+    if model in ("open", "replay"):
         sent = any(v is not None for v in ts.values["sent"])
+        planned = "the trace's arrivals/s" if model == "replay" else "planned arrival rate"
         return (
             "Arrival rate",
             "requests/s",
             [
-                charts.Line("planned arrival rate", p("planned"), C["gray"], dashed=True),
+                charts.Line(planned, p("planned"), C["gray"], dashed=True),
                 charts.Line("sent arrivals/s", p("sent"), C["blue"])
                 if sent  # older results recorded completions only
                 else charts.Line("completed req/s", p("rps"), C["blue"]),
