@@ -229,3 +229,37 @@ def test_mooncake_hash_ids_give_prefix_cache_hits_on_exactly_the_shared_blocks(t
         seen.update(tuple(ids[: k + 1]) for k in range(full))
     assert expected == [0, 128, 0, 192, 128, 192, 0, *[0] * 13]
     assert [r["truth"]["cached_tokens"] for r in rows] == expected
+
+
+def test_a_session_after_previous_carries_its_history_and_waits_for_the_answer(tmp_path: Path):
+    """Two sessions of three turns (rows 0.3 s apart in the trace, answers ~60 ms; session
+    b asks one token more, which tells them apart): each turn reaches the target after the
+    previous answer ended plus the trace's gap, carrying the earlier turns and answers: its
+    prompt is what loadgen counted it sent plus the template's 3 tokens for each of its
+    messages (truth log)."""
+    lines, gap = [], 0.3
+    for turn in range(3):
+        for s, name in enumerate(("a", "b")):
+            lines.append(
+                {
+                    "timestamp": turn * gap + s * 0.01,
+                    "input_tokens": 40 + 10 * turn,
+                    "output_tokens": 20 + s,
+                    "session_id": name,
+                }
+            )
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    builtin = {"timing": {"ttft": "20ms", "itl": "2ms"}, "capacity": {"slots": 0}}
+    _, rows = replay(tmp_path, {"trace": "s.jsonl", "sessions": "after_previous"}, builtin)
+    assert len(rows) == 6
+    for out in (20, 21):
+        turns = [r for r in rows if r["truth"]["completion_tokens"] == out]
+        assert len(turns) == 3
+        asked = [int(r["requested_input"]) for r in turns]
+        for k, row in enumerate(turns):
+            assert row["truth"]["prompt_tokens"] == asked[k] + TEMPLATE * (2 * k + 1)
+            if k:
+                waited = row["truth"]["arrival"] - turns[k - 1]["truth"]["end"]
+                assert gap + EARLY <= waited <= gap + WORST
+                assert asked[k] > asked[k - 1] + 10 * k + 40  # its turn, the last answer too
+        assert asked[0] == 40
