@@ -178,22 +178,7 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
         choices=SAMPLES,
         help="the order rows are drawn in (shuffle: each row once per pass, seeded)",
     )
-    quick.add_argument(
-        "--trace",
-        metavar="FILE",
-        help="replay a trace's requests at their own timestamps (docs/replay.md)",
-    )
-    quick.add_argument(
-        "--trace-format",
-        choices=TRACE_FORMATS,
-        help="the trace's format (default: jsonl, or csv for a .csv file)",
-    )
-    quick.add_argument(
-        "--time-scale",
-        type=_time_scale,
-        metavar="X",
-        help="multiply the trace's gaps by X: 0.5 replays twice as fast, 0.0167 an hour a minute",
-    )
+    _trace_arguments(quick)
     quick.add_argument(
         "--param",
         dest="params",
@@ -219,6 +204,26 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     )
     quick.add_argument(
         "--print-profile", action="store_true", help="print the profile the options stand for"
+    )
+
+
+def _trace_arguments(quick: argparse._ArgumentGroup) -> None:
+    """``--trace FILE`` and its options: a replay (docs/replay.md)."""
+    quick.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="replay a trace's requests at their own timestamps (docs/replay.md)",
+    )
+    quick.add_argument(
+        "--trace-format",
+        choices=TRACE_FORMATS,
+        help="the trace's format (default: jsonl, or csv for a .csv file)",
+    )
+    quick.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        metavar="X",
+        help="multiply the trace's gaps by X: 0.5 replays twice as fast, 0.0167 an hour a minute",
     )
 
 

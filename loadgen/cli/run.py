@@ -97,6 +97,32 @@ def _checked_rate(args: argparse.Namespace, profile: Profile) -> float | None:
     return rate
 
 
+def _quick_options(args: argparse.Namespace, url: str, model: str | None) -> QuickOptions:
+    """The quick path's options, read from the command line."""
+    return QuickOptions(
+        url=url,
+        model=model,
+        api=args.api,
+        prompt=args.prompt,
+        max_tokens=args.max_tokens,
+        headers=tuple(args.headers),
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        params=tuple(args.params),
+        system=args.system,
+        dataset=args.dataset,
+        dataset_sample=args.dataset_sample,
+        api_key_env=args.api_key_env,
+        scrape=tuple(getattr(args, "scrape", ())),
+        trace=args.trace,
+        trace_format=args.trace_format,
+        time_scale=args.time_scale,
+        users=args.users,
+        rate=args.rate,
+        duration=units.format_duration(args.duration) if args.duration else "30s",
+    )
+
+
 def _trace_fits(args: argparse.Namespace) -> None:
     """``--trace`` brings its own timing and prompts; its options need it."""
     if args.trace is None:
@@ -210,28 +236,7 @@ def quick(args: argparse.Namespace) -> int | None:
     model = args.model
     if model is None and args.api in MODEL_APIS and url != "builtin":
         model = _ask_model(url, args)
-    opts = QuickOptions(
-        url=url,
-        model=model,
-        api=args.api,
-        prompt=args.prompt,
-        max_tokens=args.max_tokens,
-        headers=tuple(args.headers),
-        input_tokens=args.input_tokens,
-        output_tokens=args.output_tokens,
-        params=tuple(args.params),
-        system=args.system,
-        dataset=args.dataset,
-        dataset_sample=args.dataset_sample,
-        api_key_env=args.api_key_env,
-        scrape=tuple(getattr(args, "scrape", ())),
-        trace=args.trace,
-        trace_format=args.trace_format,
-        time_scale=args.time_scale,
-        users=args.users,
-        rate=args.rate,
-        duration=units.format_duration(args.duration) if args.duration else "30s",
-    )
+    opts = _quick_options(args, url, model)
     text = profile_text(opts)
     if args.print_profile:
         print(text, end="")
