@@ -147,8 +147,11 @@ def _read_head(check: Checker, spec: ReplaySpec, path: Path_) -> None:
         check.bad((*path, "trace"), f"cannot read {spec.trace}: {exc.strerror}", "check the file")
         return
     problems = [row for row in rows if isinstance(row, Problem)]
-    for found in problems[:3]:
-        _bad(check, path, found)
+    fields = set()
+    for found in problems:  # one problem per field: a missing column is missing in every row
+        if found.field not in fields and len(fields) < 3:
+            fields.add(found.field)
+            _bad(check, path, found)
     if not rows:
         check.bad((*path, "trace"), f"{spec.trace} has no rows", "give a trace with requests")
 

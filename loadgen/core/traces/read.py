@@ -139,7 +139,9 @@ def _timestamp(obj: Mapping[str, Any], columns: Columns) -> float:
     raw = obj.get(columns.timestamp)
     fix = f"a number of {columns.time_unit} or an ISO date-time (2024-05-10 14:00:00.123)"
     if raw is None or raw == "":
-        raise _Bad("timestamp", f"no {columns.timestamp!r}", fix)
+        has = ", ".join(list(obj)[:12])
+        fix = "name the field that holds the time: columns: {timestamp: NAME}"
+        raise _Bad("timestamp", f"no {columns.timestamp!r} (the row has: {has})", fix)
     value = _number(raw)
     if value is None:
         try:
@@ -171,7 +173,12 @@ def _count(obj: Mapping[str, Any], column: str | None, key: str, columns: Column
     raw = obj.get(column)
     if raw is None or raw == "":
         if key in columns.required:
-            raise _Bad(key, f"no {column!r}", f"give every row its {column}")
+            has = ", ".join(list(obj)[:12])
+            raise _Bad(
+                key,
+                f"no {column!r} (the row has: {has})",
+                f"name the field that holds {key.replace('_', ' ')}: columns: {{{key}: NAME}}",
+            )
         return None
     value = _number(raw)
     if value is None or value < 0 or value != int(value):
