@@ -134,7 +134,8 @@ def test_malformed_rows_are_skipped_counted_and_named_in_the_stop_reason(tmp_pat
 
 
 def test_planned_rate_counts_the_trace_rows_due_in_each_interval(tmp_path: Path):
-    """The plan reads the trace on its own: 3 rows due in [0, 1), 1 in [1, 2), 0 after."""
+    """The plan counts the rows the driver read by their due time: 3 in [0, 1), 1 in
+    [1, 2), 0 after."""
     spec = spec_for(tmp_path, [0.0, 0.2, 0.9, 1.5])
     _, _, driver = drive(spec, busy=0.0)
     plan = driver.plan

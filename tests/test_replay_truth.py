@@ -114,8 +114,8 @@ def test_jsonl_trace_replays_on_time_with_its_lengths(tmp_path: Path):
 
 
 def check_arrival_chart(result: loadgen.Result, offsets: list[float]) -> None:
-    """The report's arrival chart draws the trace's arrivals per second (planned, read from
-    the trace on its own) beside those sent: every row planned once, in the second it was
+    """The report's arrival chart draws the trace's arrivals per second (planned: the rows
+    due in each second) beside those sent: every row planned once, in the second it was
     sent (give or take one at a second's edge)."""
     from loadgen.report.series import time_series
     from loadgen.report.viewcharts import time_charts

@@ -71,7 +71,7 @@ def _bands(data: dict[str, Any]) -> list[charts.Band]:
 
 
 def _load_chart(data: dict[str, Any], ts: TimeSeries) -> tuple[str, str, list[charts.Line]]:
-    """Planned against sent arrivals (open model; replay: planned from the trace) or
+    """Planned against sent arrivals (open model; replay: the trace's rows due) or
     against active users (closed)."""
     p = ts.points
     model = (data.get("load") or {}).get("model")

@@ -147,7 +147,7 @@ def _read_head(check: Checker, spec: ReplaySpec, path: Path_) -> None:
         check.bad((*path, "trace"), f"cannot read {spec.trace}: {exc.strerror}", "check the file")
         return
     problems = [row for row in rows if isinstance(row, Problem)]
-    fields = set()
+    fields: set[str] = set()
     for found in problems:  # one problem per field: a missing column is missing in every row
         if found.field not in fields and len(fields) < 3:
             fields.add(found.field)
