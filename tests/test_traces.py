@@ -208,7 +208,7 @@ def test_replay_profile_reads_its_options(tmp_path: Path):
     write_trace(tmp_path, [{"timestamp": 0, "input_tokens": 5, "session_id": "a"}])
     load = {
         "trace": "t.jsonl",
-        "time_scale": 0.25,
+        "time_scale": "1/4",
         "start": "10s",
         "duration": "1m",
         "max_gap": "5s",

@@ -19,6 +19,7 @@ from loadgen.cli.distributed import add_distributed_arguments
 from loadgen.cli.quick import APIS, SAMPLES
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
+from loadgen.core.profile.replayspec import ratio
 from loadgen.core.traces import FORMATS as TRACE_FORMATS
 
 __all__ = ["parser"]
@@ -223,7 +224,7 @@ def _trace_arguments(quick: argparse._ArgumentGroup) -> None:
         "--time-scale",
         type=_time_scale,
         metavar="X",
-        help="multiply the trace's gaps by X: 0.5 replays twice as fast, 0.0167 an hour a minute",
+        help="multiply the trace's gaps by X: 0.5 replays twice as fast, 1/60 an hour a minute",
     )
 
 
@@ -256,7 +257,7 @@ def _header(text: str) -> tuple[str, str]:
 
 def _time_scale(text: str) -> float:
     try:
-        value = float(text)
+        value = float(ratio(text))
     except ValueError:
         value = math.nan
     if not value > 0 or not math.isfinite(value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 from loadgen.core import units
@@ -19,7 +20,7 @@ from loadgen.core.profile.model import Load, ReplaySpec, UserClass
 from loadgen.core.profile.source import Path_
 from loadgen.core.traces import COLUMN_KEYS, FORMATS, TraceError, columns_for, read_trace
 
-__all__ = ["KEYS", "replay", "replay_fits"]
+__all__ = ["KEYS", "ratio", "replay", "replay_fits"]
 
 KEYS = (
     "model",
@@ -86,7 +87,7 @@ def _spec(check: Checker, ld: Mapping[str, Any], path: Path_) -> ReplaySpec | No
         format=fmt,
         columns=columns,
         time_scale=check.positive(
-            ld.get("time_scale", 1.0), (*path, "time_scale"), 1.0, "time_scale"
+            ratio(ld.get("time_scale", 1.0)), (*path, "time_scale"), 1.0, "time_scale"
         ),
         start=check.unit(ld.get("start"), (*path, "start"), units.parse_duration, 0.0),
         duration=_optional_duration(check, ld, path, "duration"),
@@ -104,6 +105,17 @@ def _spec(check: Checker, ld: Mapping[str, Any], path: Path_) -> ReplaySpec | No
         return None
     _read_head(check, spec, path)
     return spec
+
+
+def ratio(value: Any) -> Any:
+    """``1/60`` written as a fraction is its value (an hour of trace in a minute)."""
+    if isinstance(value, str) and "/" in value:
+        top, _, bottom = value.partition("/")
+        try:
+            return float(Fraction(top.strip()) / Fraction(bottom.strip()))
+        except (ValueError, ZeroDivisionError):
+            return value
+    return value
 
 
 def _columns(check: Checker, value: Any, path: Path_) -> dict[str, str]:
