@@ -149,12 +149,16 @@ class FakeRunner:
     def __init__(self, clock: FakeClock, busy: float) -> None:
         self.clock, self.busy = clock, busy
         self.turns: list[tuple[float, float, list[dict[str, str]], Any]] = []
+        self.models: list[str] = []
+        self.outputs: list[int | None] = []
 
     async def start_auth(self, client: Any) -> None:
         pass
 
     async def send_turn(self, client, task, t0, messages, *lengths) -> tuple[float, str]:
         self.turns.append((t0, self.clock.now(), list(messages), lengths[0]))
+        self.models.append(task.chat.model)
+        self.outputs.append(lengths[1])
         await self.clock.sleep(self.busy)
         return self.clock.now(), "ok then"
 
@@ -164,9 +168,11 @@ def builder() -> PromptBuilder:
     return PromptBuilder(default_tokenizer(), default_corpus(), 0)
 
 
-def session_run(tmp_path: Path, builder: PromptBuilder, mode: str) -> FakeRunner:
+def session_run(
+    tmp_path: Path, builder: PromptBuilder, mode: str, spec: ReplaySpec | None = None
+) -> FakeRunner:
     """Session a: turns at 0 s and 1 s of the trace; answers take 3 s."""
-    spec = spec_for(tmp_path, [(0.0, "a"), (0.5, None), (1.0, "a")], sessions=mode)
+    spec = spec or spec_for(tmp_path, [(0.0, "a"), (0.5, None), (1.0, "a")], sessions=mode)
 
     async def main() -> FakeRunner:
         clock = FakeClock()
@@ -233,3 +239,21 @@ def test_session_turns_after_previous_wait_for_the_answer_then_the_trace_gap(
     assert messages[1]["content"] == "ok then"
     answer_tokens = default_tokenizer().count("ok then")
     assert asked == 8 + answer_tokens + 8
+
+
+def test_a_row_that_names_a_model_asks_for_it_and_its_output_length(
+    tmp_path: Path, builder: PromptBuilder
+):
+    """The trace's model column picks the request's model (the chat's otherwise), and its
+    output tokens are the length asked for."""
+    path = tmp_path / "m.jsonl"
+    rows = [
+        {"timestamp": 0, "input_tokens": 8, "output_tokens": 5, "model": "small"},
+        {"timestamp": 0.5, "input_tokens": 8, "output_tokens": 6},
+        {"timestamp": 1, "input_tokens": 8, "output_tokens": 7, "model": "large"},
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in rows))
+    spec = ReplaySpec(trace=path, format="jsonl", columns=columns_for("jsonl"))
+    runner = session_run(tmp_path, builder, "timestamps", spec)
+    assert runner.models == ["small", "builtin", "large"]
+    assert runner.outputs == [5, 6, 7]

@@ -62,3 +62,28 @@ def test_trace_options_that_do_not_fit_are_usage_errors(tmp_path: Path, capsys):
     assert "--trace replays the trace's own arrivals" in capsys.readouterr().err
     assert main(["run", "--url", "builtin", "--trace-format", "azure", "--users", "1"]) == 2
     assert "--trace-format needs --trace FILE" in capsys.readouterr().err
+
+
+def test_duration_cuts_a_replay_to_that_much_run_time_and_users_do_not_apply(tmp_path: Path):
+    """--duration 2s at time_scale 0.5 replays 4 s of the trace; --users is refused."""
+    import pytest
+
+    from loadgen.engine.options import scaled_profile
+
+    data = {
+        "name": "r",
+        "target": {"base_url": "builtin"},
+        "users": [{"name": "u", "tasks": [{"chat": {"model": "builtin"}}]}],
+        "load": {
+            "model": "replay",
+            "trace": str(trace(tmp_path)),
+            "format": "mooncake",
+            "time_scale": 0.5,
+        },
+    }
+    profile = profile_from_dict(data)
+    cut = scaled_profile(profile, users=None, rate=None, duration=2.0, scale=None, seed=None)
+    assert cut.load.replay is not None
+    assert cut.load.replay.duration == 4.0
+    with pytest.raises(ValueError, match="do not apply to a replay"):
+        scaled_profile(profile, users=5, rate=None, duration=None, scale=None, seed=None)
