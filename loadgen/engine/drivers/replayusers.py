@@ -151,15 +151,11 @@ class ReplayUsers:
                 row.output_tokens,
                 session is not None,
             )
-            if session is not None:
-                session.messages.extend(
-                    [messages[-1], {"role": "assistant", "content": answer or ""}]
-                )
+            if session is not None and answer is not None:  # no answer: not history
+                session.messages.extend([messages[-1], {"role": "assistant", "content": answer}])
                 if session.tokens is not None:
                     session.tokens = (
-                        None
-                        if tokens is None
-                        else session.tokens + tokens + self.count(answer or "")
+                        None if tokens is None else session.tokens + tokens + self.count(answer)
                     )
         finally:
             self.clients.append(client)
