@@ -85,6 +85,7 @@ class ReplayDriver:
             await self._follow(origin)
         finally:
             if self.skipped:
+                self.control.ended("completed")  # unless a stop named the reason already
                 self.control.explain(
                     f"; {self.skipped} trace rows skipped, the first: {self.first_problem}"
                 )
