@@ -128,7 +128,7 @@ def test_malformed_rows_are_skipped_counted_and_named_in_the_stop_reason(tmp_pat
 
     senders, reason = asyncio.run(main())
     assert [line for line, _, _ in senders.started] == [1, 2, 4]
-    assert reason.startswith("completed; 1 trace rows skipped, the first: ")
+    assert reason.startswith("completed; 1 trace row skipped, the first: ")
     assert ":3: columns.input_tokens:" in reason
 
 

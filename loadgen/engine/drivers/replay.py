@@ -87,7 +87,8 @@ class ReplayDriver:
             if self.skipped:
                 self.control.ended("completed")  # unless a stop named the reason already
                 self.control.explain(
-                    f"; {self.skipped} trace rows skipped, the first: {self.first_problem}"
+                    f"; {self.skipped} trace row{'s' if self.skipped > 1 else ''} skipped, "
+                    f"the first: {self.first_problem}"
                 )
 
     async def _follow(self, start: float) -> None:
