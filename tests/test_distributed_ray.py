@@ -1,5 +1,6 @@
 """Segments as Ray actors on a local 2-CPU Ray cluster: merged counts match the truth log,
-clocks are measured, results are gathered to the driver; without Ray, --ray says how to get it."""
+clocks are measured, results are gathered to the driver, each actor exports its part to a
+real Prometheus; without Ray, --ray says how to get it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import importlib.util
 import json
 
 import pytest
+from promserver import counts_match, p95_within_a_bucket, running_prometheus
 from support import chat_profile, held_levels, run_async
 
 from loadgen import StartError, profile_from_dict
 from loadgen.engine.distributed.ray import RayOptions, RayRun
+from loadgen.engine.export import ExportOptions
 
 FAST = {"timing": {"ttft": "10ms", "itl": "2ms", "output_tokens": 4}, "capacity": {"slots": 0}}
 HAS_RAY = importlib.util.find_spec("ray") is not None
@@ -85,6 +88,33 @@ def test_two_ray_actors_count_what_the_target_saw(tmp_path):
     assert any(r["parts"] == 2 for r in records)
     saved = json.loads((tmp_path / "out" / "part-2" / "result.json").read_text("utf-8"))
     assert saved["segment"] == {"index": 2, "count": 2}
+
+
+@pytest.fixture(scope="module")
+def prom(tmp_path_factory):
+    with running_prometheus(tmp_path_factory.mktemp("prometheus")) as running:
+        yield running
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_RAY, reason="Ray is not installed: pip install 'loadgen[ray]'")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray's own imports
+def test_ray_actors_export_their_parts_to_a_real_prometheus(prom, tmp_path):
+    """Each actor pushes and serves its own part (port + i - 1), labelled with its segment:
+    per segment and summed, pushed and scraped, the counts are the parts' and the merged
+    result's, and the p95 over the summed buckets is the merged result's (issue 22)."""
+    profile = profile_from_dict(chat_profile(users=4, duration="2s", builtin=FAST, think="50ms"))
+    export = ExportOptions(
+        remote_write=(prom.write_url,), metrics_port=prom.scrape_port, run_id="ray"
+    )
+    options = RayOptions(address="auto", seed=5, actors=2, out=tmp_path / "out", export=export)
+    result = run_async(RayRun(profile, options).run(), timeout=90)
+    sel = 'run_id="ray",scope="overall"'
+    for part in result.data["parts"]:
+        where = f'{sel},segment="{part["segment"]}/2"'
+        counts_match(prom, "loadgen_requests_total", where, part["requests"])
+    counts_match(prom, "loadgen_requests_total", sel, result.requests)
+    p95_within_a_bucket(prom, "ttft", "ray", result.overall["metrics"]["ttft"])
 
 
 def test_without_ray_the_error_says_how_to_install_it(monkeypatch):

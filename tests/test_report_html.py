@@ -174,7 +174,13 @@ def test_named_phases_have_their_own_table_with_rates_over_their_span(rich):
 def test_nothing_is_loaded_from_outside(rich):
     """No script, stylesheet link, frame or CSS url(); every href is an in-page anchor; the
     only http(s) text is the SVG namespace and the target's own URL in the run facts."""
-    result, text = rich
+    result, page = rich
+    text, marker, layer = page.partition("<!-- loadgen interactive layer")
+    assert marker, "the interactive layer is inlined"
+    # the layer: inline scripts only, nothing fetched; the one URL is uPlot's licence header
+    assert not re.search(r"<script[^>]*\bsrc=|<(link|iframe|img|base)\b|url\(|@import", layer)
+    assert not re.search(r"fetch\(|XMLHttpRequest|WebSocket|import\(", layer)
+    assert set(re.findall(r"https?://[^\s)*]+", layer)) == {"https://github.com/leeoniya/uPlot"}
     parsed = parse(text)
     assert parsed.links, "the table of contents has anchors"
     assert all(value.startswith("#") for _, _, value in parsed.links), parsed.links
@@ -222,5 +228,5 @@ def test_messages_from_the_target_are_escaped(base, tmp_path):
         }
     ]
     text = render_all(Result(data), tmp_path, ["html"])[0].read_text()
-    assert "<script>" not in text
+    assert "<script>alert(1)" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text

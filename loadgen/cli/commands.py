@@ -37,6 +37,7 @@ _COMMANDS = (
     "merge",
     "profiles",
     "init",
+    "ui",
 )
 # Commands with parsers of their own: loadgen COMMAND ARGS → function(ARGS) -> exit code.
 _DELEGATED = {
@@ -45,6 +46,7 @@ _DELEGATED = {
     "compare": ("loadgen.cli.report", "compare_main"),
     "aws": ("loadgen.cli.aws", "aws_main"),
     "merge": ("loadgen.cli.distributed", "merge_main"),
+    "ui": ("loadgen.cli.ui", "ui_main"),
 }
 
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loadgen.cli.export import export_options, worker_args
 from loadgen.cli.outputs import json_summary, render_reports
 from loadgen.cli.quick import scrape_sets
 from loadgen.cli.runloop import attended, progress_choice, run_loop
+from loadgen.cli.ui import LivePage
 from loadgen.core import units
 from loadgen.core.errors import ProfileError, StartError
 from loadgen.core.result import Result
@@ -94,9 +96,12 @@ def _run(args: argparse.Namespace) -> int:
     if not quiet:
         _err(f"loadgen: running {profile.name!r} in {what}, seed {seed} — results in {out}")
     live = progress_choice(args, quiet)
-    result = _loop(runner, live)
+    page = LivePage.from_args(args)
+    result = _loop(runner, live, page)
     written = render_reports(result, out, profile.report.formats)
     _print(result, written, args)
+    if page is not None and page.linger:
+        page.stay_up(result.data)
     return result.exit_code
 
 
@@ -135,6 +140,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
             duration=args.duration,
             rate=plan.rate,
             truth=args.truth,
+            export=export_options(args, plan.out),
         )
         return RayRun(profile, ray), f"Ray actors ({args.ray})"
     from loadgen.engine.distributed.local import LocalOptions, LocalRun
@@ -150,16 +156,17 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
         duration=args.duration,
         rate=args.rate,
         truth=args.truth,
+        extra_args=tuple(worker_args(args, plan.out)),
     )
     return LocalRun(profile, local), f"{plan.count} processes"
 
 
-def _loop(runner: Any, live: tuple[str, float]) -> Result:
+def _loop(runner: Any, live: tuple[str, float], page: LivePage | None = None) -> Result:
     async def main() -> Result:
         connect = getattr(runner, "connect", None)
         if connect is not None:
             connect()  # ray.init replaces the SIGTERM handler: install ours after it
-        return await attended(runner, live)
+        return await attended(runner, live, page)
 
     return run_loop(main)
 

@@ -16,7 +16,9 @@ import yaml
 
 from loadgen._version import __version__
 from loadgen.cli.distributed import add_distributed_arguments
+from loadgen.cli.export import OutAction, add_export_arguments
 from loadgen.cli.quick import APIS, SAMPLES
+from loadgen.cli.ui import add_ui_arguments
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
 from loadgen.core.profile.replayspec import ratio
@@ -67,6 +69,7 @@ def parser() -> argparse.ArgumentParser:
         ("merge", "merge segment results exactly (see --help)"),
         ("compare", "compare two results; exit 1 on a regression (see --help)"),
         ("aws", "AWS helpers: discover APIs, pools, function URLs (see --help)"),
+        ("ui", "open a result in the live page: charts, tables, checks (see --help)"),
     ):
         sub.add_parser(name, help=what, add_help=False)
     sub.add_parser(
@@ -116,7 +119,12 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         help="breakpoint profiles run as one of several parts: take each step's level from "
         "the JSON lines a driver appends to FILE instead of judging (--processes does this)",
     )
-    run.add_argument("--out", help="directory for the result files (default: report.dir/NAME-TIME)")
+    run.add_argument(
+        "--out",
+        action=OutAction,
+        help="directory for the result files (default: report.dir/NAME-TIME); "
+        "prometheus=URL pushes live metrics to a remote write receiver (repeatable)",
+    )
     run.add_argument(
         "--set",
         dest="sets",
@@ -137,6 +145,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     )
     run.add_argument("--json", action="store_true", help="print the overall summary as JSON")
     add_distributed_arguments(run)
+    add_export_arguments(run)
+    add_ui_arguments(run)
 
 
 def _scrape_arguments(run: argparse.ArgumentParser) -> None:

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loadgen._version import __version__
+from loadgen.cli.export import exported
 from loadgen.cli.outputs import ExitCode, json_summary, output_failure, render_reports
 from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text, scrape_sets
 from loadgen.cli.quick import models as quick_models
 from loadgen.cli.runloop import attended, progress_choice, run_loop
+from loadgen.cli.ui import LivePage
 from loadgen.core import units
 from loadgen.core.errors import OutputError, Problem, ProfileError, StartError
 from loadgen.core.profile import Profile, load_profile
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json
     live = progress_choice(args, quiet)
+    page = LivePage.from_args(args)
     if not quiet:
         print(
             terminal(f"loadgen {__version__}: running {profile.name!r} — results in {out}"),
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         )
     failure: OutputError | None = None
     try:
-        result = run_loop(lambda: _run_async(profile, args, out, live, rate))
+        result = run_loop(lambda: _run_async(profile, args, out, live, rate, page))
     except OutputError as exc:
         if not isinstance(exc.result, Result):
             raise  # nothing ran: the directory could not be made
@@ -58,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     if failure is not None:  # the run's numbers stand; its files do not
         print(output_failure(failure), file=sys.stderr)
         return ExitCode.OUTPUT
+    if page is not None and page.linger:
+        page.stay_up(result.data)
     return result.exit_code
 
 
@@ -168,6 +173,7 @@ async def _run_async(
     out: Path,
     live: tuple[str, float],
     rate: float | None,
+    page: LivePage | None = None,
 ) -> Result:
     from loadgen.engine.run import Engine
 
@@ -186,7 +192,7 @@ async def _run_async(
     ) as engine:
         for warning in engine.limit_warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        return await attended(engine, live)
+        return await exported(engine, args, out, lambda: attended(engine, live, page))
 
 
 def _follow(profile: Profile, path: str | None) -> FileSteps | None:

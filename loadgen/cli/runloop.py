@@ -39,11 +39,17 @@ _STOP_SIGNALS = (
 )
 
 
-async def attended(runner: Any, progress: tuple[str, float]) -> Result:
+async def attended(runner: Any, progress: tuple[str, float], ui: Any = None) -> Result:
     """``runner.run()`` (an Engine or a distributed run) with Ctrl-C, SIGTERM and SIGHUP
     stopping it as k6 does: the first lets requests in flight finish (up to
     ``load.graceful_stop``), the second cancels them at once; results are written either way.
-    Progress goes to stderr as ``progress`` says; the handlers go when the run ends."""
+    Progress goes to stderr as ``progress`` says; the handlers go when the run ends.
+    ``ui``: a ``loadgen.cli.ui.LivePage`` (``--ui``) serving the live page meanwhile."""
+    if ui is not None:
+        async with ui.serving(runner) as finished:
+            done = await attended(runner, progress)
+            finished(done.data)
+            return done
     from loadgen.cli.progress import Progress
 
     how, interval = progress

@@ -35,6 +35,7 @@ from loadgen.core.resultdoc import (
 )
 from loadgen.core.shapes import PlanStep
 from loadgen.core.slo import Slo, overall_values
+from loadgen.core.steering import ControlEvent
 from loadgen.core.thresholds import Threshold, evaluate
 
 __all__ = ["document", "header", "plan_of", "plan_steps"]
@@ -99,6 +100,7 @@ def document(
     thresholds: Sequence[Threshold] = (),
     aborted_by: Limit | None = None,
     server: ServerSection | dict[str, Any] | None = None,
+    control: Sequence[ControlEvent] = (),
 ) -> ResultDoc:
     """The result document; thresholds are judged on it, SLOs on its overall scope;
     ``server`` is the scraped server section (``target.metrics``), when there is one."""
@@ -130,5 +132,7 @@ def document(
     }
     if server is not None:
         doc["server"] = cast(ServerSection, server)
+    if control:  # the live page's steering (--ui): holds, resumes, a stop
+        doc["control"] = list(control)
     doc["thresholds"] = cast(list[Limit], evaluate(list(thresholds), doc))
     return doc

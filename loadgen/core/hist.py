@@ -38,6 +38,8 @@ _H = TypeVar("_H", bound="_Base")
 # get_mean_value() cost ~30 ms on a wide histogram; tables make mean and percentiles one
 # pass of C-level list operations. Pinned against hdrh's own methods in tests/test_hist.py.
 _TABLES: dict[tuple[int, int, int], tuple[list[int], list[int], list[int]]] = {}
+# The counts index of each limit of ``at_or_below``, per layout and limits (a few per run).
+_LIMIT_INDEXES: dict[tuple[int, int, int, int, tuple[int, ...]], list[int]] = {}
 
 
 def _tables(unit: int, shift: int, length: int) -> tuple[list[int], list[int], list[int]]:
@@ -196,6 +198,34 @@ class _Base:
             index = bisect_left(cumulative, max(int(p * total / 100 + 0.5), 1))
             out[p] = (highs[index] if p else lows[index]) / self._div
         return out
+
+    def cumulative(self, limits: tuple[int, ...]) -> tuple[list[int], int]:
+        """A classic histogram's view, in one pass over the counts: how many values are at
+        or below each of ``limits`` (ascending, stored integers: µs, or ``value * scale``)
+        and the sum of the stored values (bucket midpoints, as the mean).
+
+        A bucket counts once its lowest value is within the limit, so a value equal to a
+        limit is always counted; values at most one bucket (0.1 %) above it may be counted
+        too, HDR's own resolution."""
+        total = self.count
+        if not total:
+            return [0] * len(limits), 0
+        key = (self._unit, self._shift, self.lowest, self.highest, limits)
+        indexes = _LIMIT_INDEXES.get(key)
+        if indexes is None:  # a limit's bucket is the last one at or below it (-1: none)
+            indexes = _LIMIT_INDEXES[key] = [
+                self._index(min(limit, self.highest)) if limit >= self.lowest else -1
+                for limit in limits
+            ]
+        h = self._h
+        # Only the min's bucket to the max's can hold values (see _counts).
+        first = self._index(max(h.min_value, self.lowest))
+        last = self._index(h.max_value)
+        counts = h.counts[first : last + 1]
+        mids = _tables(self._unit, self._shift, h.counts_len)[2][first : last + 1]
+        running = list(accumulate(counts))
+        below = [0 if i < first else total if i >= last else running[i - first] for i in indexes]
+        return below, sum(map(mul, counts, mids))
 
     def summary(self) -> dict[str, float | int]:
         """``count``, ``mean``, ``p50`` … ``p99.9``, ``max``, ``min`` in the reported unit.

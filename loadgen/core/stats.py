@@ -229,6 +229,12 @@ class Recorder:
             entry[0] += 1
 
     @property
+    def leaves(self) -> dict[tuple[str, str, str | None], Scope]:
+        """The scope of each (request name, user class, category), as recorded: the live
+        exporter sums these itself rather than merging histograms every second."""
+        return self._leaves
+
+    @property
     def overall(self) -> Scope:
         return _merge(self._leaves.values(), self._kept)
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from loadgen.core.steering import ControlEvent, Steering
 from loadgen.engine.clock import MONOTONIC, Clock
 
 __all__ = ["RunControl"]
@@ -26,6 +27,12 @@ class RunControl:
         self._stop_reason = ""
         self._interrupted = False
         self._subscribers: list[asyncio.Queue[dict[str, Any] | None]] = []
+        # Steering by hand (the live page): off until ``allow_steering``; a change wakes
+        # every ``wait`` (the ``_wake`` pulse) so the drivers re-read the level at once.
+        self.steering: Steering | None = None
+        self.changes = 0
+        self._wake = asyncio.Event()
+        self._started: float | None = None
 
     def stop(self, reason: str = "stopped", *, interrupted: bool = True) -> None:
         """Stop the run from outside (Ctrl-C, an abort rule, an embedder); results are kept."""
@@ -33,6 +40,7 @@ class RunControl:
             self._stop_reason = reason
             self._interrupted = interrupted
             self._stop.set()
+            self._wake.set()
 
     def stop_now(self, reason: str = "stopped") -> None:
         """Stop without the graceful stop: requests in flight are cancelled at once and
@@ -72,7 +80,7 @@ class RunControl:
         """Sleep until ``deadline`` (on ``clock``) or a stop; True if the run was stopped."""
         delay = deadline - self.run_clock.now()
         if delay > _SHORT:  # long waits wake on stop; short ones skip the stop event's timer
-            await self.run_clock.sleep_until(deadline, self._stop)
+            await self.run_clock.sleep_until(deadline, self._wake)
         elif delay > 0:
             await self.run_clock.sleep(delay)
         return self._stop.is_set()
@@ -106,3 +114,37 @@ class RunControl:
             queue.put_nowait(record)
 
     _publish = publish  # the distributed runners' name for it
+
+    def allow_steering(self, unit: str) -> None:
+        """Let ``steer`` change the level (``--ui``); ``unit`` is the plan's, users or rate."""
+        self.steering = Steering(unit)
+
+    def started(self, at: float) -> None:
+        """The run's t=0 on ``run_clock`` (steering events are timed from it)."""
+        self._started = at
+
+    def steer(self, action: str, value: Any = None, by: str = "ui") -> ControlEvent:
+        """Hold a level, resume the plan or stop, by hand; returns the event recorded.
+
+        Raises ``ValueError`` when steering is off or the request is wrong."""
+        if self.steering is None:
+            raise ValueError("steering is off: start the run with --ui")
+        now = self.run_clock.now()
+        at = now - self._started if self._started is not None else 0.0
+        event = self.steering.apply(max(0.0, at), action, value, by)
+        if action == "stop":
+            self.stop(f"stopped from the live page at {at:.0f}s")
+        else:
+            self.changes += 1
+            self._wake.set()  # wakes the waiters now; the event stays unset for the next wait
+            self._wake.clear()
+        return event
+
+    def level(self, planned: float) -> float:
+        """The level to follow: held by hand, else the plan's ``planned``."""
+        return planned if self.steering is None else self.steering.level(planned)
+
+    @property
+    def events(self) -> list[ControlEvent]:
+        """The steering events so far (the result's ``control``)."""
+        return [] if self.steering is None else list(self.steering.events)

@@ -47,8 +47,7 @@ from loadgen.engine.builtin import start_builtin
 from loadgen.engine.clock import MONOTONIC
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
-from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
-from loadgen.engine.drivers.choose import Replaying
+from loadgen.engine.drivers import BreakpointDriver, Driver, Pool, choose
 from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds, sockets_per_user
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
@@ -114,8 +113,7 @@ class Engine:
         self._target: Any = None
         self._count_tokens: Callable[[str], int] | None = None
         self._prompts: Prompts | None = None
-        self._open_users: OpenUsers | None = None
-        self._replay: Replaying | None = None
+        self._open_users: Pool | None = None  # the arrivals' clients, closed after the drain
         self._breakpoint: BreakpointDriver | None = None
         self._intervals: Intervals
         self._aborted_by: dict[str, Any] | None = None
@@ -194,6 +192,14 @@ class Engine:
         return self._crowd.in_flight
 
     @property
+    def breakpoint_so_far(self) -> dict[str, Any] | None:
+        """A breakpoint search's steps judged so far, as the result's ``breakpoint``; else None."""
+        search = self._breakpoint.search if self._breakpoint is not None else None
+        if search is None or not search.steps:
+            return None
+        return bp_summary(search, "users" if self.profile.load.model == "closed" else "rate")
+
+    @property
     def _stop_reason(self) -> str:
         return self.control.stop_reason
 
@@ -207,6 +213,7 @@ class Engine:
             if self.control.stopping:
                 self.control.explain(" while waiting for the start")
         start = self.control.run_clock.now()
+        self.control.started(start)
         started_wall = time.time()
         header, ctx = self._open_outputs(start, started_wall)
         ticker = asyncio.create_task(self._intervals.tick(), name="loadgen-ticker")
@@ -300,7 +307,7 @@ class Engine:
             intervals=self._intervals.records,
         )
         self._open_users, self._breakpoint = chosen.open_users, chosen.breakpoint
-        self._replay = chosen.replay
+        self._intervals.planned = chosen.planned or self._intervals.planned  # a replay's
         driver: Driver = chosen.driver
         return driver
 
@@ -359,16 +366,12 @@ class Engine:
         await self._crowd.drain(grace, self.control)
         if self._open_users is not None:
             await self._open_users.aclose()
-        if self._replay is not None:
-            await self._replay.users.aclose()
         await self._services.aclose()
 
     def _planned(self, elapsed: float) -> float:
         """The level the plan asks for at ``elapsed`` (a search: the step running)."""
         if self.profile.breakpoint is not None:
             return self._breakpoint.level if self._breakpoint is not None else 0.0
-        if self._replay is not None:  # the trace's arrivals due in the interval closing
-            return self._replay.plan.rate(elapsed)
         return level_at(self.profile.load, elapsed)
 
     def redacted(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -442,5 +445,6 @@ class Engine:
             slo=self.profile.slo,
             aborted_by=cast(Limit | None, self._aborted_by),
             server=self._intervals.server.section() if self._intervals.server else None,
+            control=self.control.events,
         )
         return cast(dict[str, Any], doc)

@@ -15,7 +15,7 @@ import markupsafe
 
 from loadgen.core.result import Result
 from loadgen.core.safetext import terminal
-from loadgen.report import charts, view
+from loadgen.report import charts, explore, view
 from loadgen.report.compare import Comparison, rule
 from loadgen.report.series import MAX_POINTS
 from loadgen.report.viewcharts import percentile_points
@@ -59,9 +59,9 @@ def render(template: str, context: dict[str, Any]) -> str:
 
 def render_html(result: Result, path: Path, *, max_points: int = MAX_POINTS) -> Path:
     """Write the one-file report to ``path`` and return it."""
-    path.write_text(
-        render("report.html.j2", view.build(result, max_points=max_points)), encoding="utf-8"
-    )
+    context = view.build(result, max_points=max_points)
+    context["explore"] = explore.report_context(result.data, template_dir())  # interactive
+    path.write_text(render("report.html.j2", context), encoding="utf-8")
     return path
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from loadgen.core.hist import Histogram
 from loadgen.report import charts, fmt
+from loadgen.report.livedata import event_label
 from loadgen.report.series import TimeSeries, time_series
 
 __all__ = ["percentile_charts", "percentile_points", "plan_end", "time_charts"]
@@ -32,6 +33,8 @@ def _marks(data: dict[str, Any]) -> list[charts.Mark]:
         start, end = float(step["start"]), float(step["end"])
         label = step.get("name") or (f"hold {end:g}{unit}" if start == end else f"→ {end:g}{unit}")
         out.append(charts.Mark(float(step["at"]), label))
+    for event in data.get("control") or []:  # changes made from the live page (--ui)
+        out.append(charts.Mark(float(event["t"]), f"live page: {event_label(event)}"))
     stop = plan_end(data)
     if stop is not None and float(data["run"].get("duration") or 0.0) > stop + 0.5:
         out.append(charts.Mark(stop, "graceful stop"))

@@ -45,6 +45,7 @@ class RayOptions:
     truth: str | None = None
     start_delay: float = 2.0  # after the actors answered their first ping
     connect_timeout: float = 60.0  # for actors to be placed and answer
+    export: Any = None  # an ExportOptions (loadgen.engine.export): actor i serves on port + i - 1
 
 
 class SegmentActor:
@@ -96,11 +97,23 @@ class SegmentActor:
                 engine.stop(self._stop_request[0], interrupted=self._stop_request[1])
             pump = asyncio.create_task(self._pump(engine))
             try:
-                result = await engine.run()
+                async with self._exported(engine):
+                    result = await engine.run()
             finally:
                 await asyncio.wait([pump], timeout=1.0)
                 pump.cancel()
         return result.data
+
+    def _exported(self, engine: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The live Prometheus export of this actor's part, when the run asked for one."""
+        export = self.options.export
+        if export is None or not export.wanted:
+            return contextlib.nullcontext()
+        from loadgen.engine.export import Exporter
+
+        if export.metrics_port is not None:
+            export = replace(export, metrics_port=export.metrics_port + self.segment[0] - 1)
+        return Exporter(engine, export)
 
     async def _pump(self, engine: Any) -> None:
         async for record in engine.snapshots():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from loadgen.core.profile.model import Profile
 from loadgen.core.shapes import level_at
@@ -14,29 +14,28 @@ from loadgen.engine.crowd import Crowd
 from loadgen.engine.drivers.breakpoint import BreakpointDriver
 from loadgen.engine.drivers.closed import ClosedDriver
 from loadgen.engine.drivers.open import OpenDriver, OpenUsers, Tally
-from loadgen.engine.drivers.replay import ReplayDriver, ReplayPlan
+from loadgen.engine.drivers.replay import ReplayDriver
 from loadgen.engine.drivers.replayusers import ReplayUsers
 from loadgen.engine.prompting import Prompts
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VU, VUContext
 
-__all__ = ["Chosen", "Replaying", "choose"]
+__all__ = ["Chosen", "Pool", "choose"]
 
 
-@dataclass(frozen=True, slots=True)
-class Replaying:
-    """A replay's senders (closed after the drain) and its planned arrivals per second."""
+class Pool(Protocol):
+    """Clients the arrivals of a run share (``OpenUsers``, ``ReplayUsers``)."""
 
-    users: ReplayUsers
-    plan: ReplayPlan
+    async def aclose(self) -> None:
+        """Close them (after the drain)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
     driver: Any  # a Driver: one of the three below
-    open_users: OpenUsers | None = None  # open model: the runners and their client pool
+    open_users: Pool | None = None  # open model, replay: the runners and their client pool
     breakpoint: BreakpointDriver | None = None  # a search: its level and verdicts
-    replay: Replaying | None = None  # the replay model
+    planned: Callable[[float], float] | None = None  # a replay's arrivals due, per second
 
 
 def choose(
@@ -52,11 +51,8 @@ def choose(
     intervals: list[dict[str, Any]],
 ) -> Chosen:
     """The driver of the profile's load model (a breakpoint search drives one of the two)."""
-    load = profile.load
-    if load.model == "replay":
-        return _replay(
-            profile, ctx, seed=seed, segment=segment, tally=tally, crowd=crowd, control=control
-        )
+    if (load := profile.load).model == "replay":
+        return _replay(profile, ctx, seed, segment, tally, crowd, control)
 
     def closed(level: Callable[[float], float], duration: float) -> ClosedDriver:
         return ClosedDriver(
@@ -72,7 +68,10 @@ def choose(
 
     if load.model == "closed":
         if profile.breakpoint is None:
-            return Chosen(closed(lambda elapsed: level_at(load, elapsed), load.duration))
+            # control.level: a level held from the live page replaces the plan's
+            return Chosen(
+                closed(lambda elapsed: control.level(level_at(load, elapsed)), load.duration)
+            )
         search = BreakpointDriver(
             spec=profile.breakpoint,
             slo=profile.slo,
@@ -104,7 +103,6 @@ def choose(
 def _replay(
     profile: Profile,
     ctx: VUContext,
-    *,
     seed: int,
     segment: tuple[int, int],
     tally: Tally,
@@ -138,4 +136,4 @@ def _replay(
         crowd=crowd,
         control=control,
     )
-    return Chosen(driver, replay=Replaying(users, driver.plan))
+    return Chosen(driver, open_users=users, planned=driver.plan.rate)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from loadgen.core.arrivals import ArrivalSchedule, RateStage
 from loadgen.core.profile.model import Load, Task
 from loadgen.core.shapes import ClassAssigner, WeightedChoice
+from loadgen.core.steering import remaining
 from loadgen.edge.transport import VUClient
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
@@ -67,12 +68,37 @@ class OpenDriver:
 
     async def drive(self, start: float) -> None:
         stages = [RateStage(s.duration, s.target) for s in self.load.stages]
-        await self.run_stages(start, stages, self.load.start)
+        start_rate, offset, control = self.load.start, 0.0, self.control
+        while True:  # once, unless the live page changes the rate: then a new schedule
+            changes = control.changes
+            await self.run_stages(start, stages, start_rate, offset, changes=changes)
+            end = start + self.load.duration  # a schedule done early (held at 0/s) idles
+            while (
+                control.steering is not None
+                and control.changes == changes
+                and not control.stopping
+                and control.run_clock.now() < end
+            ):
+                await control.wait(end)
+            offset = control.run_clock.now() - start
+            if control.stopping or control.changes == changes or offset >= self.load.duration:
+                return
+            start_rate, stages = remaining(self.load, offset)
+            if control.steering is not None and control.steering.held is not None:
+                held = control.steering.held
+                start_rate, stages = held, [RateStage(self.load.duration - offset, held)]
 
     async def run_stages(
-        self, start: float, stages: list[RateStage], start_rate: float, offset: float = 0.0
+        self,
+        start: float,
+        stages: list[RateStage],
+        start_rate: float,
+        offset: float = 0.0,
+        *,
+        changes: int | None = None,
     ) -> None:
-        """Follow ``stages`` from ``start + offset`` (a breakpoint step runs one stage)."""
+        """Follow ``stages`` from ``start + offset`` (a breakpoint step runs one stage);
+        with ``changes``, return early once the live page changed the rate."""
         load, arrivals = self.load, self.arrivals
         schedule = ArrivalSchedule(
             stages,
@@ -90,7 +116,7 @@ class OpenDriver:
             if arrivals.arrival % count != seg:
                 continue
             t0 = start + offset + due
-            if await self.control.wait(t0):
+            if await self.control.wait(t0) or changes not in (None, self.control.changes):
                 return
             if len(self.crowd.arrivals) >= arrivals.max_in_flight and not load.queue:
                 self.tally.add_dropped()

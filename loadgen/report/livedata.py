@@ -1,0 +1,183 @@
+"""The interactive charts' data: one point per interval record, the same for the live page
+and the report's data island.
+
+The live page is pushed ``point(record)`` each second; the report (and ``loadgen ui``) embeds
+``columns(intervals)``, the same points as columns, so a chart in the archived file shows
+exactly what it showed live. Values keep four significant digits: a one-hour run's 3,600
+points stay a few hundred kilobytes of JSON. Percentiles are each interval's own (never
+averaged); the charts draw one point per interval, so a hover reads that interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "CHARTS",
+    "columns",
+    "event_label",
+    "events",
+    "island",
+    "limit_lines",
+    "page_data",
+    "point",
+]
+
+_PCTS = ("p50", "p95", "p99")
+_LATENCY = (("ttft", "TTFT"), ("itl", "ITL"), ("e2e", "E2E"))
+_PCT_COLORS = ("#93c5fd", "#2563eb", "#1e3a8a")
+ERROR_PREFIX = "err."  # err.<kind>: the errors of that kind per second
+
+
+def _chart(
+    cid: str, title: str, unit: str, series: Sequence[tuple[str, str, str]]
+) -> dict[str, Any]:
+    return {
+        "id": cid,
+        "title": title,
+        "unit": unit,
+        "series": [{"key": k, "label": label, "color": c} for k, label, c in series],
+    }
+
+
+CHARTS: list[dict[str, Any]] = [
+    _chart(
+        "level",
+        "Users / arrival rate: planned and actual",
+        "",
+        [("planned", "planned", "#9ca3af"), ("users", "active", "#2563eb")],
+    ),
+    _chart(
+        "throughput",
+        "Requests per second",
+        "req/s",
+        [("rps", "completed", "#2563eb"), ("errors", "errors", "#dc2626")],
+    ),
+    # the series of "errors" are added as kinds appear (keys err.<kind>)
+    _chart("errors", "Errors by kind", "1/s", []),
+    *[
+        _chart(
+            m,
+            f"{title} percentiles",
+            "ms",
+            [(f"{m}.{p}", p, c) for p, c in zip(_PCTS, _PCT_COLORS, strict=True)],
+        )
+        for m, title in _LATENCY
+    ],
+    _chart(
+        "tokens",
+        "Tokens per second",
+        "tok/s",
+        [("output_tps", "output", "#0d9488"), ("input_tps", "input", "#7c3aed")],
+    ),
+    _chart(
+        "health",
+        "Generator health",
+        "",
+        [
+            ("cpu", "CPU % of a core", "#7c3aed"),
+            ("loop_lag.p99", "loop lag p99 ms", "#d97706"),
+            ("schedule_lag.p99", "schedule lag p99 ms", "#ea580c"),
+        ],
+    ),
+]
+
+
+def _num(value: Any) -> float | None:
+    """A JSON number with four significant digits (None for missing or not finite)."""
+    if value is None or isinstance(value, bool):
+        return None
+    x = float(value)
+    if not math.isfinite(x):
+        return None
+    return float(f"{x:.4g}")
+
+
+def point(record: Mapping[str, Any]) -> dict[str, float | None]:
+    """One interval record as the charts' point: t is the interval's end (s into the run)."""
+    length = float(record.get("length") or 0.0)
+    per_s = 1.0 / length if length > 0 else 0.0
+    planned = record.get("planned") or {}
+    out: dict[str, float | None] = {
+        "t": _num(float(record["t"]) + length),
+        "users": _num(record.get("users")),
+        "planned": _num(next(iter(planned.values()), None)),
+        "rps": _num(record.get("rps")),
+        "errors": _num(int(record.get("errors", 0)) * per_s),
+        "output_tps": _num(record.get("output_tps")),
+        "input_tps": _num(record.get("input_tps")),  # None in results before issue 20.3
+        "dropped": _num(record.get("dropped")),
+        "cpu": _num(100.0 * float(record["cpu"]) if "cpu" in record else None),
+    }
+    for kind, n in sorted((record.get("errors_by_kind") or {}).items()):
+        out[ERROR_PREFIX + kind] = _num(int(n) * per_s)
+    for metric in ("ttft", "itl", "e2e", "loop_lag", "schedule_lag"):
+        brief = record.get(metric) or {}
+        for p in _PCTS:
+            out[f"{metric}.{p}"] = _num(brief.get(p)) if brief.get("count") else None
+    return out
+
+
+def columns(intervals: Iterable[Mapping[str, Any]]) -> dict[str, list[float | None]]:
+    """Points as columns (every key present in every column, None where a point lacks it)."""
+    points = [point(r) for r in intervals]
+    keys = sorted({k for p in points for k in p})
+    return {k: [p.get(k) for p in points] for k in keys}
+
+
+def events(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What the charts mark on the time axis: steering by hand, stage boundaries."""
+    marks = [
+        {"t": e["t"], "label": event_label(e), "kind": "control"} for e in data.get("control", [])
+    ]
+    for step in data.get("plan", [])[1:]:
+        marks.append({"t": step["at"], "label": step.get("name") or "stage", "kind": "stage"})
+    return marks
+
+
+def event_label(e: Mapping[str, Any]) -> str:
+    if e["action"] == "hold":
+        unit = "/s" if e["unit"] == "rate" else " users"
+        return f"hold {e['value']:g}{unit}"
+    return str(e["action"])
+
+
+def limit_lines(limits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Thresholds and SLOs on a charted percentile of the whole run (``ttft.p95 < 400ms``)
+    as horizontal lines on that chart: each interval's point can be read against the limit
+    (the check itself is on the whole run, not on any one second)."""
+    out = []
+    for t in limits:
+        charted = t.get("metric") in ("ttft", "itl", "e2e") and t.get("stat") in _PCTS
+        if charted and not t.get("scope") and t.get("unit") == "ms":
+            out.append(
+                {
+                    "chart": t["metric"],
+                    "key": f"{t['metric']}.{t['stat']}",
+                    "value": float(t["limit"]),
+                    "label": str(t["expr"]),
+                }
+            )
+    return out
+
+
+def page_data(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything a page needs to draw a finished run (the report, ``loadgen ui``)."""
+    return {
+        "name": data["profile"]["name"],
+        "unit": (data.get("load", {}).get("model") == "open" and "rate") or "users",
+        "charts": CHARTS,
+        "columns": columns(data.get("intervals", [])),
+        "events": events(data),
+        "limits": limit_lines([*data.get("slo", []), *data.get("thresholds", [])]),
+    }
+
+
+def island(value: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``: no ``</script>`` can end it,
+    whatever a server or profile wrote into a name."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
