@@ -130,6 +130,10 @@ def check_arrival_chart(result: loadgen.Result, offsets: list[float]) -> None:
     svgs, _ = time_charts(result.data, 400)
     assert "arrivals/s" in svgs[0]
     assert "the trace" in svgs[0]
+    from loadgen.report.view import build
+
+    facts = dict(build(result)["facts"])
+    assert facts["load"] == "replay of t.jsonl (its own timestamps), time_scale 1"
 
 
 def test_generic_csv_trace_in_ms_with_mapped_columns(tmp_path: Path):

@@ -168,7 +168,7 @@ def page_data(data: Mapping[str, Any]) -> dict[str, Any]:
     """Everything a page needs to draw a finished run (the report, ``loadgen ui``)."""
     return {
         "name": data["profile"]["name"],
-        "unit": (data.get("load", {}).get("model") == "open" and "rate") or "users",
+        "unit": (data.get("load", {}).get("model") in ("open", "replay") and "rate") or "users",
         "charts": CHARTS,
         "columns": columns(data.get("intervals", [])),
         "events": events(data),
