@@ -21,6 +21,8 @@ from loadgen.cli.quick import APIS, SAMPLES
 from loadgen.cli.ui import add_ui_arguments
 from loadgen.core import units
 from loadgen.core.lengths import parse_length
+from loadgen.core.profile.replayspec import ratio
+from loadgen.core.traces import FORMATS as TRACE_FORMATS
 
 __all__ = ["parser"]
 
@@ -187,6 +189,7 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
         choices=SAMPLES,
         help="the order rows are drawn in (shuffle: each row once per pass, seeded)",
     )
+    _trace_arguments(quick)
     quick.add_argument(
         "--param",
         dest="params",
@@ -215,6 +218,26 @@ def _quick_arguments(run: argparse.ArgumentParser) -> None:
     )
 
 
+def _trace_arguments(quick: argparse._ArgumentGroup) -> None:
+    """``--trace FILE`` and its options: a replay (docs/replay.md)."""
+    quick.add_argument(
+        "--trace",
+        metavar="FILE",
+        help="replay a trace's requests at their own timestamps (docs/replay.md)",
+    )
+    quick.add_argument(
+        "--trace-format",
+        choices=TRACE_FORMATS,
+        help="the trace's format (default: jsonl, or csv for a .csv file)",
+    )
+    quick.add_argument(
+        "--time-scale",
+        type=_time_scale,
+        metavar="X",
+        help="multiply the trace's gaps by X: 0.5 replays twice as fast, 1/60 an hour a minute",
+    )
+
+
 def _length(text: str) -> str:
     """A token length as the quick path takes it: ``512`` or ``512:64`` (mean:stdev)."""
     try:
@@ -240,6 +263,16 @@ def _header(text: str) -> tuple[str, str]:
     if not eq or not name.strip():
         raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE, e.g. x-tenant=acme")
     return name.strip(), value
+
+
+def _time_scale(text: str) -> float:
+    try:
+        value = float(ratio(text))
+    except ValueError:
+        value = math.nan
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: write a number > 0 (0.5: twice as fast)")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -50,7 +50,7 @@ class Progress:
         self.state = ProgressState(
             total=None if breakpoint_search or not steps else steps[-1].until,
             steps=tuple(steps),
-            open_model=load.model == "open",
+            open_model=load.arrivals,
         )
         self._live: Any = None
         self._last_plain = time.monotonic()  # the first plain line after one interval

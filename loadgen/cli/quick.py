@@ -43,6 +43,9 @@ class QuickOptions:
     dataset_sample: str | None = None  # shuffle | sequential | random
     api_key_env: str | None = None
     scrape: Sequence[str] = field(default_factory=tuple)  # --scrape: /metrics URLs
+    trace: str | None = None  # --trace: replay this file's requests at their timestamps
+    trace_format: str | None = None
+    time_scale: float | None = None
     users: int | None = None
     rate: str | None = None
     duration: str = "30s"
@@ -69,6 +72,18 @@ def _workload(opts: QuickOptions) -> dict[str, Any]:
     return out
 
 
+def _replay(opts: QuickOptions) -> dict[str, Any]:
+    """``--trace FILE [--trace-format F] [--time-scale X]``: the replay load (docs/replay.md)."""
+    assert opts.trace is not None
+    # Absolute: the profile is saved (and read) in the run's output folder.
+    load: dict[str, Any] = {"model": "replay", "trace": str(Path(opts.trace).resolve())}
+    if opts.trace_format is not None:
+        load["format"] = opts.trace_format
+    if opts.time_scale is not None:
+        load["time_scale"] = opts.time_scale
+    return load
+
+
 def scrape_sets(urls: Sequence[str]) -> list[str]:
     """``--scrape URL…`` on a profile run: the ``--set`` that scrapes those pages instead."""
     return [f"target.metrics.urls={json.dumps(list(urls))}"] if urls else []
@@ -92,15 +107,17 @@ def profile_text(opts: QuickOptions) -> str:
         if opts.max_tokens is not None:
             task["max_tokens"] = opts.max_tokens
         task.update(_workload(opts))
-        if "input_tokens" in task or "dataset" in task:
-            del task["prompt"]  # synthetic prompts or the dataset's instead
+        if "input_tokens" in task or "dataset" in task or opts.trace is not None:
+            del task["prompt"]  # synthetic prompts, the dataset's or the trace's instead
         step: dict[str, Any] = {"chat": task}
     elif opts.api == "sse":
         step = {"chat": {"api": "sse", **task}}
     else:
         step = {"ws": task}
-    if opts.rate is not None:
-        load: dict[str, Any] = {"model": "open", "rate": opts.rate, "duration": opts.duration}
+    if opts.trace is not None:
+        load: dict[str, Any] = _replay(opts)
+    elif opts.rate is not None:
+        load = {"model": "open", "rate": opts.rate, "duration": opts.duration}
     else:
         load = {"users": opts.users or 1, "duration": opts.duration}
     profile = {

@@ -74,13 +74,19 @@ def _checked_rate(args: argparse.Namespace, profile: Profile) -> float | None:
         if profile.load.model != "open":
             raise _misfit(
                 "--rate",
-                f"{args.profile} uses the closed model",
+                f"{args.profile} uses the {profile.load.model} model",
                 "use --users, or set load.model: open in the profile",
             )
         try:
             rate = units.parse_rate(args.rate)
         except ValueError as exc:
             raise ProfileError([Problem("--rate", None, "", str(exc))]) from None
+    if args.users is not None and profile.load.model == "replay":
+        raise _misfit(
+            "--users",
+            f"{args.profile} replays a trace: its rows are the arrivals",
+            "drop --users; load.time_scale speeds the trace up or slows it down",
+        )
     if args.users is not None and profile.load.model == "open":
         raise _misfit(
             "--users",
@@ -94,6 +100,49 @@ def _checked_rate(args: argparse.Namespace, profile: Profile) -> float | None:
             "give --follow-steps only with a profile that has breakpoint:",
         )
     return rate
+
+
+def _quick_options(args: argparse.Namespace, url: str, model: str | None) -> QuickOptions:
+    """The quick path's options, read from the command line."""
+    return QuickOptions(
+        url=url,
+        model=model,
+        api=args.api,
+        prompt=args.prompt,
+        max_tokens=args.max_tokens,
+        headers=tuple(args.headers),
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        params=tuple(args.params),
+        system=args.system,
+        dataset=args.dataset,
+        dataset_sample=args.dataset_sample,
+        api_key_env=args.api_key_env,
+        scrape=tuple(getattr(args, "scrape", ())),
+        trace=args.trace,
+        trace_format=args.trace_format,
+        time_scale=args.time_scale,
+        users=args.users,
+        rate=args.rate,
+        duration=units.format_duration(args.duration) if args.duration else "30s",
+    )
+
+
+def _trace_fits(args: argparse.Namespace) -> None:
+    """``--trace`` brings its own timing and prompts; its options need it."""
+    if args.trace is None:
+        for option in ("trace_format", "time_scale"):
+            if getattr(args, option) is not None:
+                flag = "--" + option.replace("_", "-")
+                raise _misfit(flag, f"{flag} needs --trace FILE", "add --trace FILE, or drop it")
+        return
+    for option, value in (("--users", args.users), ("--rate", args.rate)):
+        if value is not None:
+            raise _misfit(
+                option,
+                "--trace replays the trace's own arrivals",
+                "drop it; --time-scale 0.5 replays twice as fast",
+            )
 
 
 def _misfit(option: str, problem: str, fix: str) -> ProfileError:
@@ -188,29 +237,12 @@ def quick(args: argparse.Namespace) -> int | None:
             [Problem("--url", None, "", "give a profile or --url, not both", "drop one")]
         )
     _no_output_for_embeddings(args)
+    _trace_fits(args)
     url = args.url.rstrip("/")
     model = args.model
     if model is None and args.api in MODEL_APIS and url != "builtin":
         model = _ask_model(url, args)
-    opts = QuickOptions(
-        url=url,
-        model=model,
-        api=args.api,
-        prompt=args.prompt,
-        max_tokens=args.max_tokens,
-        headers=tuple(args.headers),
-        input_tokens=args.input_tokens,
-        output_tokens=args.output_tokens,
-        params=tuple(args.params),
-        system=args.system,
-        dataset=args.dataset,
-        dataset_sample=args.dataset_sample,
-        api_key_env=args.api_key_env,
-        scrape=tuple(getattr(args, "scrape", ())),
-        users=args.users,
-        rate=args.rate,
-        duration=units.format_duration(args.duration) if args.duration else "30s",
-    )
+    opts = _quick_options(args, url, model)
     text = profile_text(opts)
     if args.print_profile:
         print(text, end="")

@@ -31,8 +31,29 @@ def _level(load: Load, value: float) -> str:
     return f"{value:g}/s" if load.model == "open" else f"{value:g} users"
 
 
+def _replay(load: Load) -> list[str]:
+    """A replay's plan is its trace: the file, how fast, which part."""
+    spec = load.replay
+    assert spec is not None
+    window = [f"from {format_duration(spec.start)} of the trace" if spec.start else ""]
+    if spec.duration is not None:
+        window.append(f"for {format_duration(spec.duration)} of it")
+    if spec.max_gap is not None:
+        window.append(f"idle gaps capped at {format_duration(spec.max_gap)}")
+    more = ", ".join(w for w in window if w)
+    return [
+        f"  load plan (replay of {spec.trace.name}, {spec.format}, the trace's own timestamps):",
+        f"    time_scale {spec.time_scale:g} ({1 / spec.time_scale:g}× the trace's speed)"
+        + (f"; {more}" if more else ""),
+        f"    sessions {spec.sessions}; at most {load.max_in_flight} in flight, more are "
+        "dropped (counted)",
+    ]
+
+
 def _load(profile: Profile) -> list[str]:
     load = profile.load
+    if load.model == "replay":
+        return _replay(load)
     if load.model == "open":
         more = "wait in a queue" if load.queue else "are dropped (counted)"
         lines = [

@@ -274,7 +274,7 @@ class Custom(TypedDict):
 
 
 class Load(TypedDict):
-    model: Literal["closed", "open"]
+    model: Literal["closed", "open", "replay"]
     dropped: int
 
 

@@ -52,7 +52,7 @@ FD_RESERVE = 64
 
 def peak_users(load: Load, segments: int = 1) -> int:
     """The most users (closed model) or requests in flight (open model) this process holds."""
-    if load.model == "open":
+    if load.arrivals:  # open and replay
         peak = float(load.max_in_flight)
     else:
         peak = max([load.start, *(s.target for s in load.stages)])

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from loadgen.core import units
-from loadgen.core.profile.model import Profile
+from loadgen.core.profile.model import Load, Profile
 from loadgen.core.profile.overrides import scale_load
 
 __all__ = ["RunOptions", "check_scale_and_start", "run_options", "scaled_profile"]
@@ -72,6 +72,12 @@ def scaled_profile(
     """``profile`` with its load plan scaled to the options (as ``--users``, ``--rate``,
     ``--duration``, ``--scale``) and the seed given, if any."""
     load = profile.load
+    if load.model == "replay":
+        return replace(
+            profile,
+            load=_replay_scaled(load, users, rate, duration, scale),
+            seed=seed if seed is not None else profile.seed,
+        )
     if users is not None or duration is not None:
         load = scale_load(load, level=users, duration=duration)
     if rate is not None:
@@ -90,3 +96,19 @@ def _named(name: str, parse: Callable[[Any], float], value: Any) -> float:
         return parse(value)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from exc
+
+
+def _replay_scaled(
+    load: Load, users: int | None, rate: float | None, duration: float | None, scale: float | None
+) -> Load:
+    """A replay's arrivals are the trace's: only its length may be cut (``duration``, in
+    the run's seconds: the window is that many trace seconds divided by the time scale)."""
+    if users is not None or rate is not None or scale is not None:
+        raise ValueError(
+            "users, rate and scale do not apply to a replay: its arrivals are the trace's "
+            "(load.time_scale speeds it up)"
+        )
+    spec = load.replay
+    if duration is None or spec is None:
+        return load
+    return replace(load, replay=replace(spec, duration=duration / spec.time_scale))

@@ -72,9 +72,10 @@ class Prompts:
             for chat in chat_tasks(profile):
                 if chat.dataset is not None and id(chat) not in self._draws:
                     self._draws[id(chat)] = self._open(chat)
-                if chat.input_tokens is None:
+                if chat.input_tokens is None and profile.load.model != "replay":
                     continue
                 builder = self._builder(chat.tokenizer)
+                builder.build(1, random.Random(seed))  # its first build grows the corpus
                 if chat.prefix is not None and id(chat) not in self._prefixes:
                     p = chat.prefix
                     self._prefixes[id(chat)] = builder.prefixes(p.tokens, p.count, p.weights)
@@ -85,6 +86,8 @@ class Prompts:
     @staticmethod
     def needed(profile: Profile) -> bool:
         """Does any chat task build prompts or read a dataset?"""
+        if profile.load.model == "replay":  # trace rows become prompts of their lengths
+            return True
         return any(c.input_tokens is not None or c.dataset for c in chat_tasks(profile))
 
     def close(self) -> None:
@@ -104,6 +107,10 @@ class Prompts:
             found = default_tokenizer() if path is None else load_tokenizer(path)
             self._tokenizers[path] = found
         return found
+
+    def builder(self, chat: ChatTask) -> PromptBuilder:
+        """The prompt builder of ``chat``'s tokenizer (made at start: a replay's)."""
+        return self._builder(chat.tokenizer)
 
     def _builder(self, path: Path | None) -> PromptBuilder:
         builder = self._builders.get(path)

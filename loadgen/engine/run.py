@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import platform
 import secrets
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -26,16 +23,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from loadgen._version import __version__
 from loadgen.core import assemble
 from loadgen.core.breakpoint import summary as bp_summary
 from loadgen.core.errors import OutputError
 from loadgen.core.profile.model import Profile, Stage
-from loadgen.core.redact import Secrets, redact, redact_strings
+from loadgen.core.redact import Secrets, redact_strings
 from loadgen.core.result import Result
 from loadgen.core.resultdoc import Header, Interval, Limit, Recorded
 from loadgen.core.sample import Sample
-from loadgen.core.shapes import level_at, plan
+from loadgen.core.shapes import level_at
 from loadgen.core.stats import Recorder
 from loadgen.core.thresholds import evaluate
 from loadgen.edge.startup import reach, warm_up
@@ -47,7 +43,8 @@ from loadgen.engine.builtin import start_builtin
 from loadgen.engine.clock import MONOTONIC
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
-from loadgen.engine.drivers import BreakpointDriver, Driver, OpenUsers, choose
+from loadgen.engine.drivers import BreakpointDriver, Driver, Pool, choose
+from loadgen.engine.header import run_header
 from loadgen.engine.intervals import Intervals
 from loadgen.engine.limits import check_start, connection_kinds
 from loadgen.engine.options import check_scale_and_start, run_options, scaled_profile
@@ -106,14 +103,14 @@ class Engine:
         # Every value this run knows to be secret: the profile's, then what auth learns.
         self.secrets = Secrets(profile.secrets)
         self.control = RunControl(MONOTONIC)
-        self._crowd = Crowd(open_model=self.profile.load.model == "open")
+        self._crowd = Crowd(open_model=self.profile.load.arrivals)
         # The result reads these (_result_data): the crowd's own counter and list.
         self._users_by_class = self._crowd.users_by_class
         self._errors_in_vus = self._crowd.internal_errors
         self._target: Any = None
         self._count_tokens: Callable[[str], int] | None = None
         self._prompts: Prompts | None = None
-        self._open_users: OpenUsers | None = None
+        self._open_users: Pool | None = None  # the arrivals' clients, closed after the drain
         self._breakpoint: BreakpointDriver | None = None
         self._intervals: Intervals
         self._aborted_by: dict[str, Any] | None = None
@@ -246,7 +243,14 @@ class Engine:
         self.writer = writer = (
             ResultWriter(self.out_dir, self.redacted) if self.out_dir is not None else None
         )
-        header = self._header(started_wall)
+        header = run_header(
+            self.profile,
+            base_url=self.base_url,
+            seed=self.seed,
+            started_wall=started_wall,
+            segment=self.segment,
+            secrets=self.secrets,
+        )
         record: Callable[[Sample], None] = recorder.add
         if writer is not None:
             writer.start(header, raw=profile.report.raw)
@@ -307,6 +311,7 @@ class Engine:
             intervals=self._intervals.records,
         )
         self._open_users, self._breakpoint = chosen.open_users, chosen.breakpoint
+        self._intervals.planned = chosen.planned or self._intervals.planned  # a replay's
         driver: Driver = chosen.driver
         return driver
 
@@ -393,29 +398,6 @@ class Engine:
                 f"aborted: threshold {verdict['expr']} failed at {elapsed:.0f}s (abort_on_fail)",
                 interrupted=False,
             )
-
-    def _header(self, started_wall: float) -> dict[str, Any]:
-        p = self.profile
-        head = assemble.header(
-            version=__version__,
-            profile={
-                "name": p.name,
-                "path": str(p.path) if p.path else None,
-                "raw": redact(p.raw, self.secrets),
-            },
-            target={"base_url": self.base_url, "builtin": p.target.is_builtin},
-            seed=self.seed,
-            started=started_wall,
-            segment={"index": self.segment[0] + 1, "count": self.segment[1]},
-            plan=plan(p.load),
-            environment={
-                "python": sys.version.split()[0],
-                "platform": platform.platform(),
-                "event_loop": type(asyncio.get_running_loop()).__module__.split(".")[0],
-                "cpu_count": os.cpu_count(),
-            },
-        )
-        return cast(dict[str, Any], head)
 
     def _result_data(
         self,

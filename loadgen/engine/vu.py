@@ -235,6 +235,18 @@ class VU:
         finally:
             self._lengths = (None, None)
 
+    async def send_turn(
+        self, client: VUClient, task: Task, t0: float, messages: list[dict[str, str]], *lengths: Any
+    ) -> tuple[float, str | None]:
+        """One request of a replayed trace row (issue 21): ``lengths`` = (input, output,
+        keep the answer's text); return its end and that text."""
+        self._lengths = lengths[:2]
+        try:
+            end, view = await self._request(client, task, t0, messages, keep_text=lengths[2])
+        finally:
+            self._lengths = (None, None)
+        return end, view.answer
+
     async def _conversation(self, client: VUClient, task: Task, t0: float, todo: Plan) -> float:
         """Each turn carries the earlier ones and the server's own answers to them; a
         dataset's turns also carry their running token count (answers counted here)."""

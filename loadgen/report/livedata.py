@@ -211,7 +211,7 @@ def page_data(data: Mapping[str, Any], *, server: bool = False) -> dict[str, Any
     ``server``, which adds the scraped server's charts when the run has them)."""
     return {
         "name": data["profile"]["name"],
-        "unit": (data.get("load", {}).get("model") == "open" and "rate") or "users",
+        "unit": (data.get("load", {}).get("model") in ("open", "replay") and "rate") or "users",
         "charts": charts(server=server and bool(data.get("server"))),
         "columns": columns(data.get("intervals", [])),
         "events": events(data),

@@ -193,6 +193,10 @@ def _load_text(data: dict[str, Any]) -> str:
             f"{model} model, breakpoint search: {len(levels)} steps "
             f"from {levels[0]:g}{unit} to {max(levels):g}{unit}"
         )
+    if model == "replay":  # the plan is the trace: say which, and how fast
+        load = ((data.get("profile") or {}).get("raw") or {}).get("load") or {}
+        trace = str(load.get("trace", "a trace")).replace("\\", "/").rsplit("/", 1)[-1]
+        return f"replay of {trace} (its own timestamps), time_scale {load.get('time_scale', 1)}"
     steps = data.get("plan") or []
     peak = max((max(float(s["start"]), float(s["end"])) for s in steps), default=0.0)
     if model == "open":

@@ -74,15 +74,18 @@ def _bands(data: dict[str, Any]) -> list[charts.Band]:
 
 
 def _load_chart(data: dict[str, Any], ts: TimeSeries) -> tuple[str, str, list[charts.Line]]:
-    """Planned against sent arrivals (open model) or against active users (closed)."""
+    """Planned against sent arrivals (open model; replay: the trace's rows due) or
+    against active users (closed)."""
     p = ts.points
-    if (data.get("load") or {}).get("model") == "open":
+    model = (data.get("load") or {}).get("model")
+    if model in ("open", "replay"):
         sent = any(v is not None for v in ts.values["sent"])
+        planned = "the trace's arrivals/s" if model == "replay" else "planned arrival rate"
         return (
             "Arrival rate",
             "requests/s",
             [
-                charts.Line("planned arrival rate", p("planned"), C["gray"], dashed=True),
+                charts.Line(planned, p("planned"), C["gray"], dashed=True),
                 charts.Line("sent arrivals/s", p("sent"), C["blue"])
                 if sent  # older results recorded completions only
                 else charts.Line("completed req/s", p("rps"), C["blue"]),

@@ -18,6 +18,7 @@ from loadgen.core.profile.authspec import auth_spec
 from loadgen.core.profile.chatspec import streamless_limits
 from loadgen.core.profile.checker import Checker
 from loadgen.core.profile.model import AuthSpec, Profile, Task, UserClass
+from loadgen.core.profile.replayspec import replay_fits
 from loadgen.core.profile.source import Lines, Path_
 from loadgen.core.profile.users import user_classes
 from loadgen.core.slo import Slo
@@ -74,6 +75,7 @@ class Builder:
             else None
         )
         self.slo_fits(bp, slo)
+        replay_fits(check, users, load, breakpoint="breakpoint" in top)
         streamless_limits(check, users, thresholds, slo)
         if check.problems or target is None:
             return None

@@ -9,6 +9,8 @@ from loadgen.core import units
 from loadgen.core.breakpoint import BreakpointSpec
 from loadgen.core.profile.checker import Checker
 from loadgen.core.profile.model import Load, Stage
+from loadgen.core.profile.replayspec import KEYS as _REPLAY_KEYS
+from loadgen.core.profile.replayspec import replay
 from loadgen.core.profile.source import Path_
 
 __all__ = ["breakpoint", "load"]
@@ -26,6 +28,7 @@ _LOAD_KEYS = (
     "burstiness",
     "max_in_flight",
     "queue",
+    *(k for k in _REPLAY_KEYS if k not in ("model", "duration", "max_in_flight", "graceful_stop")),
 )
 _BREAKPOINT_KEYS = (
     "start",
@@ -43,6 +46,8 @@ def load(check: Checker, value: Any, path: Path_, *, plan: bool = True) -> Load:
     """The load plan; with ``plan=False`` (a breakpoint search makes its own steps) only
     the model and its options."""
     known = len(check.problems)
+    if isinstance(value, dict) and value.get("model") == "replay":
+        return replay(check, value, path)
     ld = check.mapping(value, path, _LOAD_KEYS)
     model, level_key = _model(check, ld, path)
     extra = _open_options(check, ld, path) if model == "open" else _closed(check, ld, path)
@@ -78,7 +83,7 @@ def _model(
         (*path, "model"),
         ("closed", "open"),
         "load model",
-        "use closed (a number of users) or open (an arrival rate)",
+        "use closed (a number of users), open (an arrival rate) or replay (a trace)",
     )
     level_key = "users" if model == "closed" else "rate"
     other_key = "rate" if model == "closed" else "users"
@@ -105,6 +110,7 @@ def _sends_something(check: Checker, stages: list[Stage], path: Path_, level_key
 
 def _open_options(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any]:
     """The open model's own keys: arrival process, burstiness, in-flight cap, queueing."""
+    _no_replay_keys(check, ld, path)
     arrival = check.one_of(
         ld.get("arrival"),
         (*path, "arrival"),
@@ -127,6 +133,7 @@ def _open_options(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[st
 
 def _closed(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any]:
     """The closed model has none of the open model's keys."""
+    _no_replay_keys(check, ld, path)
     for key in ("arrival", "burstiness", "max_in_flight", "queue"):
         if key in ld:
             check.bad(
@@ -135,6 +142,18 @@ def _closed(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any
                 "set model: open, or remove it",
             )
     return {}
+
+
+def _no_replay_keys(check: Checker, ld: Mapping[str, Any], path: Path_) -> None:
+    """A trace's keys belong to the replay model."""
+    for key in ld:
+        if key in _REPLAY_KEYS and key not in (
+            "model",
+            "duration",
+            "max_in_flight",
+            "graceful_stop",
+        ):
+            check.bad((*path, key), f"{key} applies to the replay model only", "set model: replay")
 
 
 def _level(check: Checker, model: str, raw: Any, p: Path_) -> float:

@@ -30,6 +30,7 @@ __all__ = [
     "MetricsSpec",
     "Prefix",
     "Profile",
+    "ReplaySpec",
     "ReportSpec",
     "Stage",
     "Step",
@@ -276,8 +277,23 @@ class Stage:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ReplaySpec:
+    """``load: {model: replay}``: a trace file replayed from its timestamps (issue 21)."""
+
+    trace: Path
+    format: str  # loadgen.core.traces.FORMATS
+    columns: Any  # loadgen.core.traces.Columns (the core's trace package owns the type)
+    time_scale: float = 1.0  # 0.5: twice as fast; 1/60: an hour in a minute
+    start: float = 0.0  # trace seconds skipped from its first timestamp
+    duration: float | None = None  # trace seconds replayed from ``start``
+    max_gap: float | None = None  # idle gaps of the trace capped to this (trace seconds)
+    sessions: Literal["timestamps", "after_previous"] = "timestamps"
+    block_tokens: int = 512  # tokens per hash id (Mooncake's block)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Load:
-    model: Literal["closed", "open"] = "closed"
+    model: Literal["closed", "open", "replay"] = "closed"
     stages: tuple[Stage, ...] = ()
     start: float = 0.0  # level at t = 0 before the first stage ramps
     graceful_stop: float = 10.0  # in-flight requests may finish this long after the end
@@ -286,6 +302,7 @@ class Load:
     burstiness: float = 1.0  # gamma shape: 1 = Poisson, < 1 burstier
     max_in_flight: int = 1000  # arrivals beyond it are dropped (or queued)
     queue: bool = False  # wait for a free slot instead of dropping
+    replay: ReplaySpec | None = None  # replay model only
 
     @property
     def duration(self) -> float:
@@ -294,6 +311,11 @@ class Load:
     @property
     def unit(self) -> str:
         return "users" if self.model == "closed" else "rate"
+
+    @property
+    def arrivals(self) -> bool:
+        """Open and replay: requests arrive on a schedule (the closed model has users)."""
+        return self.model != "closed"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

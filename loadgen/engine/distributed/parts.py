@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,7 +129,7 @@ class MergedRun(RunControl):
     def give_up_at(self, profile: Profile, start_delay: float) -> float:
         """When (monotonic) parts still running have overrun: the start, the plan (or the
         longest search possible) and the graceful stop, with 30 s to spare."""
-        planned = self.conductor.longest() if self.conductor is not None else profile.load.duration
+        planned = self.conductor.longest() if self.conductor is not None else _length(profile)
         return time.monotonic() + start_delay + planned + profile.load.graceful_stop + 30
 
     def _stop_overrun(self, now: float, deadline: float, parts: str) -> None:
@@ -168,3 +169,12 @@ class MergedRun(RunControl):
                 command = self.conductor.add(record, now - live.start)
                 if command is not None:
                     self._send_step(command)
+
+
+def _length(profile: Profile) -> float:
+    """The plan's length; a replay's is its window, scaled (unknown without one: the trace
+    is not read ahead to find its end, so parts are never given up on)."""
+    load, replay = profile.load, profile.load.replay
+    if replay is None:
+        return load.duration
+    return math.inf if replay.duration is None else replay.duration * replay.time_scale

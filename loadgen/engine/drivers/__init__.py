@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from loadgen.engine.drivers.breakpoint import BreakpointDriver
-from loadgen.engine.drivers.choose import Chosen, choose
+from loadgen.engine.drivers.choose import Chosen, Pool, choose
 from loadgen.engine.drivers.closed import ClosedDriver
 from loadgen.engine.drivers.open import OpenDriver, OpenUsers
 
@@ -22,6 +22,7 @@ __all__ = [
     "Driver",
     "OpenDriver",
     "OpenUsers",
+    "Pool",
     "choose",
 ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from loadgen.core.profile.model import Profile
 from loadgen.core.shapes import level_at
@@ -14,17 +14,28 @@ from loadgen.engine.crowd import Crowd
 from loadgen.engine.drivers.breakpoint import BreakpointDriver
 from loadgen.engine.drivers.closed import ClosedDriver
 from loadgen.engine.drivers.open import OpenDriver, OpenUsers, Tally
+from loadgen.engine.drivers.replay import ReplayDriver
+from loadgen.engine.drivers.replayusers import ReplayUsers
+from loadgen.engine.prompting import Prompts
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VU, VUContext
 
-__all__ = ["Chosen", "choose"]
+__all__ = ["Chosen", "Pool", "choose"]
+
+
+class Pool(Protocol):
+    """Clients the arrivals of a run share (``OpenUsers``, ``ReplayUsers``)."""
+
+    async def aclose(self) -> None:
+        """Close them (after the drain)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Chosen:
     driver: Any  # a Driver: one of the three below
-    open_users: OpenUsers | None = None  # open model: the runners and their client pool
+    open_users: Pool | None = None  # open model, replay: the runners and their client pool
     breakpoint: BreakpointDriver | None = None  # a search: its level and verdicts
+    planned: Callable[[float], float] | None = None  # a replay's arrivals due, per second
 
 
 def choose(
@@ -40,7 +51,8 @@ def choose(
     intervals: list[dict[str, Any]],
 ) -> Chosen:
     """The driver of the profile's load model (a breakpoint search drives one of the two)."""
-    load = profile.load
+    if (load := profile.load).model == "replay":
+        return _replay(profile, ctx, seed, segment, tally, crowd, control)
 
     def closed(level: Callable[[float], float], duration: float) -> ClosedDriver:
         return ClosedDriver(
@@ -86,3 +98,42 @@ def choose(
         steps=steps,
     )
     return Chosen(search, open_users=users, breakpoint=search)
+
+
+def _replay(
+    profile: Profile,
+    ctx: VUContext,
+    seed: int,
+    segment: tuple[int, int],
+    tally: Tally,
+    crowd: Crowd,
+    control: RunControl,
+) -> Chosen:
+    """The replay driver, sending every trace row through the profile's one chat task."""
+    spec, prompts = profile.load.replay, ctx.prompts
+    assert spec is not None
+    assert isinstance(prompts, Prompts)
+    cls, task = next((c, t) for c in profile.users for t in c.every_task() if t.chat is not None)
+    assert task.chat is not None
+    seg, count = segment
+    users = ReplayUsers(
+        cls,
+        task,
+        ctx,
+        spec,
+        prompts.builder(task.chat),
+        seed=seed,
+        tag="r" if count == 1 else f"rs{seg + 1}",
+        control=control,
+        tally=tally,
+    )
+    driver = ReplayDriver(
+        spec=spec,
+        max_in_flight=profile.load.max_in_flight,
+        segment=segment,
+        users=users,
+        tally=tally,
+        crowd=crowd,
+        control=control,
+    )
+    return Chosen(driver, open_users=users, planned=driver.plan.rate)
