@@ -57,20 +57,51 @@ async def one(url: str, users: int, duration: str, scrape: bool) -> tuple[float,
     return (cpu() - start_cpu) / wall, result.requests, scrapes
 
 
+async def direct(url: str) -> tuple[float, float]:
+    """CPU ms of one scrape's own work: the GET (httpx) and the parse of the vLLM preset's
+    series, best of 20, on the target's page after some traffic."""
+    import httpx
+
+    from loadgen.core.promtext import parse
+    from loadgen.core.serverpresets import PRESETS
+
+    keep = [n for s in PRESETS["vllm"] for n in s.names()]
+    async with httpx.AsyncClient() as client:
+        get, parsed = 1e9, 1e9
+        for _ in range(20):
+            a = cpu()
+            text = (await client.get(f"{url}/metrics")).text
+            b = cpu()
+            parse(text, 1.0, keep)
+            c = cpu()
+            get, parsed = min(get, b - a), min(parsed, c - b)
+    return get * 1000, parsed * 1000
+
+
 async def main(users: int, duration: str, repeat: int) -> None:
     async with BuiltinTarget(TargetConfig.from_mapping(TARGET)) as target:
         plain, scraped = [], []
-        for _ in range(repeat):  # interleaved, so drift in the machine hits both alike
-            base, requests, _ = await one(target.url, users, duration, scrape=False)
+        for r in range(repeat):
+            # Interleaved, and in alternating order: runs share this process, and a later run
+            # pays for the heap the earlier ones left (a fixed order biased the difference).
+            order = (False, True) if r % 2 == 0 else (True, False)
+            got = {}
+            for scrape in order:
+                got[scrape] = await one(target.url, users, duration, scrape=scrape)
+            (base, requests, _), (with_scrape, requests2, scrapes) = got[False], got[True]
             plain.append(base)
-            with_scrape, requests2, scrapes = await one(target.url, users, duration, scrape=True)
             scraped.append(with_scrape)
             print(
                 f"without: {base:.3f} CPU s/s ({requests} requests); "
                 f"with: {with_scrape:.3f} CPU s/s ({requests2} requests, {scrapes} scrapes)"
             )
+        get, parsed = await direct(target.url)
     a, b = statistics.median(plain), statistics.median(scraped)
     print(f"scraping every 1 s at {users} streams: {(b - a) / a * 100:+.2f} % of generator CPU")
+    print(
+        f"one scrape's own CPU: GET {get:.2f} ms + parse {parsed:.2f} ms = "
+        f"{(get + parsed) / 10 / a:.2f} % of the generator's CPU per second at one scrape a second"
+    )
 
 
 if __name__ == "__main__":
