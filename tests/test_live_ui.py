@@ -9,6 +9,7 @@ refused with 403. Needs Debian's chromium (skipped without it).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -331,6 +332,35 @@ def test_processes_show_the_merged_view_and_can_be_stopped(tmp_path):
     assert seen["users"] == [4, 4]  # 2 + 2: the merged second, not one part's
     assert seen["hidden"] is True
     assert "one process" in seen["refused"]
+    assert seen["errors"] == []
+    assert data["run"]["duration"] < 40
+    assert len(data["parts"]) == 2
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ray") is None,
+    reason="Ray is not installed: pip install 'loadgen[ray]'",
+)
+def test_ray_actors_show_the_merged_view(tmp_path):
+    """--ray auto --processes 2: the page gets the driver's merged seconds (two actors' users
+    added), as a --processes run does, and its stop button ends the actors."""
+    load = {"users": 4, "duration": "40s", "graceful_stop": "2s"}
+    run = LiveRun(tmp_path, _profile(tmp_path, load), "--ray", "auto", "--processes", "2")
+
+    async def drive() -> dict[str, Any]:
+        async with Browser(tmp_path) as b:
+            await b.goto(run.url(timeout=60))
+            await b.wait_for("lgLive.board && lgLive.board.points() >= 3", timeout=45)
+            users = await b.eval("lgLive.board.cols.users.slice(-2)")
+            await b.click("#lg-stop")
+            return {"users": users, "errors": b.errors}
+
+    try:
+        seen = run_async(drive(), timeout=120)
+        data = run.finish(timeout=60)
+    finally:
+        run.kill()
+    assert seen["users"] == [4, 4]  # 2 + 2: the merged second, not one actor's
     assert seen["errors"] == []
     assert data["run"]["duration"] < 40
     assert len(data["parts"]) == 2
