@@ -20,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from loadgen.core.bpe import default_tokenizer
+from loadgen.core.promptcount import PromptCounter
 
 __all__ = ["MESSAGE_TOKENS", "PrefixCache", "PromptTokens"]
 
@@ -35,25 +36,12 @@ class PromptTokens:
 
     def __init__(self, max_texts: int = _COUNTS, max_ids: int = _ID_TOKENS) -> None:
         tokenizer = default_tokenizer()
-        self._count = tokenizer.count
+        # The client's counting cache (also bounded by the characters it holds).
+        self.count = PromptCounter(tokenizer.count, size=max_texts).text
         self._encode = tokenizer.encode
-        self._counts: OrderedDict[str, int] = OrderedDict()
         self._ids: OrderedDict[str, tuple[int, ...]] = OrderedDict()
-        self._max_texts = max_texts
         self._max_ids = max_ids
         self._held = 0
-
-    def count(self, text: str) -> int:
-        counts = self._counts
-        n = counts.get(text)
-        if n is not None:
-            counts.move_to_end(text)
-            return n
-        n = self._count(text)
-        counts[text] = n
-        if len(counts) > self._max_texts:
-            counts.popitem(last=False)
-        return n
 
     def ids(self, text: str) -> tuple[int, ...]:
         table = self._ids
