@@ -22,7 +22,7 @@ import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
-from operator import mul
+from operator import add, mul, sub
 from typing import Any, TypeVar
 
 from hdrh.histogram import HdrHistogram
@@ -278,6 +278,29 @@ class _Base:
             raise ValueError("cannot merge histograms of different kind, range or precision")
         self._add(other._h)
         self.out_of_range += other.out_of_range
+
+    def advance(self: _H, mark: _H, into: Sequence[_H]) -> int:
+        """Add the values recorded since ``mark`` (this histogram as it was: exact, as it only
+        grows) to each of ``into``; move ``mark`` to now; return how many values were new."""
+        h, m = self._h, mark._h
+        new = h.total_count - m.total_count
+        if new <= 0:
+            return 0
+        first, end = self._index(max(h.min_value, self.lowest)), self._index(h.max_value) + 1
+        delta = list(map(sub, h.counts[first:end], m.counts[first:end]))  # the used range only
+        lows = _tables(self._unit, self._shift, h.counts_len)[0][first:end]
+        nonzero = [i for i, n in enumerate(delta) if n]
+        low, high = lows[nonzero[0]], lows[nonzero[-1]]
+        for out in into:  # an empty hdrh histogram has min sys.maxsize and max 0
+            o = out._h
+            o.counts[first:end] = list(map(add, o.counts[first:end], delta))
+            o.min_value, o.max_value = min(o.min_value, low), max(o.max_value, high)
+            o.total_count += new
+            out.out_of_range += self.out_of_range - mark.out_of_range
+        m.counts[first:end] = h.counts[first:end]
+        m.total_count, m.min_value, m.max_value = h.total_count, h.min_value, h.max_value
+        mark.out_of_range = self.out_of_range
+        return int(new)
 
     def copy(self: _H) -> _H:
         """An independent histogram with the same counts."""

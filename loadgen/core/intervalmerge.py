@@ -1,10 +1,10 @@
 """Merge the interval records of a test's parts, matched on wall-clock seconds (pure).
 
-Interval summaries that carry their histogram (ttft, e2e, itl) merge exactly. Those kept
-without one (ttfb and the generator's own ``schedule_lag``/``loop_lag``) get an exact
-``count`` and ``mean``, and as percentiles and ``max`` the largest of the parts' (an upper
-bound, marked ``"bound": "max_of_parts"``), which is what the health check needs: whether
-*any* generator fell behind.
+Interval summaries that carry their histogram (ttft, e2e, itl; each request name's and
+class's ttft and e2e) merge exactly. Those kept without one (ttfb and the generator's own
+``schedule_lag``/``loop_lag``) get an exact ``count`` and ``mean``, and as percentiles and
+``max`` the largest of the parts' (an upper bound, marked ``"bound": "max_of_parts"``),
+which is what the health check needs: whether *any* generator fell behind.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from loadgen.core import metrics
 from loadgen.core.hist import Histogram
+from loadgen.core.scopeseries import merge_scoped
 from loadgen.core.serverseries import merge_windows
 
 __all__ = ["merge_interval", "merge_intervals", "part_starts", "sum_counters"]
@@ -64,6 +65,7 @@ def merge_interval(t: float, records: Sequence[Mapping[str, Any]]) -> dict[str, 
         briefs = [r.get(metric, {}) for r in records]
         exact = all("hdr" in b for b in briefs if b.get("count"))
         out[metric] = _exact_brief(briefs) if exact else _bound_brief(briefs)
+    out |= merge_scoped(records)  # each request name's and class's, when recorded
     _add_generator_fields(out, records)
     servers = [r["server"] for r in records if r.get("server")]
     if servers:

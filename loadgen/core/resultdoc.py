@@ -13,7 +13,8 @@ must see ``NotRequired`` at run time to know which keys are required.
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
-from loadgen.core.serverdoc import AwsSection, ServerSection, ServerWindow
+from loadgen.core.intervaldoc import Brief, Interval, ScopeInterval
+from loadgen.core.serverdoc import AwsSection, ServerSection
 from loadgen.core.steering import ControlEvent
 
 __all__ = [
@@ -40,10 +41,10 @@ __all__ = [
     "ResultDoc",
     "RunInfo",
     "Scope",
+    "ScopeInterval",
     "Scopes",
     "Segment",
     "ServerSection",
-    "ServerWindow",
     "Summary",
     "TargetInfo",
     "VerdictDoc",
@@ -73,19 +74,6 @@ Summary = TypedDict(
         "missing_parts": NotRequired[list[int]],  # merge: segments whose journal lacked it
     },
 )
-
-
-class Brief(TypedDict):
-    """A short summary of one metric in one interval (``{"count": 0}`` when empty)."""
-
-    count: int
-    p50: NotRequired[float]
-    p95: NotRequired[float]
-    p99: NotRequired[float]
-    max: NotRequired[float]
-    mean: NotRequired[float]
-    hdr: NotRequired[str]  # ttft, e2e, itl (exact merges); not ttfb and the lags
-    bound: NotRequired[Literal["max_of_parts"]]  # merge without histograms: an upper bound
 
 
 class UsageVsEvents(TypedDict):
@@ -148,43 +136,6 @@ class Scopes(TypedDict):
     by_name: dict[str, Scope]
     by_class: dict[str, Scope]
     by_category: dict[str, Scope]
-
-
-class Interval(TypedDict):
-    """One interval record (one second): also a line of the journal and a live snapshot."""
-
-    t: float
-    length: float
-    users: int
-    requests: int
-    ok: int
-    errors: int
-    errors_by_kind: dict[str, int]
-    interrupted: int
-    cancelled: NotRequired[int]  # since issue 21.3
-    dropped: int
-    sent: int
-    good: int
-    counters: dict[str, int]
-    rate_limited: int
-    rps: float
-    output_tokens: int
-    output_tps: float
-    input_tokens: NotRequired[int]  # since issue 20.3
-    input_tps: NotRequired[float]
-    ttft: Brief
-    e2e: Brief
-    itl: Brief
-    ttfb: Brief
-    schedule_lag: Brief
-    loop_lag: Brief
-    connect: NotRequired[Brief]  # since issue 21.4
-    finishing: NotRequired[int]
-    cpu: NotRequired[float]
-    planned: NotRequired[dict[str, float]]  # {"users": n} or {"rate": r}
-    parts: NotRequired[int]  # merge: how many segments had this second
-    cpu_total: NotRequired[float]  # merge: the segments' CPU added up
-    server: NotRequired[ServerWindow]  # target.metrics: the server's series in this second
 
 
 class ProfileInfo(TypedDict):

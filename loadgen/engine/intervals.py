@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from loadgen.core.scopeseries import ScopeSeries
 from loadgen.core.stats import Recorder
 from loadgen.engine.control import RunControl
 from loadgen.engine.crowd import Crowd
@@ -49,6 +50,7 @@ class Intervals:
         self.records: list[dict[str, Any]] = []
         self._start = recorder.start  # of the interval now open
         self._cpu_mark = time.process_time()
+        self._scopes = ScopeSeries()  # each request name's (and class's) interval numbers
 
     async def tick(self) -> None:
         """Close an interval every second and sample event-loop lag every tick, until
@@ -88,6 +90,7 @@ class Intervals:
         record = self.recorder.close_interval(at, self.crowd.active_users)
         # The graceful stop's users are counted at their peak in the interval: sampled at its
         # end, answers completing in it would be drawn beside users already at 0.
+        record.update(self._scopes.close(self.recorder.leaves))
         record["finishing"] = self.crowd.take_finishing_peak()
         cpu_now = time.process_time()
         length = record["length"]

@@ -1,0 +1,155 @@
+"""Each request name's (and user class's) numbers per interval, from the run's totals (pure).
+
+The recorder keeps one cumulative scope per (name, class, category) and one interval scope
+for the whole run; recording each request into a per-name interval scope too would add
+histogram work to every request. Instead, at each interval's close, the difference between
+a leaf's totals now and at the last close is what that leaf recorded in the interval:
+exact for the counts, and exact for the TTFT and E2E histograms
+(``Histogram.advance``). Cost: a few list slices per leaf and metric per second.
+
+A scope's interval entry is ``{"requests", "errors", "ttft": Brief, "e2e": Brief}``; the
+briefs carry their histogram, so ``--processes`` and ``--ray`` merge them exactly
+(``merge_scoped``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from loadgen.core.hist import Histogram
+
+__all__ = ["METRICS", "ScopeSeries", "brief", "merge_scoped"]
+
+METRICS = ("ttft", "e2e")  # the latencies a scope's series carries (with their histograms)
+_GROUPS = (("by_name", 0), ("by_class", 1))
+
+
+class _Leaf(Protocol):
+    """What is read of a recorder's leaf scope (``loadgen.core.stats.Scope``)."""
+
+    requests: int
+
+    @property
+    def hists(self) -> Mapping[str, Any]: ...
+
+    @property
+    def errors(self) -> Mapping[str, int]: ...
+
+
+class _Mark:
+    """A leaf's totals at the last interval's close."""
+
+    __slots__ = ("errors", "hists", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.errors = 0
+        self.hists = {m: Histogram() for m in METRICS}
+
+
+class _Acc:
+    """One scope's interval, being added up from its leaves."""
+
+    __slots__ = ("errors", "hists", "requests")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.errors = 0
+        self.hists = {m: Histogram() for m in METRICS}
+
+    def reset(self) -> None:
+        self.requests = self.errors = 0
+        for h in self.hists.values():
+            h.reset()
+
+
+class ScopeSeries:
+    """Call ``close(leaves)`` at each interval's close; it returns the scopes' entries."""
+
+    def __init__(self) -> None:
+        self._marks: dict[tuple[str, str, str | None], _Mark] = {}
+        self._accs: dict[tuple[str, str], _Acc] = {}  # (group, scope) → reused accumulator
+
+    def close(
+        self, leaves: Mapping[tuple[str, str, str | None], _Leaf]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{"by_name": {name: entry}, "by_class": {...}}`` for this interval: every scope
+        seen so far (zero counts when idle), ``by_class`` only when there are several."""
+        for acc in self._accs.values():
+            acc.reset()
+        classes = {key[1] for key in leaves}
+        groups = _GROUPS if len(classes) > 1 else _GROUPS[:1]
+        for key, leaf in leaves.items():
+            accs = [self._acc(group, str(key[part])) for group, part in groups]
+            mark = self._marks.get(key)
+            if mark is None:
+                mark = self._marks[key] = _Mark()
+            errors = sum(leaf.errors.values())
+            for acc in accs:
+                acc.requests += leaf.requests - mark.requests
+                acc.errors += errors - mark.errors
+            mark.requests, mark.errors = leaf.requests, errors
+            hists = leaf.hists
+            for m in METRICS:
+                hists[m].advance(mark.hists[m], [acc.hists[m] for acc in accs])
+        out: dict[str, dict[str, dict[str, Any]]] = {group: {} for group, _ in groups}
+        for (group, scope), acc in sorted(self._accs.items()):
+            if group in out:
+                out[group][scope] = {
+                    "requests": acc.requests,
+                    "errors": acc.errors,
+                    **{m: brief(h) for m, h in acc.hists.items()},
+                }
+        return out
+
+    def _acc(self, group: str, scope: str) -> _Acc:
+        acc = self._accs.get((group, scope))
+        if acc is None:
+            acc = self._accs[(group, scope)] = _Acc()
+        return acc
+
+
+def brief(hist: Histogram) -> dict[str, Any]:
+    """An interval's summary of one histogram, with its encoding (``{"count": 0}`` if empty)."""
+    if not hist.count:
+        return {"count": 0}
+    p = hist.percentiles_ms((50.0, 95.0, 99.0))
+    return {
+        "count": hist.count,
+        "p50": p[50.0],
+        "p95": p[95.0],
+        "p99": p[99.0],
+        "max": hist.max_ms,
+        "mean": hist.mean_ms,
+        "hdr": hist.encode(),
+    }
+
+
+def merge_scoped(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The parts' ``by_name``/``by_class`` entries of one second, added up (histograms
+    merged exactly); empty when no part recorded any."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for group, _ in _GROUPS:
+        entries: dict[str, list[Mapping[str, Any]]] = {}
+        for record in records:
+            for scope, entry in (record.get(group) or {}).items():
+                entries.setdefault(scope, []).append(entry)
+        if entries:
+            out[group] = {scope: _merge_entry(items) for scope, items in sorted(entries.items())}
+    return out
+
+
+def _merge_entry(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "requests": sum(int(i.get("requests", 0)) for i in items),
+        "errors": sum(int(i.get("errors", 0)) for i in items),
+    }
+    for m in METRICS:
+        total = Histogram()
+        for item in items:
+            b = item.get(m) or {}
+            if b.get("count") and "hdr" in b:
+                total.merge(Histogram.decode(b["hdr"]))
+        out[m] = brief(total)
+    return out

@@ -1,0 +1,150 @@
+"""Each request name's and user class's series per interval, checked against the raw rows of
+a real run on the built-in target: the requests and errors of every name in every second,
+and the TTFT of the seconds no request ended near the edge of; merged exactly over parts.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_helpers import profile_dict
+from support import run_async
+
+import loadgen
+from loadgen.core.hist import Histogram
+from loadgen.core.intervalmerge import merge_intervals
+from loadgen.engine.run import Engine
+
+EDGE = 0.01  # s: a request ending this close to an interval's edge may fall on either side
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], list[dict], float]:
+    """About 5 s, 2 classes, 3 names, injected 500s and 429s: the result, the raw rows and
+    the recorder's start (monotonic s, the raw rows' clock)."""
+    out = tmp_path_factory.mktemp("series")
+    profile = loadgen.profile_from_dict(profile_dict())
+
+    async def go() -> tuple[dict[str, Any], float]:
+        async with Engine(profile, out=out) as engine:
+            result = await engine.run()
+            assert engine.recorder is not None
+            return result.data, engine.recorder.start
+
+    data, start = run_async(go())
+    with (out / "requests.csv").open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["interrupted"] == "0" and r["cancelled"] == "0"]
+    return data, rows, start
+
+
+def _window(iv: dict[str, Any], start: float) -> tuple[float, float]:
+    return start + iv["t"], start + iv["t"] + iv["length"]
+
+
+def _near_edge(end: float, lo: float, hi: float) -> bool:
+    return abs(end - lo) < EDGE or abs(end - hi) < EDGE
+
+
+def test_every_name_and_class_counts_what_the_raw_rows_hold_second_by_second(run):
+    data, rows, start = run
+    intervals = data["intervals"]
+    assert {"chat.simple", "chat.complex"} <= set(intervals[-1]["by_name"])
+    assert set(intervals[-1]["by_class"]) == {"regular", "monitor"}
+    checked = 0
+    for group, column in (("by_name", "name"), ("by_class", "user_class")):
+        for iv in intervals:
+            lo, hi = _window(iv, start)
+            inside = [r for r in rows if lo <= float(r["end"]) < hi]
+            sure = [r for r in inside if not _near_edge(float(r["end"]), lo, hi)]
+            near = [r for r in rows if _near_edge(float(r["end"]), lo, hi)]
+            for scope, entry in iv.get(group, {}).items():
+                mine = [r for r in sure if r[column] == scope]
+                extra = [r for r in near if r[column] == scope]
+                assert len(mine) <= entry["requests"] <= len(mine) + len(extra)
+                errs = sum(1 for r in mine if r["error"])
+                assert errs <= entry["errors"] <= errs + sum(1 for r in extra if r["error"])
+                if not extra:  # no request of this scope ended near the edges: exact
+                    assert entry["requests"] == len(mine)
+                    assert entry["errors"] == errs
+                    checked += 1
+        # every request of every scope is in exactly one interval
+        totals = Counter[str]()
+        for iv in intervals:
+            totals.update({k: v["requests"] for k, v in iv.get(group, {}).items()})
+        assert totals == Counter(r[column] for r in rows)
+    assert checked >= 10
+    assert sum(iv["by_name"]["chat.simple"]["errors"] for iv in intervals) > 0
+
+
+def test_a_names_ttft_in_a_second_is_the_histogram_of_its_rows(run):
+    """Where no request of the name ended near the interval's edges, the name's TTFT in
+    that second is exactly its rows' (count, and p50/p95/p99 within one HDR bucket)."""
+    data, rows, start = run
+    checked = 0
+    for iv in data["intervals"]:
+        lo, hi = _window(iv, start)
+        for name, entry in iv["by_name"].items():
+            mine = [r for r in rows if r["name"] == name]
+            if any(_near_edge(float(r["end"]), lo, hi) for r in mine):
+                continue
+            ttfts = [
+                float(r["ttft_ms"]) for r in mine if lo <= float(r["end"]) < hi and r["ttft_ms"]
+            ]
+            assert entry["ttft"]["count"] == len(ttfts)
+            if not ttfts:
+                continue
+            h = Histogram()
+            for ms in ttfts:
+                h.record_us(round(ms * 1000))
+            want = h.percentiles_ms((50.0, 95.0, 99.0))
+            for p in (50.0, 95.0, 99.0):
+                assert entry["ttft"][f"p{p:g}"] == pytest.approx(want[p], rel=2e-3)
+            assert Histogram.decode(entry["ttft"]["hdr"]).count == len(ttfts)
+            checked += 1
+    assert checked >= 4
+
+
+def test_two_parts_merge_into_the_sum_of_their_series(run, tmp_path: Path):
+    """Two runs as the two parts of one test: each merged second's per-name requests,
+    errors and TTFT count are the parts' sums, and its percentiles those of the merged
+    histograms (not an average)."""
+    data, _, _ = run
+    other = dict(data, started=data["started"])  # the same seconds: parts started together
+    merged = merge_intervals([data, other])
+    assert len(merged) == len(data["intervals"])
+    for one, both in zip(data["intervals"], merged, strict=True):
+        for name, entry in one["by_name"].items():
+            twice = both["by_name"][name]
+            assert twice["requests"] == 2 * entry["requests"]
+            assert twice["errors"] == 2 * entry["errors"]
+            assert twice["ttft"]["count"] == 2 * entry["ttft"]["count"]
+            if entry["ttft"]["count"]:  # every value twice: the percentiles of that histogram
+                h = Histogram.decode(entry["ttft"]["hdr"])
+                h.merge(Histogram.decode(entry["ttft"]["hdr"]))
+                want = h.percentiles_ms((50.0, 95.0, 99.0))
+                assert [twice["ttft"][k] for k in ("p50", "p95", "p99")] == list(want.values())
+
+
+def test_advance_yields_exactly_what_was_recorded_since_the_mark():
+    """Three rounds of values into one growing histogram: each round's difference, added to
+    an empty and to a non-empty histogram, is that round's histogram bucket for bucket."""
+    grown, mark = Histogram(), Histogram()
+    for low, high in ((1_000, 900_000), (150_000, 160_000), (5, 3_000_000_000)):
+        step = Histogram()
+        values = [low + (high - low) * k // 97 for k in range(98)]
+        for v in values:
+            grown.record_us(v)
+            step.record_us(v)
+        fresh, seeded, want = Histogram(), Histogram(), Histogram()
+        seeded.record_us(42)
+        want.record_us(42)
+        want.merge(step)
+        assert grown.advance(mark, [fresh, seeded]) == len(values)
+        assert fresh.summary() == step.summary()
+        assert fresh.encode() == step.encode()
+        assert seeded.summary() == want.summary()
+    assert grown.advance(mark, [Histogram()]) == 0
