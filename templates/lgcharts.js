@@ -15,13 +15,48 @@
     return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
   }
 
-  function seriesOf(chart, cols) {
-    if (chart.id !== "errors") return chart.series;
-    return Object.keys(cols).filter(function (k) { return k.indexOf(ERR) === 0; }).sort()
-      .map(function (k, i) {
-        return {key: k, label: k.slice(ERR.length), color: ERR_COLORS[i % ERR_COLORS.length]};
-      });
+  var NAME_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2",
+                     "#ca8a04", "#4b5563", "#9ca3af"];
+
+  /* A chart's series: its own; the error kinds seen (errors); the request names' columns
+     under its prefix (per-name charts: p95 shown, p50/p99 a legend click away); and a
+     series for each limit line on it that none of these draws (ttft.p99.9). */
+  function seriesOf(chart, cols, limits) {
+    var keys = Object.keys(cols), out;
+    var limited = limits.filter(function (l) { return l.chart === chart.id; })
+      .map(function (l) { return l.key; });
+    if (chart.id === "errors") {
+      out = keys.filter(function (k) { return k.indexOf(ERR) === 0; }).sort()
+        .map(function (k, i) {
+          return {key: k, label: k.slice(ERR.length), color: ERR_COLORS[i % ERR_COLORS.length]};
+        });
+    } else if (chart.prefix) {
+      var names = keys.filter(function (k) { return k.indexOf("n.rps|") === 0; })
+        .map(function (k) { return k.slice(6); });
+      out = keys.filter(function (k) { return k.indexOf(chart.prefix) === 0; })
+        .sort(function (a, b) {
+          var x = nameOf(a) + "\u0000" + a, y = nameOf(b) + "\u0000" + b;
+          return x < y ? -1 : x > y ? 1 : 0;
+        })
+        .map(function (k) {
+          var name = nameOf(k), stat = k.slice(chart.prefix.length, k.indexOf("|"));
+          var i = names.indexOf(name);
+          return {key: k, label: stat ? name + " " + stat : name,
+                  color: NAME_COLORS[(i < 0 ? 0 : i) % NAME_COLORS.length],
+                  dash: stat === "p50" ? [2, 3] : stat === "p99" ? [8, 3] : null,
+                  show: !stat || stat === "p95" || limited.indexOf(k) >= 0};
+        });
+    } else {
+      out = chart.series.slice();
+    }
+    limited.forEach(function (k) {
+      var drawn = out.some(function (s) { return s.key === k; });
+      if (!drawn && cols[k]) out.push({key: k, label: k.split(".").slice(1).join("."), color: "#b91c1c"});
+    });
+    return out;
   }
+
+  function nameOf(key) { return key.slice(key.indexOf("|") + 1); }
 
   function Board(root, data) {
     this.root = root;
@@ -66,7 +101,7 @@
   Board.prototype.build = function (spec) {
     var self = this;
     var fig = document.getElementById("lg-chart-" + spec.id);
-    var series = seriesOf(spec, this.cols);
+    var series = seriesOf(spec, this.cols, this.limits);
     if (this.plots[spec.id]) this.plots[spec.id].destroy();
     delete this.plots[spec.id];
     fig.innerHTML = "";
@@ -88,6 +123,7 @@
       series: [{label: "t", value: function (u, v) { return v == null ? "–" : v.toFixed(1) + " s"; }}]
         .concat(series.map(function (s) {
           return {label: s.label, stroke: s.color, width: 1.5, spanGaps: false,
+                  dash: s.dash || undefined, show: s.show !== false,
                   value: function (u, v) { return fmt(v); }};
         })),
       hooks: {
@@ -167,13 +203,13 @@
       if (!cols[k]) {
         cols[k] = [];
         for (var i = 0; i < n; i++) cols[k].push(null);
-        if (k.indexOf(ERR) === 0) rebuild = true;
+        if (k.indexOf(ERR) === 0 || k.indexOf("n.") === 0) rebuild = true;
       }
     });
     Object.keys(cols).forEach(function (k) { cols[k].push(p[k] === undefined ? null : p[k]); });
     this.specs.forEach(function (spec) {
       var u = self.plots[spec.id];
-      if (rebuild && spec.id === "errors") { self.build(spec); return; }
+      if (rebuild && (spec.id === "errors" || spec.prefix)) { self.build(spec); return; }
       if (!u) return;
       u.setData(self.arrays(u.lgKeys.map(function (k) { return {key: k}; })), !self.zoomed);
     });

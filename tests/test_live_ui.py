@@ -142,6 +142,10 @@ async def _drive(run: LiveRun, tmp: Path) -> dict[str, Any]:
         # the engine follows: the page's own points show 4 users within a few seconds
         await b.wait_for("lgLive.board.cols.users.slice(-3).every(u => u === 4)", timeout=15)
         seen["magenta"] = await b.eval("lgLive.board.events.map(e => e.label)")
+        seen["names"] = await b.eval(
+            "[lgLive.board.cols.t, lgLive.board.cols['n.rps|chat.simple'],"
+            " lgLive.board.plots.name_rps.lgKeys]"
+        )
         seen["errors"] = list(b.errors)
         await b.click("#lg-stop")
         await b.wait_for("/done: stop/.test(document.getElementById('lg-msg').textContent)")
@@ -171,13 +175,25 @@ def test_live_page_follows_and_steers_a_run(tmp_path):
     assert gaps
     assert all(abs(g - 1.0) < 0.05 for g in gaps), gaps  # one point per interval
     assert seen["charts"] == [
-        ["level", "throughput", "ttft", "itl", "e2e", "tokens", "health"],
+        [
+            *("level", "throughput", "ttft", "itl", "e2e", "tokens", "health"),
+            *("name_rps", "name_err", "name_ttft", "name_e2e"),
+        ],
         True,
     ]
     assert (seen["foreign"], seen["no_token"], seen["own"]) == (403, 403, 101)
     assert seen["magenta"] == ["hold 4 users"]
     assert seen["errors"] == []
     assert seen["final"] == "interrupted"
+    # the request name's line: each second's requests/s, as the result records that second
+    t, rps, keys = seen["names"]
+    assert keys == ["n.rps|chat.simple"]
+    recorded = {
+        round(iv["t"] + iv["length"], 3): iv["by_name"]["chat.simple"]["requests"] / iv["length"]
+        for iv in data["intervals"]
+    }
+    assert len(t) >= 5
+    assert [float(f"{recorded[round(x, 3)]:.4g}") for x in t] == rps
     assert run.proc.returncode == 130  # a stop from the page is an interruption, as Ctrl-C
     events = data["control"]
     assert [(e["action"], e["value"], e["unit"]) for e in events] == [

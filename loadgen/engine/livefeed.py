@@ -18,6 +18,7 @@ from loadgen.core.slo import overall_values
 from loadgen.core.thresholds import evaluate
 from loadgen.report.livedata import charts, event_label, limit_lines, point
 from loadgen.report.livestatus import breakpoint_table, limit_rows, scope_tables, totals
+from loadgen.report.namecharts import MAX_NAMES
 
 __all__ = ["LiveFeed"]
 
@@ -36,6 +37,8 @@ class LiveFeed:
         self.allowed = control
         self.records: list[dict[str, Any]] = []
         self.points: list[dict[str, float | None]] = []
+        self.names: list[str] = []  # the request names drawn: the first MAX_NAMES seen
+        self._want = [line["key"] for line in self._limits()]  # what the limit lines read
         self._aborts = Aborts([])
         self._tables_at = self._health_at = 0.0
         self.status: dict[str, Any] = {
@@ -53,7 +56,10 @@ class LiveFeed:
         """Keep one interval record; return its chart point."""
         self.records.append(record)
         self._aborts.add(record)
-        p = point(record)
+        for name in sorted(record.get("by_name") or {}):
+            if len(self.names) < MAX_NAMES and name not in self.names:
+                self.names.append(name)
+        p = point(record, self.names, self._want)
         self.points.append(p)
         elapsed = float(record["t"]) + float(record.get("length", 0.0))
         self._refresh(elapsed)

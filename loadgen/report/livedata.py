@@ -11,10 +11,18 @@ averaged); the charts draw one point per interval, so a hover reads that interva
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from loadgen.report.namecharts import (
+    MAX_NAMES,
+    NAME_CHARTS,
+    extra_point,
+    name_point,
+    num,
+    top_names,
+)
 from loadgen.report.serverview import window_value
 
 __all__ = [
@@ -109,9 +117,10 @@ SERVER_CHARTS: list[dict[str, Any]] = [
 ]
 
 
-def charts(*, server: bool) -> list[dict[str, Any]]:
-    """The page's charts: the server's too when the run scrapes one."""
-    return [*CHARTS, *SERVER_CHARTS] if server else CHARTS
+def charts(*, server: bool, names: bool = True) -> list[dict[str, Any]]:
+    """The page's charts: each request name's when the run recorded them, the server's
+    when the run scrapes one."""
+    return [*CHARTS, *(NAME_CHARTS if names else []), *(SERVER_CHARTS if server else [])]
 
 
 def _server_point(window: Mapping[str, Any]) -> dict[str, float | None]:
@@ -119,53 +128,58 @@ def _server_point(window: Mapping[str, Any]) -> dict[str, float | None]:
     scrapes; the TTFT p50 comes from the server's own histogram buckets)."""
     kv = window_value(window, "kv_cache")
     return {
-        "srv.running": _num(window_value(window, "running")),
-        "srv.waiting": _num(window_value(window, "waiting")),
-        "srv.kv_cache": _num(None if kv is None else 100.0 * kv),
-        "srv.ttft.p50": _num(window_value(window, "ttft", "p50")),
+        "srv.running": num(window_value(window, "running")),
+        "srv.waiting": num(window_value(window, "waiting")),
+        "srv.kv_cache": num(None if kv is None else 100.0 * kv),
+        "srv.ttft.p50": num(window_value(window, "ttft", "p50")),
     }
 
 
-def _num(value: Any) -> float | None:
-    """A JSON number with four significant digits (None for missing or not finite)."""
-    if value is None or isinstance(value, bool):
-        return None
-    x = float(value)
-    if not math.isfinite(x):
-        return None
-    return float(f"{x:.4g}")
+def point(
+    record: Mapping[str, Any],
+    names: Sequence[str] | None = None,
+    want: Collection[str] = (),
+) -> dict[str, float | None]:
+    """One interval record as the charts' point: t is the interval's end (s into the run).
 
-
-def point(record: Mapping[str, Any]) -> dict[str, float | None]:
-    """One interval record as the charts' point: t is the interval's end (s into the run)."""
+    ``names``: the request names drawn (``loadgen.report.namecharts``; None: the first
+    ``MAX_NAMES`` in order); ``want``: the keys the limit lines need (``limit_lines``), read
+    from the interval's histograms when its summaries lack them (``ttft.p99.9``)."""
     length = float(record.get("length") or 0.0)
     per_s = 1.0 / length if length > 0 else 0.0
     planned = record.get("planned") or {}
     out: dict[str, float | None] = {
-        "t": _num(float(record["t"]) + length),
-        "users": _num(record.get("users")),
-        "planned": _num(next(iter(planned.values()), None)),
-        "rps": _num(record.get("rps")),
-        "errors": _num(int(record.get("errors", 0)) * per_s),
-        "output_tps": _num(record.get("output_tps")),
-        "input_tps": _num(record.get("input_tps")),  # None in results before issue 20.3
-        "dropped": _num(record.get("dropped")),
-        "cpu": _num(100.0 * float(record["cpu"]) if "cpu" in record else None),
+        "t": num(float(record["t"]) + length),
+        "users": num(record.get("users")),
+        "planned": num(next(iter(planned.values()), None)),
+        "rps": num(record.get("rps")),
+        "errors": num(int(record.get("errors", 0)) * per_s),
+        "output_tps": num(record.get("output_tps")),
+        "input_tps": num(record.get("input_tps")),  # None in results before issue 20.3
+        "dropped": num(record.get("dropped")),
+        "cpu": num(100.0 * float(record["cpu"]) if "cpu" in record else None),
     }
     if record.get("server"):
         out.update(_server_point(record["server"]))
     for kind, n in sorted((record.get("errors_by_kind") or {}).items()):
-        out[ERROR_PREFIX + kind] = _num(int(n) * per_s)
+        out[ERROR_PREFIX + kind] = num(int(n) * per_s)
     for metric in ("ttft", "itl", "e2e", "loop_lag", "schedule_lag"):
         brief = record.get(metric) or {}
         for p in _PCTS:
-            out[f"{metric}.{p}"] = _num(brief.get(p)) if brief.get("count") else None
+            out[f"{metric}.{p}"] = num(brief.get(p)) if brief.get("count") else None
+    by_name = record.get("by_name") or {}
+    out.update(name_point(record, sorted(by_name)[:MAX_NAMES] if names is None else names))
+    out.update(extra_point(record, [k for k in want if k not in out]))
     return out
 
 
-def columns(intervals: Iterable[Mapping[str, Any]]) -> dict[str, list[float | None]]:
-    """Points as columns (every key present in every column, None where a point lacks it)."""
-    points = [point(r) for r in intervals]
+def columns(
+    intervals: Sequence[Mapping[str, Any]], want: Collection[str] = ()
+) -> dict[str, list[float | None]]:
+    """Points as columns (every key present in every column, None where a point lacks it):
+    the run's busiest request names, and the keys ``want`` (``point``)."""
+    names = top_names(intervals)
+    points = [point(r, names, want) for r in intervals]
     keys = sorted({k for p in points for k in p})
     return {k: [p.get(k) for p in points] for k in keys}
 
@@ -187,35 +201,48 @@ def event_label(e: Mapping[str, Any]) -> str:
     return str(e["action"])
 
 
+_STAT = re.compile(r"p\d+(\.\d+)?")
+
+
 def limit_lines(limits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Thresholds and SLOs on a charted percentile of the whole run (``ttft.p95 < 400ms``)
-    as horizontal lines on that chart: each interval's point can be read against the limit
-    (the check itself is on the whole run, not on any one second)."""
+    """Thresholds and SLOs on a percentile of TTFT, ITL or E2E (``ttft.p95 < 400ms``, any
+    percentile; ``ttft{name=chat}.p99.9``: on that name's series) as horizontal lines on
+    the chart of that series: each interval's point can be read against the limit (the
+    check itself is on the whole run, not on any one second)."""
     out = []
     for t in limits:
-        charted = t.get("metric") in ("ttft", "itl", "e2e") and t.get("stat") in _PCTS
-        if charted and not t.get("scope") and t.get("unit") == "ms":
-            out.append(
-                {
-                    "chart": t["metric"],
-                    "key": f"{t['metric']}.{t['stat']}",
-                    "value": float(t["limit"]),
-                    "label": str(t["expr"]),
-                }
-            )
+        metric, stat, scope = t.get("metric"), str(t.get("stat")), t.get("scope") or {}
+        if metric not in ("ttft", "itl", "e2e") or not _STAT.fullmatch(stat):
+            continue
+        if t.get("unit") != "ms":
+            continue
+        if not scope:
+            chart, key = str(metric), f"{metric}.{stat}"
+        elif list(scope) == ["name"] and metric != "itl":
+            chart, key = f"name_{metric}", f"n.{metric}.{stat}|{scope['name']}"
+        else:  # a class's or a category's series are not drawn
+            continue
+        out.append(
+            {"chart": chart, "key": key, "value": float(t["limit"]), "label": str(t["expr"])}
+        )
     return out
 
 
 def page_data(data: Mapping[str, Any], *, server: bool = False) -> dict[str, Any]:
     """Everything a page needs to draw a finished run (the report; ``loadgen ui`` with
     ``server``, which adds the scraped server's charts when the run has them)."""
+    intervals = data.get("intervals", [])
+    limits = limit_lines([*data.get("slo", []), *data.get("thresholds", [])])
     return {
         "name": data["profile"]["name"],
         "unit": (data.get("load", {}).get("model") in ("open", "replay") and "rate") or "users",
-        "charts": charts(server=server and bool(data.get("server"))),
-        "columns": columns(data.get("intervals", [])),
+        "charts": charts(
+            server=server and bool(data.get("server")),
+            names=any(r.get("by_name") for r in intervals),
+        ),
+        "columns": columns(intervals, [line["key"] for line in limits]),
         "events": events(data),
-        "limits": limit_lines([*data.get("slo", []), *data.get("thresholds", [])]),
+        "limits": limits,
     }
 
 
