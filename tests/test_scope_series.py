@@ -6,6 +6,7 @@ and the TTFT of the seconds no request ended near the edge of; merged exactly ov
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from support import run_async
 import loadgen
 from loadgen.core.hist import Histogram
 from loadgen.core.intervalmerge import merge_intervals
+from loadgen.core.profile import load_profile
+from loadgen.engine.distributed import LocalOptions, LocalRun
 from loadgen.engine.run import Engine
 
 EDGE = 0.01  # s: a request ending this close to an interval's edge may fall on either side
@@ -148,3 +151,50 @@ def test_advance_yields_exactly_what_was_recorded_since_the_mark():
         assert fresh.encode() == step.encode()
         assert seeded.summary() == want.summary()
     assert grown.advance(mark, [Histogram()]) == 0
+
+
+@pytest.mark.slow  # two worker processes, about 8 s
+def test_a_two_process_runs_merged_series_are_the_sum_of_its_parts(tmp_path: Path):
+    """``--processes 2``: each merged second's per-name requests, errors and TTFT count are
+    the two parts' of that second added up, and its TTFT percentiles those of the parts'
+    histograms merged; over the run, each name's requests are the merged scope's."""
+    data = profile_dict(faults=True)
+    data["report"] = {"dir": str(tmp_path / "reports"), "formats": ["json"]}
+    path = tmp_path / "profile.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    opts = LocalOptions(
+        profile_path=str(path), processes=2, out=tmp_path / "out", seed=11, start_delay=1.5
+    )
+    merged = run_async(LocalRun(load_profile(path), opts).run(), timeout=120).data
+    parts = [
+        json.loads((tmp_path / "out" / f"part-{i}" / "result.json").read_text()) for i in (1, 2)
+    ]
+    starts = {p["segment"]: float(p["start"]) for p in merged["parts"]}
+    seconds: dict[float, list[dict[str, Any]]] = {}
+    for i, part in enumerate(parts, 1):
+        for iv in part["intervals"]:
+            seconds.setdefault(float(round(starts[i] + iv["t"])), []).append(iv)
+    assert {iv["t"] for iv in merged["intervals"]} == set(seconds)
+    both = 0
+    for iv in merged["intervals"]:
+        ivs = seconds[iv["t"]]
+        both += len(ivs) == 2
+        names = {n for one in ivs for n in one.get("by_name", {})}
+        assert set(iv.get("by_name", {})) == names
+        for name in names:
+            entries = [one["by_name"][name] for one in ivs if name in one.get("by_name", {})]
+            got = iv["by_name"][name]
+            assert got["requests"] == sum(e["requests"] for e in entries)
+            assert got["errors"] == sum(e["errors"] for e in entries)
+            assert got["ttft"]["count"] == sum(e["ttft"]["count"] for e in entries)
+            if got["ttft"]["count"]:
+                h = Histogram()
+                for e in entries:
+                    if e["ttft"]["count"]:
+                        h.merge(Histogram.decode(e["ttft"]["hdr"]))
+                want = h.percentiles_ms((50.0, 95.0, 99.0))
+                assert [got["ttft"][k] for k in ("p50", "p95", "p99")] == list(want.values())
+    assert both >= 4
+    for name, scope in merged["scopes"]["by_name"].items():
+        per_second = [iv.get("by_name", {}).get(name, {}) for iv in merged["intervals"]]
+        assert sum(e.get("requests", 0) for e in per_second) == scope["requests"]
