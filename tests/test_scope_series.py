@@ -19,6 +19,7 @@ import loadgen
 from loadgen.core.hist import Histogram
 from loadgen.core.intervalmerge import merge_intervals
 from loadgen.core.profile import load_profile
+from loadgen.core.scopeseries import HistMark
 from loadgen.engine.distributed import LocalOptions, LocalRun
 from loadgen.engine.run import Engine
 
@@ -132,11 +133,12 @@ def test_two_parts_merge_into_the_sum_of_their_series(run, tmp_path: Path):
                 assert [twice["ttft"][k] for k in ("p50", "p95", "p99")] == list(want.values())
 
 
-def test_advance_yields_exactly_what_was_recorded_since_the_mark():
-    """Three rounds of values into one growing histogram: each round's difference, added to
-    an empty and to a non-empty histogram, is that round's histogram bucket for bucket."""
-    grown, mark = Histogram(), Histogram()
-    for low, high in ((1_000, 900_000), (150_000, 160_000), (5, 3_000_000_000)):
+def test_a_mark_yields_exactly_what_was_recorded_since():
+    """Three rounds of values into one growing histogram (its range widening both ways):
+    each round's difference, added to an empty and to a non-empty histogram, is that
+    round's histogram bucket for bucket."""
+    grown, mark = Histogram(), HistMark()
+    for low, high in ((150_000, 160_000), (1_000, 900_000), (5, 3_000_000_000)):
         step = Histogram()
         values = [low + (high - low) * k // 97 for k in range(98)]
         for v in values:
@@ -146,11 +148,11 @@ def test_advance_yields_exactly_what_was_recorded_since_the_mark():
         seeded.record_us(42)
         want.record_us(42)
         want.merge(step)
-        assert grown.advance(mark, [fresh, seeded]) == len(values)
+        assert mark.since(grown, [fresh, seeded]) == len(values)
         assert fresh.summary() == step.summary()
         assert fresh.encode() == step.encode()
         assert seeded.summary() == want.summary()
-    assert grown.advance(mark, [Histogram()]) == 0
+    assert mark.since(grown, [Histogram()]) == 0
 
 
 @pytest.mark.slow  # two worker processes, about 8 s

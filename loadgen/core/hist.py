@@ -22,7 +22,7 @@ import sys
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
-from operator import add, mul, sub
+from operator import mul
 from typing import Any, TypeVar
 
 from hdrh.histogram import HdrHistogram
@@ -279,28 +279,27 @@ class _Base:
         self._add(other._h)
         self.out_of_range += other.out_of_range
 
-    def advance(self: _H, mark: _H, into: Sequence[_H]) -> int:
-        """Add the values recorded since ``mark`` (this histogram as it was: exact, as it only
-        grows) to each of ``into``; move ``mark`` to now; return how many values were new."""
-        h, m = self._h, mark._h
-        new = h.total_count - m.total_count
-        if new <= 0:
-            return 0
+    def used_counts(self) -> tuple[memoryview, int, int]:
+        """The counts from the min's bucket to the max's as raw bytes (native unsigned words
+        of ``size`` bytes), with the first one's index: ``(view, first, size)``; a view that
+        the next record changes. For reading differences (``loadgen.core.scopeseries``)."""
+        h = self._h
+        size = ctypes.sizeof(h.counts) // h.counts_len
         first, end = self._index(max(h.min_value, self.lowest)), self._index(h.max_value) + 1
-        delta = list(map(sub, h.counts[first:end], m.counts[first:end]))  # the used range only
-        lows = _tables(self._unit, self._shift, h.counts_len)[0][first:end]
-        nonzero = [i for i, n in enumerate(delta) if n]
-        low, high = lows[nonzero[0]], lows[nonzero[-1]]
-        for out in into:  # an empty hdrh histogram has min sys.maxsize and max 0
-            o = out._h
-            o.counts[first:end] = list(map(add, o.counts[first:end], delta))
-            o.min_value, o.max_value = min(o.min_value, low), max(o.max_value, high)
-            o.total_count += new
-            out.out_of_range += self.out_of_range - mark.out_of_range
-        m.counts[first:end] = h.counts[first:end]
-        m.total_count, m.min_value, m.max_value = h.total_count, h.min_value, h.max_value
-        mark.out_of_range = self.out_of_range
-        return int(new)
+        return memoryview(h.counts).cast("B")[first * size : end * size], first, size
+
+    def add_counts(self, delta: Sequence[tuple[int, int]]) -> None:
+        """Add ``n`` values to the bucket at ``index`` for each ``(index, n)`` of ``delta``
+        (ascending indexes, from ``used_counts``)."""
+        if not delta:
+            return
+        h = self._h
+        for index, n in delta:
+            h.counts[index] += n
+            h.total_count += n
+        lows = _tables(self._unit, self._shift, h.counts_len)[0]
+        h.min_value = min(h.min_value, lows[delta[0][0]])  # empty: sys.maxsize
+        h.max_value = max(h.max_value, lows[delta[-1][0]])
 
     def copy(self: _H) -> _H:
         """An independent histogram with the same counts."""
