@@ -3,7 +3,8 @@
 Runs ``loadgen run PROFILE --ui 0`` against the built-in target (two user classes, a ramp,
 a few injected 429s and 500s), opens the page in headless Chromium (tests/cdp.py), holds 12
 users from the page, shoots it, stops the run from the page, then opens the run's report,
-zooms to a range, hovers an interval and shoots the "Over time" section.
+zooms to a range, hovers an interval and shoots the "Over time" section, then the per-name
+charts (requests/s, errors/s, TTFT, E2E of each request name) with an interval hovered.
 
     python benchmarks/ui_screenshots.py [--out docs/img]
 """
@@ -60,7 +61,11 @@ PROFILE = {
         ],
         "graceful_stop": "3s",
     },
-    "thresholds": {"ttft.p95": "< 400ms", "errors.rate": "< 5%"},
+    "thresholds": {
+        "ttft.p95": "< 400ms",
+        "errors.rate": "< 5%",
+        "ttft{name=chat.complex}.p99": "< 600ms",
+    },
     "slo": {"ttft_p95": "500ms"},
     "report": {"formats": ["json", "html"]},
 }
@@ -97,6 +102,23 @@ async def _report(report: Path, work: Path, out: Path) -> None:
         )
         height = await b.eval("document.getElementById('over-time').getBoundingClientRect().height")
         await b.screenshot(out / "report-explore.png", clip=(top, min(height, 1900)))
+        await b.eval(
+            "lgBoard.plots.ttft.setScale('x', {min: lgBoard.cols.t[0],"
+            " max: lgBoard.cols.t[lgBoard.cols.t.length - 1]})"
+        )
+        await b._viewport(1400, full)  # as above: the shot's size before the hover
+        box = await b.eval(
+            "(() => { const u = lgBoard.plots.name_ttft; u.root.scrollIntoView({block: 'center'});"
+            " const r = u.over.getBoundingClientRect();"
+            " return [r.left + u.valToPos(12, 'x'), r.top + r.height / 2]; })()"
+        )
+        await b.mouse(*box)
+        top, bottom = await b.eval(
+            "[document.getElementById('lg-chart-name_rps').getBoundingClientRect().top,"
+            " document.getElementById('lg-chart-name_e2e').getBoundingClientRect().bottom]"
+            ".map(v => v + window.scrollY)"
+        )
+        await b.screenshot(out / "report-names.png", clip=(top - 8, bottom - top + 16))
 
 
 def main() -> None:
@@ -125,7 +147,7 @@ def main() -> None:
             time.sleep(0.1)
         asyncio.run(_shoot(found.group(1), work, out, proc))
         asyncio.run(_report(work / "run" / "report.html", work, out))
-    for name in ("live-ui.png", "report-explore.png"):
+    for name in ("live-ui.png", "report-explore.png", "report-names.png"):
         print(out / name, (out / name).stat().st_size, "bytes")
 
 

@@ -32,7 +32,7 @@
         });
     } else if (chart.prefix) {
       var names = keys.filter(function (k) { return k.indexOf("n.rps|") === 0; })
-        .map(function (k) { return k.slice(6); });
+        .map(function (k) { return k.slice(6); }).sort(); // one colour per name on every chart
       out = keys.filter(function (k) { return k.indexOf(chart.prefix) === 0; })
         .sort(function (a, b) {
           var x = nameOf(a) + "\u0000" + a, y = nameOf(b) + "\u0000" + b;

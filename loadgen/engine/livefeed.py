@@ -120,7 +120,8 @@ class LiveFeed:
     def _limits(self) -> list[dict[str, Any]]:
         """The profile's thresholds and SLOs drawn as lines on the percentile charts."""
         thresholds = [
-            {"expr": t.expr, "metric": t.metric, "stat": t.stat, "scope": t.scope}
+            {"expr": t.expr, "metric": t.metric, "stat": t.stat}
+            | {"scope": {t.scope[0]: t.scope[1]} if t.scope else {}}
             | {"limit": t.limit, "unit": t.unit}
             for t in self.profile.thresholds
         ]
