@@ -1,7 +1,8 @@
 """Each request name's lines in the explorable report, in a real headless Chromium: hovering
 a name's line reads that interval's value for that name; a threshold on p99.9, and one
 scoped to a name, each draw their line on the series they judge; at most 8 names are drawn
-(the rest as one line); and a one-hour report with 5 names stays under 2 MB.
+(the rest as one line); a one-hour report with 5 names stays under 2 MB; and the live
+feed pushes a name's p99.9 for its threshold line.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from typing import Any
 
 import pytest
 from cdp import CHROMIUM, Browser
-from report_helpers import cached_run
+from report_helpers import cached_run, profile_dict
 from support import run_async
 from test_report_explore import _AT, shown
 
+import loadgen
 from loadgen.core.hist import Histogram
 from loadgen.core.result import Result
+from loadgen.engine.livefeed import LiveFeed
+from loadgen.engine.run import Engine
 from loadgen.report import render_all
 from loadgen.report.livedata import page_data
 from loadgen.report.namecharts import OTHER
@@ -161,3 +165,29 @@ def test_a_one_hour_report_with_5_names_stays_under_2_mb(base, tmp_path, capsys)
     island = html.read_text().split('id="lg-data">', 1)[1].split("</script>", 1)[0]
     assert island.count("n.ttft.p95|route_04") == 1  # every name's series is in the data
     assert size < 2_000_000, size
+
+
+def test_the_live_page_draws_a_names_p99_9_threshold_from_each_seconds_histogram(base):
+    """The live feed of an engine whose profile has ``ttft{name=chat.simple}.p99.9 < 2s``:
+    the page is told the line (on the per-name TTFT chart) and each pushed point carries
+    that name's p99.9 of that second, read from the second's histogram."""
+    data = profile_dict()
+    data["thresholds"] = {"ttft{name=chat.simple}.p99.9": "< 2s"}
+    feed = LiveFeed(Engine(loadgen.profile_from_dict(data)), control={})
+    limits = feed.init()["data"]["limits"]
+    key = "n.ttft.p99.9|chat.simple"
+    assert limits == [
+        {"chart": "name_ttft", "key": key, "value": 2000.0, "label": limits[0]["label"]}
+    ]
+    seen = 0
+    for record in base.data["intervals"]:
+        got = feed.take(record)[key]
+        brief = record["by_name"]["chat.simple"]["ttft"]
+        if not brief["count"]:
+            assert got is None
+            continue
+        want = Histogram.decode(brief["hdr"]).percentiles_ms((99.9,))[99.9]
+        assert got == float(f"{want:.4g}")
+        seen += 1
+    assert seen >= 3
+    assert sorted(feed.names) == sorted(base.data["intervals"][-1]["by_name"])
