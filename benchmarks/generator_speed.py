@@ -17,8 +17,11 @@ Target pinned to CPU 1, loadgen to CPU 0 (taskset), so each side has one core. P
    Locust and the aiohttp loop in the same regime; capacity: the most such streams one core
    holds (benchmarks/paced_speed.py). ``paced [STREAMS [SECONDS]]`` sizes the paced run.
 
-Run it alone on an idle machine:
-`python benchmarks/generator_speed.py [rate|streams|accuracy|paced|capacity]`.
+Run it alone on an idle machine (``--locust-python`` may come anywhere):
+`python benchmarks/generator_speed.py [rate|streams|accuracy|paced|capacity] [--locust-python P]`.
+Locust runs from its own environment, never loadgen's (gevent patches the standard library):
+``--locust-python PATH`` names its Python; without it benchmarks/locust_env.sh builds one
+(once, cached, pinned version) or reuses it; ``--locust-python none`` leaves Locust out.
 Every run is bounded (seconds, not minutes) and talks to 127.0.0.1 only.
 """
 
@@ -50,6 +53,29 @@ def _children_cpu() -> float:
     return t.children_user + t.children_system
 
 
+_locust: list[str | None] = []  # the resolved interpreter, once
+
+
+def locust_python(given: str | None = None) -> str | None:
+    """The Python of Locust's own environment: ``given`` (``none``: no Locust), else built."""
+    if given is not None:
+        _locust[:] = [None if given == "none" else given]
+    if not _locust:
+        build = subprocess.run(
+            ["bash", str(HERE / "locust_env.sh")],
+            env={**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        found = build.stdout.strip() if build.returncode == 0 else ""
+        if not found:
+            print(f"  Locust's environment could not be built, skipped:\n{build.stderr[-2000:]}")
+        _locust[:] = [found or None]
+    return _locust[0]
+
+
 def _pinned(cmd: list[str]) -> list[str]:
     return [TASKSET, "-c", "0", *cmd] if TASKSET else cmd
 
@@ -78,10 +104,11 @@ def locust_rate(
 
     ``mode``: ``tokens``, ``stream`` or ``body`` (see peers/locustfile.py).
     """
-    if importlib.util.find_spec("locust") is None:
+    python = locust_python()
+    if python is None:
         return None
     prefix = tmp / f"locust-{mode}-{users}"
-    cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "peers" / "locustfile.py")]
+    cmd = [python, "-m", "locust", "-f", str(HERE / "peers" / "locustfile.py")]
     cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
     cmd += ["--host", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
     before = _children_cpu()
@@ -287,7 +314,12 @@ def _capacity(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["rate", "streams", "accuracy", "paced", "capacity"]
+    argv = sys.argv[1:]
+    if "--locust-python" in argv:
+        at = argv.index("--locust-python")
+        locust_python(argv[at + 1])
+        del argv[at : at + 2]
+    which = argv or ["rate", "streams", "accuracy", "paced", "capacity"]
     os.chdir(HERE.parent)
     if which[0] in ("paced", "capacity"):  # sized by the numbers that follow
         {"paced": _paced, "capacity": _capacity}[which[0]](which[1:])
