@@ -15,12 +15,15 @@ it did). STREAMS closed-loop users (1,000 by default) ramp in over 8 s. Printed:
 * TTFT error against the target's truth log, request by request (loadgen's ttft minus the
   server's first-token time minus its arrival), p50 and p99, for requests started after the
   ramp;
-* the same regime for Locust FastHttpUser and the bare aiohttp loop when installed (their
-  TTFT p50/p99 minus the truth's over the same requests, as they do not send request ids),
-  with ratios of CPU per event;
+* the same regime for Locust FastHttpUser (paced_locust.py: the same figures, its TTFT
+  matched with the truth request by request, its gevent hub's lag in place of the event
+  loop's), with loadgen / Locust ratios from the same run, and for the bare aiohttp loop when
+  installed (its TTFT p50/p99 minus the truth's over the same window, as it sends no request
+  ids), with the ratio of CPU per event;
 * paced capacity (``generator_speed.py capacity``): the most streams at 20 ms ITL one core
   holds with event-loop lag p99 <= 2 ms and >= 98 % of the planned rate, by doubling from 250
-  then bisecting (at most 10 probes of a few seconds each).
+  then bisecting (at most 10 probes of a few seconds each); then Locust's, by the same probes
+  with >= 98 % of plan and TTFT error p99 <= 3 ms, and the loadgen / Locust capacity ratio.
 
 Every run is bounded in time and talks to 127.0.0.1 only.
 """
