@@ -20,8 +20,9 @@ Target pinned to CPU 1, loadgen to CPU 0 (taskset), so each side has one core. P
 Run it alone on an idle machine (``--locust-python`` may come anywhere):
 `python benchmarks/generator_speed.py [rate|streams|accuracy|paced|capacity] [--locust-python P]`.
 Locust runs from its own environment, never loadgen's (gevent patches the standard library):
-``--locust-python PATH`` names its Python; without it benchmarks/locust_env.sh builds one
-(once, cached, pinned version) or reuses it; ``--locust-python none`` leaves Locust out.
+``--locust-python PATH`` (or LOADGEN_LOCUST_PYTHON) names its Python; without it
+benchmarks/locust_env.sh builds one (once, cached, pinned version) or reuses it;
+``--locust-python none`` leaves Locust out.
 Every run is bounded (seconds, not minutes) and talks to 127.0.0.1 only.
 """
 
@@ -53,14 +54,16 @@ def _children_cpu() -> float:
     return t.children_user + t.children_system
 
 
-_locust: list[str | None] = []  # the resolved interpreter, once
-
-
 def locust_python(given: str | None = None) -> str | None:
-    """The Python of Locust's own environment: ``given`` (``none``: no Locust), else built."""
+    """The Python of Locust's own environment: ``given`` (``none``: no Locust), else built.
+
+    The choice is kept in LOADGEN_LOCUST_PYTHON, which this script's modules (imported again
+    by name, not as ``__main__``) read as well; it may also be set beforehand.
+    """
     if given is not None:
-        _locust[:] = [None if given == "none" else given]
-    if not _locust:
+        os.environ["LOADGEN_LOCUST_PYTHON"] = given
+    chosen = os.environ.get("LOADGEN_LOCUST_PYTHON")
+    if not chosen:
         build = subprocess.run(
             ["bash", str(HERE / "locust_env.sh")],
             env={**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)},
@@ -69,11 +72,11 @@ def locust_python(given: str | None = None) -> str | None:
             check=False,
             timeout=600,
         )
-        found = build.stdout.strip() if build.returncode == 0 else ""
-        if not found:
+        chosen = build.stdout.strip() if build.returncode == 0 else ""
+        if not chosen:
             print(f"  Locust's environment could not be built, skipped:\n{build.stderr[-2000:]}")
-        _locust[:] = [found or None]
-    return _locust[0]
+        os.environ["LOADGEN_LOCUST_PYTHON"] = chosen = chosen or "none"
+    return None if chosen == "none" else chosen
 
 
 def _pinned(cmd: list[str]) -> list[str]:

@@ -101,6 +101,8 @@ def run_locust(python: str, users: int, seconds: float, ramp: float, tmp: Path) 
             if cpu_now:
                 samples.append((now, cpu_now))
             time.sleep(0.2)
+        if proc.poll() is None:  # past its deadline: a bounded run, whatever Locust does
+            proc.kill()
         proc.wait(timeout=60)
         cpu = _children_cpu() - before
     run = (samples, cpu, errors.read_text())
