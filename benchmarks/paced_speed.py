@@ -209,12 +209,14 @@ def locust(users: int, seconds: float, ramp: float, tmp: Path, ours: Paced) -> P
     return theirs
 
 
-def aiohttp_loop(users: int, seconds: float, ramp: float, tmp: Path, ours: Paced) -> None:
-    """The bare aiohttp loop in the same regime, when installed."""
+def aiohttp_loop(
+    users: int, seconds: float, ramp: float, tmp: Path, ours: Paced
+) -> dict[str, str] | None:
+    """The bare aiohttp loop in the same regime, when installed; its column of the table."""
     name = "aiohttp bare loop"
     if importlib.util.find_spec("aiohttp") is None:
         print(f"  {name}: not installed, skipped")
-        return
+        return None
     timing = {"ttft": f"{TTFT:g}s", "itl": f"{ITL * 1000:g}ms", "output_tokens": TOKENS}
     ours_per_event = ours.cpu / max(ours.events, 1)  # whole process, as the peer's figure
     truth = tmp / "truth-peer-aiohttp.jsonl"
@@ -242,6 +244,44 @@ def aiohttp_loop(users: int, seconds: float, ramp: float, tmp: Path, ours: Paced
         f"{ours_per_event / per_event if per_event else 0:.2f}x its (whole processes)\n"
         f"        TTFT p50 / p99 minus the truth's: {error}"
     )
+    return {
+        "rate": f"{requests / (ramp + seconds):.0f} (whole run)",
+        "whole": f"{per_event * 1e6:.1f} µs",
+        "ttft": f"{error} (distrib.)",
+    }
+
+
+def _column(p: Paced) -> dict[str, str]:
+    errors = p.ttft_errors
+    return {
+        "rate": f"{p.achieved:.0f} ({p.achieved / p.planned:.1%})",
+        "lag": f"{p.worst_lag_p99:.2f} ms",
+        "steady": f"{p.steady_cpu / max(p.steady_events, 1) * 1e6:.1f} µs",
+        "whole": f"{p.cpu / max(p.events, 1) * 1e6:.1f} µs",
+        "ttft": (
+            f"{statistics.median(errors):+.2f} / {_pct(errors, 0.99):+.2f} ms" if errors else "n/a"
+        ),
+    }
+
+
+def table(ours: Paced, theirs: Paced | None, aio: dict[str, str] | None) -> None:
+    """The three clients side by side, from this one run."""
+    rows = [
+        ("rate", f"req/s after the ramp (plan {ours.planned:.0f})"),
+        ("lag", "lag p99, worst second after the ramp"),
+        ("steady", "CPU per content event after the ramp"),
+        ("whole", "CPU per content event, whole process"),
+        ("ttft", "TTFT error vs truth p50 / p99"),
+    ]
+    columns = [("loadgen", _column(ours))]
+    columns += [("Locust FastHttpUser", _column(theirs))] if theirs else []
+    columns += [("aiohttp bare loop", aio)] if aio else []
+    print((f"  {'':<42}" + "".join(f"{name:<26}" for name, _ in columns)).rstrip())
+    for key, label in rows:
+        cells = "".join(f"{column.get(key, '-'):<26}" for _, column in columns)
+        print(f"  {label:<42}{cells}".rstrip())
+    if theirs:
+        print("  (Locust's lag is its gevent hub's, from a 100 ms sleeping greenlet)")
 
 
 def paced(users: int = 1000, seconds: float = 10.0, ramp: float = 8.0) -> None:
@@ -253,8 +293,9 @@ def paced(users: int = 1000, seconds: float = 10.0, ramp: float = 8.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours = run_loadgen(users, seconds, ramp, Path(tmp))
         show(ours)
-        locust(users, seconds, ramp, Path(tmp), ours)
-        aiohttp_loop(users, seconds, ramp, Path(tmp), ours)
+        theirs = locust(users, seconds, ramp, Path(tmp), ours)
+        aio = aiohttp_loop(users, seconds, ramp, Path(tmp), ours)
+        table(ours, theirs, aio)
 
 
 def search(probe: Callable[[int], Paced], start: int, most: int, step: int = 50) -> int:
