@@ -95,22 +95,24 @@ class Scope:
             self._flush()
         if error is not None or s.end is None:
             return
-        events = len(s.token_times)
-        usage = s.usage_tokens
         tokens, source = s.output_tokens
         self.output_tokens += tokens
-        self.tally.add(s, light)
-        if not light:  # an interval's record has no use for these
-            if events or usage is not None:  # a chat, not a plain request
-                self.token_sources[source] += 1
-            self.content_events += events
-            if usage is not None:
-                self.usage_tokens += usage
-                self.usage_events += events
-            elif s.usage_rejected is not None:
-                self.usage_rejected += 1
-            if s.without_done:
-                self.without_done[s.without_done] += 1
+        if light:  # an interval's record keeps the token totals only
+            self.tally.input_tokens += s.input_tokens or 0
+            return
+        self.tally.add(s)
+        events = len(s.token_times)
+        usage = s.usage_tokens
+        if events or usage is not None:  # a chat, not a plain request
+            self.token_sources[source] += 1
+        self.content_events += events
+        if usage is not None:
+            self.usage_tokens += usage
+            self.usage_events += events
+        elif s.usage_rejected is not None:
+            self.usage_rejected += 1
+        if s.without_done:
+            self.without_done[s.without_done] += 1
 
     def reset(self) -> None:
         """Zero everything, keeping the histograms' memory (the interval scope is reused)."""
