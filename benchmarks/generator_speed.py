@@ -255,8 +255,8 @@ def accuracy() -> None:
                         "benchmarks/rate.yaml",
                         "--users",
                         str(users),
-                        "--duration",
-                        "15s",
+                        "--set",  # not --duration: it would scale the ramp too
+                        "load.duration=15s",
                         "--out",
                         str(out),
                         "--set",

@@ -85,7 +85,9 @@ def run_loadgen(users: int, seconds: float, ramp: float, tmp: Path) -> Paced:
     truth = tmp / f"truth-{users}.jsonl"
     out = tmp / f"paced-{users}"
     cmd = [sys.executable, "-m", "loadgen", "benchmarks/rate.yaml", "--users", str(users)]
-    cmd += ["--duration", f"{ramp + seconds:g}s", "--out", str(out), "--quiet"]
+    # load.duration, not --duration: --duration scales every stage, the ramp too (a ramp
+    # of 8 s in rate.yaml's 10 s run became 14.4 s of an 18 s one).
+    cmd += ["--set", f"load.duration={ramp + seconds:g}s", "--out", str(out), "--quiet"]
     cmd += ["--set", "report.raw=true", "--set", f"load.ramp_up={ramp:g}s"]
     cmd += ["--set", "load.graceful_stop=3s"]
     with target(truth=truth, ttft=f"{TTFT:g}s", itl=f"{ITL * 1000:g}ms", output_tokens=TOKENS) as t:
