@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from loadgen.engine import collector
+from loadgen.core import collector
 
 
 def test_a_run_raises_the_young_threshold_freezes_start_up_and_restores_both():

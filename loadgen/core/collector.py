@@ -1,4 +1,4 @@
-"""Python's cycle collector, tuned for a run: young collections rare, start-up objects frozen.
+"""Python's cycle collector, tuned for a run: young and full collections rare, start-up frozen.
 
 A run's per-request objects (samples, lists, coroutines, futures) are freed by reference
 counting; measured on a 1,000-stream run, the cycle collector found no garbage in them at all
@@ -17,8 +17,9 @@ so a run allows one per ``FULL_EVERY`` middle collections (~25 minutes at 1,000 
 soak of hours still frees cycles that outlived the younger generations, and a test of minutes
 does not pause for it.
 
-Only processes loadgen owns are tuned (the command line, its workers, Ray actors); an
-application embedding ``loadgen.run`` keeps its own settings.
+Only processes loadgen owns are tuned (the command line, its workers, Ray actors, and the
+built-in target's server, whose truth log times every request: a pause there is a late
+arrival stamp); an application embedding ``loadgen.run`` keeps its own settings.
 """
 
 from __future__ import annotations
