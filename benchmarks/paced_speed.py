@@ -7,7 +7,7 @@ would put the tokens already due in one chunk: the reads-per-event figure below 
 it did). STREAMS closed-loop users (1,000 by default) ramp in over 8 s. Printed:
 
 * achieved vs planned requests/s after the ramp (planned: users / (ttft + 31 x itl));
-* event-loop lag p99 (loadgen's own 100 ms probe) overall and in the worst second after the
+* event-loop lag p99 (loadgen's own 10 ms probe) overall and in the worst second after the
   ramp;
 * client reads (read syscalls of the loadgen process, from /proc/PID/io: the socket reads
   and its few file reads) per content event, and client CPU per read and per event (the

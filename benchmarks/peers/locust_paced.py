@@ -13,8 +13,8 @@ Run by benchmarks/paced_speed.py with the Python of Locust's own environment
   user does, stamps the first token at the answer's end: fine at zero delay, wrong here.)
   Each event is parsed with ``json.loads``, as Locust tests of LLM endpoints do, and TTFT
   (from this user's own send time) and TPOT go to Locust's stats as request types of their own.
-* gevent has no event-loop lag figure of its own; a greenlet sleeping 100 ms and timing its
-  overshoot measures the hub's, as loadgen's 100 ms probe measures its event loop's. Locust's
+* gevent has no event-loop lag figure of its own; a greenlet sleeping 10 ms and timing its
+  overshoot measures the hub's, as loadgen's 10 ms probe measures its event loop's. Locust's
   own CPU monitor readings and its "CPU usage above 90%" warning are kept too; the monitor
   runs every second here instead of every 10 s (``locust.runners.CPU_MONITOR_INTERVAL``) so a
   run of seconds gets readings (psutil's first reading is always 0).
@@ -41,7 +41,7 @@ from locust import FastHttpUser, constant, events, task
 locust.runners.CPU_MONITOR_INTERVAL = 1.0  # read by the monitor's loop on each turn
 
 LOG = os.environ.get("LOADGEN_PEER_LOG", "")
-PROBE = 0.1  # seconds between lag samples, as loadgen's tick
+PROBE = 0.01  # seconds between lag samples, as loadgen's tick
 _ids = itertools.count(1)
 _requests: list[list[Any]] = []
 _lag: list[list[float]] = []
