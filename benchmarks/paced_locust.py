@@ -143,6 +143,7 @@ def _figures(
         planned=users * PLANNED_PER_USER,
         lag_p99=_pct([ms for _, ms in lag], 0.99) if lag else 0.0,
         worst_lag_p99=max((_pct(s, 0.99) for s in per_second if s), default=0.0),
+        lag_max=max((max(s) for s in per_second if s), default=0.0),
         reads=0,  # not counted (recv)
         events=sum(r[4] for r in rows),
         cpu=cpu,

@@ -64,6 +64,7 @@ class Paced:
     steady_cpu: float  # seconds in the intervals after the ramp
     steady_events: int  # output tokens (one per content event here) in those intervals
     ttft_errors: list[float]  # ms, requests started after the ramp
+    lag_max: float = 0.0  # ms, the longest lag sampled after the ramp
 
     @property
     def holds(self) -> bool:
@@ -104,6 +105,7 @@ def run_loadgen(users: int, seconds: float, ramp: float, tmp: Path) -> Paced:
     steady = [i for i in result["intervals"] if ramp + 1 <= i["t"] < ramp + seconds]
     achieved = sum(i["requests"] for i in steady) / max(1, len(steady))
     worst = max((i["loop_lag"].get("p99") or 0.0 for i in steady if i.get("loop_lag")), default=0)
+    longest = max((i["loop_lag"].get("max") or 0.0 for i in steady if i.get("loop_lag")), default=0)
     overall = result["scopes"]["overall"]
     return Paced(
         users=users,
@@ -117,6 +119,7 @@ def run_loadgen(users: int, seconds: float, ramp: float, tmp: Path) -> Paced:
         steady_cpu=sum(i["cpu"] * i.get("length", 1.0) for i in steady if i.get("cpu")),
         steady_events=sum(i.get("output_tokens") or 0 for i in steady),
         ttft_errors=_ttft_errors(truth, out / "requests.csv", ramp),
+        lag_max=longest,
     )
 
 
@@ -167,7 +170,8 @@ def show(p: Paced, label: str = "loadgen", lag: str = "event-loop lag") -> None:
     print(
         f"  {label}, {p.users} streams: {p.achieved:.0f} of {p.planned:.0f} planned req/s "
         f"({p.achieved / p.planned:.1%}; goal >= 98 %), {lag} p99 {p.lag_p99:.2f} ms "
-        f"overall, {p.worst_lag_p99:.2f} ms in the worst second after the ramp (goal <= 2)\n"
+        f"overall, {p.worst_lag_p99:.2f} ms in the worst second after the ramp (goal <= 2; "
+        f"longest {p.lag_max:.2f} ms)\n"
         f"        {reads}; client CPU after the ramp {steady * 1e6:.1f} µs per "
         f"event{read} ({p.steady_cpu:.2f} CPU-s, "
         f"{p.steady_events} events); whole process {p.cpu:.1f} CPU-s, "
