@@ -13,9 +13,13 @@ import trustme
 from loopserver import SSE_HEAD, framed, read_request, sse_answer
 from support import chat_profile, run_async
 from test_connect_phases import SseServer, StormServer, raw_rows
+from websockets.asyncio.server import serve
 
 import loadgen
 from loadgen import profile_from_dict
+from loadgen.core.profile.model import WsTask
+from loadgen.core.sample import Sample
+from loadgen.edge.wschat import WsChat
 
 FAST = {"timing": {"ttft": "5ms", "itl": "1ms"}, "capacity": {"slots": 0}}
 DELAY = 0.15  # seconds the delayed server holds each answer's first byte
@@ -158,3 +162,64 @@ def test_websocket_phases_fit_the_truth_log(tmp_path):
         assert write_start - 1e-5 <= t["arrival"] <= first_byte
         assert first_byte >= t["first_token"]
         assert float(r["wait_ms"]) >= (t["first_token"] - t["arrival"]) * 1000 - 5
+
+
+def test_websocket_tls_is_timed_apart_from_tcp(tmp_path, monkeypatch):
+    """wss:// to a loopback server with a certificate from a CA made in the test (trusted
+    through SSL_CERT_FILE, which the default SSL context reads): the question that opened the
+    socket has a TCP connect and a TLS handshake, the next one reuses it (0 for both), and
+    each wait covers the server's 100 ms hold, from its own log."""
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    hold, arrivals = 0.1, []
+
+    async def answer(ws) -> None:
+        async for _ in ws:
+            arrivals.append(time.monotonic())
+            await asyncio.sleep(hold)
+            await ws.send(json.dumps({"type": "token", "content": "hi"}))
+            await ws.send(json.dumps({"type": "end", "usage": {"completion_tokens": 1}}))
+
+    async def go() -> list[Sample]:
+        samples, records = [], []
+        async with serve(answer, "127.0.0.1", 0, ssl=server_ctx) as server:
+            port = server.sockets[0].getsockname()[1]
+            chat = WsChat(
+                f"wss://127.0.0.1:{port}",
+                record=records.append,
+                count=lambda name: None,
+                user_class="u",
+                connect_timeout=5,
+            )
+            for _ in range(2):
+                t0 = time.monotonic()
+                sample = Sample(name="ws", user_class="u", t0=t0, send=t0)
+                message = {"type": "message", "content": "q"}
+                spec = WsTask(path="/", token_query=None)
+                await chat.ask(
+                    spec, message, sample, token=None, headers={}, timeout=5, keep_text=False
+                )
+                samples.append(sample)
+            await chat.close()
+        assert [r.name for r in records] == ["ws.connect"]
+        return samples
+
+    first, second = run_async(go())
+    assert (first.reused, second.reused) == (False, True)
+    assert first.connect is not None
+    assert first.tls is not None
+    assert first.connect > 0
+    assert first.tls > 0
+    assert second.connect == second.tls == 0.0
+    for sample, arrival in zip((first, second), arrivals, strict=True):
+        assert sample.ok
+        assert sample.write_start is not None
+        assert sample.first_byte is not None
+        assert sample.write_start <= arrival + 1e-5
+        assert arrival + hold <= sample.first_byte
+        assert sample.wait_time is not None
+        assert sample.wait_time >= hold - 0.001
