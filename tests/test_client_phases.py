@@ -103,8 +103,8 @@ def test_httpx_connect_storm_shows_as_connect_time(tmp_path):
 
 def test_httpx_tls_and_wait_against_a_delayed_tls_server(tmp_path):
     """httpx over TLS (a CA made by trustme) to a server that holds each first byte 150 ms:
-    a new connection has TCP and TLS times, a reused one 0 for both; the wait covers the
-    server's hold, measured from its own log, and the send precedes its arrival."""
+    a new connection has TCP and TLS times, a reused one 0 for both; send + wait spans the
+    server's logged arrival and first byte, so it covers the hold."""
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
@@ -127,19 +127,20 @@ def test_httpx_tls_and_wait_against_a_delayed_tls_server(tmp_path):
         else:
             assert float(r["connect_ms"]) == float(r["tls_ms"]) == 0.0
         first_byte = float(r["first_byte"])
-        written = first_byte - float(r["wait_ms"]) / 1000
-        # the server's (arrival, first byte sent) that fits this request
-        match = [(a, s) for a, s in log if written - 0.005 <= a and s <= first_byte]
+        going = (float(r["send_ms"]) + float(r["wait_ms"])) / 1000  # write start → first byte
+        # The server's (arrival, first byte sent) inside this request's send + wait: its hold
+        # is in there. (``written`` is stamped once the write returned: the server may log
+        # the arrival first when the generator's thread is preempted in between.)
+        match = [(a, s) for a, s in log if first_byte - going - 1e-5 <= a and s <= first_byte]
         assert match, r
         arrival, sent = min(match)
-        assert float(r["wait_ms"]) >= (sent - arrival) * 1000 - 1
-        assert float(r["wait_ms"]) >= DELAY * 1000 - 1
+        assert sent - arrival >= DELAY
 
 
 def test_websocket_phases_fit_the_truth_log(tmp_path):
     """WS chats: the question that opened the VU's socket carries its TCP connect (one per
-    VU), later ones reuse it (connect 0); the question went out before the target logged it
-    and the wait reaches the target's first token (its 60 ms TTFT)."""
+    VU), later ones reuse it (connect 0); the question went out before the target logged it,
+    so send + wait holds the target's TTFT (60 ms) as its truth log measured it."""
     timing = {"ttft": "60ms", "itl": "2ms", "output_tokens": 4}
     builtin = {"timing": timing, "capacity": {"slots": 0}}
     user = {"name": "ws", "vars": ADMIN_VARS, "tasks": [{"ws": {"category": "simple"}}]}
@@ -160,15 +161,15 @@ def test_websocket_phases_fit_the_truth_log(tmp_path):
         first_byte = float(r["first_byte"])
         write_start = first_byte - (float(r["wait_ms"]) + float(r["send_ms"])) / 1000
         assert write_start - 1e-5 <= t["arrival"] <= first_byte
-        assert first_byte >= t["first_token"]
-        assert float(r["wait_ms"]) >= (t["first_token"] - t["arrival"]) * 1000 - 5
+        assert first_byte >= t["first_token"]  # so send + wait holds the target's TTFT
+        assert first_byte - write_start >= t["first_token"] - t["arrival"] >= 0.059
 
 
 def test_websocket_tls_is_timed_apart_from_tcp(tmp_path, monkeypatch):
     """wss:// to a loopback server with a certificate from a CA made in the test (trusted
     through SSL_CERT_FILE, which the default SSL context reads): the question that opened the
     socket has a TCP connect and a TLS handshake, the next one reuses it (0 for both), and
-    each wait covers the server's 100 ms hold, from its own log."""
+    each send + wait covers the server's 100 ms hold, from its own log."""
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
@@ -221,5 +222,6 @@ def test_websocket_tls_is_timed_apart_from_tcp(tmp_path, monkeypatch):
         assert sample.first_byte is not None
         assert sample.write_start <= arrival + 1e-5
         assert arrival + hold <= sample.first_byte
-        assert sample.wait_time is not None
-        assert sample.wait_time >= hold - 0.001
+        assert sample.written is not None
+        assert sample.write_start <= sample.written <= sample.first_byte
+        assert sample.first_byte - sample.write_start >= hold

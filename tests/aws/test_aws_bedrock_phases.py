@@ -54,7 +54,7 @@ async def keep_alive_stand_in(arrivals: list[float]) -> AsyncIterator[str]:
 def test_bedrock_phases_first_connects_then_reuses() -> None:
     """Two streams in turn on one client: the first opens a connection (connect > 0, not
     reused), the second reuses it (connect 0); each request was going out before the
-    stand-in logged it, and the wait covers the stand-in's hold."""
+    stand-in logged it, and its first byte came after the stand-in's hold."""
     arrivals: list[float] = []
 
     async def go() -> list[Sample]:
@@ -88,9 +88,7 @@ def test_bedrock_phases_first_connects_then_reuses() -> None:
         assert sample.write_start is not None
         assert sample.written is not None
         assert sample.first_byte is not None
-        assert sample.write_start <= sample.written <= arrival + 0.005
-        assert arrival <= sample.first_byte
-        assert sample.wait_time is not None
-        assert sample.wait_time >= HOLD
+        assert sample.write_start <= arrival <= sample.first_byte - HOLD
+        assert sample.write_start <= sample.written <= sample.first_byte
         assert sample.ttft is not None
         assert sample.ttft >= (sample.connect or 0.0) + sample.wait_time
