@@ -61,3 +61,15 @@ def test_warm_connections_is_refused_for_the_open_model():
     data["load"] = {"model": "open", "rate": 5, "duration": "1s", "warm_connections": True}
     with pytest.raises(ProfileError, match=r"load\.warm_connections.*closed model only"):
         profile_from_dict(data)
+
+
+def test_the_command_line_flag_warms_every_user(tmp_path, capsys):
+    """``--warm-connections`` is ``--set load.warm_connections=true``: counted, and said."""
+    from loadgen.cli.commands import main
+
+    out = tmp_path / "out"
+    argv = ["run", "--url", "builtin", "--users", "3", "--duration", "1s"]
+    assert main([*argv, "--warm-connections", "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["custom"]["counters"]["warm_connections"] == 3
+    assert "warm_connections 3" in capsys.readouterr().out

@@ -151,6 +151,12 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
 
 def _scrape_arguments(run: argparse.ArgumentParser) -> None:
     run.add_argument(
+        "--warm-connections",
+        action="store_true",
+        help="open each user's connection before the clock starts, so first requests do not "
+        "pay connect time (closed model; load.warm_connections, docs/metrics.md)",
+    )
+    run.add_argument(
         "--scrape",
         action="append",
         default=[],
