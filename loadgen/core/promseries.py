@@ -159,20 +159,20 @@ class _Read:
 
 class Collector:
     """``collect`` for one recorder, call after call: a scope's histogram is read again only
-    when its count has changed since the last call (counts only grow during a run), and a
-    group's HDR counts are summed before they are read (``loadgen.core.promhist``)."""
+    when its count has changed since the last call (counts only grow during a run), scopes
+    of the same leaves (one request name, one class: overall = name = class) are read once,
+    and a group's HDR counts are summed before they are read (``loadgen.core.promhist``)."""
 
     def __init__(self, *, native: bool = False) -> None:
         self.native = native
-        self._cache: dict[tuple[Labels, str], _Read] = {}
+        self._cache: dict[tuple[str, tuple[int, ...]], _Read] = {}
 
-    def read(
-        self, key: Labels, m: Metric, hists: list[_H], summer: Callable[[], Summer]
-    ) -> _Read | None:
-        """``hists`` summed and read, or the last read when their count has not changed;
-        ``summer`` gives the metric's ``Summer`` (made when first needed)."""
+    def read(self, m: Metric, hists: list[_H], summer: Callable[[], Summer]) -> _Read | None:
+        """``hists`` summed and read, or the last read of the same histograms when their
+        count has not changed; ``summer`` gives the metric's ``Summer`` (made when needed)."""
         count = sum(h.count for h in hists)
-        found = self._cache.get((key, m.name))
+        key = (m.name, tuple(map(id, hists)))
+        found = self._cache.get(key)
         if found is not None and found.count == count:
             return found
         total = summer().summed(hists)
@@ -181,7 +181,7 @@ class Collector:
         value_sum = total.total()
         vector: list[float] = [*total.cumulative(_limits(m.scale)), total.count, value_sum]
         read = _Read(count, vector, total.native(value_sum) if self.native else None)
-        self._cache[key, m.name] = read
+        self._cache[key] = read
         return read
 
     def collect(
@@ -268,10 +268,10 @@ def _collect(
         if m.scoped:
             for lb, group in grouped:
                 if m.name in group.hists and (m in live or lb[-1] == ("scope", "overall")):
-                    read = reader.read(lb, m, group.hists[m.name], summer)
+                    read = reader.read(m, group.hists[m.name], summer)
                     rows += [(lb, read)] if read is not None else []
         elif (hist := own.get(m.name)) is not None:
-            read = reader.read(overall, m, [hist], partial(Summer, [hist]))
+            read = reader.read(m, [hist], partial(Summer, [hist]))
             rows += [(overall, read)] if read is not None else []
         if rows:
             out.append(_histogram(m, rows))
@@ -289,9 +289,9 @@ def _counters(reader: Collector, grouped: list[tuple[Labels, _Group]]) -> list[F
     """The counter families of every scope; input tokens are the input_tokens histogram's
     sum (the prompts' token counts, recorded per request)."""
     inputs, summer = metrics.get("input_tokens"), _summer(grouped, "input_tokens")
-    for lb, group in grouped:
+    for _, group in grouped:
         hists = group.hists.get("input_tokens")
-        read = reader.read(lb, inputs, hists, summer) if inputs is not None and hists else None
+        read = reader.read(inputs, hists, summer) if inputs is not None and hists else None
         group.counters["loadgen_input_tokens_total"] = round(read.vector[-1]) if read else 0
     out = [
         Family(
