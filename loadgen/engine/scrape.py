@@ -67,11 +67,14 @@ class _Replica:
 
 
 def scrape_service(
-    target: TargetSpec, base_url: str, clock: Clock, start: float
+    target: TargetSpec, base_url: str, clock: Clock, start: float, part: int = 0
 ) -> ScrapeService | None:
-    """The run's scrape service, or None when the profile scrapes nothing."""
+    """The run's scrape service, or None when the profile scrapes nothing or this is not
+    the first part (``part``: 0-based) of a split run: every part of ``--processes`` or
+    ``--ray`` runs against the same server, so part 1 alone scrapes it, once per interval,
+    and the merged result carries its series (scraping it N times would load it N times)."""
     spec = target.metrics
-    if spec is None or not spec.urls:
+    if spec is None or not spec.urls or part != 0:
         return None
     urls = [f"{base_url}/metrics" if u == "builtin" else u for u in spec.urls]
     return ScrapeService(spec, urls, clock, start, target.verify)
