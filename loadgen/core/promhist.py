@@ -173,6 +173,12 @@ class Summer:
         full = [h for h in hists if h.count]
         if not full:
             return None
+        if len(full) == 1:  # nothing to add: its own counts, min to max
+            h = full[0]
+            first = h._index(max(h._h.min_value, h.lowest))
+            words = memoryview(h._h.counts).cast("B").cast("Q")
+            counts = words[first : h._index(h._h.max_value) + 1].tolist()
+            return Summed(h, _per_unit(h), first, counts, h.count)
         # 64-bit words added as one integer: no count reaches 2**64, no carry crosses a word
         data = sum(map(self._word, full)).to_bytes(8 * (self.last + 1 - self.first), "little")
         skip = (len(data) - len(data.lstrip(b"\0"))) // 8

@@ -5,7 +5,8 @@ last one when the run ends, so the counters' increase covers every request. Each
 stamped on the result's time axis when it arrived, parsed (``loadgen.core.promtext``) down
 to the series the preset names, and kept; the intervals ticker asks for each second's
 window (``window``), and the result for the whole run's (``section``). A failed scrape is
-counted with its reason and the run goes on.
+counted with its reason and the run goes on. In a split run (``--processes``, ``--ray``,
+``--segment``) only part 1 scrapes: one server, scraped once per interval.
 
 Memory stays flat however long the run: per replica only its first scrape, the last one a
 window ended on, those not yet in a window, and running sums of its gauges are kept.
