@@ -20,6 +20,7 @@ two modules are one mechanism, this one the Prometheus side of it. Pure.
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -164,8 +165,9 @@ class Summer:
     def _word(self, h: _H) -> int:
         found = self._words.get(id(h))
         if found is None:
-            view = memoryview(h._h.counts).cast("B")[8 * self.first : 8 * self.last + 8]
-            found = self._words[id(h)] = int.from_bytes(view, "little")
+            size = _size(h)
+            view = memoryview(h._h.counts).cast("B")[size * self.first : size * (self.last + 1)]
+            found = self._words[id(h)] = int.from_bytes(view, sys.byteorder)
         return found
 
     def summed(self, hists: Sequence[_H]) -> Summed | None:
@@ -173,20 +175,32 @@ class Summer:
         full = [h for h in hists if h.count]
         if not full:
             return None
+        h = full[0]
+        size = _size(h)
         if len(full) == 1:  # nothing to add: its own counts, min to max
-            h = full[0]
             first = h._index(max(h._h.min_value, h.lowest))
-            words = memoryview(h._h.counts).cast("B").cast("Q")
-            counts = words[first : h._index(h._h.max_value) + 1].tolist()
+            view = memoryview(h._h.counts).cast("B")
+            counts = _ints(view[size * first : size * (h._index(h._h.max_value) + 1)], size)
             return Summed(h, _per_unit(h), first, counts, h.count)
-        # 64-bit words added as one integer: no count reaches 2**64, no carry crosses a word
-        data = sum(map(self._word, full)).to_bytes(8 * (self.last + 1 - self.first), "little")
-        skip = (len(data) - len(data.lstrip(b"\0"))) // 8
-        end = len(data) - (len(data) - len(data.rstrip(b"\0"))) // 8 * 8
-        counts = memoryview(data)[8 * skip : end].cast("Q").tolist()
-        return Summed(
-            full[0], _per_unit(full[0]), self.first + skip, counts, sum(h.count for h in full)
-        )
+        # Words added as one integer read in the machine's byte order (so its bytes are the
+        # counters' memory again): no count reaches 2**64 (2**32 where C longs are 32-bit,
+        # where HDR itself would overflow first), so no carry crosses a word.
+        total = sum(map(self._word, full))
+        data = total.to_bytes(size * (self.last + 1 - self.first), sys.byteorder)
+        skip = (len(data) - len(data.lstrip(b"\0"))) // size
+        end = len(data) - (len(data) - len(data.rstrip(b"\0"))) // size * size
+        counts = _ints(memoryview(data)[size * skip : end], size)
+        return Summed(h, _per_unit(h), self.first + skip, counts, sum(x.count for x in full))
+
+
+def _size(h: _H) -> int:
+    """Bytes per HDR counter (a C unsigned long: 8, or 4 on Windows)."""
+    return int(memoryview(h._h.counts).itemsize)
+
+
+def _ints(data: memoryview, size: int) -> list[int]:
+    """Counter words (native byte order) as integers."""
+    return (data.cast("Q") if size == 8 else data.cast("I")).tolist()
 
 
 def summed(hists: Sequence[_H]) -> Summed | None:
