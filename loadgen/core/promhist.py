@@ -85,7 +85,11 @@ class Summed:
     def cumulative(self, limits: tuple[int, ...]) -> list[int]:
         """How many values are at or below each of ``limits`` (ascending stored integers)."""
         first, n = self.first, len(self.counts)
-        edges = [min(max(i - first + 1, 0), n) for i in _indexes(self.hist, limits)]
+        last = first + n - 1
+        edges = [
+            0 if i < first else n if i >= last else i - first + 1
+            for i in _indexes(self.hist, limits)
+        ]
         return list(accumulate(self._between([0, *edges])))
 
     def _between(self, edges: list[int]) -> list[int]:
