@@ -123,7 +123,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         "--out",
         action=OutAction,
         help="directory for the result files (default: report.dir/NAME-TIME); "
-        "prometheus=URL pushes live metrics to a remote write receiver (repeatable)",
+        "prometheus=URL pushes live metrics to a remote write receiver (repeatable; "
+        "URL?histograms=native sends native histograms)",
     )
     run.add_argument(
         "--set",

@@ -279,7 +279,9 @@ class Engine:
             unit=profile.load.unit,
             planned=self._planned,
             on_close=self._check_aborts,
-            server=scrape_service(profile.target, self.base_url, self.control.run_clock, start),
+            server=scrape_service(
+                profile.target, self.base_url, self.control.run_clock, start, self.segment[0]
+            ),
         )
         return header, ctx
 
