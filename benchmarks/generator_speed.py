@@ -17,8 +17,12 @@ Target pinned to CPU 1, loadgen to CPU 0 (taskset), so each side has one core. P
    Locust and the aiohttp loop in the same regime; capacity: the most such streams one core
    holds (benchmarks/paced_speed.py). ``paced [STREAMS [SECONDS]]`` sizes the paced run.
 
-Run it alone on an idle machine:
-`python benchmarks/generator_speed.py [rate|streams|accuracy|paced|capacity]`.
+Run it alone on an idle machine (``--locust-python`` may come anywhere):
+`python benchmarks/generator_speed.py [rate|streams|accuracy|paced|capacity] [--locust-python P]`.
+Locust runs from its own environment, never loadgen's (gevent patches the standard library):
+``--locust-python PATH`` (or LOADGEN_LOCUST_PYTHON) names its Python; without it
+benchmarks/locust_env.sh builds one (once, cached, pinned version) or reuses it;
+``--locust-python none`` leaves Locust out.
 Every run is bounded (seconds, not minutes) and talks to 127.0.0.1 only.
 """
 
@@ -50,6 +54,31 @@ def _children_cpu() -> float:
     return t.children_user + t.children_system
 
 
+def locust_python(given: str | None = None) -> str | None:
+    """The Python of Locust's own environment: ``given`` (``none``: no Locust), else built.
+
+    The choice is kept in LOADGEN_LOCUST_PYTHON, which this script's modules (imported again
+    by name, not as ``__main__``) read as well; it may also be set beforehand.
+    """
+    if given is not None:
+        os.environ["LOADGEN_LOCUST_PYTHON"] = given
+    chosen = os.environ.get("LOADGEN_LOCUST_PYTHON")
+    if not chosen:
+        build = subprocess.run(
+            ["bash", str(HERE / "locust_env.sh")],
+            env={**os.environ, "PYTHON": os.environ.get("PYTHON", sys.executable)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=600,
+        )
+        chosen = build.stdout.strip() if build.returncode == 0 else ""
+        if not chosen:
+            print(f"  Locust's environment could not be built, skipped:\n{build.stderr[-2000:]}")
+        os.environ["LOADGEN_LOCUST_PYTHON"] = chosen = chosen or "none"
+    return None if chosen == "none" else chosen
+
+
 def _pinned(cmd: list[str]) -> list[str]:
     return [TASKSET, "-c", "0", *cmd] if TASKSET else cmd
 
@@ -78,10 +107,11 @@ def locust_rate(
 
     ``mode``: ``tokens``, ``stream`` or ``body`` (see peers/locustfile.py).
     """
-    if importlib.util.find_spec("locust") is None:
+    python = locust_python()
+    if python is None:
         return None
     prefix = tmp / f"locust-{mode}-{users}"
-    cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "peers" / "locustfile.py")]
+    cmd = [python, "-m", "locust", "-f", str(HERE / "peers" / "locustfile.py")]
     cmd += ["--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s"]
     cmd += ["--host", url, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"]
     before = _children_cpu()
@@ -225,8 +255,8 @@ def accuracy() -> None:
                         "benchmarks/rate.yaml",
                         "--users",
                         str(users),
-                        "--duration",
-                        "15s",
+                        "--set",  # not --duration: it would scale the ramp too
+                        "load.duration=15s",
                         "--out",
                         str(out),
                         "--set",
@@ -287,7 +317,12 @@ def _capacity(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["rate", "streams", "accuracy", "paced", "capacity"]
+    argv = sys.argv[1:]
+    if "--locust-python" in argv:
+        at = argv.index("--locust-python")
+        locust_python(argv[at + 1])
+        del argv[at : at + 2]
+    which = argv or ["rate", "streams", "accuracy", "paced", "capacity"]
     os.chdir(HERE.parent)
     if which[0] in ("paced", "capacity"):  # sized by the numbers that follow
         {"paced": _paced, "capacity": _capacity}[which[0]](which[1:])

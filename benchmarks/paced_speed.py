@@ -7,7 +7,7 @@ would put the tokens already due in one chunk: the reads-per-event figure below 
 it did). STREAMS closed-loop users (1,000 by default) ramp in over 8 s. Printed:
 
 * achieved vs planned requests/s after the ramp (planned: users / (ttft + 31 x itl));
-* event-loop lag p99 (loadgen's own 100 ms probe) overall and in the worst second after the
+* event-loop lag p99 (loadgen's own 10 ms probe) overall and in the worst second after the
   ramp;
 * client reads (read syscalls of the loadgen process, from /proc/PID/io: the socket reads
   and its few file reads) per content event, and client CPU per read and per event (the
@@ -15,12 +15,15 @@ it did). STREAMS closed-loop users (1,000 by default) ramp in over 8 s. Printed:
 * TTFT error against the target's truth log, request by request (loadgen's ttft minus the
   server's first-token time minus its arrival), p50 and p99, for requests started after the
   ramp;
-* the same regime for Locust FastHttpUser and the bare aiohttp loop when installed (their
-  TTFT p50/p99 minus the truth's over the same requests, as they do not send request ids),
-  with ratios of CPU per event;
+* the same regime for Locust FastHttpUser (paced_locust.py: the same figures, its TTFT
+  matched with the truth request by request, its gevent hub's lag in place of the event
+  loop's), with loadgen / Locust ratios from the same run, and for the bare aiohttp loop when
+  installed (its TTFT p50/p99 minus the truth's over the same window, as it sends no request
+  ids), with the ratio of CPU per event;
 * paced capacity (``generator_speed.py capacity``): the most streams at 20 ms ITL one core
   holds with event-loop lag p99 <= 2 ms and >= 98 % of the planned rate, by doubling from 250
-  then bisecting (at most 10 probes of a few seconds each).
+  then bisecting (at most 10 probes of a few seconds each); then Locust's, by the same probes
+  with >= 98 % of plan and TTFT error p99 <= 3 ms, and the loadgen / Locust capacity ratio.
 
 Every run is bounded in time and talks to 127.0.0.1 only.
 """
@@ -36,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,7 @@ class Paced:
     steady_cpu: float  # seconds in the intervals after the ramp
     steady_events: int  # output tokens (one per content event here) in those intervals
     ttft_errors: list[float]  # ms, requests started after the ramp
+    lag_max: float = 0.0  # ms, the longest lag sampled after the ramp
 
     @property
     def holds(self) -> bool:
@@ -81,7 +86,9 @@ def run_loadgen(users: int, seconds: float, ramp: float, tmp: Path) -> Paced:
     truth = tmp / f"truth-{users}.jsonl"
     out = tmp / f"paced-{users}"
     cmd = [sys.executable, "-m", "loadgen", "benchmarks/rate.yaml", "--users", str(users)]
-    cmd += ["--duration", f"{ramp + seconds:g}s", "--out", str(out), "--quiet"]
+    # load.duration, not --duration: --duration scales every stage, the ramp too (a ramp
+    # of 8 s in rate.yaml's 10 s run became 14.4 s of an 18 s one).
+    cmd += ["--set", f"load.duration={ramp + seconds:g}s", "--out", str(out), "--quiet"]
     cmd += ["--set", "report.raw=true", "--set", f"load.ramp_up={ramp:g}s"]
     cmd += ["--set", "load.graceful_stop=3s"]
     with target(truth=truth, ttft=f"{TTFT:g}s", itl=f"{ITL * 1000:g}ms", output_tokens=TOKENS) as t:
@@ -98,6 +105,7 @@ def run_loadgen(users: int, seconds: float, ramp: float, tmp: Path) -> Paced:
     steady = [i for i in result["intervals"] if ramp + 1 <= i["t"] < ramp + seconds]
     achieved = sum(i["requests"] for i in steady) / max(1, len(steady))
     worst = max((i["loop_lag"].get("p99") or 0.0 for i in steady if i.get("loop_lag")), default=0)
+    longest = max((i["loop_lag"].get("max") or 0.0 for i in steady if i.get("loop_lag")), default=0)
     overall = result["scopes"]["overall"]
     return Paced(
         users=users,
@@ -111,6 +119,7 @@ def run_loadgen(users: int, seconds: float, ramp: float, tmp: Path) -> Paced:
         steady_cpu=sum(i["cpu"] * i.get("length", 1.0) for i in steady if i.get("cpu")),
         steady_events=sum(i.get("output_tokens") or 0 for i in steady),
         ttft_errors=_ttft_errors(truth, out / "requests.csv", ramp),
+        lag_max=longest,
     )
 
 
@@ -143,7 +152,7 @@ def _truth_ttft(truth: Path, after: float) -> list[float]:
     ]
 
 
-def show(p: Paced, label: str = "loadgen") -> None:
+def show(p: Paced, label: str = "loadgen", lag: str = "event-loop lag") -> None:
     errors = p.ttft_errors
     per_read = p.reads / max(p.events, 1)
     steady = p.steady_cpu / max(p.steady_events, 1)
@@ -152,13 +161,19 @@ def show(p: Paced, label: str = "loadgen") -> None:
         if errors
         else "no matched requests"
     )
+    reads = (
+        f"{p.reads} reads for {p.events} content events ({per_read:.2f} per event)"
+        if p.reads
+        else f"{p.events} content events (reads not counted: recv() is not in /proc/PID/io)"
+    )
+    read = f", {steady / per_read * 1e6:.1f} µs per read" if p.reads else ""
     print(
         f"  {label}, {p.users} streams: {p.achieved:.0f} of {p.planned:.0f} planned req/s "
-        f"({p.achieved / p.planned:.1%}; goal >= 98 %), event-loop lag p99 {p.lag_p99:.2f} ms "
-        f"overall, {p.worst_lag_p99:.2f} ms in the worst second after the ramp (goal <= 2)\n"
-        f"        {p.reads} reads for {p.events} content events "
-        f"({per_read:.2f} per event); client CPU after the ramp {steady * 1e6:.1f} µs per "
-        f"event, {steady / per_read * 1e6:.1f} µs per read ({p.steady_cpu:.2f} CPU-s, "
+        f"({p.achieved / p.planned:.1%}; goal >= 98 %), {lag} p99 {p.lag_p99:.2f} ms "
+        f"overall, {p.worst_lag_p99:.2f} ms in the worst second after the ramp (goal <= 2; "
+        f"longest {p.lag_max:.2f} ms)\n"
+        f"        {reads}; client CPU after the ramp {steady * 1e6:.1f} µs per "
+        f"event{read} ({p.steady_cpu:.2f} CPU-s, "
         f"{p.steady_events} events); whole process {p.cpu:.1f} CPU-s, "
         f"{p.cpu / max(p.events, 1) * 1e6:.1f} µs per event\n"
         f"        TTFT error vs truth p50 / p99: {ttft} (goal <= 1 / <= 3 ms)"
@@ -173,64 +188,106 @@ def _peer(cmd: list[str], env: dict[str, str], users: int, timeout: float) -> tu
     return _children_cpu() - before, run.stdout
 
 
-def peers(users: int, seconds: float, ramp: float, tmp: Path, ours: Paced) -> None:
-    """Locust FastHttpUser and the bare aiohttp loop in the same regime, when installed."""
+def locust(users: int, seconds: float, ramp: float, tmp: Path, ours: Paced) -> Paced | None:
+    """Locust FastHttpUser in the same regime (paced_locust.py), with ratios to loadgen's."""
+    from paced_locust import locust_python, run_locust, said
+
+    python = locust_python()
+    if python is None:
+        print("  Locust FastHttpUser: no Locust environment (--locust-python none), skipped")
+        return None
+    theirs = run_locust(python, users, seconds, ramp, tmp)
+    show(theirs, "Locust FastHttpUser (events read as they arrive)", "gevent hub lag")
+    print(f"        {said(theirs)}")
+    mine = ours.steady_cpu / max(ours.steady_events, 1)
+    its = theirs.steady_cpu / max(theirs.steady_events, 1)
+    ttft = (
+        f"{_pct(theirs.ttft_errors, 0.99) / _pct(ours.ttft_errors, 0.99):.1f}x"
+        if ours.ttft_errors and theirs.ttft_errors and _pct(ours.ttft_errors, 0.99) > 0
+        else "n/a"
+    )
+    print(
+        f"  loadgen / Locust, same run: achieved rate "
+        f"{ours.achieved / max(theirs.achieved, 1):.2f}x, "
+        f"Locust's CPU per event after the ramp {its / mine if mine else 0:.2f}x loadgen's, "
+        f"its TTFT error p99 {ttft} loadgen's"
+    )
+    return theirs
+
+
+def aiohttp_loop(
+    users: int, seconds: float, ramp: float, tmp: Path, ours: Paced
+) -> dict[str, str] | None:
+    """The bare aiohttp loop in the same regime, when installed; its column of the table."""
+    name = "aiohttp bare loop"
+    if importlib.util.find_spec("aiohttp") is None:
+        print(f"  {name}: not installed, skipped")
+        return None
     timing = {"ttft": f"{TTFT:g}s", "itl": f"{ITL * 1000:g}ms", "output_tokens": TOKENS}
-    ours_per_event = ours.cpu / max(ours.events, 1)  # whole process, as the peers' figure
-    for name in ("Locust FastHttpUser (tokens)", "aiohttp bare loop"):
-        locust = name.startswith("Locust")
-        if importlib.util.find_spec("locust" if locust else "aiohttp") is None:
-            print(f"  {name}: not installed, skipped")
-            continue
-        truth = tmp / f"truth-peer-{locust}.jsonl"
-        with target(truth=truth, **timing) as t:
-            started = time.monotonic()
-            if locust:
-                prefix = tmp / "locust-paced"
-                cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "peers" / "locustfile.py")]
-                cmd += ["--headless", "-u", str(users), "-r", f"{users / ramp:g}"]
-                cmd += ["-t", f"{ramp + seconds:g}s", "--host", t.url, "--csv", str(prefix)]
-                cmd += ["--only-summary", "--loglevel", "ERROR"]
-                env = {**os.environ, "LOADGEN_PEER": "tokens"}
-                cpu, _ = _peer(cmd, env, users, ramp + seconds + 90)
-                requests, events, p50, p99 = _locust_figures(prefix)
-            else:
-                cmd = [sys.executable, str(HERE / "peers" / "aiohttp_loop.py"), t.url]
-                cmd += [str(users), f"{ramp + seconds:g}", f"{ramp:g}"]
-                cpu, out = _peer(cmd, dict(os.environ), users, ramp + seconds + 90)
-                figures = json.loads(out)
-                requests, events = figures["requests"], figures["events"]
-                p50, p99 = figures["ttft_p50_ms"], figures["ttft_p99_ms"]
-        # The peers' percentiles cover every request (Locust's) or those after the ramp
-        # (aiohttp loop's); the truth's, those that arrived after the ramp.
-        real = _truth_ttft(truth, started + ramp + 1.0)
-        error = (
-            f"{p50 - statistics.median(real):+.1f} / {p99 - _pct(real, 0.99):+.1f} ms"
-            if real and p50 is not None
-            else "n/a"
-        )
-        per_event = cpu / max(events, 1)
-        print(
-            f"  {name}, {users} streams: {requests / (ramp + seconds):.0f} req/s over the "
-            f"whole run (loadgen: planned {ours.planned:.0f} after the ramp), CPU {cpu:.1f} s, "
-            f"{per_event * 1e6:.1f} µs per event; loadgen's CPU per event is "
-            f"{ours_per_event / per_event if per_event else 0:.2f}x its (whole processes)\n"
-            f"        TTFT p50 / p99 minus the truth's: {error}"
-        )
+    ours_per_event = ours.cpu / max(ours.events, 1)  # whole process, as the peer's figure
+    truth = tmp / "truth-peer-aiohttp.jsonl"
+    with target(truth=truth, **timing) as t:
+        started = time.monotonic()
+        cmd = [sys.executable, str(HERE / "peers" / "aiohttp_loop.py"), t.url]
+        cmd += [str(users), f"{ramp + seconds:g}", f"{ramp:g}"]
+        cpu, out = _peer(cmd, dict(os.environ), users, ramp + seconds + 90)
+        figures = json.loads(out)
+        requests, events = figures["requests"], figures["events"]
+        p50, p99 = figures["ttft_p50_ms"], figures["ttft_p99_ms"]
+    # The loop's percentiles cover the requests sent after the ramp; the truth's, those that
+    # arrived after it (it sends no request id, so distributions are compared).
+    real = _truth_ttft(truth, started + ramp + 1.0)
+    error = (
+        f"{p50 - statistics.median(real):+.1f} / {p99 - _pct(real, 0.99):+.1f} ms"
+        if real and p50 is not None
+        else "n/a"
+    )
+    per_event = cpu / max(events, 1)
+    print(
+        f"  {name}, {users} streams: {requests / (ramp + seconds):.0f} req/s over the "
+        f"whole run (loadgen: planned {ours.planned:.0f} after the ramp), CPU {cpu:.1f} s, "
+        f"{per_event * 1e6:.1f} µs per event; loadgen's CPU per event is "
+        f"{ours_per_event / per_event if per_event else 0:.2f}x its (whole processes)\n"
+        f"        TTFT p50 / p99 minus the truth's: {error}"
+    )
+    return {
+        "rate": f"{requests / (ramp + seconds):.0f} (whole run)",
+        "whole": f"{per_event * 1e6:.1f} µs",
+        "ttft": f"{error} (distrib.)",
+    }
 
 
-def _locust_figures(prefix: Path) -> tuple[int, int, float | None, float | None]:
-    """Requests, content events and TTFT p50/p99 (ms) from Locust's stats CSV."""
-    with Path(f"{prefix}_stats.csv").open() as f:
-        rows = list(csv.DictReader(f))
-    posts = next(r for r in rows if r["Type"] == "POST")
-    ttft = next((r for r in rows if r["Type"] == "TTFT"), None)
-    requests = int(posts["Request Count"]) - int(posts["Failure Count"])
-    # The tokens user reports each answer's content events as the TTFT row's length.
-    events = int(float(ttft["Average Content Size"]) * int(ttft["Request Count"])) if ttft else 0
-    if ttft is None:
-        return requests, events, None, None
-    return requests, events, float(ttft["50%"]), float(ttft["99%"])
+def _column(p: Paced) -> dict[str, str]:
+    errors = p.ttft_errors
+    return {
+        "rate": f"{p.achieved:.0f} ({p.achieved / p.planned:.1%})",
+        "lag": f"{p.worst_lag_p99:.2f} ms",
+        "steady": f"{p.steady_cpu / max(p.steady_events, 1) * 1e6:.1f} µs",
+        "whole": f"{p.cpu / max(p.events, 1) * 1e6:.1f} µs",
+        "ttft": (
+            f"{statistics.median(errors):+.2f} / {_pct(errors, 0.99):+.2f} ms" if errors else "n/a"
+        ),
+    }
+
+
+def table(ours: Paced, theirs: Paced | None, aio: dict[str, str] | None) -> None:
+    """The three clients side by side, from this one run."""
+    rows = [
+        ("rate", f"req/s after the ramp (plan {ours.planned:.0f})"),
+        ("lag", "lag p99, worst second after the ramp"),
+        ("steady", "CPU per content event after the ramp"),
+        ("whole", "CPU per content event, whole process"),
+        ("ttft", "TTFT error vs truth p50 / p99"),
+    ]
+    columns = [("loadgen", _column(ours))]
+    columns += [("Locust FastHttpUser", _column(theirs))] if theirs else []
+    columns += [("aiohttp bare loop", aio)] if aio else []
+    print((f"  {'':<42}" + "".join(f"{name:<26}" for name, _ in columns)).rstrip())
+    for key, label in rows:
+        cells = "".join(f"{column.get(key, '-'):<26}" for _, column in columns)
+        print(f"  {label:<42}{cells}".rstrip())
+    if theirs:
+        print("  (Locust's lag is its gevent hub's, from a 100 ms sleeping greenlet)")
 
 
 def paced(users: int = 1000, seconds: float = 10.0, ramp: float = 8.0) -> None:
@@ -242,11 +299,44 @@ def paced(users: int = 1000, seconds: float = 10.0, ramp: float = 8.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours = run_loadgen(users, seconds, ramp, Path(tmp))
         show(ours)
-        peers(users, seconds, ramp, Path(tmp), ours)
+        theirs = locust(users, seconds, ramp, Path(tmp), ours)
+        aio = aiohttp_loop(users, seconds, ramp, Path(tmp), ours)
+        table(ours, theirs, aio)
+
+
+def search(probe: Callable[[int], Paced], start: int, most: int, step: int = 50) -> int:
+    """The most streams ``probe`` holds: doubling from ``start``, then bisecting to within
+    ``step`` streams (or 5 %); at most 10 probes."""
+    good, bad = 0, 0
+    users = start
+    for _ in range(10):
+        p = probe(users)
+        errors = p.ttft_errors
+        ttft = f"TTFT error p99 {_pct(errors, 0.99):+.2f} ms" if errors else "no TTFT"
+        print(
+            f"    {users:>6} streams: lag p99 {p.worst_lag_p99:.2f} ms (worst second), "
+            f"{p.achieved / p.planned:.1%} of plan, {ttft}: {'holds' if p.holds else 'does not'}"
+        )
+        if p.holds:
+            good = users
+        else:
+            bad = users
+        if bad and bad - good <= max(step, good // 20):
+            break
+        users = (good + bad) // 2 if bad else min(users * 2, most)
+        if not bad and good >= most:
+            break
+    return good
 
 
 def capacity(seconds: float = 4.0, start: int = 250, most: int = 16_000) -> int:
-    """The most paced streams one core holds (lag p99 <= 2 ms, >= 98 % of plan); bounded."""
+    """The most paced streams one core holds (lag p99 <= 2 ms, >= 98 % of plan); bounded.
+
+    Then Locust FastHttpUser's (>= 98 % of plan, TTFT error p99 <= 3 ms: paced_locust.py)
+    and the ratio of the two, when Locust's environment is there.
+    """
+    from paced_locust import capacity_probe, locust_python
+
     # Fewer than 3 whole seconds after the ramp measure the rate on too few requests: one
     # second of 31 streams is ~28 answers, and one more or fewer is 4 % of it.
     seconds = max(seconds, 4.0)
@@ -254,28 +344,29 @@ def capacity(seconds: float = 4.0, start: int = 250, most: int = 16_000) -> int:
         f"== paced capacity: streams at {ITL * 1000:g} ms ITL one core holds with event-loop "
         f"lag p99 <= {LAG_GOAL_MS:g} ms and >= 98 % of the planned rate ({seconds:g} s probes)"
     )
-    good, bad = 0, 0
-    users = start
     with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(10):  # doubling, then bisecting: at most 10 probes
-            p = run_loadgen(users, seconds, 2.0, Path(tmp))
-            print(
-                f"    {users:>6} streams: lag p99 {p.worst_lag_p99:.2f} ms (worst second), "
-                f"{p.achieved / p.planned:.1%} of plan: {'holds' if p.holds else 'does not'}"
-            )
-            if p.holds:
-                good = users
-            else:
-                bad = users
-            if bad and bad - good <= max(50, good // 20):
-                break
-            users = (good + bad) // 2 if bad else min(users * 2, most)
-            if not bad and good >= most:
-                break
+        good = search(lambda users: run_loadgen(users, seconds, 2.0, Path(tmp)), start, most)
+        print(
+            f"  paced capacity on this machine: {good} streams per core "
+            f"({good / ITL:.0f} events/s; goal >= 2,000 streams). "
+            "Store it in loadgen/core/pacing.py (PACED_EVENTS_PER_CORE) with the machine's name."
+        )
+        python = locust_python()
+        if python is None:
+            print("  Locust FastHttpUser: no Locust environment (--locust-python none), skipped")
+            return good
+        print(
+            "  Locust FastHttpUser, same probes: holds with >= 98 % of the planned rate and "
+            "TTFT error p99 <= 3 ms against the truth log (its gevent hub lag is printed, "
+            "not judged)"
+        )
+        theirs = search(
+            lambda users: capacity_probe(python, users, seconds, Path(tmp)), start, most, 10
+        )
+    ratio = f"{good / theirs:.2f}x" if theirs else "n/a (Locust held none of the probes)"
     print(
-        f"  paced capacity on this machine: {good} streams per core "
-        f"({good / ITL:.0f} events/s; goal >= 2,000 streams). "
-        "Store it in loadgen/core/pacing.py (PACED_EVENTS_PER_CORE) with the machine's name."
+        f"  Locust FastHttpUser's paced capacity: {theirs} streams per core; "
+        f"loadgen / Locust capacity ratio {ratio} (goal >= 3x)"
     )
     return good
 

@@ -86,9 +86,10 @@ def _scraping(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def running_prometheus(home: Path) -> Iterator[Prom]:
+def running_prometheus(home: Path, *features: str) -> Iterator[Prom]:
     """Prometheus on 127.0.0.1 (data in ``home``), ready and with its scrape targets applied;
-    killed on leaving. Skips the test without the binary, fails it under CI=true."""
+    killed on leaving. Skips the test without the binary, fails it under CI=true.
+    ``features``: for ``--enable-feature`` (``native-histograms``)."""
     binary = shutil.which("prometheus")
     if binary is None:
         why = "the prometheus binary is missing: apt-get install prometheus (.ci/run does)"
@@ -117,6 +118,7 @@ def running_prometheus(home: Path) -> Iterator[Prom]:
         f"--storage.tsdb.path={home / 'data'}",
         f"--web.listen-address=127.0.0.1:{web}",
         "--web.enable-remote-write-receiver",
+        *(f"--enable-feature={feature}" for feature in features),
     ]
     log = (home / "prometheus.log").open("wb")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

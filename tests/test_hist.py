@@ -268,3 +268,19 @@ def test_a_batch_all_below_the_lowest_value_holds_the_lowest():
     assert batch.summary() == one.summary()
     assert batch.count == 3
     assert batch.max_ms == one.max_ms == 0.001
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(min_value=-10, max_value=4_000_000_000), min_size=0, max_size=300))
+def test_reset_zeroes_every_counter_it_touched(values: list[int]) -> None:
+    """reset() zeroes only from the lowest to the highest value's counter: every counter a
+    recording (clamped or out of range included) can have touched is 0 after it."""
+    h = Histogram()
+    h.record_many_us(values)
+    h.reset()
+    assert not any(h._h.counts)
+    assert (h.count, h.out_of_range) == (0, 0)
+    h.record_many_us(values)  # the same histogram records anew, as an interval's does
+    fresh = Histogram()
+    fresh.record_many_us(values)
+    assert list(h._h.counts) == list(fresh._h.counts)

@@ -151,3 +151,29 @@ def test_a_multi_line_error_body_stays_on_its_row(tmp_path, capsys):
     assert len(rows) == 1, out
     assert "HTTP 500: Internal error at handler" in rows[0]  # joined (and cut to fit 100)
     assert not any(line.lstrip().startswith("at ") for line in out.splitlines())
+
+
+def test_classes_are_checked_at_once_and_listed_in_profile_order(tmp_path, capsys):
+    """Each class is its own user: their requests overlap at the server (truth log), so a
+    check takes its longest class's time, and the rows still follow the profile's order."""
+    from loadgen.target import BuiltinTarget, TargetConfig
+
+    slow = {"timing": {"ttft": "400ms", "itl": "1ms", "output_tokens": 3}}
+    truth = tmp_path / "truth.jsonl"
+    with BuiltinTarget(TargetConfig.from_mapping(slow), truth=truth) as target:
+        data = base(
+            users=[
+                {"name": "first", "tasks": [{"chat": {"category": "simple"}}]},
+                {"name": "second", "tasks": [{"chat": {"category": "complex"}}]},
+            ]
+        )
+        data["target"] = {"base_url": target.url, "timeout": "5s"}
+        assert main(["check", write(tmp_path, data)]) == 0
+    served = sorted(map(json.loads, truth.read_text().splitlines()), key=lambda d: d["arrival"])
+    chats = [d for d in served if d.get("first_token")]
+    assert len(chats) == 2
+    assert chats[1]["arrival"] < chats[0]["first_token"]  # sent before the first answered
+    out = capsys.readouterr().out
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith(("first", "second"))]
+    assert rows == ["first", "second"]
+    assert "2 of 2 requests ok" in out

@@ -168,3 +168,23 @@ def test_batched_recording_equals_one_histogram_record_per_request():
     assert interval["ttft"]["count"] == 999
     assert interval["ttft"]["p99"] == pytest.approx(ttft.percentiles_ms((99.0,))[99.0])
     assert rec.schedule_lag.encode() == sched.encode()  # all 0 µs: clamped to the lowest
+
+
+@pytest.mark.parametrize(("budget", "settles"), [(0.0, 1), (3600.0, 256)])
+def test_the_batch_adapts_to_what_a_flush_costs_and_stays_exact(monkeypatch, budget, settles):
+    """A flush over budget halves the batch (long answers: short pauses), a cheap one doubles
+    it up to 256; the values land exactly whatever the batch was."""
+    from loadgen.core import stats
+
+    monkeypatch.setattr(stats, "FLUSH_BUDGET", budget)
+    samples = [chat(i * 0.01, ttft=0.05 + (i % 7) * 0.01, gaps=[0.02] * 31) for i in range(600)]
+    scope = Scope()
+    rec = Recorder(start=0.0)
+    for s in samples:
+        scope.add(s, stats.measure(rec._plan, s))
+    assert scope._batch == settles
+    ttft = Histogram()
+    for s in samples:
+        ttft.record_us(round(s.ttft * 1e6))
+    assert scope.hists["ttft"].encode() == ttft.encode()
+    assert scope.hists["itl"].count == 600 * 31

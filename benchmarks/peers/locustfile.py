@@ -13,6 +13,11 @@ Three users, picked by ``LOADGEN_PEER``, from least to most of what loadgen reco
   Locust tests of LLM endpoints do to count output tokens, and reports time-to-first-token
   and time-per-output-token per request. loadgen records all that plus every inter-token
   gap, end-to-end, time-to-first-byte and usage, per request, per name and per second.
+
+These read with ``response.stream.read(65536)``, which returns once it holds that many bytes
+or the whole answer: right for the zero-delay rate runs (an answer comes at once), but in a
+paced answer it stamps the first token at the answer's end. The paced benchmark's user,
+peers/locust_paced.py, reads event by event instead.
 """
 
 from __future__ import annotations

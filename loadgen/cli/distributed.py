@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from loadgen.cli.export import export_options, worker_args
 from loadgen.cli.outputs import json_summary, render_reports
-from loadgen.cli.quick import scrape_sets
+from loadgen.cli.quick import flag_sets
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.cli.ui import LivePage
 from loadgen.core import units
@@ -84,9 +84,7 @@ def _run(args: argparse.Namespace) -> int:
 
     if tuple(getattr(args, "segment", (1, 1))) != (1, 1) or getattr(args, "start_at", None):
         raise _Usage("--segment/--start-at run one part by hand; --processes/--ray split for you")
-    profile = load_profile(
-        args.profile, sets=[*args.sets, *scrape_sets(getattr(args, "scrape", ()))]
-    )
+    profile = load_profile(args.profile, sets=[*args.sets, *flag_sets(args)])
     rate = None
     if args.rate is not None:
         try:
@@ -169,7 +167,7 @@ def _runner(args: argparse.Namespace, profile: Profile, plan: _Plan) -> tuple[An
         processes=plan.count,
         out=plan.out,
         seed=plan.seed,
-        sets=(*args.sets, *scrape_sets(getattr(args, "scrape", ()))),
+        sets=(*args.sets, *flag_sets(args)),
         users=args.users,
         duration=args.duration,
         rate=args.rate,

@@ -2,7 +2,8 @@
 live Prometheus export's options, and the run wrapped in the exporter.
 
 ``--out`` keeps its meaning (the result directory); a value ``prometheus=URL`` names a
-remote write receiver instead, so ``--out DIR --out prometheus=URL`` gives both. With
+remote write receiver instead, so ``--out DIR --out prometheus=URL`` gives both;
+``prometheus=URL?histograms=native`` sends native histograms to that receiver. With
 ``--processes N`` or ``--ray`` each worker or actor exports its own part (labelled
 ``segment="i/N"``); part i serves ``/metrics`` on PORT + i − 1.
 """
@@ -41,6 +42,12 @@ class OutAction(argparse.Action):
                     f"--out {text}: write prometheus=http://HOST:PORT/api/v1/write "
                     "(the receiver's remote write URL)"
                 )
+            from loadgen.core.promwire import receiver
+
+            try:
+                receiver(url)
+            except ValueError as exc:
+                parser.error(f"--out prometheus={exc}")
             namespace.remote_write = [*(getattr(namespace, "remote_write", None) or ()), url]
             return
         if getattr(namespace, self.dest, None) not in (None, text):

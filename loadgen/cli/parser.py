@@ -123,7 +123,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         "--out",
         action=OutAction,
         help="directory for the result files (default: report.dir/NAME-TIME); "
-        "prometheus=URL pushes live metrics to a remote write receiver (repeatable)",
+        "prometheus=URL pushes live metrics to a remote write receiver (repeatable; "
+        "URL?histograms=native sends native histograms)",
     )
     run.add_argument(
         "--set",
@@ -150,6 +151,12 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
 
 
 def _scrape_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--warm-connections",
+        action="store_true",
+        help="open each user's connection before the clock starts, so first requests do not "
+        "pay connect time (closed model; load.warm_connections, docs/metrics.md)",
+    )
     run.add_argument(
         "--scrape",
         action="append",

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["QuickOptions", "choose_model", "models", "profile_text", "scrape_sets"]
+__all__ = ["QuickOptions", "choose_model", "flag_sets", "models", "profile_text", "scrape_sets"]
 
 APIS = ("openai", "completions", "responses", "embeddings", "sse", "ws")
 #: The APIs of a model server: they take the model, the lengths, params and a dataset.
@@ -87,6 +87,14 @@ def _replay(opts: QuickOptions) -> dict[str, Any]:
 def scrape_sets(urls: Sequence[str]) -> list[str]:
     """``--scrape URL…`` on a profile run: the ``--set`` that scrapes those pages instead."""
     return [f"target.metrics.urls={json.dumps(list(urls))}"] if urls else []
+
+
+def flag_sets(args: Any) -> list[str]:
+    """The ``--set`` values a run's flags stand for (``--scrape``, ``--warm-connections``)."""
+    sets = scrape_sets(getattr(args, "scrape", ()))
+    if getattr(args, "warm_connections", False):
+        sets.append("load.warm_connections=true")
+    return sets
 
 
 def profile_text(opts: QuickOptions) -> str:

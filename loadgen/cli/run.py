@@ -15,7 +15,7 @@ from pathlib import Path
 from loadgen._version import __version__
 from loadgen.cli.export import exported
 from loadgen.cli.outputs import ExitCode, json_summary, output_failure, render_reports
-from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, profile_text, scrape_sets
+from loadgen.cli.quick import MODEL_APIS, QuickOptions, choose_model, flag_sets, profile_text
 from loadgen.cli.quick import models as quick_models
 from loadgen.cli.runloop import attended, progress_choice, run_loop
 from loadgen.cli.ui import LivePage
@@ -31,9 +31,7 @@ __all__ = ["quick", "run"]
 
 def run(args: argparse.Namespace) -> int:
     """``loadgen run PROFILE``: run it, write the result and reports, print the summary."""
-    profile = load_profile(
-        args.profile, sets=[*args.sets, *scrape_sets(getattr(args, "scrape", ()))]
-    )
+    profile = load_profile(args.profile, sets=[*args.sets, *flag_sets(args)])
     rate = _checked_rate(args, profile)
     out = Path(args.out) if args.out else _default_out(profile)
     quiet = args.quiet or args.json

@@ -15,9 +15,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from loadgen.core import units
+from loadgen.core import collector, units
 from loadgen.core.result import Result
-from loadgen.engine import collector
 
 __all__ = ["attended", "progress_choice", "run_loop", "stop_notice"]
 

@@ -279,28 +279,6 @@ class _Base:
         self._add(other._h)
         self.out_of_range += other.out_of_range
 
-    def used_counts(self) -> tuple[memoryview, int, int]:
-        """The counts from the min's bucket to the max's as raw bytes (native unsigned words
-        of ``size`` bytes), with the first one's index: ``(view, first, size)``; a view that
-        the next record changes. For reading differences (``loadgen.core.scopeseries``)."""
-        h = self._h
-        size = ctypes.sizeof(h.counts) // h.counts_len
-        first, end = self._index(max(h.min_value, self.lowest)), self._index(h.max_value) + 1
-        return memoryview(h.counts).cast("B")[first * size : end * size], first, size
-
-    def add_counts(self, delta: Sequence[tuple[int, int]]) -> None:
-        """Add ``n`` values to the bucket at ``index`` for each ``(index, n)`` of ``delta``
-        (ascending indexes, from ``used_counts``)."""
-        if not delta:
-            return
-        h = self._h
-        for index, n in delta:
-            h.counts[index] += n
-            h.total_count += n
-        lows = _tables(self._unit, self._shift, h.counts_len)[0]
-        h.min_value = min(h.min_value, lows[delta[0][0]])  # empty: sys.maxsize
-        h.max_value = max(h.max_value, lows[delta[-1][0]])
-
     def copy(self: _H) -> _H:
         """An independent histogram with the same counts."""
         new = self._empty_like()
@@ -310,8 +288,14 @@ class _Base:
     def reset(self) -> None:
         """Forget every value and the out-of-range count; keep the configuration."""
         h = self._h
-        # hdrh's reset() zeroes the 23,552 counters one Python call at a time.
-        ctypes.memset(h.counts, 0, ctypes.sizeof(h.counts))
+        if not h.total_count and not self.out_of_range:
+            return  # nothing recorded: an interval's scope never touches most of its metrics
+        # hdrh's reset() zeroes the 23,552 counters one Python call at a time; only those
+        # between the lowest and highest value recorded can be other than 0.
+        if h.total_count:
+            first, last = self._index(h.min_value), self._index(h.max_value)
+            size = ctypes.sizeof(h.counts) // len(h.counts)
+            ctypes.memset(ctypes.addressof(h.counts) + first * size, 0, (last - first + 1) * size)
         h.total_count = 0
         h.min_value = sys.maxsize
         h.max_value = 0

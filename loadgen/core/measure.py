@@ -18,7 +18,7 @@ from loadgen.core.hist import Histogram, ValueHistogram
 from loadgen.core.metrics import Metric
 from loadgen.core.sample import Gaps, Sample
 
-__all__ = ["BATCH", "US", "Plan", "Values", "batch_recorder", "measure", "plan"]
+__all__ = ["BATCH", "FLUSH_BUDGET", "US", "Plan", "Values", "batch_recorder", "measure", "plan"]
 
 US = 1_000_000
 
@@ -98,3 +98,8 @@ def batch_recorder(m: Metric, hist: Histogram | ValueHistogram) -> Callable[[lis
 #: request on the hot path, then one C-friendly loop per metric per batch (a histogram value
 #: recorded one at a time cost ~1 µs, ~15 of them per request).
 BATCH = 256
+#: The longest a scope's batch should take to record (s): the event loop runs nothing else
+#: meanwhile. Measured (benchmarks/flush_pause.py, busy 2-core machine): 256 answers of 32
+#: tokens that arrived in one read take 0.56 ms, 256 paced ones (31 gaps each) 2.0 ms, 256
+#: paced answers of 512 tokens 48 ms — a pause no stream in flight may wait out.
+FLUSH_BUDGET = 0.001

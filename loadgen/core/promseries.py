@@ -1,12 +1,15 @@
-"""loadgen's own metrics as Prometheus series: counters, gauges and classic histograms.
+"""loadgen's own metrics as Prometheus series: counters, gauges and histograms (classic, and
+native for remote write).
 
 Latencies travel as histograms, never as percentiles: a p95 per part or per interval cannot
 be combined (averaging percentiles gives wrong numbers, xk6-output-prometheus-remote #103,
 #105), while bucket counts add up, so ``histogram_quantile(0.95, sum by (le) (...))`` over
-parts and scopes is right. Buckets are one fixed log-spaced layout (10 per decade), their
-cumulative counts taken from the HDR histograms (``Histogram.cumulative``), exact to HDR's
-3 significant digits (a value up to 0.1 % above a bound may count in it). ``_sum`` is HDR's
-mean times the count (bucket midpoints).
+parts and scopes is right. Classic buckets are one fixed log-spaced layout (10 per decade);
+native ones (remote write with ``histograms=native``) are exponential at
+``promhist.NATIVE_SCHEMA`` (~2.2 % wide). Both are read from the HDR histograms of a scope's
+leaves, summed first (``loadgen.core.promhist``), exact to HDR's 3 significant digits (a
+value up to 0.1 % above a bound may count in it). ``_sum`` is HDR's mean times the count
+(bucket midpoints). A ``Collector`` reads again only the scopes whose counts changed.
 
 Every histogram metric of the registry is exported (``metrics.metrics()``, none named
 here) for the overall scope, the generator's own (schedule and loop lag) included; per
@@ -22,13 +25,14 @@ Pure: values in (the recorder, the gauges), ``Family`` values out; the wire form
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from loadgen.core import metrics
 from loadgen.core.hist import Histogram, ValueHistogram
 from loadgen.core.metrics import Metric
+from loadgen.core.promhist import Native, Summer
 from loadgen.core.stats import Recorder, Scope
 
 __all__ = [
@@ -36,6 +40,7 @@ __all__ = [
     "GAUGES",
     "TIME_BOUNDS",
     "VALUE_BOUNDS",
+    "Collector",
     "Family",
     "Labels",
     "bounds",
@@ -45,6 +50,7 @@ __all__ = [
 ]
 
 Labels = tuple[tuple[str, str], ...]
+_H = Histogram | ValueHistogram
 
 
 def _log_layout(first: int, last: int) -> tuple[float, ...]:
@@ -87,6 +93,8 @@ class Family:
     kind: str  # "counter", "gauge" or "histogram"
     help: str
     series: tuple[tuple[str, Labels, float], ...]
+    #: A histogram family's native form per scope (when asked for: remote write only).
+    native: tuple[tuple[Labels, Native], ...] = ()
 
 
 def family_name(m: Metric) -> str:
@@ -118,59 +126,98 @@ def _limits(scale: int) -> tuple[int, ...]:
 
 
 @dataclass
-class _Tally:
-    """What a set of leaf scopes add up to: counters, and per metric the cumulative bucket
-    counts followed by the count and the sum."""
+class _Group:
+    """The leaves of one scope: their counters added up, their histograms per metric."""
 
     counters: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
-    hists: dict[str, list[float]] = field(default_factory=dict)
+    hists: dict[str, list[_H]] = field(default_factory=dict)
 
-    def add(self, other: _Tally) -> None:
-        self.counters.update(other.counters)
-        self.errors.update(other.errors)
-        for name, vector in other.hists.items():
-            mine = self.hists.get(name)
-            self.hists[name] = (
-                list(vector) if mine is None else [a + b for a, b in zip(mine, vector, strict=True)]
-            )
-
-
-def _hist_vector(m: Metric, hist: Histogram | ValueHistogram) -> list[float]:
-    below, stored = hist.cumulative(_limits(m.scale))
-    return [*below, hist.count, stored / (m.scale or 1_000_000)]
-
-
-def _tally(scope: Scope) -> _Tally:
-    tally = _Tally()
-    tally.counters["loadgen_requests_total"] = scope.requests
-    tally.counters["loadgen_requests_interrupted_total"] = scope.interrupted
-    tally.counters["loadgen_requests_cancelled_total"] = scope.cancelled
-    tally.counters["loadgen_output_tokens_total"] = scope.output_tokens
-    tally.errors.update(scope.errors)
-    for m in scope.kept:
-        hist = scope.hists[m.name]
-        if hist.count:
-            tally.hists[m.name] = _hist_vector(m, hist)
-    inputs = tally.hists.get("input_tokens")
-    tally.counters["loadgen_input_tokens_total"] = round(inputs[-1]) if inputs else 0
-    return tally
+    def add(self, scope: Scope) -> None:
+        counters = self.counters
+        counters["loadgen_requests_total"] += scope.requests
+        counters["loadgen_requests_interrupted_total"] += scope.interrupted
+        counters["loadgen_requests_cancelled_total"] += scope.cancelled
+        counters["loadgen_output_tokens_total"] += scope.output_tokens
+        self.errors.update(scope.errors)
+        hists = scope.hists
+        for m in scope.kept:
+            hist = hists[m.name]
+            if hist.count:
+                self.hists.setdefault(m.name, []).append(hist)
 
 
-def _grouped(recorder: Recorder) -> list[tuple[Labels, _Tally]]:
-    """(scope labels, tally) of the overall scope, each request name and each user class."""
-    groups: dict[Labels, _Tally] = {}
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One histogram of one scope, read: classic vector (cumulative bucket counts, then the
+    count and the sum) and, when asked for, its native form."""
+
+    count: int
+    vector: list[float]
+    native: Native | None
+
+
+class Collector:
+    """``collect`` for one recorder, call after call: a scope's histogram is read again only
+    when its count has changed since the last call (counts only grow during a run), scopes
+    of the same leaves (one request name, one class: overall = name = class) are read once,
+    and a group's HDR counts are summed before they are read (``loadgen.core.promhist``)."""
+
+    def __init__(self, *, native: bool = False) -> None:
+        self.native = native
+        self._cache: dict[tuple[str, tuple[int, ...]], _Read] = {}
+
+    def read(self, m: Metric, hists: list[_H], summer: Callable[[], Summer]) -> _Read | None:
+        """``hists`` summed and read, or the last read of the same histograms when their
+        count has not changed; ``summer`` gives the metric's ``Summer`` (made when needed)."""
+        count = sum(h.count for h in hists)
+        key = (m.name, tuple(map(id, hists)))
+        found = self._cache.get(key)
+        if found is not None and found.count == count:
+            return found
+        total = summer().summed(hists)
+        if total is None:
+            return None
+        value_sum = total.total()
+        vector: list[float] = [*total.cumulative(_limits(m.scale)), total.count, value_sum]
+        read = _Read(count, vector, total.native(value_sum) if self.native else None)
+        self._cache[key] = read
+        return read
+
+    def collect(
+        self, recorder: Recorder, base: Labels, gauges: Mapping[str, float]
+    ) -> list[Family]:
+        """Every family, now (see the module function ``collect``)."""
+        return _collect(self, recorder, base, gauges)
+
+
+def _summer(grouped: list[tuple[Labels, _Group]], name: str) -> Callable[[], Summer]:
+    """The ``Summer`` of metric ``name`` over every leaf (the overall scope's), made once
+    when first asked for: not at all when no scope's count changed."""
+    made: list[Summer] = []
+
+    def make() -> Summer:
+        if not made:
+            every = [g.hists.get(name, []) for lb, g in grouped if lb[-1] == ("scope", "overall")]
+            made.append(Summer([h for hists in every for h in hists]))
+        return made[0]
+
+    return make
+
+
+def _grouped(recorder: Recorder) -> list[tuple[Labels, _Group]]:
+    """(scope labels, group) of the overall scope, each request name and each user class."""
+    groups: dict[Labels, _Group] = {}
     for (name, user_class, _), leaf in recorder.leaves.items():
-        tally = _tally(leaf)
         for key in (
             (("scope", "overall"),),
             (("name", name), ("scope", "name")),
             (("class", user_class), ("scope", "class")),
         ):
-            groups.setdefault(key, _Tally()).add(tally)
+            groups.setdefault(key, _Group()).add(leaf)
     if not groups:
-        groups[(("scope", "overall"),)] = _Tally()
-    return sorted(groups.items())
+        groups[(("scope", "overall"),)] = _Group()
+    return sorted(groups.items(), key=lambda item: item[0])
 
 
 @lru_cache(maxsize=4096)
@@ -184,48 +231,48 @@ def _keys(base: str, labels: Labels, layout: tuple[float, ...]) -> tuple[tuple[s
     return tuple(keys)
 
 
-def _histogram(m: Metric, rows: Iterable[tuple[Labels, list[float]]]) -> Family:
+def _histogram(m: Metric, rows: Iterable[tuple[Labels, _Read]]) -> Family:
     base, layout = family_name(m), bounds(m)
     series: list[tuple[str, Labels, float]] = []
-    for labels, vector in rows:
+    natives: list[tuple[Labels, Native]] = []
+    for labels, read in rows:
+        vector = read.vector
         count = vector[-2]
         values = [*vector[:-2], count, vector[-1], count]  # buckets, +Inf, sum, count
         series += [
             (n, lb, v) for (n, lb), v in zip(_keys(base, labels, layout), values, strict=True)
         ]
-    return Family(base, "histogram", f"{m.doc} ({m.unit})", tuple(series))
+        if read.native is not None:
+            natives.append((labels, read.native))
+    return Family(base, "histogram", f"{m.doc} ({m.unit})", tuple(series), tuple(natives))
 
 
 def collect(recorder: Recorder, base: Labels, gauges: Mapping[str, float]) -> list[Family]:
     """Every family, now: counters and histograms per scope, the generator's own histograms,
-    run counters and ``gauges`` (keys of ``GAUGES``; the others are left out)."""
-    grouped = [(base + labels, tally) for labels, tally in _grouped(recorder)]
-    out = [
-        Family(
-            name, "counter", text, tuple((name, lb, float(t.counters[name])) for lb, t in grouped)
-        )
-        for name, text in COUNTERS.items()
-        if name != "loadgen_errors_total"
-    ]
-    errors = tuple(
-        ("loadgen_errors_total", (*lb, ("kind", kind)), float(n))
-        for lb, t in grouped
-        for kind, n in sorted(t.errors.items())
-    )
-    out.append(Family("loadgen_errors_total", "counter", COUNTERS["loadgen_errors_total"], errors))
+    run counters and ``gauges`` (keys of ``GAUGES``; the others are left out). One call;
+    a run's exporter keeps a ``Collector``."""
+    return _collect(Collector(), recorder, base, gauges)
+
+
+def _collect(
+    reader: Collector, recorder: Recorder, base: Labels, gauges: Mapping[str, float]
+) -> list[Family]:
+    grouped = [(base + labels, group) for labels, group in _grouped(recorder)]
+    out = _counters(reader, grouped)
     overall = (*base, ("scope", "overall"))
     own = {"schedule_lag": recorder.schedule_lag, "loop_lag": recorder.loop_lag}
     live = set(metrics.live())
     for m in metrics.metrics():
+        rows: list[tuple[Labels, _Read]] = []
+        summer = _summer(grouped, m.name)
         if m.scoped:
-            rows = [
-                (lb, t.hists[m.name])
-                for lb, t in grouped
-                if m.name in t.hists and (m in live or lb[-1] == ("scope", "overall"))
-            ]
-        else:
-            hist = own.get(m.name)
-            rows = [(overall, _hist_vector(m, hist))] if hist is not None and hist.count else []
+            for lb, group in grouped:
+                if m.name in group.hists and (m in live or lb[-1] == ("scope", "overall")):
+                    read = reader.read(m, group.hists[m.name], summer)
+                    rows += [(lb, read)] if read is not None else []
+        elif (hist := own.get(m.name)) is not None:
+            read = reader.read(m, [hist], partial(Summer, [hist]))
+            rows += [(overall, read)] if read is not None else []
         if rows:
             out.append(_histogram(m, rows))
     run_values = {"loadgen_dropped_total": recorder.dropped, "loadgen_good_total": recorder.good}
@@ -235,4 +282,28 @@ def collect(recorder: Recorder, base: Labels, gauges: Mapping[str, float]) -> li
         if key in GAUGES:
             name, text = GAUGES[key]
             out.append(Family(name, "gauge", text, ((name, overall, float(value)),)))
+    return out
+
+
+def _counters(reader: Collector, grouped: list[tuple[Labels, _Group]]) -> list[Family]:
+    """The counter families of every scope; input tokens are the input_tokens histogram's
+    sum (the prompts' token counts, recorded per request)."""
+    inputs, summer = metrics.get("input_tokens"), _summer(grouped, "input_tokens")
+    for _, group in grouped:
+        hists = group.hists.get("input_tokens")
+        read = reader.read(inputs, hists, summer) if inputs is not None and hists else None
+        group.counters["loadgen_input_tokens_total"] = round(read.vector[-1]) if read else 0
+    out = [
+        Family(
+            name, "counter", text, tuple((name, lb, float(g.counters[name])) for lb, g in grouped)
+        )
+        for name, text in COUNTERS.items()
+        if name != "loadgen_errors_total"
+    ]
+    errors = tuple(
+        ("loadgen_errors_total", (*lb, ("kind", kind)), float(n))
+        for lb, g in grouped
+        for kind, n in sorted(g.errors.items())
+    )
+    out.append(Family("loadgen_errors_total", "counter", COUNTERS["loadgen_errors_total"], errors))
     return out

@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from loadgen.core.promseries import Family, Labels
 
@@ -26,6 +27,7 @@ __all__ = [
     "REMOTE_WRITE_HEADERS",
     "RemoteWrite",
     "exposition",
+    "receiver",
     "write_request",
 ]
 
@@ -74,11 +76,75 @@ def exposition(families: Iterable[Family]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def receiver(text: str) -> tuple[str, bool]:
+    """``--out prometheus=``'s value as (URL, native): a ``histograms=native`` or
+    ``histograms=classic`` query parameter is loadgen's and leaves the URL (the receiver's
+    own parameters stay). ValueError naming the fix for another ``histograms`` value."""
+    parts = urlsplit(text)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    wanted = [v for k, v in pairs if k == "histograms"]
+    if any(v not in ("native", "classic") for v in wanted):
+        raise ValueError(
+            f"{text}: histograms={wanted[0]} is not a histogram form: write "
+            "histograms=native (exponential buckets; Prometheus needs "
+            "--enable-feature=native-histograms) or histograms=classic (the default)"
+        )
+    query = urlencode([(k, v) for k, v in pairs if k != "histograms"])
+    return urlunsplit(parts._replace(query=query)), bool(wanted) and wanted[-1] == "native"
+
+
 _messages: dict[str, Any] = {}
 
 
+#: The remote write 1.0 messages loadgen writes: (message, ((field, number, type, repeated,
+#: message type), …)), types as FieldDescriptorProto names. Histogram has integer counts
+#: only (the float halves of its oneofs, and negative buckets, are never written).
+_SCHEMA: tuple[tuple[str, tuple[tuple[str, int, str, bool, str], ...]], ...] = (
+    ("Label", (("name", 1, "STRING", False, ""), ("value", 2, "STRING", False, ""))),
+    ("Sample", (("value", 1, "DOUBLE", False, ""), ("timestamp", 2, "INT64", False, ""))),
+    ("BucketSpan", (("offset", 1, "SINT32", False, ""), ("length", 2, "UINT32", False, ""))),
+    (
+        "Histogram",
+        (
+            ("count_int", 1, "UINT64", False, ""),
+            ("sum", 3, "DOUBLE", False, ""),
+            ("schema", 4, "SINT32", False, ""),
+            ("zero_threshold", 5, "DOUBLE", False, ""),
+            ("zero_count_int", 6, "UINT64", False, ""),
+            ("positive_spans", 11, "MESSAGE", True, "BucketSpan"),
+            ("positive_deltas", 12, "SINT64", True, ""),
+            ("timestamp", 15, "INT64", False, ""),
+        ),
+    ),
+    (
+        "TimeSeries",
+        (
+            ("labels", 1, "MESSAGE", True, "Label"),
+            ("samples", 2, "MESSAGE", True, "Sample"),
+            ("histograms", 4, "MESSAGE", True, "Histogram"),
+        ),
+    ),
+    (
+        "MetricMetadata",
+        (
+            ("type", 1, "INT32", False, ""),  # an enum on the wire is a varint, as int32
+            ("metric_family_name", 2, "STRING", False, ""),
+            ("help", 4, "STRING", False, ""),
+            ("unit", 5, "STRING", False, ""),
+        ),
+    ),
+    (
+        "WriteRequest",
+        (
+            ("timeseries", 1, "MESSAGE", True, "TimeSeries"),
+            ("metadata", 3, "MESSAGE", True, "MetricMetadata"),
+        ),
+    ),
+)
+
+
 def _message_classes() -> dict[str, Any]:
-    """WriteRequest and its parts, from a descriptor built here (once)."""
+    """WriteRequest and its parts, from a descriptor built here (once) from ``_SCHEMA``."""
     if _messages:
         return _messages
     try:
@@ -89,37 +155,17 @@ def _message_classes() -> dict[str, Any]:
     proto = descriptor_pb2.FileDescriptorProto(
         name="loadgen_prompb.proto", package="prometheus", syntax="proto3"
     )
-
-    def message(name: str, *fields: tuple[str, int, int, int, str]) -> None:
+    for name, fields in _SCHEMA:
         msg = proto.message_type.add(name=name)
-        for field_name, number, kind, label, type_name in fields:
-            f = msg.field.add(name=field_name, number=number, type=kind, label=label)
+        for field_name, number, kind, repeated, type_name in fields:
+            label = d.LABEL_REPEATED if repeated else d.LABEL_OPTIONAL
+            f = msg.field.add(name=field_name, number=number, type=getattr(d, "TYPE_" + kind))
+            f.label = label
             if type_name:
-                f.type_name = type_name
-
-    one, many = d.LABEL_OPTIONAL, d.LABEL_REPEATED
-    message("Label", ("name", 1, d.TYPE_STRING, one, ""), ("value", 2, d.TYPE_STRING, one, ""))
-    message("Sample", ("value", 1, d.TYPE_DOUBLE, one, ""), ("timestamp", 2, d.TYPE_INT64, one, ""))
-    message(
-        "TimeSeries",
-        ("labels", 1, d.TYPE_MESSAGE, many, ".prometheus.Label"),
-        ("samples", 2, d.TYPE_MESSAGE, many, ".prometheus.Sample"),
-    )
-    message(
-        "MetricMetadata",
-        ("type", 1, d.TYPE_INT32, one, ""),  # an enum on the wire is a varint, as int32
-        ("metric_family_name", 2, d.TYPE_STRING, one, ""),
-        ("help", 4, d.TYPE_STRING, one, ""),
-        ("unit", 5, d.TYPE_STRING, one, ""),
-    )
-    message(
-        "WriteRequest",
-        ("timeseries", 1, d.TYPE_MESSAGE, many, ".prometheus.TimeSeries"),
-        ("metadata", 3, d.TYPE_MESSAGE, many, ".prometheus.MetricMetadata"),
-    )
+                f.type_name = f".prometheus.{type_name}"
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
-    for name in ("WriteRequest", "TimeSeries", "Label", "Sample", "MetricMetadata"):
+    for name, _ in _SCHEMA:
         _messages[name] = message_factory.GetMessageClass(
             pool.FindMessageTypeByName(f"prometheus.{name}")
         )
@@ -131,17 +177,21 @@ class RemoteWrite:
 
     A run's series only grow in number and their labels never change, so each push sets the
     new values and timestamp on the messages made before and adds messages only for new
-    series, instead of building thousands of messages every second. ImportError (with the
-    pip line) when protobuf or cramjam is missing.
+    series, instead of building thousands of messages every second. With ``native``,
+    histogram families go as native histograms (``Family.native``: one series per scope,
+    exponential buckets) instead of classic ``_bucket``/``_sum``/``_count`` series; a
+    receiver must accept them (Prometheus: ``--enable-feature=native-histograms``).
+    ImportError (with the pip line) when protobuf or cramjam is missing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, native: bool = False) -> None:
         try:
             import cramjam
         except ImportError as exc:
             raise ImportError(_MISSING) from exc
         self._compress = cramjam.snappy.compress_raw
         classes = _message_classes()
+        self.native = native
         self._request = classes["WriteRequest"]()
         self._samples: dict[tuple[str, Labels], Any] = {}
         self._families: set[str] = set()
@@ -157,21 +207,40 @@ class RemoteWrite:
                 request.metadata.add(
                     type=_KINDS[family.kind], metric_family_name=family.name, help=family.help
                 )
+            if self.native and family.kind == "histogram":
+                self._natives(family, timestamp_ms)
+                continue
             for name, labels, value in family.series:
                 sample = samples.get((name, labels))
                 if sample is None:
-                    sample = samples[name, labels] = self._new_series(name, labels)
+                    sample = samples[name, labels] = self._new_series(name, labels).samples.add()
                 sample.value = value
                 sample.timestamp = timestamp_ms
         return bytes(self._compress(request.SerializeToString()))
+
+    def _natives(self, family: Family, timestamp_ms: int) -> None:
+        for labels, native in family.native:
+            message = self._samples.get((family.name, labels))
+            if message is None:
+                message = self._samples[family.name, labels] = self._new_series(
+                    family.name, labels
+                ).histograms.add()
+            message.count_int = native.count
+            message.sum = native.sum
+            message.schema = native.schema
+            message.timestamp = timestamp_ms
+            del message.positive_spans[:]
+            for offset, length in native.spans:
+                message.positive_spans.add(offset=offset, length=length)
+            message.positive_deltas[:] = native.deltas
 
     def _new_series(self, name: str, labels: Labels) -> Any:
         series = self._request.timeseries.add()
         for key, text in sorted([("__name__", name), *((k, v) for k, v in labels if v != "")]):
             series.labels.add(name=key, value=text)
-        return series.samples.add()
+        return series
 
 
-def write_request(families: Sequence[Family], timestamp_ms: int) -> bytes:
+def write_request(families: Sequence[Family], timestamp_ms: int, *, native: bool = False) -> bytes:
     """One body from scratch (``RemoteWrite`` for a run's pushes)."""
-    return RemoteWrite().body(families, timestamp_ms)
+    return RemoteWrite(native=native).body(families, timestamp_ms)

@@ -54,7 +54,7 @@ class Sample:
     reasoning_tokens: int | None = None
     # The user abandoned the answer (the chat's ``cancel:``): its own outcome, not an error.
     cancelled: bool = False
-    # Where the time went before the first byte (the fast client only; docs/metrics.md):
+    # Where the time went before the first byte (every client: docs/metrics.md):
     # TCP connect (DNS included) and TLS handshake in seconds, 0 on a reused connection and
     # None when not measured; when the request's bytes started and finished going out.
     connect: float | None = None

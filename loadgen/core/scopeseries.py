@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from loadgen.core.hist import Histogram
+from loadgen.core.hist import Histogram, _tables
 
 __all__ = ["METRICS", "HistMark", "ScopeSeries", "brief", "merge_scoped"]
 
@@ -62,7 +62,7 @@ class HistMark:
         new = hist.count - self.count
         if new <= 0:
             return 0
-        now, first, size = hist.used_counts()
+        now, first, size = _used_counts(hist)
         pad = (self.first - first) * size if self.raw else 0
         was = bytes(pad) + self.raw + bytes(len(now) - pad - len(self.raw))
         diff = int.from_bytes(now, "little") - int.from_bytes(was, "little")
@@ -71,9 +71,33 @@ class HistMark:
             delta.append((first + i // size, int.from_bytes(raw[i : i + size], "little")))
             i += size
         for out in into:
-            out.add_counts(delta)
+            _add_counts(out, delta)
         self.count, self.first, self.raw = hist.count, first, bytes(now)
         return new
+
+
+# Like loadgen.core.promhist, these read a ``Histogram``'s HDR counts directly: the counts
+# as words of memory is what makes ``since`` cheap (hist.py keeps to its 450 lines).
+def _used_counts(hist: Histogram) -> tuple[memoryview, int, int]:
+    """The counts from the min's bucket to the max's as raw bytes (native unsigned words of
+    ``size`` bytes), with the first one's index: ``(view, first, size)``."""
+    h = hist._h
+    size = int(memoryview(h.counts).itemsize)
+    first, end = hist._index(max(h.min_value, hist.lowest)), hist._index(h.max_value) + 1
+    return memoryview(h.counts).cast("B")[first * size : end * size], first, size
+
+
+def _add_counts(hist: Histogram, delta: Sequence[tuple[int, int]]) -> None:
+    """Add ``n`` values to the bucket at ``index`` for each ``(index, n)`` (ascending)."""
+    if not delta:
+        return
+    h = hist._h
+    for index, n in delta:
+        h.counts[index] += n
+        h.total_count += n
+    lows = _tables(hist._unit, hist._shift, h.counts_len)[0]
+    h.min_value = min(h.min_value, lows[delta[0][0]])  # an empty one's is sys.maxsize
+    h.max_value = max(h.max_value, lows[delta[-1][0]])
 
 
 class _Mark:

@@ -181,9 +181,10 @@ def _hist(buckets: Mapping[float, float], total: float) -> dict[str, float]:
 
 
 def merge_windows(windows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One second of a split test (``merge``, ``--processes``): every part scraped the same
-    server, so one view is kept (the part's with the most scrapes, not a sum that would
-    count the server N times) and the failures of all parts are added."""
+    """One second of a split test (``merge``, ``--processes``, ``--ray``): only part 1
+    scrapes, so there is one window; results of runs where several parts scraped the same
+    server keep one view (the part's with the most scrapes, not a sum that would count the
+    server N times). The failures of all parts are added."""
     best = max(windows, key=lambda w: int(w.get("scrapes", 0)))
     failures = sum(int(w.get("failures", 0)) for w in windows)
     return {**best, "failures": failures, "parts": len(windows)}

@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any, cast
 
 from loadgen.core import metrics
 from loadgen.core.hist import Histogram, ValueHistogram
-from loadgen.core.measure import BATCH, US, Values, batch_recorder, measure, plan
+from loadgen.core.measure import BATCH, FLUSH_BUDGET, US, Values, batch_recorder, measure, plan
 from loadgen.core.metrics import Metric
 from loadgen.core.sample import Sample
 from loadgen.core.tokentally import TokenTally
@@ -56,6 +57,7 @@ class Scope:
             if m.per_second or not self.light
         ]
         self._pending: list[Values] = []  # measured, not yet in the histograms
+        self._batch = 16  # flush at this many pending requests (``_flush`` adapts it)
 
     @property
     def hists(self) -> dict[str, Histogram | ValueHistogram]:
@@ -65,11 +67,20 @@ class Scope:
         return self._hists
 
     def _flush(self) -> None:
+        started = perf_counter()
         rows, self._pending = self._pending, []
         for i, record in self._plan:
             batch = [v for row in rows if (v := row[i]) is not None]
             if batch:
                 record(batch)
+        # A batch is recorded in one go, between two events of the loop: long answers (many
+        # inter-token gaps each) make it a pause every stream in flight waits out, so the batch
+        # halves while a flush takes longer than FLUSH_BUDGET and grows back when it is cheap.
+        spent = perf_counter() - started
+        if spent > FLUSH_BUDGET and self._batch > 1:
+            self._batch //= 2
+        elif spent < FLUSH_BUDGET * 0.375 and self._batch < BATCH and len(rows) >= self._batch:
+            self._batch *= 2
 
     def add(self, s: Sample, values: Values) -> None:
         """Count one finished request; ``values`` are its measures (``measure``)."""
@@ -91,26 +102,28 @@ class Scope:
             self.ok += 1
         pending = self._pending
         pending.append(values)
-        if len(pending) >= BATCH:
+        if len(pending) >= self._batch:
             self._flush()
         if error is not None or s.end is None:
             return
-        events = len(s.token_times)
-        usage = s.usage_tokens
         tokens, source = s.output_tokens
         self.output_tokens += tokens
-        self.tally.add(s, light)
-        if not light:  # an interval's record has no use for these
-            if events or usage is not None:  # a chat, not a plain request
-                self.token_sources[source] += 1
-            self.content_events += events
-            if usage is not None:
-                self.usage_tokens += usage
-                self.usage_events += events
-            elif s.usage_rejected is not None:
-                self.usage_rejected += 1
-            if s.without_done:
-                self.without_done[s.without_done] += 1
+        if light:  # an interval's record keeps the token totals only
+            self.tally.input_tokens += s.input_tokens or 0
+            return
+        self.tally.add(s)
+        events = len(s.token_times)
+        usage = s.usage_tokens
+        if events or usage is not None:  # a chat, not a plain request
+            self.token_sources[source] += 1
+        self.content_events += events
+        if usage is not None:
+            self.usage_tokens += usage
+            self.usage_events += events
+        elif s.usage_rejected is not None:
+            self.usage_rejected += 1
+        if s.without_done:
+            self.without_done[s.without_done] += 1
 
     def reset(self) -> None:
         """Zero everything, keeping the histograms' memory (the interval scope is reused)."""

@@ -16,7 +16,15 @@ from typing import Any
 from jinja2 import TemplateSyntaxError, UndefinedError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["BUILTINS", "TemplateError", "check", "render", "render_value", "undeclared"]
+__all__ = [
+    "BUILTINS",
+    "TemplateError",
+    "check",
+    "is_template",
+    "render",
+    "render_value",
+    "undeclared",
+]
 
 # Unknown names are caught when the profile loads (``undeclared``); at run time a variable
 # that is declared but not yet set (extracted by a later step) renders as "".
@@ -62,6 +70,11 @@ def undeclared(value: Any) -> set[str]:
         for v in value:
             names |= undeclared(v)
     return names
+
+
+def is_template(text: str) -> bool:
+    """Does ``text`` hold a ``{{ expression }}`` or a ``{% statement %}``?"""
+    return "{{" in text or "{%" in text
 
 
 def render(text: str, variables: Mapping[str, Any]) -> str:

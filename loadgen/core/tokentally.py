@@ -81,15 +81,12 @@ class TokenTally:
     input: Calibration = field(default_factory=Calibration)
     output: Calibration = field(default_factory=Calibration)
 
-    def add(self, s: Sample, light: bool) -> None:
-        """Count an answered request (``light``: an interval's, which keeps the total only)."""
+    def add(self, s: Sample) -> None:
+        """Count an answered request (an interval's scope adds ``input_tokens`` only)."""
         tokens = s.input_tokens
         if tokens is not None:
             self.input_tokens += tokens
-            if not light:
-                self.sources[s.input_source] += 1
-        if light:
-            return
+            self.sources[s.input_source] += 1
         if s.requested_input is not None and s.usage_prompt is not None:
             self.input.add(s.requested_input, s.usage_prompt)
         if s.exact_output and s.requested_output is not None and s.usage_tokens is not None:

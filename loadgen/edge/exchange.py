@@ -27,7 +27,7 @@ from loadgen.core.template import render_value
 from loadgen.core.wire import UnsafeRequest, unsafe_request
 from loadgen.edge.cancelling import UserCancelled, cancelling_sink, within
 from loadgen.edge.fasthttp import FastClient, FastResponse
-from loadgen.edge.phases import stamp
+from loadgen.edge.phases import HttpxPhases, stamp
 from loadgen.edge.transport import VUClient, classify
 
 if TYPE_CHECKING:
@@ -278,6 +278,7 @@ async def run_http(
             request = client.httpx.build_request(
                 method, url, headers=headers, content=content, files=files, data=data
             )
+            request.extensions["trace"] = HttpxPhases(sample, tls=request.url.scheme == "https")
             response = await client.httpx.send(request, stream=True)
             try:
                 sample.status = view.status = response.status_code
@@ -360,6 +361,7 @@ async def _httpx_exchange(
         _refuse_unsafe(path, headers)
         async with asyncio.timeout(timeout):
             request = client.build_request(method, path, headers=headers, content=content)
+            request.extensions["trace"] = HttpxPhases(sample, tls=request.url.scheme == "https")
             response = await client.send(request, stream=True)
             try:
                 sample.status = response.status_code

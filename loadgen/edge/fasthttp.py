@@ -165,6 +165,12 @@ class FastClient:
         head = (start + fields + "\r\n").encode("latin-1")
         return head + body if body else head
 
+    async def warm(self) -> None:
+        """Open the connection now (``load.warm_connections``), so that the first request
+        reuses it; raises what a request's connect would (``ConnectFailed``, ``LocalLimit``)."""
+        if self._conn is None or self._conn.closed:
+            await self._connect(None)
+
     async def _connect(self, deadline: float | None) -> Connection:
         loop = asyncio.get_running_loop()
         limit = self._connect_timeout

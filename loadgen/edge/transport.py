@@ -68,9 +68,16 @@ class ClientFactory:
         self._ssl = ctx
         # One deadline sweep for every VU's fast connection; timeouts fire up to a tick late.
         self.deadlines = Deadlines(tick=min(max(timeout / 50, 0.001), 0.05))
+        #: Clients connected before the run (``load.warm_connections``): VUs take these first.
+        self.warm: list[VUClient] = []
 
     def client(self) -> VUClient:
-        return VUClient(self)
+        return self.warm.pop() if self.warm else VUClient(self)
+
+    async def aclose_warm(self) -> None:
+        """Close the warmed clients no VU took (a plan that never reached its peak)."""
+        while self.warm:
+            await self.warm.pop().aclose()
 
     def fast_client(self) -> FastClient:
         ctx = self._ssl if isinstance(self._ssl, ssl.SSLContext) else None

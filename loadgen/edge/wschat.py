@@ -5,6 +5,12 @@ token message is stamped when it arrives. Connecting is measured as its own requ
 (``ws.connect``); a failed handshake (HTTP 401/403 → ``auth``) or a refused connection
 (``connect``) is counted and the next attempt waits (backoff doubling to 30 s). A connection that
 closes mid-answer breaks that answer (``stream_broken``) and is counted as a drop.
+
+Connection phases (docs/metrics.md): the VU opens the TCP socket itself (``connect``), so
+websockets' TLS handshake is timed apart from it (``tls``: until the protocol's
+``connection_made``); the question that opened the connection carries both, a question on an
+open socket is ``reused`` (0 for both). ``send`` is the question's frame going out, ``wait``
+from there to the first message back. The upgrade request itself shows in ``ws.connect``.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
@@ -38,6 +46,37 @@ def _kind_for_code(code: Any) -> ErrorKind:
     return ErrorKind.PROTOCOL
 
 
+class _Timed(ClientConnection):
+    """websockets' connection, stamped when its transport is up (after TLS, before the upgrade)."""
+
+    made = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.made = monotonic()
+        super().connection_made(transport)
+
+
+async def _tcp(host: str, port: int) -> socket.socket:
+    """A connected non-blocking socket to the first address of ``host`` that answers."""
+    loop = asyncio.get_running_loop()
+    failure: OSError = OSError(f"{host} has no address")
+    for family, kind, proto, _, address in await loop.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, address)
+        except BaseException as exc:
+            sock.close()
+            if not isinstance(exc, OSError):
+                raise
+            failure = exc
+        else:
+            return sock
+    raise failure
+
+
 class WsChat:
     def __init__(
         self,
@@ -58,6 +97,9 @@ class WsChat:
         self._ws: ClientConnection | None = None
         self._backoff = 0.0
         self._next_try = 0.0
+        # The phases of the latest connection opened (seconds; tls None for ws://).
+        self._connect_s: float | None = None
+        self._tls_s: float | None = None
 
     async def _ensure(self, spec: WsTask, token: str | None, headers: dict[str, str]) -> bool:
         if self._ws is not None:
@@ -75,13 +117,8 @@ class WsChat:
         try:
             if unsafe:
                 raise UnsafeRequest(unsafe)
-            self._ws = await connect(
-                url,
-                additional_headers=headers,
-                open_timeout=self._connect_timeout,
-                max_size=self._max_size,
-                ping_interval=None,
-            )
+            async with asyncio.timeout(self._connect_timeout):
+                self._ws = await self._open(url, headers)
             sample.status = 101
             sample.first_byte = sample.end = monotonic()
             self._backoff = 0.0
@@ -111,6 +148,31 @@ class WsChat:
             return False
         return True
 
+    async def _open(self, url: str, headers: dict[str, str]) -> ClientConnection:
+        """TCP by hand (timed), then TLS and the upgrade by websockets over that socket."""
+        parts = urlsplit(url)
+        secure = parts.scheme == "wss"
+        self._connect_s = self._tls_s = None
+        began = monotonic()
+        sock = await _tcp(parts.hostname or "", parts.port or (443 if secure else 80))
+        tcp = monotonic()
+        self._connect_s = tcp - began
+        try:
+            ws = await connect(
+                url,
+                sock=sock,
+                create_connection=_Timed,
+                additional_headers=headers,
+                max_size=self._max_size,
+                ping_interval=None,
+            )
+        except BaseException:
+            sock.close()
+            raise
+        if secure and isinstance(ws, _Timed):
+            self._tls_s = ws.made - tcp
+        return ws
+
     async def ask(
         self,
         spec: WsTask,
@@ -124,17 +186,25 @@ class WsChat:
     ) -> ResponseView:
         """Send one question and read its answer into ``sample``."""
         view = ResponseView()
-        if not await self._ensure(spec, token, headers):
+        reused = self._ws is not None
+        opened = await self._ensure(spec, token, headers)
+        sample.reused = reused
+        if reused:
+            sample.connect, sample.tls = 0.0, (0.0 if self._base.startswith("wss") else None)
+        else:
+            sample.connect, sample.tls = self._connect_s, self._tls_s
+        if not opened:
             sample.error, sample.message = ErrorKind.CONNECT, "no WebSocket connection"
             sample.end = monotonic()
             return view
         ws = self._ws
         assert ws is not None
-        sample.send = monotonic()
+        sample.send = sample.write_start = monotonic()
         parts: list[str] = []
         try:
             async with asyncio.timeout(timeout):
                 await ws.send(json.dumps(message))
+                sample.written = monotonic()
                 await _read_answer(ws, spec, sample, view, parts if keep_text else None)
         except asyncio.CancelledError:
             sample.interrupted = True

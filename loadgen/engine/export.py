@@ -33,7 +33,8 @@ _LINGER_CAP = 30.0
 
 @dataclass(frozen=True, kw_only=True)
 class ExportOptions:
-    """``remote_write``: receiver URLs (``--out prometheus=URL``); ``metrics_port``: serve
+    """``remote_write``: receivers (``--out prometheus=URL``, ``?histograms=native`` for
+    native histograms: ``promwire.receiver``); ``metrics_port``: serve
     ``/metrics`` there (``--metrics-port``), on ``metrics_host``; ``run_id``: the label."""
 
     remote_write: tuple[str, ...] = ()
@@ -74,21 +75,25 @@ class Exporter:
             ("segment", f"{index + 1}/{count}"),
         )
         self.server: MetricsServer | None = None
-        self.writers = [RemoteWriter(url) for url in options.remote_write]
+        receivers = [promwire.receiver(text) for text in options.remote_write]
+        self.writers = [RemoteWriter(url) for url, _ in receivers]
+        self._native = [native for _, native in receivers]  # per writer
+        self._collector = promseries.Collector(native=any(self._native))
         #: Pushes tried, failed and skipped (the previous one still on its way).
         self.pushes = self.failed = self.skipped = 0
         self.first_failure = ""
         self._families: list[promseries.Family] = []
         self._gauges: dict[str, float] = {}
         self._push: asyncio.Task[None] | None = None
-        self._encoder: promwire.RemoteWrite | None = None
+        self._encoders: dict[bool, promwire.RemoteWrite] = {}  # by native
         self._final = False  # the run is over: _families hold its final numbers
         self._watch: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Exporter:
         if self.writers:
             try:  # missing protobuf/cramjam: say so before the run, not after it
-                self._encoder = promwire.RemoteWrite()
+                for native in set(self._native):
+                    self._encoders[native] = promwire.RemoteWrite(native=native)
             except ImportError as exc:
                 await self._close_writers()
                 raise StartError(str(exc)) from exc
@@ -164,7 +169,7 @@ class Exporter:
     def _refresh(self) -> None:
         recorder = self.runner.recorder
         if recorder is not None:
-            self._families = promseries.collect(recorder, self.labels, self._gauges)
+            self._families = self._collector.collect(recorder, self.labels, self._gauges)
 
     def _text(self) -> str:
         """A scrape: the numbers as they are now (nothing is collected between scrapes when
@@ -174,15 +179,16 @@ class Exporter:
             self._refresh()
         return promwire.exposition(self._families)
 
-    def _body(self) -> bytes:
-        assert self._encoder is not None
-        return self._encoder.body(self._families, int(time.time() * 1000))
+    def _body(self) -> dict[bool, bytes]:
+        """The body of each histogram form a receiver wants (classic, native)."""
+        now = int(time.time() * 1000)
+        return {native: e.body(self._families, now) for native, e in self._encoders.items()}
 
-    async def _send(self, body: bytes) -> None:
-        for writer in self.writers:
+    async def _send(self, bodies: dict[bool, bytes]) -> None:
+        for writer, native in zip(self.writers, self._native, strict=True):
             self.pushes += 1
             try:
-                await writer.push(body)
+                await writer.push(bodies[native])
             except RuntimeError as exc:
                 self.failed += 1
                 self.first_failure = self.first_failure or str(exc)

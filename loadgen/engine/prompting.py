@@ -21,9 +21,10 @@ from typing import Any
 from loadgen.core.bpe import Tokenizer, default_tokenizer
 from loadgen.core.datasets import Dataset, DatasetError, Draws, Fields, Lengths
 from loadgen.core.errors import StartError
+from loadgen.core.lengths import Fixed
 from loadgen.core.profile.model import ChatTask, DataPools, Profile, Task
 from loadgen.core.prompts import Prefixes, PromptBuilder, default_corpus
-from loadgen.core.template import render
+from loadgen.core.template import is_template, render
 from loadgen.edge.hftokenizer import load_tokenizer
 
 __all__ = ["Plan", "Prompts", "Turn", "chat_tasks", "plan"]
@@ -55,6 +56,7 @@ class Plan:
     conversation: bool = False
     system: str | None = None  # a dataset row's own system prompt
     entry: int | None = None  # the dataset entry drawn
+    fixed: bool = False  # nothing drawn or rendered: the same plan every time
 
 
 class Prompts:
@@ -184,6 +186,10 @@ def _output(chat: ChatTask | None, rng: random.Random) -> int | None:
     return chat.output_tokens.sample(rng)
 
 
+def _fixed_output(chat: ChatTask) -> bool:
+    return chat.output_tokens is None or isinstance(chat.output_tokens, Fixed)
+
+
 def plan(
     task: Task,
     prompts: Prompts | None,
@@ -222,7 +228,8 @@ def _one(
     if spec is None:
         return Plan(turns=[Turn("", None, out)])
     if spec.prompt is not None:
-        return Plan(turns=[Turn(render(spec.prompt, variables), None, out)])
+        fixed = not is_template(spec.prompt) and (chat is None or _fixed_output(chat))
+        return Plan(turns=[Turn(render(spec.prompt, variables), None, out)], fixed=fixed)
     questions = pools.questions
     category = spec.category or ("simple" if "simple" in questions else next(iter(questions), None))
     text = "Hello" if category is None else rng.choice(questions[category])

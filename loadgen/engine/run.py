@@ -53,6 +53,7 @@ from loadgen.engine.scrape import scrape_service
 from loadgen.engine.services import RunServices
 from loadgen.engine.steps import StepSource
 from loadgen.engine.vu import VUContext
+from loadgen.engine.warmup import connect_ahead, warm_count
 from loadgen.engine.writer import ResultWriter
 
 __all__ = ["Engine"]
@@ -118,6 +119,7 @@ class Engine:
         self.limit_warnings: list[str] = []  # set on entering: file-descriptor limit, …
         self.writer: ResultWriter | None = None
         self.recorder: Recorder | None = None
+        self._factory: ClientFactory | None = None  # one per run: warmed clients come from it
 
     async def __aenter__(self) -> Engine:
         load = self.profile.load
@@ -209,10 +211,14 @@ class Engine:
             await self._wait_for_start(self.start_at)
             if self.control.stopping:
                 self.control.explain(" while waiting for the start")
+        # load.warm_connections: connected before t = 0, counted apart from any request.
+        warmed = await connect_ahead(self._clients(), warm_count(self.profile.load, self.segment))
         start = self.control.run_clock.now()
         self.control.started(start)
         started_wall = time.time()
         header, ctx = self._open_outputs(start, started_wall)
+        for name, n in warmed.items():
+            ctx.count(name, n)
         ticker = asyncio.create_task(self._intervals.tick(), name="loadgen-ticker")
         try:
             if not self.control.stopping:  # stopped while waiting for --start-at: send nothing
@@ -273,7 +279,9 @@ class Engine:
             unit=profile.load.unit,
             planned=self._planned,
             on_close=self._check_aborts,
-            server=scrape_service(profile.target, self.base_url, self.control.run_clock, start),
+            server=scrape_service(
+                profile.target, self.base_url, self.control.run_clock, start, self.segment[0]
+            ),
         )
         return header, ctx
 
@@ -334,20 +342,10 @@ class Engine:
     ) -> VUContext:
         """What the VUs of this run share: clients, pools, auth, limits, and where samples go."""
         profile = self.profile
-        factory = ClientFactory(
-            self.base_url,
-            timeout=profile.target.timeout,
-            connect_timeout=profile.target.connect_timeout,
-            verify=profile.target.verify,
-            headers=profile.target.headers,
-            fast=profile.target.transport == "fast",
-            max_response_size=profile.target.max_response_size,
-            max_line=profile.target.max_line,
-        )
         return VUContext(
             pools=profile.data,
             record=record,
-            new_client=factory.client,
+            new_client=self._clients().client,
             timeout=profile.target.timeout,
             run_tag=f"{self.seed:x}",
             base_url=self.base_url,
@@ -366,11 +364,28 @@ class Engine:
             bedrock=self._services.bedrock if profile.aws is not None else None,
         )
 
+    def _clients(self) -> ClientFactory:
+        """The run's per-VU client factory (one: the warm-up fills the pool VUs draw from)."""
+        if self._factory is None:
+            target = self.profile.target
+            self._factory = ClientFactory(
+                self.base_url,
+                timeout=target.timeout,
+                connect_timeout=target.connect_timeout,
+                verify=target.verify,
+                headers=target.headers,
+                fast=target.transport == "fast",
+                max_response_size=target.max_response_size,
+                max_line=target.max_line,
+            )
+        return self._factory
+
     async def _drain(self, grace: float) -> None:
         """The graceful stop (loadgen.engine.crowd), then close what the run shared."""
         await self._crowd.drain(grace, self.control)
         if self._open_users is not None:
             await self._open_users.aclose()
+        await self._clients().aclose_warm()
         await self._services.aclose()
 
     def _planned(self, elapsed: float) -> float:

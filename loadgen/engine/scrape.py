@@ -5,7 +5,8 @@ last one when the run ends, so the counters' increase covers every request. Each
 stamped on the result's time axis when it arrived, parsed (``loadgen.core.promtext``) down
 to the series the preset names, and kept; the intervals ticker asks for each second's
 window (``window``), and the result for the whole run's (``section``). A failed scrape is
-counted with its reason and the run goes on.
+counted with its reason and the run goes on. In a split run (``--processes``, ``--ray``,
+``--segment``) only part 1 scrapes: one server, scraped once per interval.
 
 Memory stays flat however long the run: per replica only its first scrape, the last one a
 window ended on, those not yet in a window, and running sums of its gauges are kept.
@@ -67,11 +68,14 @@ class _Replica:
 
 
 def scrape_service(
-    target: TargetSpec, base_url: str, clock: Clock, start: float
+    target: TargetSpec, base_url: str, clock: Clock, start: float, part: int = 0
 ) -> ScrapeService | None:
-    """The run's scrape service, or None when the profile scrapes nothing."""
+    """The run's scrape service, or None when the profile scrapes nothing or this is not
+    the first part (``part``: 0-based) of a split run: every part of ``--processes`` or
+    ``--ray`` runs against the same server, so part 1 alone scrapes it, once per interval,
+    and the merged result carries its series (scraping it N times would load it N times)."""
     spec = target.metrics
-    if spec is None or not spec.urls:
+    if spec is None or not spec.urls or part != 0:
         return None
     urls = [f"{base_url}/metrics" if u == "builtin" else u for u in spec.urls]
     return ScrapeService(spec, urls, clock, start, target.verify)

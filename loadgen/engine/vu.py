@@ -11,18 +11,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from loadgen.core.checks import ResponseView, extract, holds
-from loadgen.core.errors import ErrorKind
+from loadgen.core.checks import ResponseView
 from loadgen.core.profile.model import (
-    Condition,
     Correlation,
     DataPools,
-    Extract,
     HttpTask,
     Task,
     ThinkTime,
@@ -36,6 +33,7 @@ from loadgen.edge.auth.base import NoAuth, OutgoingRequest, VUAuth
 from loadgen.edge.transport import VUClient
 from loadgen.engine.prompting import Plan, Prompts, plan
 from loadgen.engine.requesters import Requester, requester_kind, send_http
+from loadgen.engine.settle import settle
 
 __all__ = ["VU", "VUContext"]
 
@@ -117,6 +115,7 @@ class VU:
         # The requester of each task, chosen on its first request (one per protocol).
         self._requesters: dict[type[Requester], Requester] = {}
         self._by_task: dict[int, Requester] = {}
+        self._fixed: dict[int, Plan] = {}  # the plan of each task that sends the same each time
 
     def stop(self) -> None:
         """Finish the current request (if any), run on_stop, and exit."""
@@ -220,14 +219,23 @@ class VU:
 
     async def do_task(self, client: VUClient, task: Task, t0: float) -> float:
         """Run one task (a conversation runs all its turns); return when the last one ended."""
-        todo = plan(task, self.ctx.prompts, self.ctx.pools, self.vars, self.rng)
+        todo = self._fixed.get(id(task)) or plan(
+            task, self.ctx.prompts, self.ctx.pools, self.vars, self.rng
+        )
+        if todo.fixed:  # the same every time: planned once (a benchmark's bare chat)
+            self._fixed[id(task)] = todo
         try:
             if todo.conversation:
                 return await self._conversation(client, task, t0, todo)
-            inputs = [turn.input_tokens for turn in todo.turns]
-            known = None if None in inputs else sum(i or 0 for i in inputs)
-            self._lengths = (known, todo.turns[0].output_tokens)
-            messages = [{"role": "user", "content": turn.text} for turn in todo.turns]
+            turns = todo.turns
+            if len(turns) == 1:
+                self._lengths = (turns[0].input_tokens, turns[0].output_tokens)
+                messages = [{"role": "user", "content": turns[0].text}]
+            else:  # an embeddings batch
+                inputs = [turn.input_tokens for turn in turns]
+                known = None if None in inputs else sum(i or 0 for i in inputs)
+                self._lengths = (known, turns[0].output_tokens)
+                messages = [{"role": "user", "content": turn.text} for turn in turns]
             if todo.system is not None:
                 messages.insert(0, {"role": "system", "content": todo.system})
             end, _ = await self._request(client, task, t0, messages)
@@ -302,7 +310,9 @@ class VU:
             self.in_request = True
             try:
                 view = await self._requester(task).send(client, task, sample, messages, needs_text)
-                self._after(task, sample, view)
+                wait = settle(self.ctx, self.vars, task, sample, view)
+                if wait is not None:
+                    self._not_before = monotonic() + wait
                 if self.ctx.on_response is not None:
                     self.ctx.on_response(sample, view)
             finally:
@@ -360,87 +370,6 @@ class VU:
             for pair in parse_qsl(urlsplit(request.url).query):
                 if pair not in old:
                     self.ctx.learn(pair[1])
-
-    def _after(self, task: Task, sample: Sample, view: ResponseView) -> None:
-        """Checks, counters, extraction and Retry-After, once the response is in."""
-        if sample.status == 429 and self.ctx.honor_retry_after:
-            retry = _retry_after(view.header("retry-after"))
-            if retry is not None:
-                self._not_before = monotonic() + min(retry, self.ctx.max_retry_after)
-        if sample.interrupted:
-            return
-        for cond in task.count:
-            if holds(_rendered(cond, self.vars), view):
-                self.ctx.count(cond.name, 1)
-        if sample.error in _STATUS_KINDS and _status_declared(task, sample.status):
-            sample.error, sample.message = None, ""  # a status check lists it: expected
-        if sample.error is None:
-            failed = []
-            for cond in task.checks:
-                ok = holds(_rendered(cond, self.vars), view)
-                self.ctx.check(cond.name, ok)
-                if not ok:
-                    failed.append(cond.name)
-            if failed:
-                sample.error = ErrorKind.CHECK
-                sample.message = "check failed: " + ", ".join(failed)
-        else:
-            for cond in task.checks:  # a failed request fails its checks (it keeps its kind)
-                self.ctx.check(cond.name, False)
-        for rule in task.extract:
-            value = extract(rule, view)
-            if value is not None:
-                self.vars[rule.name] = value
-        if sample.error is None:
-            for rule in task.observe:
-                number = _observed(rule, view, sample)
-                if number is not None:
-                    self.ctx.observe(rule.name, number)
-
-
-_STATUS_KINDS = frozenset(
-    (ErrorKind.HTTP_4XX, ErrorKind.HTTP_429, ErrorKind.HTTP_5XX, ErrorKind.AUTH)
-)
-
-
-def _status_declared(task: Task, status: int | None) -> bool:
-    """Does one of the task's status checks list this status (``status: [201, 409]``)?"""
-    return status is not None and any(
-        c.kind == "status" and status in c.values for c in task.checks
-    )
-
-
-def _rendered(cond: Condition, variables: dict[str, Any]) -> Condition:
-    """A condition whose expected value or text holds ``{{ variables }}``, rendered."""
-    if isinstance(cond.equals, str) and "{{" in cond.equals:
-        return replace(cond, equals=render(cond.equals, variables))
-    if "{{" in cond.text:
-        return replace(cond, text=render(cond.text, variables))
-    return cond
-
-
-def _observed(rule: Extract, view: ResponseView, sample: Sample) -> float | None:
-    """The number a custom histogram records from one response, if it has one."""
-    if rule.source == "answer_length":
-        return float(len(view.answer)) if view.answer is not None else None
-    if rule.source == "output_tokens":
-        return float(sample.output_tokens[0])
-    if rule.source == "body_size":
-        return float(len(view.body)) if view.body is not None else None
-    raw = extract(rule, view)
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: rare for APIs; ignored rather than guessed
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:

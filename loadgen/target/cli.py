@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
 
+from loadgen.core import collector
 from loadgen.target.config import TargetConfig
 from loadgen.target.flags import build_parser, config_from_args
 from loadgen.target.server import serve
@@ -107,7 +108,7 @@ def serve_main(argv: list[str] | None = None) -> int:
     _raise_nofile()
     coro: Coroutine[Any, Any, bool] = _run(config, until_stdin_closes=args.until_stdin_closes)
     try:
-        with asyncio.Runner(loop_factory=factory) as runner:
+        with collector.tuned(), asyncio.Runner(loop_factory=factory) as runner:
             orphaned = runner.run(coro)
     except OSError as exc:
         sys.stderr.write(

@@ -28,6 +28,7 @@ _LOAD_KEYS = (
     "burstiness",
     "max_in_flight",
     "queue",
+    "warm_connections",
     *(k for k in _REPLAY_KEYS if k not in ("model", "duration", "max_in_flight", "graceful_stop")),
 )
 _BREAKPOINT_KEYS = (
@@ -111,6 +112,12 @@ def _sends_something(check: Checker, stages: list[Stage], path: Path_, level_key
 def _open_options(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any]:
     """The open model's own keys: arrival process, burstiness, in-flight cap, queueing."""
     _no_replay_keys(check, ld, path)
+    if "warm_connections" in ld:
+        check.bad(
+            (*path, "warm_connections"),
+            "warm_connections applies to the closed model only (an arrival has no VU to warm)",
+            "set model: closed, or remove it",
+        )
     arrival = check.one_of(
         ld.get("arrival"),
         (*path, "arrival"),
@@ -132,7 +139,7 @@ def _open_options(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[st
 
 
 def _closed(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any]:
-    """The closed model has none of the open model's keys."""
+    """The closed model has none of the open model's keys; it may warm its connections."""
     _no_replay_keys(check, ld, path)
     for key in ("arrival", "burstiness", "max_in_flight", "queue"):
         if key in ld:
@@ -141,7 +148,8 @@ def _closed(check: Checker, ld: Mapping[str, Any], path: Path_) -> dict[str, Any
                 f"{key} applies to the open model only",
                 "set model: open, or remove it",
             )
-    return {}
+    warm = check.typed(ld.get("warm_connections"), (*path, "warm_connections"), bool, False)
+    return {"warm_connections": warm}
 
 
 def _no_replay_keys(check: Checker, ld: Mapping[str, Any], path: Path_) -> None:

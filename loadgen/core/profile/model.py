@@ -297,6 +297,7 @@ class Load:
     stages: tuple[Stage, ...] = ()
     start: float = 0.0  # level at t = 0 before the first stage ramps
     graceful_stop: float = 10.0  # in-flight requests may finish this long after the end
+    warm_connections: bool = False  # closed model: each VU's connection opened before t = 0
     # open model only
     arrival: Literal["constant", "poisson", "gamma"] = "constant"
     burstiness: float = 1.0  # gamma shape: 1 = Poisson, < 1 burstier

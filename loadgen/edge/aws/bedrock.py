@@ -16,6 +16,7 @@ from typing import Any
 from loadgen.core.errors import ErrorKind
 from loadgen.core.sample import Sample
 from loadgen.edge.aws.errors import classify_aws
+from loadgen.edge.aws.phases import phases_of
 
 __all__ = ["bedrock_messages", "converse_request", "run_converse_stream"]
 
@@ -75,7 +76,8 @@ async def run_converse_stream(
     in_stream = False
     try:
         async with asyncio.timeout(timeout):
-            response = await client.converse_stream(**request)
+            with phases_of(sample):
+                response = await client.converse_stream(**request)
             sample.first_byte = clock()
             sample.status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 200))
             in_stream = True

@@ -13,6 +13,8 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
+from loadgen.edge.aws.phases import traced_session_class
+
 __all__ = ["AwsClients", "client_config"]
 
 DEFAULT_POOL = 200
@@ -28,6 +30,7 @@ def client_config(
     from aiobotocore.config import AioConfig
 
     return AioConfig(
+        http_session_cls=traced_session_class(),  # connection phases (edge/aws/phases.py)
         max_pool_connections=max(max_pool_connections, 10),
         retries={"mode": "standard", "total_max_attempts": 1},
         connect_timeout=connect_timeout,

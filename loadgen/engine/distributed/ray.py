@@ -70,7 +70,7 @@ class SegmentActor:
         self._task = asyncio.create_task(self._run(start_at))
 
     async def _run(self, start_at: float) -> dict[str, Any]:
-        from loadgen.engine import collector
+        from loadgen.core import collector
         from loadgen.engine.steps import QueueSteps
 
         if self.profile.breakpoint is not None and self._steps is None:
