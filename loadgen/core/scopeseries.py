@@ -16,6 +16,7 @@ briefs carry their histogram, so ``--processes`` and ``--ray`` merge them exactl
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -65,10 +66,11 @@ class HistMark:
         now, first, size = _used_counts(hist)
         pad = (self.first - first) * size if self.raw else 0
         was = bytes(pad) + self.raw + bytes(len(now) - pad - len(self.raw))
-        diff = int.from_bytes(now, "little") - int.from_bytes(was, "little")
-        raw, i, delta = diff.to_bytes(len(now), "little"), 0, []
+        order = sys.byteorder  # the words are C unsigned longs, in the machine's order
+        diff = int.from_bytes(now, order) - int.from_bytes(was, order)
+        raw, i, delta = diff.to_bytes(len(now), order), 0, []
         while (i := _ZEROS.match(raw, i).end() // size * size) < len(raw):  # type: ignore[union-attr]
-            delta.append((first + i // size, int.from_bytes(raw[i : i + size], "little")))
+            delta.append((first + i // size, int.from_bytes(raw[i : i + size], order)))
             i += size
         for out in into:
             _add_counts(out, delta)
