@@ -6,7 +6,8 @@ histogram work to every request. Instead, at each interval's close, the differen
 a leaf's totals now and at the last close is what that leaf recorded in the interval:
 exact for the counts, and exact for the TTFT and E2E histograms (``since``). Cost per leaf
 and metric and second: a subtraction of two integers the size of the histogram's used
-range, in C, and a Python step per bucket that gained values.
+range, in C, and a Python step per bucket that gained values; the summaries are read from
+those buckets too (``_used_brief``). Measured: ~3 ms a second for 5 names.
 
 A scope's interval entry is ``{"requests", "errors", "ttft": Brief, "e2e": Brief}``; the
 briefs carry their histogram, so ``--processes`` and ``--ray`` merge them exactly
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from typing import Any, Protocol
 
 from loadgen.core.hist import Histogram, _tables
@@ -51,18 +54,17 @@ class HistMark:
         self.first = 0
         self.raw = b""
 
-    def since(self, hist: Histogram, into: Sequence[Histogram]) -> int:
+    def since(self, hist: Histogram, into: Sequence[Histogram]) -> list[tuple[int, int]]:
         """Add the values ``hist`` recorded since the mark to each of ``into``; move the mark
-        to now; return how many were new.
+        to now; return them as ``(counts index, how many)`` pairs, ascending.
 
         No count of a growing histogram shrinks and its used range only widens, so the
         difference of the used range's counts read as one integer each (now, and at the mark
         padded to the same range) is the buckets' differences word by word, without borrows:
         one subtraction in C, and only the nonzero words are then read.
         """
-        new = hist.count - self.count
-        if new <= 0:
-            return 0
+        if hist.count <= self.count:
+            return []
         now, first, size = _used_counts(hist)
         pad = (self.first - first) * size if self.raw else 0
         was = bytes(pad) + self.raw + bytes(len(now) - pad - len(self.raw))
@@ -75,7 +77,7 @@ class HistMark:
         for out in into:
             _add_counts(out, delta)
         self.count, self.first, self.raw = hist.count, first, bytes(now)
-        return new
+        return delta
 
 
 # Like loadgen.core.promhist, these read a ``Histogram``'s HDR counts directly: the counts
@@ -114,19 +116,23 @@ class _Mark:
 
 
 class _Acc:
-    """One scope's interval, being added up from its leaves."""
+    """One scope's interval, being added up from its leaves: the histograms (to encode) and
+    the same counts as ``{index: count}`` of the buckets used (to summarise)."""
 
-    __slots__ = ("errors", "hists", "requests")
+    __slots__ = ("errors", "hists", "requests", "used")
 
     def __init__(self) -> None:
         self.requests = 0
         self.errors = 0
         self.hists = {m: Histogram() for m in METRICS}
+        self.used: dict[str, dict[int, int]] = {m: {} for m in METRICS}
 
     def reset(self) -> None:
         self.requests = self.errors = 0
         for h in self.hists.values():
             h.reset()
+        for used in self.used.values():
+            used.clear()
 
 
 class ScopeSeries:
@@ -157,14 +163,18 @@ class ScopeSeries:
             mark.requests, mark.errors = leaf.requests, errors
             hists = leaf.hists
             for m in METRICS:
-                mark.hists[m].since(hists[m], [acc.hists[m] for acc in accs])
+                delta = mark.hists[m].since(hists[m], [acc.hists[m] for acc in accs])
+                for acc in accs:
+                    used = acc.used[m]
+                    for index, n in delta:
+                        used[index] = used.get(index, 0) + n
         out: dict[str, dict[str, dict[str, Any]]] = {group: {} for group, _ in groups}
         for (group, scope), acc in sorted(self._accs.items()):
             if group in out:
                 out[group][scope] = {
                     "requests": acc.requests,
                     "errors": acc.errors,
-                    **{m: brief(h) for m, h in acc.hists.items()},
+                    **{m: _used_brief(acc.used[m], h) for m, h in acc.hists.items()},
                 }
         return out
 
@@ -189,6 +199,27 @@ def brief(hist: Histogram) -> dict[str, Any]:
         "mean": hist.mean_ms,
         "hdr": hist.encode(),
     }
+
+
+def _used_brief(used: Mapping[int, int], hist: Histogram) -> dict[str, Any]:
+    """``brief(hist)``, from ``used``: the buckets ``hist`` holds, ``{index: count}``. The
+    same rules as ``Histogram``'s (percentiles by hdrh's rank, mean of bucket midpoints), in
+    a step per bucket used rather than per bucket of its range: a second's few values."""
+    if not used:
+        return {"count": 0}
+    h = hist._h
+    _, highs, mids = _tables(hist._unit, hist._shift, h.counts_len)
+    items = sorted(used.items())
+    total = sum(n for _, n in items)
+    running = list(accumulate(n for _, n in items))
+    out: dict[str, Any] = {"count": total}
+    for p in (50.0, 95.0, 99.0):
+        at = bisect_left(running, max(int(p * total / 100 + 0.5), 1))
+        out[f"p{p:g}"] = highs[items[at][0]] / 1000.0
+    out["max"] = highs[items[-1][0]] / 1000.0
+    out["mean"] = sum(n * mids[i] for i, n in items) / total / 1000.0
+    out["hdr"] = hist.encode()
+    return out
 
 
 def merge_scoped(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
