@@ -185,20 +185,23 @@ class ScopeSeries:
         return acc
 
 
-def brief(hist: Histogram) -> dict[str, Any]:
-    """An interval's summary of one histogram, with its encoding (``{"count": 0}`` if empty)."""
+def brief(hist: Histogram, *, hdr: bool = True) -> dict[str, Any]:
+    """An interval's summary of one histogram, with its encoding unless ``hdr`` is False
+    (``{"count": 0}`` if empty)."""
     if not hist.count:
         return {"count": 0}
     p = hist.percentiles_ms((50.0, 95.0, 99.0))
-    return {
+    out: dict[str, Any] = {
         "count": hist.count,
         "p50": p[50.0],
         "p95": p[95.0],
         "p99": p[99.0],
         "max": hist.max_ms,
         "mean": hist.mean_ms,
-        "hdr": hist.encode(),
     }
+    if hdr:
+        out["hdr"] = hist.encode()
+    return out
 
 
 def _used_brief(used: Mapping[int, int], hist: Histogram) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from loadgen.core.hist import Histogram, ValueHistogram
 from loadgen.core.measure import BATCH, FLUSH_BUDGET, US, Values, batch_recorder, measure, plan
 from loadgen.core.metrics import Metric
 from loadgen.core.sample import Sample
+from loadgen.core.scopeseries import brief
 from loadgen.core.tokentally import TokenTally
 
 __all__ = ["Recorder", "Scope"]
@@ -364,7 +365,7 @@ class Recorder:
         own = {"schedule_lag": sched, "loop_lag": loop}  # the generator's, not a scope's
         for m in self._per_second:
             hist = scope.hists[m.name] if m.scoped else own[m.name]
-            record[m.name] = _brief(cast(Histogram, hist), hdr=m.per_second == "hdr")
+            record[m.name] = brief(cast(Histogram, hist), hdr=m.per_second == "hdr")
         # The same histograms serve the next interval, zeroed: a new set every second (a
         # ~240 KB counts array each) grew the process by ~30 MiB over a 4-minute soak as the
         # allocator fragmented; reset() is one memset.
@@ -422,20 +423,3 @@ def _merge(scopes: Iterable[Scope], kept: tuple[Metric, ...]) -> Scope:
     for scope in scopes:
         merged.merge(scope)
     return merged
-
-
-def _brief(hist: Histogram, *, hdr: bool = False) -> dict[str, Any]:
-    if not hist.count:
-        return {"count": 0}
-    p = hist.percentiles_ms((50.0, 95.0, 99.0))
-    out: dict[str, Any] = {
-        "count": hist.count,
-        "p50": p[50.0],
-        "p95": p[95.0],
-        "p99": p[99.0],
-        "max": hist.max_ms,
-        "mean": hist.mean_ms,
-    }
-    if hdr:
-        out["hdr"] = hist.encode()
-    return out
