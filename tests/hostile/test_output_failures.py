@@ -142,10 +142,10 @@ def test_the_disk_fills_up_during_the_run(tmp_path: Path, server: EchoServer) ->
 
 
 def test_reports_fill_the_disk(tmp_path: Path, server: EchoServer) -> None:
-    """The result fits but report.html does not (EFBIG past 24 KiB): exit 3 naming
+    """The result fits but report.html does not (EFBIG past 64 KiB): exit 3 naming
     report.html (a failed write carries no file name of its own), result.json intact."""
     out = tmp_path / "out"
-    rc, _, err, _ = _run([str(_profile(tmp_path, server.url)), "--out", str(out)], fsize=24576)
+    rc, _, err, _ = _run([str(_profile(tmp_path, server.url)), "--out", str(out)], fsize=65536)
     assert rc == OUTPUT_FAILED
     line = _one_error_line(err)
     assert str(out / "report.html") in line
