@@ -212,3 +212,11 @@ def test_a_tiny_mean_with_a_huge_stdev_is_a_problem_not_an_overflow():
         is None
     )
     assert draws(LogNormal(1, MAX_TOKENS))[0] >= 1
+
+
+def test_an_empty_mean_or_stdev_is_named_not_ignored():
+    """``output_tokens: {mean:, stdev:}`` in YAML is two nulls: each is a problem at its key
+    (found by the property test above: they were dropped without a word)."""
+    problems = []
+    assert read_length({"mean": None, "stdev": 64}, ("x",), lambda *p: problems.append(p)) is None
+    assert [(p[0], p[1]) for p in problems] == [(("x", "mean"), "mean is empty")]

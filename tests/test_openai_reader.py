@@ -233,3 +233,19 @@ def test_a_stream_cut_inside_an_event_or_without_content_is_broken(
         reader.feed(read, 0.0)
     with pytest.raises(StreamEnded):
         reader.close(1.0)
+
+
+def test_a_finish_chunk_followed_by_several_usage_chunks_ended_by_its_finish_reason():
+    """Without [DONE], a stream whose finish chunk is followed by two usage-only chunks (one
+    read each) ended by its finish_reason on the fast path as in the full parse: a read that
+    is one usage chunk keeps the reads close() looks at (found by the chunk-shape property
+    test, which the fast path answered 'clean')."""
+    usage = b'data: {"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n\n'
+    finish = (
+        b'data: {"id":"c","choices":[{"index":0,"delta":{"content":"a"},'
+        b'"finish_reason":"stop"}]}\n\n'
+    )
+    reads = [finish, usage, usage]
+    fast, full = reader_outcome(reads, keep_text=False), reader_outcome(reads, keep_text=True)
+    assert fast == full
+    assert fast[-1] == "finish_reason"

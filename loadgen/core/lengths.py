@@ -236,6 +236,9 @@ def _normal(
         if key not in value:
             bad(path, f"{key} is missing", _FORMS)
             ok = False
+        elif value[key] is None:  # `mean:` with nothing after it
+            bad((*path, key), f"{key} is empty", _FORMS)
+            ok = False
     mean = _number(value.get("mean"), (*path, "mean"), bad, least=1)
     stdev = _number(value.get("stdev"), (*path, "stdev"), bad, least=0)
     low = _count(value.get("min", 1), (*path, "min"), bad)

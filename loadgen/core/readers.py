@@ -184,9 +184,11 @@ class OpenAIReader(ReaderBase):
             tokens -= usage.count(_CONTENT_B) - usage.count(_EMPTY_B)  # counted by _event
         if not self._sse.skip_whole_events():
             return False
-        if not done:
+        if not done and not (usage is not None and begin == 0 and end + 2 == len(body)):
             # Kept for close(), which looks for a finish_reason only when [DONE] never came:
-            # scanning every read here cost ~0.4 µs a read (a sixth of a one-event read).
+            # scanning every read here cost ~0.4 µs a read (a sixth of a one-event read). A
+            # read that is one usage chunk is parsed in full (its finish_reason, if any, is
+            # taken there) and keeps the reads before it: servers may send several.
             self._before_last, self._last = self._last, body
         if tokens:
             self.token_times.extend([now] * tokens)
