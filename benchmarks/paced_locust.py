@@ -12,7 +12,7 @@ request (its own ``x-request-id``, send time, TTFT from that send time, end, con
   4 s window seen here); loadgen ramps users in one by one and counts them plainly;
 * TTFT error: its TTFT minus the truth log's (first token minus arrival), request by request,
   for requests sent from a second after the ramp: loadgen's method;
-* lag: gevent has no event-loop lag figure; the user's 100 ms sleeping greenlet gives the hub's
+* lag: gevent has no event-loop lag figure; the user's 10 ms sleeping greenlet gives the hub's
   overshoot, p99 overall and in the worst second after the ramp, like loadgen's probe. Locust's
   own CPU monitor (each second here) and its "CPU usage above 90%" warning are printed too;
 * CPU of the Locust process (``/proc/PID/stat``, sampled every 0.2 s, so the CPU after the
