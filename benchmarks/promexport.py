@@ -133,9 +133,14 @@ def _interval(
 
 
 class _Sink(BaseHTTPRequestHandler):
+    # Keep-alive, as Prometheus's receiver: under HTTP/1.0 each push opened a new connection,
+    # a cost of the sink, not of the export.
+    protocol_version = "HTTP/1.1"
+
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(204)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
