@@ -285,6 +285,24 @@ class _Base:
         new.merge(self)
         return new
 
+    def used(self) -> tuple[int, int]:
+        """The counts indexes of the lowest and the highest value held ((0, -1): none)."""
+        h = self._h
+        if not h.total_count:
+            return 0, -1
+        return self._index(max(h.min_value, self.lowest)), self._index(h.max_value)
+
+    @property
+    def counter_bytes(self) -> int:
+        """Bytes per counter: a C unsigned long (8, or 4 where C longs are 32-bit)."""
+        return int(memoryview(self._h.counts).itemsize)
+
+    def raw_counts(self, first: int, last: int) -> memoryview:
+        """Counters ``first..last`` as their memory (native unsigned words): for readers that
+        add or subtract many counters at once as one integer (promhist, scopeseries)."""
+        size = self.counter_bytes
+        return memoryview(self._h.counts).cast("B")[size * first : size * (last + 1)]
+
     def reset(self) -> None:
         """Forget every value and the out-of-range count; keep the configuration."""
         h = self._h
@@ -292,10 +310,9 @@ class _Base:
             return  # nothing recorded: an interval's scope never touches most of its metrics
         # hdrh's reset() zeroes the 23,552 counters one Python call at a time; only those
         # between the lowest and highest value recorded can be other than 0.
-        if h.total_count:
-            first, last = self._index(h.min_value), self._index(h.max_value)
-            size = ctypes.sizeof(h.counts) // len(h.counts)
-            ctypes.memset(ctypes.addressof(h.counts) + first * size, 0, (last - first + 1) * size)
+        first, last = self.used()
+        size = self.counter_bytes
+        ctypes.memset(ctypes.addressof(h.counts) + first * size, 0, (last - first + 1) * size)
         h.total_count = 0
         h.min_value = sys.maxsize
         h.max_value = 0

@@ -161,16 +161,15 @@ class Summer:
     group's sum is the sum of its members' integers."""
 
     def __init__(self, hists: Sequence[_H]) -> None:
-        full = [h for h in hists if h.count]
-        self.first = min((h._index(max(h._h.min_value, h.lowest)) for h in full), default=0)
-        self.last = max((h._index(h._h.max_value) for h in full), default=-1)
+        full = [h.used() for h in hists if h.count]
+        self.first = min((first for first, _ in full), default=0)
+        self.last = max((last for _, last in full), default=-1)
         self._words: dict[int, int] = {}
 
     def _word(self, h: _H) -> int:
         found = self._words.get(id(h))
         if found is None:
-            size = _size(h)
-            view = memoryview(h._h.counts).cast("B")[size * self.first : size * (self.last + 1)]
+            view = h.raw_counts(self.first, self.last)
             found = self._words[id(h)] = int.from_bytes(view, sys.byteorder)
         return found
 
@@ -180,12 +179,10 @@ class Summer:
         if not full:
             return None
         h = full[0]
-        size = _size(h)
+        size = h.counter_bytes
         if len(full) == 1:  # nothing to add: its own counts, min to max
-            first = h._index(max(h._h.min_value, h.lowest))
-            view = memoryview(h._h.counts).cast("B")
-            counts = _ints(view[size * first : size * (h._index(h._h.max_value) + 1)], size)
-            return Summed(h, _per_unit(h), first, counts, h.count)
+            first, last = h.used()
+            return Summed(h, _per_unit(h), first, _ints(h.raw_counts(first, last), size), h.count)
         # Words added as one integer read in the machine's byte order (so its bytes are the
         # counters' memory again): no count reaches 2**64 (2**32 where C longs are 32-bit,
         # where HDR itself would overflow first), so no carry crosses a word.
@@ -195,11 +192,6 @@ class Summer:
         end = len(data) - (len(data) - len(data.rstrip(b"\0"))) // size * size
         counts = _ints(memoryview(data)[size * skip : end], size)
         return Summed(h, _per_unit(h), self.first + skip, counts, sum(x.count for x in full))
-
-
-def _size(h: _H) -> int:
-    """Bytes per HDR counter (a C unsigned long: 8, or 4 on Windows)."""
-    return int(memoryview(h._h.counts).itemsize)
 
 
 def _ints(data: memoryview, size: int) -> list[int]:

@@ -80,15 +80,11 @@ class HistMark:
         return delta
 
 
-# Like loadgen.core.promhist, these read a ``Histogram``'s HDR counts directly: the counts
-# as words of memory is what makes ``since`` cheap (hist.py keeps to its 450 lines).
 def _used_counts(hist: Histogram) -> tuple[memoryview, int, int]:
     """The counts from the min's bucket to the max's as raw bytes (native unsigned words of
     ``size`` bytes), with the first one's index: ``(view, first, size)``."""
-    h = hist._h
-    size = int(memoryview(h.counts).itemsize)
-    first, end = hist._index(max(h.min_value, hist.lowest)), hist._index(h.max_value) + 1
-    return memoryview(h.counts).cast("B")[first * size : end * size], first, size
+    first, last = hist.used()
+    return hist.raw_counts(first, last), first, hist.counter_bytes
 
 
 def _add_counts(hist: Histogram, delta: Sequence[tuple[int, int]]) -> None:
