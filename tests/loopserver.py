@@ -12,6 +12,7 @@ import json
 import ssl
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, Self
 
 __all__ = [
@@ -22,12 +23,26 @@ __all__ = [
     "chunk",
     "framed",
     "read_request",
+    "self_signed",
     "sse_answer",
     "sse_head",
     "usage",
 ]
 
 TOKENS = 8
+
+
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server TLS context for 127.0.0.1 from a CA made here (trustme), and that CA's
+    certificate as a PEM file in ``folder`` for the client to trust."""
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    bundle = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    return server_ctx, bundle
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> bytes:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 
-import trustme
-from loopserver import SSE_HEAD, framed, read_request, sse_answer
+from loopserver import SSE_HEAD, framed, read_request, self_signed, sse_answer
 from support import chat_profile, run_async
 from test_connect_phases import SseServer, StormServer, raw_rows
 from websockets.asyncio.server import serve
@@ -105,11 +103,7 @@ def test_httpx_tls_and_wait_against_a_delayed_tls_server(tmp_path):
     """httpx over TLS (a CA made by trustme) to a server that holds each first byte 150 ms:
     a new connection has TCP and TLS times, a reused one 0 for both; send + wait spans the
     server's logged arrival and first byte, so it covers the hold."""
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
+    server_ctx, bundle = self_signed(tmp_path)
     out = tmp_path / "out"
     with DelayedServer(tls=server_ctx) as server:
         data = httpx_profile(server.url, users=2, duration="0.5s")
@@ -170,11 +164,7 @@ def test_websocket_tls_is_timed_apart_from_tcp(tmp_path, monkeypatch):
     through SSL_CERT_FILE, which the default SSL context reads): the question that opened the
     socket has a TCP connect and a TLS handshake, the next one reuses it (0 for both), and
     each send + wait covers the server's 100 ms hold, from its own log."""
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
+    server_ctx, bundle = self_signed(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     hold, arrivals = 0.1, []
 

@@ -9,11 +9,9 @@ import csv
 import json
 import select
 import socket
-import ssl
 from pathlib import Path
 
-import trustme
-from loopserver import SSE_HEAD, TOKENS, LoopServer, framed, read_request, sse_answer
+from loopserver import SSE_HEAD, TOKENS, LoopServer, framed, read_request, self_signed, sse_answer
 from support import chat_profile, run_async
 
 import loadgen
@@ -131,11 +129,7 @@ def test_reused_connections_connect_in_zero_and_phases_fit_the_truth_log(tmp_pat
 def test_tls_is_timed_apart_from_tcp(tmp_path):
     """Over TLS (a CA made in the test by trustme): a new connection has both a TCP
     connect and a TLS handshake time, a reused one 0 for both, and every answer is whole."""
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
+    server_ctx, bundle = self_signed(tmp_path)
     out = tmp_path / "out"
     with SseServer(tls=server_ctx) as server:
         data = chat_profile(server.url, users=2, duration="0.5s", report={"raw": True})

@@ -219,11 +219,11 @@ class VU:
 
     async def do_task(self, client: VUClient, task: Task, t0: float) -> float:
         """Run one task (a conversation runs all its turns); return when the last one ended."""
-        todo = self._fixed.get(id(task)) or plan(
-            task, self.ctx.prompts, self.ctx.pools, self.vars, self.rng
-        )
-        if todo.fixed:  # the same every time: planned once (a benchmark's bare chat)
-            self._fixed[id(task)] = todo
+        todo = self._fixed.get(id(task))
+        if todo is None:
+            todo = plan(task, self.ctx.prompts, self.ctx.pools, self.vars, self.rng)
+            if todo.fixed:  # the same every time: planned once (a benchmark's bare chat)
+                self._fixed[id(task)] = todo
         try:
             if todo.conversation:
                 return await self._conversation(client, task, t0, todo)

@@ -157,18 +157,15 @@ def _notes(doc: ResultDoc, known: Facts) -> list[str]:
         lines.append(f"dropped arrivals (max_in_flight reached, not sent): {known.dropped}")
     if overall["interrupted"]:
         lines.append(f"interrupted at the end (not errors): {overall['interrupted']}")
-    if known.cancelled:
-        lines.append("cancelled as the profile asked: " + known.cancelled)
-    if known.connections:
-        lines.append("before the first byte: " + known.connections)
-    if known.connect_warning:
-        lines.append("warning: " + known.connect_warning)
-    if known.token_sources:
-        lines.append("output tokens from: " + known.token_sources)
-    if known.lengths:
-        lines.append("lengths: " + known.lengths)
-    if known.input_tokens:
-        lines.append("input tokens: " + known.input_tokens)
+    said = (
+        ("cancelled as the profile asked: ", known.cancelled),
+        ("before the first byte: ", known.connections),
+        ("warning: ", known.connect_warning),
+        ("output tokens from: ", known.token_sources),
+        ("lengths: ", known.lengths),
+        ("input tokens: ", known.input_tokens),
+    )
+    lines += [label + text for label, text in said if text]
     lines += ["calibration " + line for line in known.calibration]
     if known.server:
         lines.append("server metrics: " + known.server)
