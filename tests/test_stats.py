@@ -188,3 +188,39 @@ def test_the_batch_adapts_to_what_a_flush_costs_and_stays_exact(monkeypatch, bud
         ttft.record_us(round(s.ttft * 1e6))
     assert scope.hists["ttft"].encode() == ttft.encode()
     assert scope.hists["itl"].count == 600 * 31
+
+
+def test_a_taken_interval_keeps_what_ended_before_it_whatever_ends_while_it_is_described():
+    """take_interval swaps the interval out at once; requests recorded while ``describe``
+    yields (the event loop runs between its steps) belong to the next interval, and the
+    reused scopes carry nothing over: every request in exactly one record."""
+    rec = Recorder(start=0.0)
+    for i in range(300):  # more than a batch: rows pending and recorded
+        rec.add(chat(i * 0.003, ttft=0.05, gaps=[0.01] * 3, send_lag=0.001))
+    rec.count("ws_drops", 2)
+    rec.add_dropped()
+    taken = rec.take_interval(1.0, users=4)
+    steps = rec.describe(taken)
+    next(steps)
+    for i in range(7):  # while the record is being made
+        rec.add(chat(1.0 + i * 0.01, ttft=0.4, gaps=[0.02], send_lag=0.002))
+        next(steps)
+    for _ in steps:
+        pass
+    first = taken.record
+    assert (first["requests"], first["users"], first["dropped"]) == (300, 4, 1)
+    assert first["counters"] == {"ws_drops": 2}
+    assert first["ttft"]["count"] == 300
+    assert first["ttft"]["max"] == pytest.approx(50, rel=1e-3)
+    assert Histogram.decode(first["itl"]["hdr"]).count == 900
+    assert first["schedule_lag"]["count"] == 300
+    second = rec.close_interval(2.0, users=4)
+    assert (second["t"], second["requests"], second["dropped"]) == (1.0, 7, 0)
+    assert second["counters"] == {}
+    assert second["ttft"]["count"] == 7
+    assert second["ttft"]["p50"] == pytest.approx(400, rel=1e-3)
+    assert Histogram.decode(second["itl"]["hdr"]).count == 7
+    assert second["schedule_lag"]["count"] == 7
+    third = rec.close_interval(3.0, users=4)  # the first's scopes, reused and zeroed
+    assert third["requests"] == 0
+    assert third["ttft"] == {"count": 0}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate
 from typing import Any, Protocol
 
@@ -143,11 +143,23 @@ class ScopeSeries:
     ) -> dict[str, dict[str, dict[str, Any]]]:
         """``{"by_name": {name: entry}, "by_class": {...}}`` for this interval: every scope
         seen so far (zero counts when idle), ``by_class`` only when there are several."""
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for _ in self.closing(leaves, out):
+            pass
+        return out
+
+    def closing(
+        self, leaves: Mapping[tuple[str, str, str | None], _Leaf], out: dict[str, Any]
+    ) -> Iterator[None]:
+        """``close``, into ``out``, yielding after each leaf and before the summaries, so the
+        caller can let the event loop run between them. A leaf's numbers are read in one
+        step (its counts and histograms agree); a later leaf's may be read a few ms later."""
         for acc in self._accs.values():
             acc.reset()
-        classes = {key[1] for key in leaves}
+        items = list(leaves.items())  # a leaf may be added while this yields
+        classes = {key[1] for key, _ in items}
         groups = _GROUPS if len(classes) > 1 else _GROUPS[:1]
-        for key, leaf in leaves.items():
+        for key, leaf in items:
             accs = [self._acc(group, str(key[part])) for group, part in groups]
             mark = self._marks.get(key)
             if mark is None:
@@ -164,7 +176,9 @@ class ScopeSeries:
                     used = acc.used[m]
                     for index, n in delta:
                         used[index] = used.get(index, 0) + n
-        out: dict[str, dict[str, dict[str, Any]]] = {group: {} for group, _ in groups}
+            yield
+        for group, _ in groups:
+            out[group] = {}
         for (group, scope), acc in sorted(self._accs.items()):
             if group in out:
                 out[group][scope] = {
@@ -172,7 +186,7 @@ class ScopeSeries:
                     "errors": acc.errors,
                     **{m: _used_brief(acc.used[m], h) for m, h in acc.hists.items()},
                 }
-        return out
+                yield
 
     def _acc(self, group: str, scope: str) -> _Acc:
         acc = self._accs.get((group, scope))
