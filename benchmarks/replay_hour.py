@@ -98,7 +98,7 @@ def report(result, offsets, scale, folder: Path, truth: Path, wall: float, trace
     with trace.open() as f:
         rows = list(csv.DictReader(f))
     start = float(raw[0]["t0"])
-    late, lag, lengths_ok, calm = [], [], 0, []
+    late, lag, lengths_ok, calm, split = [], [], 0, [], []
     for row, offset, src in zip(raw, offsets, rows, strict=False):
         scheduled = start + (offset - offsets[0]) * scale
         seen = served.get(row["request_id"])
@@ -106,6 +106,8 @@ def report(result, offsets, scale, folder: Path, truth: Path, wall: float, trace
         if seen is None:
             continue
         late.append(seen["arrival"] - scheduled)
+        if late[-1] > 0.002:  # whose: the generator's (late to send) or after the send
+            split.append((float(row["send"]) - scheduled, seen["arrival"] - float(row["send"])))
         if int(offset // 60) % 10:  # outside the bursts (the first minute of every ten)
             calm.append(late[-1])
         lengths_ok += seen["prompt_tokens"] == int(src["ContextTokens"]) + TEMPLATE and seen[
@@ -141,6 +143,17 @@ def report(result, offsets, scale, folder: Path, truth: Path, wall: float, trace
         f"  max {lag[-1] * 1000:.2f}"
     )
     print(f"lengths as the trace says: {lengths_ok} of {len(late)}")
+    cpu = sorted(iv["cpu"] for iv in result.data["intervals"])
+    print(
+        f"generator CPU a second (share of a core): p50 {cpu[len(cpu) // 2]:.2f}, max {cpu[-1]:.2f}"
+    )
+    if split:
+        sent_late = sum(before > 0.001 for before, _ in split)
+        print(
+            f"of the {len(split)} later than 2 ms: {sent_late} were sent more than 1 ms late "
+            f"(the generator); send → arrival in the target p50 "
+            f"{sorted(a for _, a in split)[len(split) // 2] * 1000:.2f} ms"
+        )
 
 
 if __name__ == "__main__":

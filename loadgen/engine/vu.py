@@ -31,6 +31,7 @@ from loadgen.core.shapes import WeightedChoice, draw_think
 from loadgen.core.template import render
 from loadgen.edge.auth.base import NoAuth, OutgoingRequest, VUAuth
 from loadgen.edge.transport import VUClient
+from loadgen.engine.alarms import alarms
 from loadgen.engine.prompting import Plan, Prompts, plan
 from loadgen.engine.requesters import Requester, requester_kind, send_http
 from loadgen.engine.settle import settle
@@ -207,9 +208,8 @@ class VU:
                 # found at once): yield so a failing target cannot starve the event loop.
                 await asyncio.sleep(0)
         elif not self.stopping:
-            loop = asyncio.get_running_loop()
-            self._wake = wake = loop.create_future()
-            handle = loop.call_at(t0, _resolve, wake)
+            self._wake = wake = asyncio.get_running_loop().create_future()
+            handle = alarms().call_at(t0, _resolve, wake)  # on time: see engine/alarms.py
             try:
                 await wake
             finally:
