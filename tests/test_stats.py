@@ -174,14 +174,15 @@ def test_batched_recording_equals_one_histogram_record_per_request():
 def test_the_batch_adapts_to_what_a_flush_costs_and_stays_exact(monkeypatch, budget, settles):
     """A flush over budget halves the batch (long answers: short pauses), a cheap one doubles
     it up to 256; the values land exactly whatever the batch was."""
-    from loadgen.core import stats
+    from loadgen.core import measure
+    from loadgen.core import scope as scope_module
 
-    monkeypatch.setattr(stats, "FLUSH_BUDGET", budget)
+    monkeypatch.setattr(scope_module, "FLUSH_BUDGET", budget)
     samples = [chat(i * 0.01, ttft=0.05 + (i % 7) * 0.01, gaps=[0.02] * 31) for i in range(600)]
     scope = Scope()
     rec = Recorder(start=0.0)
     for s in samples:
-        scope.add(s, stats.measure(rec._plan, s))
+        scope.add(s, measure.measure(rec._plan, s))
     assert scope._batch == settles
     ttft = Histogram()
     for s in samples:

@@ -64,7 +64,6 @@ class OpenAIReader(ReaderBase):
         super().__init__(keep_text=keep_text)
         self._sse = SSEDecoder(max_line=max_line)
         self._max_line = max_line
-        self._last = self._before_last = b""  # the last two reads counted in bulk
         # The SSE decoder is between events with no BOM to come (known after a read of
         # whole events): the paced path may skip it without asking it (a call per read).
         self._between = False
@@ -99,8 +98,9 @@ class OpenAIReader(ReaderBase):
                 and _OTHER_CONTENT not in text  # a "content" beside reasoning: read in full
                 and (_USAGE not in text or _null_usage_only(text))
                 and _ERROR not in text
+                and ((f := text.find(_FINISH)) < 0 or text.startswith(_NULL_FINISH, f))
             ):
-                self._before_last, self._last = self._last, chunk  # for close(): finish
+                # (a finish_reason goes the general way, which notes it for close())
                 self.token_times.append(now)
                 return
         if not self.keep_text and self._bulk(chunk, now):
@@ -184,12 +184,18 @@ class OpenAIReader(ReaderBase):
             tokens -= usage.count(_CONTENT_B) - usage.count(_EMPTY_B)  # counted by _event
         if not self._sse.skip_whole_events():
             return False
-        if not done and not (usage is not None and begin == 0 and end + 2 == len(body)):
-            # Kept for close(), which looks for a finish_reason only when [DONE] never came:
-            # scanning every read here cost ~0.4 µs a read (a sixth of a one-event read). A
-            # read that is one usage chunk is parsed in full (its finish_reason, if any, is
-            # taken there) and keeps the reads before it: servers may send several.
-            self._before_last, self._last = self._last, body
+        if (
+            not done
+            and not (usage is not None and begin == 0 and end + 2 == len(body))
+            and (_FINISH_B in body or _FINISH_SPACED_B in body)
+        ):
+            # For close(), which asks for a finish_reason only when [DONE] never came: a read
+            # that ends with [DONE] is not scanned (at zero delay most answers come whole in
+            # one), nor one that is a usage chunk (parsed in full, its finish_reason taken
+            # there). Keeping the last reads to scan at close() instead lost a finish chunk
+            # that other chunks followed, where the full parse kept it (found by
+            # tests/hostile/test_transport_chunk_shapes.py).
+            self.finished = True
         if tokens:
             self.token_times.extend([now] * tokens)
         if usage is not None:
@@ -239,11 +245,7 @@ class OpenAIReader(ReaderBase):
             return
         if self._sse.pending:
             raise StreamEnded("stream ended inside an event, before data: [DONE]")
-        if self.finished or any(
-            _FINISH_B in read or _FINISH_SPACED_B in read
-            for read in (self._before_last, self._last)
-        ):
-            # The finish chunk is the last choice chunk; only a usage chunk follows it.
+        if self.finished:  # a chunk carried a finish_reason (usually the last choice chunk)
             self.without_done = "finish_reason"
         elif self.token_times or self.usage_tokens is not None:
             self.without_done = "clean"

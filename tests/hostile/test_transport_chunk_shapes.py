@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import transport_server as ts
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support import reader_outcome
 
@@ -85,8 +85,29 @@ def stream(draw: st.DrawFn) -> list[bytes]:
     return [whole[a:b] for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True)]
 
 
+_USAGE_ONLY = (
+    b'data: {"id":"c","object":"chat.completion.chunk","choices":[],'
+    b'"usage":{"prompt_tokens":3,"completion_tokens":0}}\n\n'
+)
+_TOOL_DELTA = (
+    b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":'
+    b'{"content":"a","reasoning":null,"tool_calls":[{"index":0,"function":{"name":"f",'
+    b'"arguments":""},"type":"function"}]},"finish_reason":%s}]}\n\n'
+)
+# Found by this test (session 7): a finish chunk that other chunks followed, each in a read
+# of its own, was forgotten by the fast path (it kept only the last two reads for close()).
+_FINISH_THEN_MORE = [
+    *[_USAGE_ONLY] * 5,
+    _TOOL_DELTA % b'"stop"',
+    b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},'
+    b'"finish_reason":null}]}\n\n',
+    _TOOL_DELTA % b"null",
+]
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream())
+@example(_FINISH_THEN_MORE)
 def test_fast_and_full_parse_agree_on_every_chunk_shape(reads: list[bytes]) -> None:
     """Token times, usage (used or rejected) and the end marker are the same whichever path
     reads the stream."""
